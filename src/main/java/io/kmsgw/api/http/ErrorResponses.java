@@ -1,0 +1,30 @@
+package io.kmsgw.api.http;
+
+import io.kmsgw.api.kms.JsonResponse;
+import io.kmsgw.error.ErrorCode;
+import io.kmsgw.error.KmsException;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServerResponse;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** Writes AWS JSON protocol errors: {@code {"__type": name, "message": text}} with the code's HTTP status. */
+final class ErrorResponses {
+  static final String CONTENT_TYPE = "application/x-amz-json-1.1";
+
+  private ErrorResponses() {}
+
+  static void write(HttpServerResponse response, KmsException e) {
+    if (response.ended() || response.closed()) {
+      return;
+    }
+    ErrorCode code = e.code();
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("__type", code.awsName());
+    body.put("message", e.getMessage());
+    response.setStatusCode(code.httpStatus())
+        .putHeader("Content-Type", CONTENT_TYPE)
+        .putHeader("x-amzn-ErrorType", code.awsName())
+        .end(Buffer.buffer(JsonResponse.write(body)));
+  }
+}

@@ -1,0 +1,159 @@
+package io.kmsgw.api.http;
+
+import io.kmsgw.api.kms.JsonResponse;
+import io.kmsgw.api.kms.KmsApi;
+import io.kmsgw.api.kms.OperationContext;
+import io.kmsgw.auth.SigV4Verifier;
+import io.kmsgw.domain.Caller;
+import io.kmsgw.error.ErrorCode;
+import io.kmsgw.error.KmsException;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletionException;
+import java.util.function.Supplier;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The HTTP front: request ids, body limits, SigV4, the KMS JSON API on {@code POST /}, the health check on
+ * {@code GET /healthz}, and the one failure handler that writes AWS-shaped errors. One instance per event loop;
+ * nothing here blocks.
+ */
+public final class GatewayHttpServer extends VerticleBase {
+  private static final Logger LOG = Logger.getLogger(GatewayHttpServer.class.getName());
+  private static final String RECORD = "kmsgw.request";
+
+  /** Largest request body accepted: a 4 KiB plaintext in base64 with a full context fits many times over. */
+  public static final long MAX_BODY_BYTES = 256 * 1024;
+
+  /** Where to listen. {@code tlsCertificate} and {@code tlsKey} are PEM files, or both null for plain HTTP. */
+  public record Listen(String host, int port, Path tlsCertificate, Path tlsKey) {}
+
+  /** The health document and whether it means healthy (200) or not (503). */
+  public record Health(boolean healthy, Map<String, Object> document) {}
+
+  private final Listen listen;
+  private final SigV4Verifier verifier;
+  private final KmsApi api;
+  private final Supplier<Health> health;
+  private HttpServer server;
+
+  public GatewayHttpServer(Listen listen, SigV4Verifier verifier, KmsApi api, Supplier<Health> health) {
+    this.listen = listen;
+    this.verifier = verifier;
+    this.api = api;
+    this.health = health;
+  }
+
+  @Override
+  public Future<?> start() {
+    Router router = Router.router(vertx);
+    router.route().handler(this::begin);
+    router.get("/healthz").handler(this::health);
+    router.post("/").handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES)).handler(this::kms);
+    router.route().handler(ctx -> ctx.fail(new KmsException(ErrorCode.UNKNOWN_OPERATION,
+        "No such endpoint: KMS requests are POST / with an X-Amz-Target header.")));
+    router.route().failureHandler(this::failure);
+
+    HttpServerOptions options = new HttpServerOptions()
+        .setHost(listen.host())
+        .setPort(listen.port())
+        .setHandle100ContinueAutomatically(true)
+        .setCompressionSupported(false);
+    if (listen.tlsCertificate() != null) {
+      options.setSsl(true)
+          .setKeyCertOptions(new PemKeyCertOptions()
+              .setCertPath(listen.tlsCertificate().toString())
+              .setKeyPath(listen.tlsKey().toString()))
+          .removeEnabledSecureTransportProtocol("TLSv1")
+          .removeEnabledSecureTransportProtocol("TLSv1.1")
+          .addEnabledSecureTransportProtocol("TLSv1.2")
+          .addEnabledSecureTransportProtocol("TLSv1.3");
+    }
+    return vertx.createHttpServer(options).requestHandler(router).listen().onSuccess(s -> server = s);
+  }
+
+  /** The port actually bound (useful when configured as 0). */
+  public int actualPort() {
+    return server == null ? -1 : server.actualPort();
+  }
+
+  private void begin(RoutingContext ctx) {
+    RequestRecord rec = new RequestRecord(UUID.randomUUID().toString(),
+        ctx.request().remoteAddress() == null ? "-" : ctx.request().remoteAddress().hostAddress());
+    ctx.put(RECORD, rec);
+    ctx.response().putHeader("x-amzn-RequestId", rec.requestId);
+    ctx.addEndHandler(v -> rec.log(ctx.response().getStatusCode()));
+    ctx.next();
+  }
+
+  private void health(RoutingContext ctx) {
+    RequestRecord rec = ctx.get(RECORD);
+    rec.operation = "healthz";
+    Health h = health.get();
+    ctx.response()
+        .setStatusCode(h.healthy() ? 200 : 503)
+        .putHeader("Content-Type", "application/json")
+        .end(Buffer.buffer(JsonResponse.write(h.document())));
+  }
+
+  private void kms(RoutingContext ctx) {
+    RequestRecord rec = ctx.get(RECORD);
+    byte[] body = ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
+    Caller caller = verifier.verify(new VertxSignedRequest(ctx, body));
+    rec.caller = caller.arn();
+    String operation = api.operationName(ctx.request().getHeader("X-Amz-Target"));
+    rec.operation = operation;
+    OperationContext oc = KmsApi.context(rec.requestId, operation, caller);
+    Future.fromCompletionStage(api.invoke(oc, body), ctx.vertx().getOrCreateContext()).onComplete(ar -> {
+      rec.keyArn = oc.keyArn();
+      if (ar.succeeded()) {
+        ctx.response()
+            .putHeader("Content-Type", ErrorResponses.CONTENT_TYPE)
+            .end(Buffer.buffer(JsonResponse.write(ar.result())));
+      } else {
+        ctx.fail(ar.cause());
+      }
+    });
+  }
+
+  private void failure(RoutingContext ctx) {
+    RequestRecord rec = ctx.get(RECORD);
+    Throwable t = ctx.failure();
+    while (t instanceof CompletionException && t.getCause() != null) {
+      t = t.getCause();
+    }
+    KmsException error;
+    if (t instanceof KmsException k) {
+      error = k;
+    } else if (t == null && ctx.statusCode() == 413) {
+      error = new KmsException(ErrorCode.REQUEST_ENTITY_TOO_LARGE,
+          "The request body is larger than " + MAX_BODY_BYTES + " bytes.");
+    } else if (t == null && ctx.statusCode() >= 400 && ctx.statusCode() < 500) {
+      error = new KmsException(ErrorCode.SERIALIZATION, "The request could not be read.");
+    } else {
+      String id = rec == null ? "-" : rec.requestId;
+      LOG.log(Level.SEVERE, "request " + id + ": internal error", t);
+      error = KmsException.internal("An internal error occurred. Request id " + id + ".", t);
+    }
+    if (error.code().httpStatus() >= 500 && error.getCause() != null) {
+      String id = rec == null ? "-" : rec.requestId;
+      KmsException e = error;
+      LOG.warning(() -> "request " + id + ": " + e.code().awsName() + ": " + e.getCause().getMessage());
+    }
+    if (rec != null) {
+      rec.error = error.code().awsName();
+    }
+    ErrorResponses.write(ctx.response(), error);
+  }
+}

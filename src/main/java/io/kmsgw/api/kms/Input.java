@@ -1,0 +1,50 @@
+package io.kmsgw.api.kms;
+
+import java.util.List;
+import java.util.Map;
+
+/** A request that passed model validation, with typed accessors. Absent members are null. */
+public final class Input {
+  private final Map<String, Object> values;
+
+  public Input(Map<String, Object> values) {
+    this.values = values;
+  }
+
+  public boolean has(String member) {
+    return values.containsKey(member);
+  }
+
+  public String string(String member) {
+    return (String) values.get(member);
+  }
+
+  public byte[] bytes(String member) {
+    return (byte[]) values.get(member);
+  }
+
+  public Integer integer(String member) {
+    return (Integer) values.get(member);
+  }
+
+  public boolean flag(String member) {
+    return Boolean.TRUE.equals(values.get(member));
+  }
+
+  @SuppressWarnings("unchecked")
+  public Map<String, String> stringMap(String member) {
+    return (Map<String, String>) values.get(member);
+  }
+
+  @SuppressWarnings("unchecked")
+  public List<Map<String, Object>> structures(String member) {
+    List<Map<String, Object>> l = (List<Map<String, Object>>) values.get(member);
+    return l == null ? List.of() : l;
+  }
+
+  @SuppressWarnings("unchecked")
+  public List<String> strings(String member) {
+    List<String> l = (List<String>) values.get(member);
+    return l == null ? List.of() : l;
+  }
+}

@@ -1,0 +1,199 @@
+package io.kmsgw.api.kms.model;
+
+import io.kmsgw.error.ErrorCode;
+import io.kmsgw.error.KmsException;
+import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Checks a parsed JSON request against its input shape in the service model and converts it to Java values:
+ * strings stay {@link String}, blobs become {@code byte[]} (base64-decoded), integers {@link Integer}, longs
+ * {@link Long}, booleans {@link Boolean}, timestamps {@link Instant}, lists {@link List}, maps and structures
+ * {@link Map}. Members the model does not know are dropped (a newer SDK may send them), and JSON nulls count as
+ * absent.
+ *
+ * <p>A value of the wrong JSON type is a {@code SerializationException}, as AWS answers; a value of the right type
+ * that breaks a constraint (required, length, range, enum, pattern) is collected, and all of them are reported in
+ * one {@code ValidationException} naming each field. Values are never echoed back: they may be secret or hostile.
+ */
+public final class RequestValidator {
+  private final ServiceModel model;
+
+  public RequestValidator(ServiceModel model) {
+    this.model = model;
+  }
+
+  /** Validates a request body (already parsed) against the named input shape. */
+  public Map<String, Object> validate(String shapeName, Map<String, Object> body) {
+    List<String> errors = new ArrayList<>();
+    @SuppressWarnings("unchecked")
+    Map<String, Object> out = (Map<String, Object>) convert(model.shape(shapeName), body, "", errors);
+    if (!errors.isEmpty()) {
+      StringBuilder sb = new StringBuilder();
+      sb.append(errors.size()).append(errors.size() == 1 ? " validation error detected: " : " validation errors detected: ");
+      sb.append(String.join("; ", errors));
+      throw KmsException.validation(sb.toString());
+    }
+    return out;
+  }
+
+  private Object convert(Shape shape, Object value, String path, List<String> errors) {
+    switch (shape.type()) {
+      case "structure" -> {
+        Map<?, ?> in = expect(value, Map.class, path, "an object");
+        Map<String, Object> out = new LinkedHashMap<>();
+        for (Map.Entry<String, String> m : shape.members().entrySet()) {
+          Object v = in.get(m.getKey());
+          String memberPath = path.isEmpty() ? lowerFirst(m.getKey()) : path + "." + lowerFirst(m.getKey());
+          if (v == null) {
+            if (shape.required().contains(m.getKey())) {
+              errors.add("Value at '" + memberPath + "' failed to satisfy constraint: Member must not be null");
+            }
+            continue;
+          }
+          out.put(m.getKey(), convert(model.shape(m.getValue()), v, memberPath, errors));
+        }
+        return out;
+      }
+      case "list" -> {
+        List<?> in = expect(value, List.class, path, "an array");
+        checkLength(shape, in.size(), path, errors, "have length");
+        List<Object> out = new ArrayList<>(in.size());
+        Shape member = model.shape(shape.member());
+        for (int i = 0; i < in.size(); i++) {
+          if (in.get(i) == null) {
+            errors.add("Value at '" + path + "." + (i + 1) + ".member' failed to satisfy constraint: Member must not be null");
+            continue;
+          }
+          out.add(convert(member, in.get(i), path + "." + (i + 1) + ".member", errors));
+        }
+        return out;
+      }
+      case "map" -> {
+        Map<?, ?> in = expect(value, Map.class, path, "an object");
+        checkLength(shape, in.size(), path, errors, "have length");
+        Shape keyShape = model.shape(shape.key());
+        Shape valueShape = model.shape(shape.value());
+        Map<String, Object> out = new LinkedHashMap<>();
+        for (Map.Entry<?, ?> e : in.entrySet()) {
+          String k = (String) convert(keyShape, e.getKey(), path + ".key", errors);
+          if (e.getValue() == null) {
+            errors.add("Value at '" + path + ".value' failed to satisfy constraint: Member must not be null");
+            continue;
+          }
+          out.put(k, convert(valueShape, e.getValue(), path + ".value", errors));
+        }
+        return out;
+      }
+      case "string" -> {
+        String s = expect(value, String.class, path, "a string");
+        checkLength(shape, s.codePointCount(0, s.length()), path, errors, "have length");
+        if (shape.enumValues() != null && !shape.enumValues().contains(s)) {
+          errors.add("Value at '" + path + "' failed to satisfy constraint: Member must satisfy enum value set: "
+              + shape.enumValues());
+        } else if (shape.pattern() != null && !shape.pattern().matcher(s).matches()) {
+          errors.add("Value at '" + path + "' failed to satisfy constraint: Member must satisfy regular expression "
+              + "pattern: " + shape.pattern().pattern());
+        }
+        return s;
+      }
+      case "blob" -> {
+        String s = expect(value, String.class, path, "a base64 string");
+        byte[] bytes;
+        try {
+          bytes = Base64.getDecoder().decode(s);
+        } catch (IllegalArgumentException e) {
+          throw serialization("Value at '" + path + "' is not valid base64");
+        }
+        checkLength(shape, bytes.length, path, errors, "have length");
+        return bytes;
+      }
+      case "integer", "long" -> {
+        Number n = expect(value, Number.class, path, "a number");
+        long v = integral(n, path, shape.type().equals("integer"));
+        checkRange(shape, v, path, errors);
+        return shape.type().equals("integer") ? (Object) (int) v : (Object) v;
+      }
+      case "boolean" -> {
+        return expect(value, Boolean.class, path, "a boolean");
+      }
+      case "timestamp" -> {
+        Number n = expect(value, Number.class, path, "a number of seconds");
+        BigDecimal seconds = new BigDecimal(n.toString());
+        try {
+          return Instant.ofEpochMilli(seconds.movePointRight(3).longValueExact());
+        } catch (ArithmeticException e) {
+          throw serialization("Value at '" + path + "' is not a valid timestamp");
+        }
+      }
+      case "double" -> {
+        return expect(value, Number.class, path, "a number").doubleValue();
+      }
+      default -> throw new IllegalStateException("shape type " + shape.type() + " is not handled");
+    }
+  }
+
+  private static long integral(Number n, String path, boolean isInt) {
+    BigInteger big;
+    if (n instanceof Integer || n instanceof Long || n instanceof Short || n instanceof Byte) {
+      big = BigInteger.valueOf(n.longValue());
+    } else if (n instanceof BigInteger b) {
+      big = b;
+    } else {
+      BigDecimal d = new BigDecimal(n.toString());
+      if (d.stripTrailingZeros().scale() > 0) {
+        throw serialization("Value at '" + path + "' must be a whole number");
+      }
+      big = d.toBigIntegerExact();
+    }
+    long min = isInt ? Integer.MIN_VALUE : Long.MIN_VALUE;
+    long max = isInt ? Integer.MAX_VALUE : Long.MAX_VALUE;
+    if (big.compareTo(BigInteger.valueOf(min)) < 0 || big.compareTo(BigInteger.valueOf(max)) > 0) {
+      throw serialization("Value at '" + path + "' is out of range for its type");
+    }
+    return big.longValue();
+  }
+
+  private static void checkLength(Shape shape, long length, String path, List<String> errors, String what) {
+    if (shape.min() != null && length < shape.min()) {
+      errors.add("Value at '" + path + "' failed to satisfy constraint: Member must " + what
+          + " greater than or equal to " + shape.min());
+    }
+    if (shape.max() != null && length > shape.max()) {
+      errors.add("Value at '" + path + "' failed to satisfy constraint: Member must " + what
+          + " less than or equal to " + shape.max());
+    }
+  }
+
+  private static void checkRange(Shape shape, long v, String path, List<String> errors) {
+    if (shape.min() != null && v < shape.min()) {
+      errors.add("Value at '" + path + "' failed to satisfy constraint: Member must have value greater than or "
+          + "equal to " + shape.min());
+    }
+    if (shape.max() != null && v > shape.max()) {
+      errors.add("Value at '" + path + "' failed to satisfy constraint: Member must have value less than or equal to "
+          + shape.max());
+    }
+  }
+
+  private static <T> T expect(Object value, Class<T> type, String path, String what) {
+    if (!type.isInstance(value)) {
+      throw serialization("Value at '" + (path.isEmpty() ? "request body" : path) + "' must be " + what);
+    }
+    return type.cast(value);
+  }
+
+  private static KmsException serialization(String message) {
+    return new KmsException(ErrorCode.SERIALIZATION, message);
+  }
+
+  private static String lowerFirst(String s) {
+    return s.isEmpty() ? s : Character.toLowerCase(s.charAt(0)) + s.substring(1);
+  }
+}

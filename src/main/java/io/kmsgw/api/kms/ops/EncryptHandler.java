@@ -1,0 +1,40 @@
+package io.kmsgw.api.kms.ops;
+
+import io.kmsgw.api.kms.Input;
+import io.kmsgw.api.kms.KeyIdResolver;
+import io.kmsgw.api.kms.OperationContext;
+import io.kmsgw.api.kms.OperationHandler;
+import io.kmsgw.kms.CryptoService;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.CompletionStage;
+
+/** Encrypt: up to 4096 bytes under a symmetric CMK, bound to the encryption context. */
+public final class EncryptHandler implements OperationHandler {
+  private final CryptoService crypto;
+  private final KeyIdResolver resolver;
+
+  public EncryptHandler(CryptoService crypto, KeyIdResolver resolver) {
+    this.crypto = crypto;
+    this.resolver = resolver;
+  }
+
+  @Override
+  public String name() {
+    return "Encrypt";
+  }
+
+  @Override
+  public CompletionStage<Map<String, Object>> handle(OperationContext ctx, Input in) {
+    return crypto.encrypt(ctx.caller(), resolver.resolve(in.string("KeyId")), in.bytes("Plaintext"),
+            in.stringMap("EncryptionContext"), in.string("EncryptionAlgorithm"), in.flag("DryRun"))
+        .thenApply(r -> {
+          ctx.keyArn(r.key().arn());
+          Map<String, Object> out = new LinkedHashMap<>();
+          out.put("CiphertextBlob", r.ciphertextBlob());
+          out.put("KeyId", r.key().arn());
+          out.put("EncryptionAlgorithm", CryptoService.SYMMETRIC_DEFAULT);
+          return out;
+        });
+  }
+}

@@ -1,0 +1,42 @@
+package io.kmsgw.api.kms.ops;
+
+import io.kmsgw.domain.KeyRecord;
+import io.kmsgw.domain.KeyState;
+import io.kmsgw.kms.HsmLabels;
+import io.kmsgw.kms.KeyService;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** The model's {@code KeyMetadata} structure for a key, with the state clients see now. */
+public final class KeyMetadataView {
+  private final KeyService keys;
+
+  public KeyMetadataView(KeyService keys) {
+    this.keys = keys;
+  }
+
+  public Map<String, Object> of(KeyRecord key) {
+    KeyState state = keys.effectiveState(key);
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("AWSAccountId", key.accountId());
+    m.put("KeyId", key.keyId().toString());
+    m.put("Arn", key.arn());
+    m.put("CreationDate", key.createdAt());
+    m.put("Enabled", key.state() == KeyState.ENABLED);
+    m.put("Description", key.description());
+    m.put("KeyUsage", key.keyUsage());
+    m.put("KeyState", state.apiName());
+    if (key.deletionDate() != null) {
+      m.put("DeletionDate", key.deletionDate());
+    }
+    m.put("Origin", key.origin());
+    m.put("KeyManager", "CUSTOMER");
+    m.put("CustomerMasterKeySpec", key.keySpec());
+    m.put("KeySpec", key.keySpec());
+    m.put("EncryptionAlgorithms", List.of("SYMMETRIC_DEFAULT"));
+    m.put("MultiRegion", false);
+    m.put("CurrentKeyMaterialId", HsmLabels.keyMaterialId(key.keyId(), key.currentVersion()));
+    return m;
+  }
+}

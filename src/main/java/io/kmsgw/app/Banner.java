@@ -1,0 +1,44 @@
+package io.kmsgw.app;
+
+import io.kmsgw.config.GatewayConfig;
+import io.kmsgw.kms.KeyStoreConnection;
+import io.kmsgw.log.Logging;
+
+/**
+ * What {@code kmsgw serve} prints once it listens: the endpoint, region and credentials to use. The generated
+ * secret is printed only on the start that generated it; later starts point at the file instead, so the secret
+ * does not end up in every log.
+ */
+public final class Banner {
+  private Banner() {}
+
+  public static void print(Gateway gateway) {
+    GatewayConfig c = gateway.config();
+    AdminCredentials.Resolved admin = gateway.admin();
+    KeyStoreConnection.Status ks = gateway.keyStoreStatus();
+    String endpoint = c.http().endpoint();
+    StringBuilder sb = new StringBuilder();
+    sb.append("\n  kmsgw is listening on ").append(endpoint)
+        .append("  (region ").append(c.region()).append(", account ").append(c.accountId()).append(")\n");
+    sb.append("  key store: ").append(ks.state());
+    if (ks.errorCode() != null) {
+      sb.append(" [").append(ks.errorCode()).append("]");
+    }
+    sb.append(" - ").append(ks.message()).append('\n');
+    sb.append("  health:    curl ").append(endpoint).append("/healthz\n\n");
+    sb.append("  Use it with the AWS CLI or any AWS SDK:\n");
+    sb.append("    export AWS_ACCESS_KEY_ID=").append(admin.key().accessKeyId()).append('\n');
+    if (admin.generated()) {
+      sb.append("    export AWS_SECRET_ACCESS_KEY=").append(admin.secret()).append('\n');
+      sb.append("    # generated now and saved (owner-only) in ").append(admin.file()).append('\n');
+    } else if (admin.file() != null) {
+      sb.append("    export AWS_SECRET_ACCESS_KEY=$(sed -n 's/^secret_access_key=//p' ").append(admin.file())
+          .append(")\n");
+    } else {
+      sb.append("    export AWS_SECRET_ACCESS_KEY=<the value of KMSGW_ADMIN_SECRET_ACCESS_KEY>\n");
+    }
+    sb.append("    export AWS_DEFAULT_REGION=").append(c.region()).append('\n');
+    sb.append("    aws --endpoint-url ").append(endpoint).append(" kms create-key\n");
+    Logging.line(sb.toString());
+  }
+}

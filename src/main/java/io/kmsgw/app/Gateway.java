@@ -1,0 +1,294 @@
+package io.kmsgw.app;
+
+import io.kmsgw.api.http.GatewayHttpServer;
+import io.kmsgw.api.kms.KeyIdResolver;
+import io.kmsgw.api.kms.KmsApi;
+import io.kmsgw.api.kms.model.ServiceModel;
+import io.kmsgw.api.kms.ops.CreateKeyHandler;
+import io.kmsgw.api.kms.ops.DecryptHandler;
+import io.kmsgw.api.kms.ops.DescribeKeyHandler;
+import io.kmsgw.api.kms.ops.EncryptHandler;
+import io.kmsgw.api.kms.ops.GenerateDataKeyHandler;
+import io.kmsgw.api.kms.ops.GenerateRandomHandler;
+import io.kmsgw.api.kms.ops.KeyMetadataView;
+import io.kmsgw.api.kms.ops.ListKeysHandler;
+import io.kmsgw.auth.SigV4Verifier;
+import io.kmsgw.auth.StaticCredentialStore;
+import io.kmsgw.config.ConfigException;
+import io.kmsgw.config.GatewayConfig;
+import io.kmsgw.domain.KeyState;
+import io.kmsgw.hsm.HsmException;
+import io.kmsgw.hsm.HsmStats;
+import io.kmsgw.hsm.pkcs11.Pkcs11Connector;
+import io.kmsgw.hsm.pkcs11.Pkcs11Options;
+import io.kmsgw.kms.CryptoService;
+import io.kmsgw.kms.KeyCache;
+import io.kmsgw.kms.KeyService;
+import io.kmsgw.kms.KeyStoreConnection;
+import io.kmsgw.kms.KmsSettings;
+import io.kmsgw.kms.Reconciler;
+import io.kmsgw.store.MetadataStore;
+import io.kmsgw.store.jdbc.StoreFactory;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+import java.util.logging.Logger;
+
+/**
+ * Wires the gateway: the only class that knows every package. Starts the metadata store, the key store
+ * connection (in the background: the service answers even while the HSM is unreachable), the operations, and one
+ * HTTP server per event loop.
+ */
+public final class Gateway implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(Gateway.class.getName());
+
+  private final GatewayConfig config;
+  private final AdminCredentials.Resolved admin;
+  private final Vertx vertx;
+  private final KeyStoreConnection keyStore;
+  private final MetadataStore store;
+  private final KeyCache cache;
+  private final ExecutorService storeExecutor;
+  private final ThreadPoolExecutor hsmExecutor;
+  private final ScheduledExecutorService scheduler;
+  private final int port;
+
+  private Gateway(GatewayConfig config, AdminCredentials.Resolved admin, Vertx vertx, KeyStoreConnection keyStore,
+      MetadataStore store, KeyCache cache, ExecutorService storeExecutor, ThreadPoolExecutor hsmExecutor,
+      ScheduledExecutorService scheduler, int port) {
+    this.config = config;
+    this.admin = admin;
+    this.vertx = vertx;
+    this.keyStore = keyStore;
+    this.store = store;
+    this.cache = cache;
+    this.storeExecutor = storeExecutor;
+    this.hsmExecutor = hsmExecutor;
+    this.scheduler = scheduler;
+    this.port = port;
+  }
+
+  public static Gateway start(GatewayConfig config) throws IOException, HsmException, InterruptedException {
+    Clock clock = Clock.systemUTC();
+    Instant started = clock.instant();
+    createPrivateDirectory(config.dataDir());
+    AdminCredentials.Resolved admin = AdminCredentials.resolve(config);
+
+    int storeThreads = 4;
+    ExecutorService storeExecutor = Executors.newFixedThreadPool(storeThreads, named("kmsgw-store"));
+    String url = config.store().jdbcUrl() != null ? config.store().jdbcUrl() : StoreFactory.embeddedUrl(config.dataDir());
+    String dbPassword = config.store().passwordFile() == null ? null : SecretFiles.firstLine(config.store().passwordFile());
+    MetadataStore store = StoreFactory.open(url, config.store().username(), dbPassword, storeThreads);
+    KeyCache cache = new KeyCache();
+    cache.loadAll(store.allKeys().stream().filter(k -> k.state() != KeyState.CREATING).toList());
+
+    GatewayConfig.Hsm hsm = config.hsm();
+    Supplier<char[]> pin = pinSource(config);
+    // one thread per session: a queued HSM call waits for a thread, never for a session
+    ThreadPoolExecutor hsmExecutor = new ThreadPoolExecutor(hsm.poolSize(), hsm.poolSize(), 60, TimeUnit.SECONDS,
+        new ArrayBlockingQueue<>(16_384), named("kmsgw-hsm"));
+    ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(named("kmsgw-keystore"));
+    Pkcs11Connector connector = new Pkcs11Connector(new Pkcs11Options(hsm.library(), hsm.tokenLabel(), pin,
+        hsm.poolSize(), Duration.ofMillis(hsm.borrowTimeoutMs()), Duration.ofMillis(hsm.validateAfterIdleMs()),
+        hsm.gcmGeneralErrorOnTagMismatch()));
+    Reconciler reconciler = new Reconciler(store, cache, started);
+    AtomicBoolean reconciled = new AtomicBoolean();
+    KeyStoreConnection keyStore = new KeyStoreConnection(io.kmsgw.domain.KeyRecord.DEFAULT_KEY_STORE, connector,
+        scheduler, Duration.ofMillis(hsm.initialBackoffMs()), Duration.ofMillis(hsm.maxBackoffMs()), connected -> {
+          if (reconciled.compareAndSet(false, true)) {
+            try {
+              reconciler.reconcile(connected);
+            } catch (HsmException e) {
+              reconciled.set(false);
+              LOG.warning(() -> "reconciliation failed, will run again at the next connection: " + e.getMessage());
+            }
+          }
+        });
+    keyStore.connect();
+
+    KmsSettings settings = new KmsSettings(config.accountId(), config.region());
+    KeyService keys = new KeyService(settings, store, cache, keyStore, hsmExecutor, storeExecutor, clock);
+    CryptoService crypto = new CryptoService(keys, keyStore, hsmExecutor);
+    KeyIdResolver resolver = new KeyIdResolver(settings);
+    KeyMetadataView view = new KeyMetadataView(keys);
+    KmsApi api = new KmsApi(ServiceModel.kms(), List.of(
+        new CreateKeyHandler(keys, view),
+        new DescribeKeyHandler(keys, resolver, view),
+        new ListKeysHandler(keys),
+        new EncryptHandler(crypto, resolver),
+        new DecryptHandler(crypto, resolver),
+        new GenerateDataKeyHandler(crypto, resolver, true),
+        new GenerateDataKeyHandler(crypto, resolver, false),
+        new GenerateRandomHandler(crypto)));
+    SigV4Verifier verifier = new SigV4Verifier("kms", config.region(),
+        new StaticCredentialStore(List.of(admin.key())), clock);
+
+    int eventLoops = Math.max(2, Runtime.getRuntime().availableProcessors());
+    Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(eventLoops));
+    GatewayConfig.Http http = config.http();
+    GatewayHttpServer.Listen listen = new GatewayHttpServer.Listen(http.host(), http.port(), http.tlsCertificate(),
+        http.tlsKey());
+    Supplier<GatewayHttpServer.Health> health = () -> health(keyStore, cache);
+    try {
+      vertx.deployVerticle(() -> new GatewayHttpServer(listen, verifier, api, health),
+              new DeploymentOptions().setInstances(eventLoops))
+          .await(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      vertx.close();
+      keyStore.close();
+      scheduler.shutdownNow();
+      hsmExecutor.shutdownNow();
+      storeExecutor.shutdownNow();
+      store.close();
+      throw new ConfigException("cannot listen on " + http.endpoint() + ": " + e.getMessage(), e);
+    }
+    return new Gateway(config, admin, vertx, keyStore, store, cache, storeExecutor, hsmExecutor, scheduler,
+        http.port());
+  }
+
+  private static Supplier<char[]> pinSource(GatewayConfig config) throws IOException, HsmException {
+    GatewayConfig.Hsm hsm = config.hsm();
+    if (hsm.devToken()) {
+      Path pinFile = DevToken.prepare(config);
+      return filePin(pinFile);
+    }
+    if (hsm.pin() != null) {
+      String pin = hsm.pin();
+      return pin::toCharArray;
+    }
+    return filePin(hsm.pinFile());
+  }
+
+  /** Reads the PIN file at each login, so a PIN changed on disk is picked up at the next reconnect. */
+  private static Supplier<char[]> filePin(Path file) {
+    return () -> {
+      try {
+        return SecretFiles.firstLine(file).toCharArray();
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot read the PIN file " + file, e);
+      }
+    };
+  }
+
+  static GatewayHttpServer.Health health(KeyStoreConnection keyStore, KeyCache cache) {
+    KeyStoreConnection.Status s = keyStore.status();
+    Map<String, Object> doc = new LinkedHashMap<>();
+    doc.put("keyStore", s.keyStoreId());
+    doc.put("state", s.state().name());
+    doc.put("errorCode", s.errorCode());
+    doc.put("message", s.message());
+    doc.put("keys", cache.size());
+    HsmStats st = s.stats();
+    if (st != null) {
+      Map<String, Object> pool = new LinkedHashMap<>();
+      pool.put("size", st.poolSize());
+      pool.put("open", st.open());
+      pool.put("inUse", st.inUse());
+      pool.put("idle", st.idle());
+      pool.put("waiting", st.waiting());
+      pool.put("borrowTimeouts", st.borrowTimeouts());
+      pool.put("evicted", st.evicted());
+      doc.put("pool", pool);
+      Map<String, Object> calls = new LinkedHashMap<>();
+      calls.put("C_OpenSession", st.sessionsOpened());
+      calls.put("C_Login", st.logins());
+      calls.put("C_FindObjectsInit", st.findObjects());
+      doc.put("pkcs11Calls", calls);
+    }
+    return new GatewayHttpServer.Health(s.state() == KeyStoreConnection.State.CONNECTED, doc);
+  }
+
+  private static void createPrivateDirectory(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      try {
+        Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+      } catch (UnsupportedOperationException e) {
+        Files.createDirectories(dir);
+      }
+    }
+  }
+
+  private static ThreadFactory named(String prefix) {
+    AtomicInteger n = new AtomicInteger();
+    return r -> {
+      Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    };
+  }
+
+  public GatewayConfig config() {
+    return config;
+  }
+
+  AdminCredentials.Resolved admin() {
+    return admin;
+  }
+
+  public int port() {
+    return port;
+  }
+
+  public KeyStoreConnection.Status keyStoreStatus() {
+    return keyStore.status();
+  }
+
+  /** Waits up to the timeout for the key store's first connection attempt to settle; true if connected. */
+  public boolean awaitKeyStore(Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      KeyStoreConnection.State s = keyStore.status().state();
+      if (s == KeyStoreConnection.State.CONNECTED) {
+        return true;
+      }
+      if (s == KeyStoreConnection.State.FAILED) {
+        return false;
+      }
+      Thread.sleep(20);
+    }
+    return false;
+  }
+
+  @Override
+  public void close() {
+    LOG.info("shutting down");
+    try {
+      vertx.close().await(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      LOG.warning(() -> "HTTP shutdown: " + e.getMessage());
+    }
+    hsmExecutor.shutdown();
+    storeExecutor.shutdown();
+    try {
+      hsmExecutor.awaitTermination(10, TimeUnit.SECONDS);
+      storeExecutor.awaitTermination(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    keyStore.close();
+    scheduler.shutdownNow();
+    store.close();
+    LOG.info(() -> "stopped; " + cache.size() + " keys");
+  }
+}

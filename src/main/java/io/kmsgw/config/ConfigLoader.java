@@ -1,0 +1,262 @@
+package io.kmsgw.config;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeSet;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.constructor.SafeConstructor;
+import org.yaml.snakeyaml.error.YAMLException;
+
+/**
+ * Reads the configuration: every key from the environment variable {@code KMSGW_<KEY>} (the dotted path upper-cased,
+ * dots as underscores: {@code hsm.pool.size} is {@code KMSGW_HSM_POOL_SIZE}), else from the YAML file, else its
+ * default. Unknown keys in the file are refused, so a typo cannot silently fall back to a default.
+ *
+ * <p>Without a file the gateway runs in development mode: a SoftHSM2 token created under the data directory.
+ */
+public final class ConfigLoader {
+  /** Every key, with its default ("" for none). Keep in step with hsm-config/*.yaml and docs/configuration.md. */
+  static final Map<String, String> DEFAULTS = new LinkedHashMap<>();
+
+  static {
+    DEFAULTS.put("data_dir", "./data");
+    DEFAULTS.put("region", "us-east-1");
+    DEFAULTS.put("account_id", "111122223333");
+    DEFAULTS.put("http.host", "127.0.0.1");
+    DEFAULTS.put("http.port", "8400");
+    DEFAULTS.put("http.tls.certificate_file", "");
+    DEFAULTS.put("http.tls.private_key_file", "");
+    DEFAULTS.put("admin.access_key_id", "");
+    DEFAULTS.put("admin.secret_access_key", "");
+    DEFAULTS.put("hsm.vendor", "softhsm2");
+    DEFAULTS.put("hsm.library", "");
+    DEFAULTS.put("hsm.token_label", "kmsgw");
+    DEFAULTS.put("hsm.dev_token", "");
+    DEFAULTS.put("hsm.pin", "");
+    DEFAULTS.put("hsm.pin_file", "");
+    DEFAULTS.put("hsm.pool.size", "8");
+    DEFAULTS.put("hsm.pool.borrow_timeout_ms", "2000");
+    DEFAULTS.put("hsm.pool.validate_after_idle_ms", "10000");
+    DEFAULTS.put("hsm.reconnect.initial_backoff_ms", "1000");
+    DEFAULTS.put("hsm.reconnect.max_backoff_ms", "60000");
+    DEFAULTS.put("hsm.capabilities.gcm_iv_from_hsm", "");
+    DEFAULTS.put("hsm.capabilities.gcm_general_error_on_tag_mismatch", "");
+    DEFAULTS.put("store.jdbc_url", "");
+    DEFAULTS.put("store.username", "");
+    DEFAULTS.put("store.password_file", "");
+    DEFAULTS.put("log.level", "INFO");
+  }
+
+  /** Where SoftHSM2 keeps its library on common systems, for development mode. */
+  static final List<String> SOFTHSM_LIBRARIES = List.of(
+      "/usr/lib/softhsm/libsofthsm2.so",
+      "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+      "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
+      "/usr/lib64/pkcs11/libsofthsm2.so",
+      "/usr/local/lib/softhsm/libsofthsm2.so",
+      "/opt/homebrew/lib/softhsm/libsofthsm2.so");
+
+  private ConfigLoader() {}
+
+  public static String envName(String key) {
+    return "KMSGW_" + key.replace('.', '_').toUpperCase(Locale.ROOT);
+  }
+
+  public static GatewayConfig load(Path file, Map<String, String> env) {
+    Map<String, String> fromFile = file == null ? Map.of() : readYaml(file);
+    Map<String, String> v = new LinkedHashMap<>();
+    for (Map.Entry<String, String> d : DEFAULTS.entrySet()) {
+      String e = env.get(envName(d.getKey()));
+      v.put(d.getKey(), e != null ? e : fromFile.getOrDefault(d.getKey(), d.getValue()));
+    }
+    return build(v, file == null);
+  }
+
+  private static Map<String, String> readYaml(Path file) {
+    Object doc;
+    try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+      doc = new Yaml(new SafeConstructor(new LoaderOptions())).load(r);
+    } catch (IOException e) {
+      throw new ConfigException("cannot read configuration file " + file + ": " + e.getMessage(), e);
+    } catch (YAMLException e) {
+      throw new ConfigException("configuration file " + file + " is not valid YAML: " + e.getMessage(), e);
+    }
+    Map<String, String> flat = new LinkedHashMap<>();
+    if (doc == null) {
+      return flat;
+    }
+    if (!(doc instanceof Map<?, ?> m)) {
+      throw new ConfigException("configuration file " + file + " must be a YAML mapping");
+    }
+    flatten("", m, flat);
+    TreeSet<String> unknown = new TreeSet<>(flat.keySet());
+    unknown.removeAll(DEFAULTS.keySet());
+    if (!unknown.isEmpty()) {
+      throw new ConfigException("unknown configuration keys in " + file + ": " + unknown);
+    }
+    return flat;
+  }
+
+  private static void flatten(String prefix, Map<?, ?> map, Map<String, String> out) {
+    for (Map.Entry<?, ?> e : map.entrySet()) {
+      String key = prefix + e.getKey();
+      if (e.getValue() instanceof Map<?, ?> child) {
+        flatten(key + ".", child, out);
+      } else if (e.getValue() instanceof List<?>) {
+        throw new ConfigException(key + ": lists are not accepted here");
+      } else {
+        out.put(key, e.getValue() == null ? "" : e.getValue().toString());
+      }
+    }
+  }
+
+  private static GatewayConfig build(Map<String, String> v, boolean devMode) {
+    List<String> errors = new ArrayList<>();
+    Path dataDir = Path.of(v.get("data_dir"));
+    String region = v.get("region");
+    if (!region.matches("[a-z]{2}(-[a-z]+)+-\\d{1,2}")) {
+      errors.add("region: '" + region + "' is not an AWS-style region name such as us-east-1");
+    }
+    String account = v.get("account_id");
+    if (!account.matches("\\d{12}")) {
+      errors.add("account_id: must be 12 digits");
+    }
+    String host = v.get("http.host");
+    int port = integer(v, "http.port", 0, 65535, errors);
+    Path cert = path(v.get("http.tls.certificate_file"));
+    Path key = path(v.get("http.tls.private_key_file"));
+    if ((cert == null) != (key == null)) {
+      errors.add("http.tls: set both certificate_file and private_key_file, or neither");
+    }
+    if (cert == null && !isLoopback(host)) {
+      errors.add("http.host: refusing to listen on the non-loopback address " + host
+          + " over plain HTTP; configure http.tls.certificate_file and http.tls.private_key_file");
+    }
+    String akid = blankToNull(v.get("admin.access_key_id"));
+    String secret = blankToNull(v.get("admin.secret_access_key"));
+    if ((akid == null) != (secret == null)) {
+      errors.add("admin: set both access_key_id and secret_access_key (KMSGW_ADMIN_ACCESS_KEY_ID and "
+          + "KMSGW_ADMIN_SECRET_ACCESS_KEY), or neither to have a pair generated");
+    }
+    if (akid != null && !akid.matches("[A-Z0-9]{16,128}")) {
+      errors.add("admin.access_key_id: 16 to 128 characters of A-Z and 0-9");
+    }
+    if (secret != null && (secret.length() < 16 || secret.length() > 128)) {
+      errors.add("admin.secret_access_key: 16 to 128 characters");
+    }
+
+    VendorProfile vendor = VendorProfile.parse(v.get("hsm.vendor"));
+    boolean devToken = v.get("hsm.dev_token").isEmpty() ? devMode : bool(v, "hsm.dev_token", errors);
+    if (devToken && vendor != VendorProfile.SOFTHSM2) {
+      errors.add("hsm.dev_token: only for hsm.vendor softhsm2");
+    }
+    String library = v.get("hsm.library");
+    if (library.isEmpty() && vendor == VendorProfile.SOFTHSM2) {
+      library = SOFTHSM_LIBRARIES.stream().filter(p -> Files.isReadable(Path.of(p))).findFirst().orElse("");
+      if (library.isEmpty()) {
+        errors.add("hsm.library: SoftHSM2 is not installed (looked in " + SOFTHSM_LIBRARIES
+            + "); install the softhsm2 package or set hsm.library");
+      }
+    } else if (library.isEmpty()) {
+      errors.add("hsm.library: the vendor's PKCS#11 library path is required");
+    }
+    String tokenLabel = v.get("hsm.token_label");
+    if (tokenLabel.isEmpty() || tokenLabel.length() > 32) {
+      errors.add("hsm.token_label: 1 to 32 characters (the PKCS#11 token label field is 32 bytes)");
+    }
+    String pin = blankToNull(v.get("hsm.pin"));
+    Path pinFile = path(v.get("hsm.pin_file"));
+    if (!devToken && pin == null && pinFile == null) {
+      errors.add("hsm: the crypto user PIN is required: set hsm.pin_file or KMSGW_HSM_PIN");
+    }
+    boolean ivFromHsm = v.get("hsm.capabilities.gcm_iv_from_hsm").isEmpty()
+        ? vendor.gcmIvFromHsm() : bool(v, "hsm.capabilities.gcm_iv_from_hsm", errors);
+    boolean generalError = v.get("hsm.capabilities.gcm_general_error_on_tag_mismatch").isEmpty()
+        ? vendor.gcmGeneralErrorOnTagMismatch()
+        : bool(v, "hsm.capabilities.gcm_general_error_on_tag_mismatch", errors);
+    if (!vendor.aesGcm()) {
+      errors.add("hsm.vendor: " + vendor.displayName() + " offers no AES-GCM through PKCS#11, which every "
+          + "symmetric CMK needs; it cannot serve as a kmsgw key store");
+    }
+    if (ivFromHsm) {
+      errors.add("hsm.capabilities.gcm_iv_from_hsm: HSM-generated GCM IVs are not supported yet; configure the "
+          + "HSM to accept caller-supplied IVs (see hsm-config/" + vendor.name().toLowerCase(Locale.ROOT)
+          + ".yaml) or wait for that support");
+    }
+    int poolSize = integer(v, "hsm.pool.size", 1, 1024, errors);
+    long borrow = integer(v, "hsm.pool.borrow_timeout_ms", 1, 600_000, errors);
+    long idle = integer(v, "hsm.pool.validate_after_idle_ms", 0, 86_400_000, errors);
+    long initialBackoff = integer(v, "hsm.reconnect.initial_backoff_ms", 10, 3_600_000, errors);
+    long maxBackoff = integer(v, "hsm.reconnect.max_backoff_ms", 10, 3_600_000, errors);
+    String logLevel = v.get("log.level").toUpperCase(Locale.ROOT);
+    if (!List.of("SEVERE", "WARNING", "INFO", "FINE", "FINER", "FINEST", "ALL", "OFF").contains(logLevel)) {
+      errors.add("log.level: one of SEVERE, WARNING, INFO, FINE, FINER, FINEST");
+    }
+    if (!errors.isEmpty()) {
+      throw new ConfigException(String.join("\n", errors));
+    }
+    return new GatewayConfig(dataDir, region, account,
+        new GatewayConfig.Http(host, port, cert, key),
+        new GatewayConfig.Admin(akid, secret),
+        new GatewayConfig.Hsm(vendor, library, tokenLabel, devToken, pin, pinFile, poolSize, borrow, idle,
+            initialBackoff, maxBackoff, ivFromHsm, generalError),
+        new GatewayConfig.Store(blankToNull(v.get("store.jdbc_url")), blankToNull(v.get("store.username")),
+            path(v.get("store.password_file"))),
+        logLevel);
+  }
+
+  static boolean isLoopback(String host) {
+    if (host.equalsIgnoreCase("localhost")) {
+      return true;
+    }
+    try {
+      // a literal address only: resolving names here could make the decision depend on DNS
+      if (!host.matches("[0-9.]+|[0-9a-fA-F:]+")) {
+        return false;
+      }
+      return InetAddress.getByName(host).isLoopbackAddress();
+    } catch (UnknownHostException e) {
+      return false;
+    }
+  }
+
+  private static int integer(Map<String, String> v, String key, int min, int max, List<String> errors) {
+    try {
+      int n = Integer.parseInt(v.get(key).trim());
+      if (n < min || n > max) {
+        errors.add(key + ": must be between " + min + " and " + max);
+      }
+      return n;
+    } catch (NumberFormatException e) {
+      errors.add(key + ": not a whole number");
+      return min;
+    }
+  }
+
+  private static boolean bool(Map<String, String> v, String key, List<String> errors) {
+    String s = v.get(key).trim().toLowerCase(Locale.ROOT);
+    if (!s.equals("true") && !s.equals("false")) {
+      errors.add(key + ": must be true or false");
+    }
+    return s.equals("true");
+  }
+
+  private static Path path(String s) {
+    return s == null || s.isBlank() ? null : Path.of(s);
+  }
+
+  private static String blankToNull(String s) {
+    return s == null || s.isBlank() ? null : s;
+  }
+}

@@ -1,0 +1,63 @@
+package io.kmsgw.config;
+
+import java.nio.file.Path;
+
+/**
+ * The validated, immutable configuration. Built by {@link ConfigLoader} from the optional YAML file and
+ * {@code KMSGW_*} environment variables. Secrets (PINs, the admin secret, the database password) are held only as
+ * given and never printed by {@link #toString()}.
+ */
+public record GatewayConfig(
+    Path dataDir,
+    String region,
+    String accountId,
+    Http http,
+    Admin admin,
+    Hsm hsm,
+    Store store,
+    String logLevel) {
+
+  public record Http(String host, int port, Path tlsCertificate, Path tlsKey) {
+    public boolean tls() {
+      return tlsCertificate != null;
+    }
+
+    public String endpoint() {
+      String h = host.contains(":") ? "[" + host + "]" : host;
+      return (tls() ? "https://" : "http://") + h + ":" + port;
+    }
+  }
+
+  /** The bootstrap administrator; both null means generate (once) into the data directory. */
+  public record Admin(String accessKeyId, String secretAccessKey) {
+    @Override
+    public String toString() {
+      return "Admin[accessKeyId=" + accessKeyId + ", secretAccessKey=" + (secretAccessKey == null ? "unset" : "***")
+          + "]";
+    }
+  }
+
+  public record Hsm(
+      VendorProfile vendor,
+      String library,
+      String tokenLabel,
+      boolean devToken,
+      String pin,
+      Path pinFile,
+      int poolSize,
+      long borrowTimeoutMs,
+      long validateAfterIdleMs,
+      long initialBackoffMs,
+      long maxBackoffMs,
+      boolean gcmIvFromHsm,
+      boolean gcmGeneralErrorOnTagMismatch) {
+    @Override
+    public String toString() {
+      return "Hsm[vendor=" + vendor + ", library=" + library + ", token=" + tokenLabel + ", devToken=" + devToken
+          + ", pool=" + poolSize + "]";
+    }
+  }
+
+  /** {@code jdbcUrl} null means the embedded H2 file under the data directory. */
+  public record Store(String jdbcUrl, String username, Path passwordFile) {}
+}

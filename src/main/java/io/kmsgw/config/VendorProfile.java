@@ -1,0 +1,69 @@
+package io.kmsgw.config;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * What kmsgw knows about each HSM family: capability defaults (each can be overridden under
+ * {@code hsm.capabilities}) and whether the project has run it on real hardware. See {@code hsm-config/}.
+ */
+public enum VendorProfile {
+  SOFTHSM2("SoftHSM2", true, false, true, true),
+  CLOUDHSM("AWS CloudHSM (Client SDK 5)", true, true, false, false),
+  LUNA("Thales Luna Network HSM 7", true, false, false, false),
+  NSHIELD("Entrust nShield", true, false, false, false),
+  UTIMACO("Utimaco SecurityServer", true, false, false, false),
+  YUBIHSM2("YubiHSM 2", false, false, false, false);
+
+  private final String displayName;
+  private final boolean aesGcm;
+  private final boolean gcmIvFromHsm;
+  private final boolean gcmGeneralErrorOnTagMismatch;
+  private final boolean triedOnHardware;
+
+  VendorProfile(String displayName, boolean aesGcm, boolean gcmIvFromHsm, boolean gcmGeneralErrorOnTagMismatch,
+      boolean triedOnHardware) {
+    this.displayName = displayName;
+    this.aesGcm = aesGcm;
+    this.gcmIvFromHsm = gcmIvFromHsm;
+    this.gcmGeneralErrorOnTagMismatch = gcmGeneralErrorOnTagMismatch;
+    this.triedOnHardware = triedOnHardware;
+  }
+
+  public static VendorProfile parse(String name) {
+    try {
+      return valueOf(name.trim().toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException("hsm.vendor: unknown vendor '" + name + "'; one of " + names());
+    }
+  }
+
+  public static List<String> names() {
+    return Arrays.stream(values()).map(v -> v.name().toLowerCase(Locale.ROOT)).toList();
+  }
+
+  public String displayName() {
+    return displayName;
+  }
+
+  /** The vendor's PKCS#11 module offers CKM_AES_GCM for AES keys (YubiHSM 2's does not). */
+  public boolean aesGcm() {
+    return aesGcm;
+  }
+
+  /** The HSM insists on generating AES-GCM IVs itself (FIPS mode). */
+  public boolean gcmIvFromHsm() {
+    return gcmIvFromHsm;
+  }
+
+  /** A failed GCM tag check comes back as CKR_GENERAL_ERROR. */
+  public boolean gcmGeneralErrorOnTagMismatch() {
+    return gcmGeneralErrorOnTagMismatch;
+  }
+
+  /** The kmsgw project has run this vendor (SoftHSM2 is software, run in every test). */
+  public boolean triedOnHardware() {
+    return triedOnHardware;
+  }
+}

@@ -1,0 +1,60 @@
+package io.kmsgw.error;
+
+/**
+ * Every error the KMS API can answer, with its AWS name and HTTP status.
+ *
+ * <p>Modelled exceptions come from {@code kms-service-2.json} (HTTP 400, or 500 for the three marked
+ * {@code fault}); the rest are AWS's common errors that the model does not list. {@code retryable} follows
+ * the AWS SDKs: they retry throttling and 5xx answers.
+ */
+public enum ErrorCode {
+  // common AWS errors (not in the KMS model)
+  ACCESS_DENIED("AccessDeniedException", 400),
+  INCOMPLETE_SIGNATURE("IncompleteSignatureException", 400),
+  INVALID_SIGNATURE("InvalidSignatureException", 400),
+  MISSING_AUTHENTICATION_TOKEN("MissingAuthenticationTokenException", 403),
+  UNRECOGNIZED_CLIENT("UnrecognizedClientException", 400),
+  SERIALIZATION("SerializationException", 400),
+  UNKNOWN_OPERATION("UnknownOperationException", 400),
+  VALIDATION("ValidationException", 400),
+  THROTTLING("ThrottlingException", 400),
+  REQUEST_ENTITY_TOO_LARGE("RequestEntityTooLargeException", 413),
+  // modelled KMS exceptions
+  ALREADY_EXISTS("AlreadyExistsException", 400),
+  CUSTOM_KEY_STORE_INVALID_STATE("CustomKeyStoreInvalidStateException", 400),
+  CUSTOM_KEY_STORE_NOT_FOUND("CustomKeyStoreNotFoundException", 400),
+  DEPENDENCY_TIMEOUT("DependencyTimeoutException", 500),
+  DISABLED("DisabledException", 400),
+  DRY_RUN_OPERATION("DryRunOperationException", 412),
+  INCORRECT_KEY("IncorrectKeyException", 400),
+  INVALID_ARN("InvalidArnException", 400),
+  INVALID_CIPHERTEXT("InvalidCiphertextException", 400),
+  INVALID_GRANT_TOKEN("InvalidGrantTokenException", 400),
+  INVALID_KEY_USAGE("InvalidKeyUsageException", 400),
+  INVALID_MARKER("InvalidMarkerException", 400),
+  KMS_INTERNAL("KMSInternalException", 500),
+  KMS_INVALID_STATE("KMSInvalidStateException", 400),
+  KEY_UNAVAILABLE("KeyUnavailableException", 500),
+  LIMIT_EXCEEDED("LimitExceededException", 400),
+  MALFORMED_POLICY_DOCUMENT("MalformedPolicyDocumentException", 400),
+  NOT_FOUND("NotFoundException", 400),
+  TAG("TagException", 400),
+  UNSUPPORTED_OPERATION("UnsupportedOperationException", 400);
+
+  private final String awsName;
+  private final int httpStatus;
+
+  ErrorCode(String awsName, int httpStatus) {
+    this.awsName = awsName;
+    this.httpStatus = httpStatus;
+  }
+
+  /** The name clients see in {@code __type} and {@code x-amzn-ErrorType}. */
+  public String awsName() {
+    return awsName;
+  }
+
+  public int httpStatus() {
+    return httpStatus;
+  }
+}

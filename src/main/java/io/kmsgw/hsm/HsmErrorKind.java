@@ -1,0 +1,56 @@
+package io.kmsgw.hsm;
+
+/**
+ * What went wrong in the HSM, as the layers above need to know it. The PKCS#11 adapter maps return codes to
+ * these kinds in exactly one place ({@code CkrMapping}).
+ */
+public enum HsmErrorKind {
+  /** The ciphertext or its authentication tag did not verify. Not a fault of the HSM. */
+  BAD_CIPHERTEXT(false, false),
+  /** The key object is not in the token. */
+  KEY_NOT_FOUND(false, false),
+  /** A cached object handle no longer names an object; look it up again. */
+  STALE_HANDLE(false, false),
+  /** The session is closed or broken; evict it and use another. */
+  SESSION_INVALID(true, false),
+  /** The device, the token or the library failed; the module must be re-initialised. */
+  DEVICE_ERROR(true, true),
+  /** The application is no longer logged in; reconnect and log in again. */
+  NOT_LOGGED_IN(true, true),
+  /** The crypto user's PIN is wrong. */
+  PIN_INCORRECT(false, false),
+  /** The crypto user is locked out. */
+  PIN_LOCKED(false, false),
+  /** Another user (for example the security officer) is logged in to the token. */
+  ANOTHER_USER_LOGGED_IN(false, false),
+  /** No token with the configured label. */
+  TOKEN_NOT_FOUND(false, false),
+  /** The PKCS#11 library could not be loaded or initialised. */
+  LIBRARY_ERROR(false, false),
+  /** No session became free within the borrow timeout. */
+  POOL_EXHAUSTED(false, false),
+  /** The HSM is out of memory, sessions or another resource. */
+  RESOURCE_EXHAUSTED(false, false),
+  /** The mechanism, a parameter or an attribute is not supported by this HSM. */
+  UNSUPPORTED(false, false),
+  /** Anything else. */
+  OTHER(false, false);
+
+  private final boolean sessionFatal;
+  private final boolean moduleFatal;
+
+  HsmErrorKind(boolean sessionFatal, boolean moduleFatal) {
+    this.sessionFatal = sessionFatal;
+    this.moduleFatal = moduleFatal;
+  }
+
+  /** The session that saw this error must not be used again. */
+  public boolean sessionFatal() {
+    return sessionFatal;
+  }
+
+  /** Every session of the module is suspect: reconnect, re-initialising the module. */
+  public boolean moduleFatal() {
+    return moduleFatal;
+  }
+}

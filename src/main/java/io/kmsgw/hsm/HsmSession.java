@@ -1,0 +1,34 @@
+package io.kmsgw.hsm;
+
+import java.util.List;
+
+/**
+ * What the gateway asks of the HSM, one session at a time. A session is used by one thread while borrowed.
+ * Every key object created through it has {@code CKA_TOKEN}, {@code CKA_PRIVATE} and {@code CKA_SENSITIVE}
+ * true, {@code CKA_EXTRACTABLE} false, and only the usage attributes its purpose needs.
+ */
+public interface HsmSession {
+  /** Generates a non-extractable AES-256 token key usable only to encrypt and decrypt. */
+  HsmKey generateAes256Key(String label, byte[] id) throws HsmException;
+
+  /** AES-GCM with a 128-bit tag; returns ciphertext followed by the tag. */
+  byte[] encryptAesGcm(HsmKey key, byte[] iv, byte[] aad, byte[] plaintext) throws HsmException;
+
+  /** AES-GCM decryption; {@link HsmErrorKind#BAD_CIPHERTEXT} when the tag does not verify. */
+  byte[] decryptAesGcm(HsmKey key, byte[] iv, byte[] aad, byte[] ciphertextAndTag) throws HsmException;
+
+  /** Random bytes from the HSM's generator. */
+  byte[] generateRandom(int length) throws HsmException;
+
+  /** Secret-key objects whose label starts with {@code labelPrefix}. */
+  List<HsmKey> findSecretKeys(String labelPrefix) throws HsmException;
+
+  /** Whether the key object exists. */
+  boolean exists(HsmKey key) throws HsmException;
+
+  /** Destroys the key object ({@code C_DestroyObject}); a missing object is not an error. */
+  void destroy(HsmKey key) throws HsmException;
+
+  /** Reads the custody attributes of a key object. */
+  KeyCustody custody(HsmKey key) throws HsmException;
+}

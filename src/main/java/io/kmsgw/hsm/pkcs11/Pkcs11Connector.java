@@ -1,0 +1,172 @@
+package io.kmsgw.hsm.pkcs11;
+
+import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKR_USER_ALREADY_LOGGED_IN;
+import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKU_USER;
+
+import io.kmsgw.hsm.Hsm;
+import io.kmsgw.hsm.HsmConnector;
+import io.kmsgw.hsm.HsmErrorKind;
+import io.kmsgw.hsm.HsmException;
+import io.kmsgw.hsm.pkcs11.CkrMapping.Call;
+import io.kmsgw.hsm.pool.SessionPool;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.logging.Logger;
+import org.xipki.pkcs11.wrapper.PKCS11Exception;
+import org.xipki.pkcs11.wrapper.Session;
+import org.xipki.pkcs11.wrapper.Slot;
+import org.xipki.pkcs11.wrapper.Token;
+import org.xipki.pkcs11.wrapper.TokenInfo;
+
+/**
+ * Connects to a token through a PKCS#11 library: the token is found by its label (slot ids change, SoftHSM2
+ * renumbers them at every token initialisation), the crypto user logs in once on an anchor session that stays
+ * open for the life of the connection, and the pool's sessions share that login.
+ */
+public final class Pkcs11Connector implements HsmConnector {
+  private static final Logger LOG = Logger.getLogger(Pkcs11Connector.class.getName());
+
+  private final Pkcs11Options options;
+  private final CkrMapping ckr;
+  private volatile SharedModule module;
+  private volatile int connectedGeneration = -1;
+
+  public Pkcs11Connector(Pkcs11Options options) {
+    this.options = options;
+    this.ckr = new CkrMapping(options.generalErrorMeansBadTag());
+  }
+
+  @Override
+  public String describe() {
+    return "PKCS#11 library " + options.library() + ", token '" + options.tokenLabel() + "'";
+  }
+
+  @Override
+  public Hsm connect(FatalErrorListener listener) throws HsmException {
+    SharedModule m = SharedModule.of(options.library());
+    module = m;
+    int generation = m.generation();
+    Token token = findToken(m);
+    Session anchor;
+    try {
+      anchor = token.openSession(true);
+    } catch (PKCS11Exception e) {
+      throw ckr.map(e, Call.OPEN_SESSION, "cannot open a session on token '" + options.tokenLabel() + "'");
+    }
+    Pkcs11Counters counters = new Pkcs11Counters();
+    counters.sessionsOpened.increment();
+    try {
+      login(anchor, counters);
+      SessionPool<Session> pool = new SessionPool<>(options.tokenLabel(), new SessionFactory(token, counters),
+          options.poolSize(), options.borrowTimeout(), options.validateAfterIdle());
+      Pkcs11Hsm hsm = new Pkcs11Hsm(m, generation, anchor, pool, ckr, counters, listener);
+      pool.fill();
+      connectedGeneration = generation;
+      return hsm;
+    } catch (HsmException | RuntimeException e) {
+      closeQuietly(anchor);
+      throw e;
+    }
+  }
+
+  @Override
+  public void recover() throws HsmException {
+    SharedModule m = module;
+    if (m != null && connectedGeneration >= 0) {
+      m.reinitialize(connectedGeneration);
+    }
+  }
+
+  private Token findToken(SharedModule m) throws HsmException {
+    Slot[] slots;
+    try {
+      slots = m.module().getSlotList(true);
+    } catch (PKCS11Exception e) {
+      throw ckr.map(e, Call.INITIALIZE, "C_GetSlotList failed");
+    }
+    List<Token> matches = new ArrayList<>();
+    List<String> seen = new ArrayList<>();
+    for (Slot slot : slots) {
+      try {
+        Token t = slot.getToken();
+        TokenInfo info = t.getTokenInfo();
+        String label = info.getLabel() == null ? "" : info.getLabel().trim();
+        if (info.isTokenInitialized()) {
+          seen.add(label);
+        }
+        if (label.equals(options.tokenLabel()) && info.isTokenInitialized()) {
+          matches.add(t);
+        }
+      } catch (PKCS11Exception e) {
+        LOG.fine(() -> "skipping slot " + slot.getSlotID() + ": " + e.getErrorName());
+      }
+    }
+    if (matches.isEmpty()) {
+      throw new HsmException(HsmErrorKind.TOKEN_NOT_FOUND,
+          "no initialised token labelled '" + options.tokenLabel() + "' in " + m + " (tokens seen: " + seen + ")");
+    }
+    if (matches.size() > 1) {
+      throw new HsmException(HsmErrorKind.TOKEN_NOT_FOUND,
+          matches.size() + " tokens are labelled '" + options.tokenLabel() + "'; labels must be unique");
+    }
+    return matches.get(0);
+  }
+
+  private void login(Session anchor, Pkcs11Counters counters) throws HsmException {
+    char[] pin = options.pin().get();
+    try {
+      counters.logins.increment();
+      anchor.login(CKU_USER, pin);
+    } catch (PKCS11Exception e) {
+      if (e.getErrorCode() != CKR_USER_ALREADY_LOGGED_IN) {
+        throw ckr.map(e, Call.LOGIN, "C_Login as crypto user failed on token '" + options.tokenLabel() + "'");
+      }
+    } finally {
+      Arrays.fill(pin, '\0');
+    }
+  }
+
+  static void closeQuietly(Session s) {
+    try {
+      s.closeSession();
+    } catch (PKCS11Exception | RuntimeException e) {
+      LOG.fine(() -> "closing a session failed: " + e.getMessage());
+    }
+  }
+
+  private final class SessionFactory implements SessionPool.Factory<Session> {
+    private final Token token;
+    private final Pkcs11Counters counters;
+
+    SessionFactory(Token token, Pkcs11Counters counters) {
+      this.token = token;
+      this.counters = counters;
+    }
+
+    @Override
+    public Session open() throws HsmException {
+      try {
+        counters.sessionsOpened.increment();
+        return token.openSession(true);
+      } catch (PKCS11Exception e) {
+        throw ckr.map(e, Call.OPEN_SESSION, "C_OpenSession failed");
+      }
+    }
+
+    @Override
+    public boolean isValid(Session session) {
+      try {
+        session.getSessionInfo();
+        return true;
+      } catch (PKCS11Exception | RuntimeException e) {
+        return false;
+      }
+    }
+
+    @Override
+    public void close(Session session) {
+      closeQuietly(session);
+    }
+  }
+}

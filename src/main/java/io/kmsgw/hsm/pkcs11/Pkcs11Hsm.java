@@ -1,0 +1,110 @@
+package io.kmsgw.hsm.pkcs11;
+
+import io.kmsgw.hsm.Hsm;
+import io.kmsgw.hsm.HsmConnector.FatalErrorListener;
+import io.kmsgw.hsm.HsmErrorKind;
+import io.kmsgw.hsm.HsmException;
+import io.kmsgw.hsm.HsmKey;
+import io.kmsgw.hsm.HsmStats;
+import io.kmsgw.hsm.pool.SessionPool;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.logging.Logger;
+import org.xipki.pkcs11.wrapper.Session;
+
+/**
+ * A connected token: a pool of sessions sharing one login, and a cache of key object handles so that a
+ * steady-state operation makes no {@code C_FindObjects} call. Handles are valid for the whole application
+ * (PKCS#11 v2.40 §2.4), so one cache serves every session; it dies with the connection.
+ */
+final class Pkcs11Hsm implements Hsm {
+  private static final Logger LOG = Logger.getLogger(Pkcs11Hsm.class.getName());
+
+  private final SharedModule module;
+  private final int generation;
+  private final Session anchor;
+  private final SessionPool<Session> pool;
+  private final CkrMapping ckr;
+  private final Pkcs11Counters counters;
+  private final FatalErrorListener listener;
+  private final ConcurrentHashMap<HsmKey, Long> handles = new ConcurrentHashMap<>();
+  private final AtomicBoolean dead = new AtomicBoolean();
+  private volatile HsmException deathCause;
+
+  Pkcs11Hsm(SharedModule module, int generation, Session anchor, SessionPool<Session> pool, CkrMapping ckr,
+      Pkcs11Counters counters, FatalErrorListener listener) {
+    this.module = module;
+    this.generation = generation;
+    this.anchor = anchor;
+    this.pool = pool;
+    this.ckr = ckr;
+    this.counters = counters;
+    this.listener = listener;
+  }
+
+  @Override
+  public <T> T withSession(SessionWork<T> work) throws HsmException {
+    for (int attempt = 0; ; attempt++) {
+      checkAlive();
+      SessionPool.Lease<Session> lease = pool.borrow();
+      boolean broken = false;
+      try {
+        return work.run(new Pkcs11Session(lease.session(), ckr, handles, counters));
+      } catch (HsmException e) {
+        broken = e.kind().sessionFatal();
+        if (e.kind().moduleFatal()) {
+          die(e);
+          throw e;
+        }
+        if (e.kind() == HsmErrorKind.SESSION_INVALID && attempt == 0) {
+          LOG.warning(() -> "evicting a broken session and retrying once: " + e.getMessage());
+          continue;
+        }
+        throw e;
+      } finally {
+        pool.release(lease, broken);
+      }
+    }
+  }
+
+  private void checkAlive() throws HsmException {
+    if (dead.get()) {
+      HsmException cause = deathCause;
+      throw new HsmException(HsmErrorKind.DEVICE_ERROR, -1, null,
+          "connection to the token is down: " + (cause == null ? "closed" : cause.getMessage()), cause);
+    }
+    if (module.generation() != generation) {
+      die(new HsmException(HsmErrorKind.DEVICE_ERROR, "the PKCS#11 library was re-initialised"));
+      checkAlive();
+    }
+  }
+
+  private void die(HsmException cause) {
+    if (dead.compareAndSet(false, true)) {
+      deathCause = cause;
+      handles.clear();
+      listener.onFatal(cause);
+    }
+  }
+
+  @Override
+  public HsmStats stats() {
+    SessionPool.PoolStats p = pool.stats();
+    return new HsmStats(p.size(), p.open(), p.inUse(), p.idle(), p.waiting(), p.timeouts(), p.evicted(),
+        counters.sessionsOpened.sum(), counters.logins.sum(), counters.findObjects.sum());
+  }
+
+  /** The number of cached key handles (for tests). */
+  int cachedHandles() {
+    return handles.size();
+  }
+
+  @Override
+  public void close() {
+    dead.set(true);
+    handles.clear();
+    pool.close();
+    // the anchor goes last: closing the application's last session logs it out
+    Pkcs11Connector.closeQuietly(anchor);
+  }
+}

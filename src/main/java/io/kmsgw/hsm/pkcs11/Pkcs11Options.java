@@ -1,0 +1,35 @@
+package io.kmsgw.hsm.pkcs11;
+
+import java.time.Duration;
+import java.util.Objects;
+import java.util.function.Supplier;
+
+/**
+ * How to reach one token through a PKCS#11 library.
+ *
+ * @param pin supplies a fresh copy of the crypto user's PIN each time it is needed; the copy is wiped after
+ *     {@code C_Login}
+ * @param generalErrorMeansBadTag the vendor answers a failed GCM tag check with CKR_GENERAL_ERROR (SoftHSM2)
+ */
+public record Pkcs11Options(
+    String library,
+    String tokenLabel,
+    Supplier<char[]> pin,
+    int poolSize,
+    Duration borrowTimeout,
+    Duration validateAfterIdle,
+    boolean generalErrorMeansBadTag) {
+
+  public Pkcs11Options {
+    Objects.requireNonNull(library);
+    Objects.requireNonNull(tokenLabel);
+    Objects.requireNonNull(pin);
+    Objects.requireNonNull(borrowTimeout);
+    Objects.requireNonNull(validateAfterIdle);
+  }
+
+  @Override
+  public String toString() {
+    return "Pkcs11Options[library=" + library + ", token=" + tokenLabel + ", pool=" + poolSize + "]";
+  }
+}

@@ -1,0 +1,115 @@
+package io.kmsgw.hsm.pkcs11;
+
+import io.kmsgw.hsm.HsmErrorKind;
+import io.kmsgw.hsm.HsmException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.logging.Logger;
+import org.xipki.pkcs11.wrapper.PKCS11Constants;
+import org.xipki.pkcs11.wrapper.PKCS11Exception;
+import org.xipki.pkcs11.wrapper.PKCS11Module;
+import org.xipki.pkcs11.wrapper.StaticLogger;
+
+/**
+ * A PKCS#11 library loaded and initialised once per process (PKCS#11 allows one {@code C_Initialize} per
+ * application), shared by every token reached through it. Initialised with {@code CKF_OS_LOCKING_OK} so the
+ * library may be called from several threads.
+ *
+ * <p>After a device error the module is re-initialised ({@code C_Finalize} then {@code C_Initialize}); the
+ * generation number lets several users that saw the same failure re-initialise it only once.
+ */
+public final class SharedModule {
+  private static final Logger LOG = Logger.getLogger(SharedModule.class.getName());
+  private static final Map<Path, SharedModule> MODULES = new HashMap<>();
+
+  static {
+    StaticLogger.setLogger(new JulPkcs11Logger());
+  }
+
+  private final Path library;
+  private final PKCS11Module module;
+  private int generation;
+
+  private SharedModule(Path library, PKCS11Module module) {
+    this.library = library;
+    this.module = module;
+  }
+
+  /** The module for this library, loading and initialising it on first use. */
+  public static SharedModule of(String libraryPath) throws HsmException {
+    Path path;
+    try {
+      path = Path.of(libraryPath).toRealPath();
+    } catch (IOException | RuntimeException e) {
+      throw new HsmException(HsmErrorKind.LIBRARY_ERROR, "PKCS#11 library not found: " + libraryPath);
+    }
+    synchronized (MODULES) {
+      SharedModule m = MODULES.get(path);
+      if (m == null) {
+        if (!Files.isReadable(path)) {
+          throw new HsmException(HsmErrorKind.LIBRARY_ERROR, "PKCS#11 library not readable: " + path);
+        }
+        PKCS11Module module;
+        try {
+          module = PKCS11Module.getInstance(path.toString());
+        } catch (IOException | RuntimeException | UnsatisfiedLinkError e) {
+          throw new HsmException(HsmErrorKind.LIBRARY_ERROR, -1, null,
+              "cannot load PKCS#11 library " + path + ": " + e.getMessage(), e);
+        }
+        m = new SharedModule(path, module);
+        m.initialize();
+        MODULES.put(path, m);
+      }
+      return m;
+    }
+  }
+
+  private void initialize() throws HsmException {
+    try {
+      module.initialize();
+    } catch (PKCS11Exception e) {
+      if (e.getErrorCode() != PKCS11Constants.CKR_CRYPTOKI_ALREADY_INITIALIZED) {
+        throw new HsmException(HsmErrorKind.LIBRARY_ERROR, e.getErrorCode(), e.getErrorName(),
+            "C_Initialize failed for " + library, e);
+      }
+    } catch (RuntimeException | UnsatisfiedLinkError e) {
+      throw new HsmException(HsmErrorKind.LIBRARY_ERROR, -1, null,
+          "C_Initialize failed for " + library + ": " + e.getMessage(), e);
+    }
+    LOG.info(() -> "PKCS#11 library initialised: " + library);
+  }
+
+  public PKCS11Module module() {
+    return module;
+  }
+
+  public synchronized int generation() {
+    return generation;
+  }
+
+  /**
+   * Finalises and re-initialises the library, unless someone already did since {@code seenGeneration}. Every
+   * session and object handle of the old generation is invalid afterwards.
+   */
+  public synchronized void reinitialize(int seenGeneration) throws HsmException {
+    if (generation != seenGeneration) {
+      return;
+    }
+    LOG.warning(() -> "re-initialising PKCS#11 library " + library + " after a device error");
+    try {
+      module.finalize(null);
+    } catch (PKCS11Exception | RuntimeException e) {
+      LOG.warning(() -> "C_Finalize failed (continuing): " + e.getMessage());
+    }
+    generation++;
+    initialize();
+  }
+
+  @Override
+  public String toString() {
+    return library.toString();
+  }
+}

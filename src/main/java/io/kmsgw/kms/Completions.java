@@ -1,0 +1,43 @@
+package io.kmsgw.kms;
+
+import io.kmsgw.error.KmsException;
+import io.kmsgw.hsm.Hsm;
+import io.kmsgw.hsm.HsmException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.function.Supplier;
+
+/** Runs blocking work on the right worker pool and hands back a future. */
+final class Completions {
+  private Completions() {}
+
+  /** Runs HSM work on the HSM pool; HSM failures become API errors for the given key (may be null). */
+  static <T> CompletableFuture<T> onHsm(Executor executor, Hsm hsm, String keyArn, Hsm.SessionWork<T> work) {
+    return on(executor, () -> {
+      try {
+        return hsm.withSession(work);
+      } catch (HsmException e) {
+        throw HsmErrors.toKms(e, keyArn);
+      }
+    });
+  }
+
+  static <T> CompletableFuture<T> on(Executor executor, Supplier<T> work) {
+    try {
+      return CompletableFuture.supplyAsync(work, executor);
+    } catch (RejectedExecutionException e) {
+      return CompletableFuture.failedFuture(new KmsException(io.kmsgw.error.ErrorCode.THROTTLING,
+          "Rate exceeded: too many requests are waiting. Retry with backoff.", e));
+    }
+  }
+
+  /** The failure inside a CompletionException. */
+  static Throwable unwrap(Throwable t) {
+    while (t instanceof CompletionException && t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t;
+  }
+}

@@ -1,0 +1,166 @@
+package io.kmsgw.kms;
+
+import io.kmsgw.domain.Caller;
+import io.kmsgw.domain.KeyRecord;
+import io.kmsgw.domain.KeyVersion;
+import io.kmsgw.error.ErrorCode;
+import io.kmsgw.error.KmsException;
+import io.kmsgw.format.CiphertextBlob;
+import io.kmsgw.format.EncryptionContextCodec;
+import io.kmsgw.hsm.Hsm;
+import io.kmsgw.hsm.HsmKey;
+import io.kmsgw.policy.KeyStateRules;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+
+/**
+ * The symmetric cryptographic operations: Encrypt, Decrypt, GenerateDataKey(WithoutPlaintext), GenerateRandom.
+ *
+ * <p>Every check that can fail (key state, key usage, algorithm, encryption context, blob format) runs before the
+ * HSM is touched. The AES-GCM operation itself runs in the HSM with the key's newest version (encrypt) or the
+ * version named in the blob (decrypt); the blob header and the encoded encryption context are the AAD, see
+ * {@link CiphertextBlob}. Plaintext and data keys exist only in the request and response; they are never logged
+ * or stored.
+ */
+public final class CryptoService {
+  public static final String SYMMETRIC_DEFAULT = "SYMMETRIC_DEFAULT";
+
+  private static final ThreadLocal<SecureRandom> IV_RANDOM = ThreadLocal.withInitial(() -> {
+    try {
+      return SecureRandom.getInstance("DRBG");
+    } catch (NoSuchAlgorithmException e) {
+      return new SecureRandom();
+    }
+  });
+
+  private final KeyService keys;
+  private final KeyStoreConnection keyStore;
+  private final Executor hsmExecutor;
+
+  public CryptoService(KeyService keys, KeyStoreConnection keyStore, Executor hsmExecutor) {
+    this.keys = keys;
+    this.keyStore = keyStore;
+    this.hsmExecutor = hsmExecutor;
+  }
+
+  public record EncryptResult(KeyRecord key, byte[] ciphertextBlob) {}
+
+  public record DecryptResult(KeyRecord key, int keyVersion, byte[] plaintext) {}
+
+  public record DataKeyResult(KeyRecord key, int keyVersion, byte[] plaintext, byte[] ciphertextBlob) {}
+
+  public CompletableFuture<EncryptResult> encrypt(Caller caller, UUID keyId, byte[] plaintext,
+      Map<String, String> context, String algorithm, boolean dryRun) {
+    byte[] encodedContext = EncryptionContextCodec.encode(context);
+    return keys.lookup(keyId).thenCompose(key -> {
+      checkEncryptable(key, algorithm, "Encrypt");
+      dryRunStop(dryRun);
+      Hsm hsm = keyStore.hsm(ErrorCode.KMS_INVALID_STATE);
+      KeyVersion version = key.current();
+      return Completions.onHsm(hsmExecutor, hsm, key.arn(), s -> {
+        byte[] blob = seal(s, key, version, plaintext, encodedContext);
+        return new EncryptResult(key, blob);
+      });
+    });
+  }
+
+  public CompletableFuture<DataKeyResult> generateDataKey(Caller caller, UUID keyId, int numberOfBytes,
+      Map<String, String> context, boolean dryRun) {
+    byte[] encodedContext = EncryptionContextCodec.encode(context);
+    return keys.lookup(keyId).thenCompose(key -> {
+      checkEncryptable(key, SYMMETRIC_DEFAULT, "GenerateDataKey");
+      dryRunStop(dryRun);
+      Hsm hsm = keyStore.hsm(ErrorCode.KMS_INVALID_STATE);
+      KeyVersion version = key.current();
+      // the data key comes from the HSM's generator and is sealed in the same session
+      return Completions.onHsm(hsmExecutor, hsm, key.arn(), s -> {
+        byte[] dataKey = s.generateRandom(numberOfBytes);
+        byte[] blob = seal(s, key, version, dataKey, encodedContext);
+        return new DataKeyResult(key, version.version(), dataKey, blob);
+      });
+    });
+  }
+
+  /**
+   * @param expectedKeyId the KeyId the caller named, or null
+   * @param ignoreCiphertext DryRun with DryRunModifiers IGNORE_CIPHERTEXT: check the key, not the blob
+   */
+  public CompletableFuture<DecryptResult> decrypt(Caller caller, byte[] blobBytes, UUID expectedKeyId,
+      Map<String, String> context, String algorithm, boolean dryRun, boolean ignoreCiphertext) {
+    byte[] encodedContext = EncryptionContextCodec.encode(context);
+    if (dryRun && ignoreCiphertext) {
+      if (expectedKeyId == null) {
+        throw KmsException.validation("KeyId is required when DryRunModifiers contains IGNORE_CIPHERTEXT.");
+      }
+      return keys.lookup(expectedKeyId).thenApply(key -> {
+        checkEncryptable(key, algorithm, "Decrypt");
+        dryRunStop(true);
+        return null;
+      });
+    }
+    CiphertextBlob blob = CiphertextBlob.parse(blobBytes);
+    return keys.lookup(blob.keyId())
+        .exceptionally(e -> {
+          // a blob naming a key that does not exist is not a valid ciphertext (a flipped byte in the key id)
+          Throwable t = Completions.unwrap(e);
+          if (t instanceof KmsException k && k.code() == ErrorCode.NOT_FOUND) {
+            throw invalidCiphertext();
+          }
+          throw t instanceof RuntimeException r ? r : new IllegalStateException(t);
+        })
+        .thenCompose(key -> {
+          if (expectedKeyId != null && !expectedKeyId.equals(key.keyId())) {
+            throw new KmsException(ErrorCode.INCORRECT_KEY,
+                "The key ID in the request does not identify a KMS key that can perform this operation.");
+          }
+          checkEncryptable(key, algorithm, "Decrypt");
+          KeyVersion version = key.version(blob.keyVersion()).orElseThrow(CryptoService::invalidCiphertext);
+          dryRunStop(dryRun);
+          Hsm hsm = keyStore.hsm(ErrorCode.KMS_INVALID_STATE);
+          byte[] aad = CiphertextBlob.aad(blob.header(), encodedContext);
+          HsmKey object = new HsmKey(version.hsmLabel(), version.hsmId());
+          return Completions.onHsm(hsmExecutor, hsm, key.arn(), s -> new DecryptResult(key, version.version(),
+              s.decryptAesGcm(object, blob.iv(), aad, blob.ciphertextAndTag())));
+        });
+  }
+
+  public CompletableFuture<byte[]> generateRandom(Caller caller, int numberOfBytes) {
+    Hsm hsm = keyStore.hsm(ErrorCode.DEPENDENCY_TIMEOUT);
+    return Completions.onHsm(hsmExecutor, hsm, null, s -> s.generateRandom(numberOfBytes));
+  }
+
+  private static byte[] seal(io.kmsgw.hsm.HsmSession s, KeyRecord key, KeyVersion version, byte[] plaintext,
+      byte[] encodedContext) throws io.kmsgw.hsm.HsmException {
+    byte[] iv = new byte[CiphertextBlob.IV_LENGTH];
+    IV_RANDOM.get().nextBytes(iv);
+    byte[] header = CiphertextBlob.header(key.keyId(), version.version(), iv);
+    byte[] sealed = s.encryptAesGcm(new HsmKey(version.hsmLabel(), version.hsmId()), iv,
+        CiphertextBlob.aad(header, encodedContext), plaintext);
+    return new CiphertextBlob(key.keyId(), version.version(), iv, sealed).toBytes();
+  }
+
+  private void checkEncryptable(KeyRecord key, String algorithm, String operation) {
+    KeyStateRules.requireUsableForCrypto(key, keyStore.isConnected());
+    KeyStateRules.requireSymmetricEncryptDecrypt(key, operation);
+    if (algorithm != null && !SYMMETRIC_DEFAULT.equals(algorithm)) {
+      throw new KmsException(ErrorCode.INVALID_KEY_USAGE,
+          "EncryptionAlgorithm " + algorithm + " is not valid for the symmetric key " + key.arn() + ".");
+    }
+  }
+
+  private static void dryRunStop(boolean dryRun) {
+    if (dryRun) {
+      throw new KmsException(ErrorCode.DRY_RUN_OPERATION,
+          "The request would have succeeded, but the DryRun parameter was set.");
+    }
+  }
+
+  private static KmsException invalidCiphertext() {
+    return new KmsException(ErrorCode.INVALID_CIPHERTEXT,
+        "The ciphertext is invalid, was altered, or the encryption context does not match.");
+  }
+}

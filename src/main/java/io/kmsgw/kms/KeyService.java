@@ -1,0 +1,217 @@
+package io.kmsgw.kms;
+
+import io.kmsgw.domain.Caller;
+import io.kmsgw.domain.KeyRecord;
+import io.kmsgw.domain.KeyState;
+import io.kmsgw.domain.KeyVersion;
+import io.kmsgw.domain.Tag;
+import io.kmsgw.error.ErrorCode;
+import io.kmsgw.error.KmsException;
+import io.kmsgw.hsm.Hsm;
+import io.kmsgw.hsm.HsmKey;
+import io.kmsgw.policy.KeyStateRules;
+import io.kmsgw.policy.TagRules;
+import io.kmsgw.store.MetadataStore;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Key management operations: CreateKey, DescribeKey, ListKeys, and looking keys up for the crypto operations.
+ *
+ * <p>CreateKey is crash-safe. It commits a {@code Creating} row first (never shown by the API), then generates the
+ * material in the HSM, then commits the row as {@code Enabled} and only then answers. A crash between any two steps
+ * leaves a {@code Creating} row that {@link Reconciler} rolls back at the next start (destroying the HSM object if
+ * it was made): no client ever received that key's id, so nothing usable is lost and nothing unusable is shown.
+ */
+public final class KeyService {
+  private static final Logger LOG = Logger.getLogger(KeyService.class.getName());
+  private static final String MARKER_PREFIX = "k1:";
+
+  private final KmsSettings settings;
+  private final MetadataStore store;
+  private final KeyCache cache;
+  private final KeyStoreConnection keyStore;
+  private final Executor hsmExecutor;
+  private final Executor storeExecutor;
+  private final Clock clock;
+
+  public KeyService(KmsSettings settings, MetadataStore store, KeyCache cache, KeyStoreConnection keyStore,
+      Executor hsmExecutor, Executor storeExecutor, Clock clock) {
+    this.settings = settings;
+    this.store = store;
+    this.cache = cache;
+    this.keyStore = keyStore;
+    this.hsmExecutor = hsmExecutor;
+    this.storeExecutor = storeExecutor;
+    this.clock = clock;
+  }
+
+  /** What CreateKey asks for, after the API layer has checked the request against the model. */
+  public record NewKey(String description, String keySpec, String keyUsage, String origin, List<Tag> tags,
+      String customKeyStoreId, boolean multiRegion) {}
+
+  public CompletableFuture<KeyRecord> createKey(Caller caller, NewKey request) {
+    checkCreatable(request);
+    Hsm hsm = keyStore.hsm(ErrorCode.DEPENDENCY_TIMEOUT);
+    UUID keyId = UUID.randomUUID();
+    Instant now = clock.instant().truncatedTo(ChronoUnit.MILLIS);
+    String label = HsmLabels.label(keyId, 1);
+    byte[] hsmId = HsmLabels.id(keyId, 1);
+    KeyRecord creating = new KeyRecord(keyId, settings.accountId(), settings.region(), now,
+        request.description() == null ? "" : request.description(), KeyState.CREATING, "ENCRYPT_DECRYPT",
+        "SYMMETRIC_DEFAULT", "AWS_KMS", KeyRecord.DEFAULT_KEY_STORE, 1, null,
+        List.of(new KeyVersion(1, label, hsmId, now)), request.tags());
+    String arn = creating.arn();
+
+    return Completions.on(storeExecutor, () -> {
+          store.insertKey(creating);
+          return creating;
+        })
+        .thenCompose(k -> Completions.onHsm(hsmExecutor, hsm, null, s -> s.generateAes256Key(label, hsmId)))
+        .thenCompose(generated -> Completions.on(storeExecutor, () -> {
+          if (!store.updateKeyState(keyId, KeyState.CREATING, KeyState.ENABLED)) {
+            throw KmsException.internal("CreateKey lost its metadata row for " + arn, null);
+          }
+          KeyRecord enabled = creating.withState(KeyState.ENABLED);
+          cache.put(enabled);
+          LOG.info(() -> "created key " + arn + " (HSM object " + label + ") for " + caller.arn());
+          return enabled;
+        }))
+        .whenComplete((ok, failure) -> {
+          if (failure != null) {
+            rollBack(hsm, creating, new HsmKey(label, hsmId), Completions.unwrap(failure));
+          }
+        });
+  }
+
+  /** Undoes a CreateKey that failed halfway; what cannot be undone now is left to the reconciler. */
+  private void rollBack(Hsm hsm, KeyRecord creating, HsmKey object, Throwable cause) {
+    LOG.log(Level.WARNING, "CreateKey of " + creating.keyId() + " failed; rolling back: " + cause.getMessage());
+    Completions.on(hsmExecutor, () -> {
+      try {
+        hsm.withSession(s -> {
+          s.destroy(object);
+          return null;
+        });
+      } catch (Exception e) {
+        LOG.warning(() -> "rollback of " + creating.keyId() + ": could not destroy " + object.label()
+            + " now (" + e.getMessage() + "); the next start will");
+        return false;
+      }
+      return true;
+    }).thenAccept(destroyed -> {
+      if (destroyed) {
+        Completions.on(storeExecutor, () -> store.deleteKey(creating.keyId()));
+      }
+    });
+  }
+
+  private void checkCreatable(NewKey r) {
+    TagRules.check(r.tags());
+    if (r.customKeyStoreId() != null) {
+      throw new KmsException(ErrorCode.CUSTOM_KEY_STORE_NOT_FOUND,
+          "Custom key store " + r.customKeyStoreId() + " does not exist.");
+    }
+    if (r.multiRegion()) {
+      throw new KmsException(ErrorCode.UNSUPPORTED_OPERATION, "Multi-Region keys are not supported by kmsgw.");
+    }
+    if (!"AWS_KMS".equals(r.origin())) {
+      throw new KmsException(ErrorCode.UNSUPPORTED_OPERATION,
+          "Origin " + r.origin() + " is not supported yet; only AWS_KMS (material generated in the HSM).");
+    }
+    if (!"SYMMETRIC_DEFAULT".equals(r.keySpec())) {
+      throw new KmsException(ErrorCode.UNSUPPORTED_OPERATION,
+          "KeySpec " + r.keySpec() + " is not supported yet; only SYMMETRIC_DEFAULT.");
+    }
+    if (!"ENCRYPT_DECRYPT".equals(r.keyUsage())) {
+      throw KmsException.validation(
+          "KeyUsage " + r.keyUsage() + " is not compatible with KeySpec SYMMETRIC_DEFAULT; use ENCRYPT_DECRYPT.");
+    }
+  }
+
+  /**
+   * The key with this id, from the cache or else the store; NotFoundException if there is none (keys still
+   * being created do not exist as far as clients can tell).
+   */
+  public CompletableFuture<KeyRecord> lookup(UUID keyId) {
+    KeyRecord cached = cache.get(keyId);
+    if (cached != null) {
+      return CompletableFuture.completedFuture(visible(cached, keyId));
+    }
+    return Completions.on(storeExecutor, () -> {
+      KeyRecord found = store.findKey(keyId).orElse(null);
+      if (found != null && found.state() != KeyState.CREATING) {
+        cache.put(found);
+      }
+      return visible(found, keyId);
+    });
+  }
+
+  private KeyRecord visible(KeyRecord key, UUID keyId) {
+    if (key == null || key.state() == KeyState.CREATING) {
+      throw KmsException.notFound(KeyRecord.arn(settings.region(), settings.accountId(), keyId) + " does not exist.");
+    }
+    return key;
+  }
+
+  /** The key's state as clients see it now (Unavailable while its key store is not connected). */
+  public KeyState effectiveState(KeyRecord key) {
+    return KeyStateRules.effectiveState(key, keyStore.isConnected());
+  }
+
+  public boolean keyStoreConnected(KeyRecord key) {
+    return keyStore.isConnected();
+  }
+
+  /** One page of ListKeys. */
+  public record Page(List<KeyRecord> keys, String nextMarker) {}
+
+  public CompletableFuture<Page> listKeys(Caller caller, String marker, int limit) {
+    String after = decodeMarker(marker);
+    return Completions.on(storeExecutor, () -> {
+      List<KeyRecord> raw = store.listKeys(settings.accountId(), after, limit + 1);
+      boolean truncated = raw.size() > limit;
+      List<KeyRecord> page = new ArrayList<>();
+      for (int i = 0; i < Math.min(limit, raw.size()); i++) {
+        if (raw.get(i).state() != KeyState.CREATING) {
+          page.add(raw.get(i));
+        }
+      }
+      String next = truncated ? encodeMarker(raw.get(limit - 1).keyId().toString()) : null;
+      return new Page(page, next);
+    });
+  }
+
+  static String encodeMarker(String lastKeyId) {
+    return Base64.getUrlEncoder().withoutPadding()
+        .encodeToString((MARKER_PREFIX + lastKeyId).getBytes(StandardCharsets.UTF_8));
+  }
+
+  static String decodeMarker(String marker) {
+    if (marker == null) {
+      return null;
+    }
+    try {
+      String s = new String(Base64.getUrlDecoder().decode(marker), StandardCharsets.UTF_8);
+      if (s.startsWith(MARKER_PREFIX)) {
+        String id = s.substring(MARKER_PREFIX.length());
+        if (UUID.fromString(id).toString().equals(id)) {
+          return id;
+        }
+      }
+    } catch (IllegalArgumentException e) {
+      // falls through to the error below
+    }
+    throw new KmsException(ErrorCode.INVALID_MARKER, "The Marker is not one that ListKeys returned.");
+  }
+}

@@ -1,0 +1,266 @@
+package io.kmsgw.store.jdbc;
+
+import io.kmsgw.domain.KeyRecord;
+import io.kmsgw.domain.KeyState;
+import io.kmsgw.domain.KeyVersion;
+import io.kmsgw.domain.Tag;
+import io.kmsgw.store.MetadataStore;
+import io.kmsgw.store.StoreException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * {@link MetadataStore} over JDBC: embedded H2 by default, any database with standard SQL behind a JDBC URL.
+ * Each write runs in one transaction and is committed before the method returns.
+ */
+public final class JdbcMetadataStore implements MetadataStore {
+  private static final String KEY_COLUMNS =
+      "key_id, account_id, region, created_at, description, key_state, key_usage, key_spec, origin, key_store_id,"
+          + " current_version, deletion_date";
+
+  private final ConnectionPool connections;
+
+  public JdbcMetadataStore(ConnectionPool connections) {
+    this.connections = connections;
+  }
+
+  @FunctionalInterface
+  private interface Work<T> {
+    T run(Connection c) throws SQLException;
+  }
+
+  private <T> T inTransaction(String what, Work<T> work) {
+    Connection c = connections.take();
+    boolean ok = false;
+    try {
+      T result = work.run(c);
+      c.commit();
+      ok = true;
+      return result;
+    } catch (SQLException e) {
+      throw new StoreException("metadata store: " + what + " failed: " + e.getMessage(), e);
+    } finally {
+      if (!ok) {
+        try {
+          c.rollback();
+        } catch (SQLException ignored) {
+          // the connection is returned anyway; the next use will fail loudly if it is broken
+        }
+      }
+      connections.give(c);
+    }
+  }
+
+  @Override
+  public void insertKey(KeyRecord key) {
+    inTransaction("insert key", c -> {
+      try (PreparedStatement ps = c.prepareStatement(
+          "INSERT INTO kms_key (" + KEY_COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")) {
+        ps.setString(1, key.keyId().toString());
+        ps.setString(2, key.accountId());
+        ps.setString(3, key.region());
+        ps.setLong(4, key.createdAt().toEpochMilli());
+        ps.setString(5, key.description());
+        ps.setString(6, key.state().name());
+        ps.setString(7, key.keyUsage());
+        ps.setString(8, key.keySpec());
+        ps.setString(9, key.origin());
+        ps.setString(10, key.keyStoreId());
+        ps.setInt(11, key.currentVersion());
+        if (key.deletionDate() == null) {
+          ps.setNull(12, Types.BIGINT);
+        } else {
+          ps.setLong(12, key.deletionDate().toEpochMilli());
+        }
+        ps.executeUpdate();
+      }
+      try (PreparedStatement ps = c.prepareStatement(
+          "INSERT INTO kms_key_version (key_id, version, hsm_label, hsm_id, created_at) VALUES (?,?,?,?,?)")) {
+        for (KeyVersion v : key.versions()) {
+          ps.setString(1, key.keyId().toString());
+          ps.setInt(2, v.version());
+          ps.setString(3, v.hsmLabel());
+          ps.setBytes(4, v.hsmId());
+          ps.setLong(5, v.createdAt().toEpochMilli());
+          ps.addBatch();
+        }
+        ps.executeBatch();
+      }
+      try (PreparedStatement ps = c.prepareStatement(
+          "INSERT INTO kms_key_tag (key_id, position, tag_key, tag_value) VALUES (?,?,?,?)")) {
+        int position = 0;
+        for (Tag t : key.tags()) {
+          ps.setString(1, key.keyId().toString());
+          ps.setInt(2, position++);
+          ps.setString(3, t.key());
+          ps.setString(4, t.value());
+          ps.addBatch();
+        }
+        ps.executeBatch();
+      }
+      return null;
+    });
+  }
+
+  @Override
+  public boolean updateKeyState(UUID keyId, KeyState expected, KeyState next) {
+    return inTransaction("update key state", c -> {
+      try (PreparedStatement ps =
+          c.prepareStatement("UPDATE kms_key SET key_state = ? WHERE key_id = ? AND key_state = ?")) {
+        ps.setString(1, next.name());
+        ps.setString(2, keyId.toString());
+        ps.setString(3, expected.name());
+        return ps.executeUpdate() == 1;
+      }
+    });
+  }
+
+  @Override
+  public boolean deleteKey(UUID keyId) {
+    return inTransaction("delete key", c -> {
+      // children first: not every database honours ON DELETE CASCADE the same way
+      for (String table : List.of("kms_key_tag", "kms_key_version")) {
+        try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + table + " WHERE key_id = ?")) {
+          ps.setString(1, keyId.toString());
+          ps.executeUpdate();
+        }
+      }
+      try (PreparedStatement ps = c.prepareStatement("DELETE FROM kms_key WHERE key_id = ?")) {
+        ps.setString(1, keyId.toString());
+        return ps.executeUpdate() == 1;
+      }
+    });
+  }
+
+  @Override
+  public Optional<KeyRecord> findKey(UUID keyId) {
+    return inTransaction("find key", c -> {
+      List<KeyRecord> found = loadKeys(c, " WHERE key_id = ?", ps -> ps.setString(1, keyId.toString()));
+      return found.isEmpty() ? Optional.empty() : Optional.of(found.get(0));
+    });
+  }
+
+  @Override
+  public List<KeyRecord> listKeys(String accountId, String afterKeyId, int limit) {
+    return inTransaction("list keys", c -> {
+      String where = afterKeyId == null
+          ? " WHERE account_id = ? ORDER BY key_id LIMIT ?"
+          : " WHERE account_id = ? AND key_id > ? ORDER BY key_id LIMIT ?";
+      return loadKeys(c, where, ps -> {
+        ps.setString(1, accountId);
+        if (afterKeyId == null) {
+          ps.setInt(2, limit);
+        } else {
+          ps.setString(2, afterKeyId);
+          ps.setInt(3, limit);
+        }
+      });
+    });
+  }
+
+  @Override
+  public List<KeyRecord> allKeys() {
+    return inTransaction("load all keys", c -> loadKeys(c, " ORDER BY key_id", null));
+  }
+
+  @FunctionalInterface
+  private interface Binder {
+    void bind(PreparedStatement ps) throws SQLException;
+  }
+
+  private record KeyRow(
+      UUID keyId, String accountId, String region, Instant createdAt, String description, KeyState state,
+      String keyUsage, String keySpec, String origin, String keyStoreId, int currentVersion, Instant deletionDate) {}
+
+  /**
+   * Loads the keys a WHERE clause selects, then their versions and tags in two more queries. A null binder
+   * means every key: the child tables are then read whole rather than through a huge IN list.
+   */
+  private static List<KeyRecord> loadKeys(Connection c, String whereAndOrder, Binder binder) throws SQLException {
+    Map<String, KeyRow> rows = new LinkedHashMap<>();
+    try (PreparedStatement ps = c.prepareStatement("SELECT " + KEY_COLUMNS + " FROM kms_key" + whereAndOrder)) {
+      if (binder != null) {
+        binder.bind(ps);
+      }
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          long deletion = rs.getLong(12);
+          Instant deletionDate = rs.wasNull() ? null : Instant.ofEpochMilli(deletion);
+          KeyRow row = new KeyRow(UUID.fromString(rs.getString(1)), rs.getString(2), rs.getString(3),
+              Instant.ofEpochMilli(rs.getLong(4)), rs.getString(5), KeyState.valueOf(rs.getString(6)),
+              rs.getString(7), rs.getString(8), rs.getString(9), rs.getString(10), rs.getInt(11), deletionDate);
+          rows.put(row.keyId().toString(), row);
+        }
+      }
+    }
+    if (rows.isEmpty()) {
+      return List.of();
+    }
+    Map<String, List<KeyVersion>> versions = new HashMap<>();
+    Map<String, List<Tag>> tags = new HashMap<>();
+    String in = binder == null ? "" : " WHERE key_id IN " + inClause(rows.size());
+    try (PreparedStatement ps = c.prepareStatement(
+        "SELECT key_id, version, hsm_label, hsm_id, created_at FROM kms_key_version" + in
+            + " ORDER BY key_id, version")) {
+      if (binder != null) {
+        bindIds(ps, rows.keySet());
+      }
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          versions.computeIfAbsent(rs.getString(1), k -> new ArrayList<>()).add(
+              new KeyVersion(rs.getInt(2), rs.getString(3), rs.getBytes(4), Instant.ofEpochMilli(rs.getLong(5))));
+        }
+      }
+    }
+    try (PreparedStatement ps = c.prepareStatement(
+        "SELECT key_id, tag_key, tag_value FROM kms_key_tag" + in + " ORDER BY key_id, position")) {
+      if (binder != null) {
+        bindIds(ps, rows.keySet());
+      }
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          tags.computeIfAbsent(rs.getString(1), k -> new ArrayList<>()).add(new Tag(rs.getString(2), rs.getString(3)));
+        }
+      }
+    }
+    List<KeyRecord> out = new ArrayList<>(rows.size());
+    for (KeyRow r : rows.values()) {
+      String id = r.keyId().toString();
+      out.add(new KeyRecord(r.keyId(), r.accountId(), r.region(), r.createdAt(), r.description(), r.state(),
+          r.keyUsage(), r.keySpec(), r.origin(), r.keyStoreId(), r.currentVersion(), r.deletionDate(),
+          versions.getOrDefault(id, List.of()), tags.getOrDefault(id, List.of())));
+    }
+    return out;
+  }
+
+  private static String inClause(int n) {
+    StringBuilder sb = new StringBuilder("(");
+    for (int i = 0; i < n; i++) {
+      sb.append(i == 0 ? "?" : ",?");
+    }
+    return sb.append(')').toString();
+  }
+
+  private static void bindIds(PreparedStatement ps, Iterable<String> ids) throws SQLException {
+    int i = 1;
+    for (String id : ids) {
+      ps.setString(i++, id);
+    }
+  }
+
+  @Override
+  public void close() {
+    connections.close();
+  }
+}
