@@ -69,6 +69,11 @@ public final class ConfigLoader {
 
   private ConfigLoader() {}
 
+  /** The installed SoftHSM2 library, if any. */
+  public static java.util.Optional<String> findSoftHsmLibrary() {
+    return SOFTHSM_LIBRARIES.stream().filter(p -> Files.isReadable(Path.of(p))).findFirst();
+  }
+
   public static String envName(String key) {
     return "KMSGW_" + key.replace('.', '_').toUpperCase(Locale.ROOT);
   }
@@ -163,7 +168,7 @@ public final class ConfigLoader {
     }
     String library = v.get("hsm.library");
     if (library.isEmpty() && vendor == VendorProfile.SOFTHSM2) {
-      library = SOFTHSM_LIBRARIES.stream().filter(p -> Files.isReadable(Path.of(p))).findFirst().orElse("");
+      library = findSoftHsmLibrary().orElse("");
       if (library.isEmpty()) {
         errors.add("hsm.library: SoftHSM2 is not installed (looked in " + SOFTHSM_LIBRARIES
             + "); install the softhsm2 package or set hsm.library");

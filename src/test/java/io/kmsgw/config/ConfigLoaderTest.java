@@ -1,0 +1,140 @@
+package io.kmsgw.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ConfigLoaderTest {
+  @TempDir
+  Path dir;
+
+  private Path yaml(String content) throws IOException {
+    Path f = dir.resolve("kmsgw.yaml");
+    Files.writeString(f, content);
+    return f;
+  }
+
+  @Test
+  void load_withoutFileOrEnvironment_isDevelopmentModeOnLoopback() {
+    GatewayConfig c = ConfigLoader.load(null, Map.of());
+    assertEquals(Path.of("./data"), c.dataDir());
+    assertEquals("us-east-1", c.region());
+    assertEquals("111122223333", c.accountId());
+    assertEquals("127.0.0.1", c.http().host());
+    assertEquals(8400, c.http().port());
+    assertTrue(c.hsm().devToken());
+    assertEquals(VendorProfile.SOFTHSM2, c.hsm().vendor());
+    assertTrue(c.hsm().gcmGeneralErrorOnTagMismatch(), "SoftHSM2 quirk flag comes from its profile");
+    assertNull(c.admin().accessKeyId());
+  }
+
+  @Test
+  void load_environmentOverridesFileOverridesDefault() throws IOException {
+    Path f = yaml("region: eu-west-1\nhttp:\n  port: 9000\nhsm:\n  pin: '1234'\n  pool:\n    size: 3\n");
+    GatewayConfig c = ConfigLoader.load(f, Map.of("KMSGW_HTTP_PORT", "9100", "KMSGW_ACCOUNT_ID", "444455556666"));
+    assertEquals("eu-west-1", c.region());
+    assertEquals(9100, c.http().port());
+    assertEquals("444455556666", c.accountId());
+    assertEquals(3, c.hsm().poolSize());
+    assertFalse(c.hsm().devToken(), "a configuration file means a real token, not the development one");
+  }
+
+  @Test
+  void envName_isThePathUpperCasedWithUnderscores() {
+    assertEquals("KMSGW_HSM_POOL_SIZE", ConfigLoader.envName("hsm.pool.size"));
+    assertEquals("KMSGW_ADMIN_SECRET_ACCESS_KEY", ConfigLoader.envName("admin.secret_access_key"));
+  }
+
+  @Test
+  void load_unknownKey_isRefused() throws IOException {
+    Path f = yaml("hsm:\n  pool:\n    sise: 3\n");
+    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(f, Map.of()));
+    assertTrue(e.getMessage().contains("hsm.pool.sise"), e.getMessage());
+  }
+
+  @Test
+  void load_nonLoopbackHostWithoutTls_isRefused() {
+    ConfigException e = assertThrows(ConfigException.class,
+        () -> ConfigLoader.load(null, Map.of("KMSGW_HTTP_HOST", "0.0.0.0")));
+    assertTrue(e.getMessage().contains("plain HTTP"), e.getMessage());
+    assertThrows(ConfigException.class, () -> ConfigLoader.load(null, Map.of("KMSGW_HTTP_HOST", "example.com")));
+  }
+
+  @Test
+  void load_loopbackAddresses_areAllowedOverHttp() {
+    for (String host : new String[] {"127.0.0.1", "127.0.0.2", "::1", "localhost"}) {
+      assertEquals(host, ConfigLoader.load(null, Map.of("KMSGW_HTTP_HOST", host)).http().host());
+    }
+  }
+
+  @Test
+  void load_nonLoopbackHostWithTls_isAccepted() {
+    GatewayConfig c = ConfigLoader.load(null, Map.of("KMSGW_HTTP_HOST", "0.0.0.0",
+        "KMSGW_HTTP_TLS_CERTIFICATE_FILE", "/etc/kmsgw/cert.pem", "KMSGW_HTTP_TLS_PRIVATE_KEY_FILE", "/etc/kmsgw/key.pem"));
+    assertTrue(c.http().tls());
+    assertEquals("https://0.0.0.0:8400", c.http().endpoint());
+  }
+
+  @Test
+  void load_onlyHalfOfTheAdminKey_isRefused() {
+    assertThrows(ConfigException.class,
+        () -> ConfigLoader.load(null, Map.of("KMSGW_ADMIN_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")));
+  }
+
+  @Test
+  void load_realHsmWithoutPin_isRefused() throws IOException {
+    Path f = yaml("hsm:\n  vendor: luna\n  library: /opt/luna/lib.so\n");
+    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(f, Map.of()));
+    assertTrue(e.getMessage().contains("PIN"), e.getMessage());
+  }
+
+  @Test
+  void load_vendorWhoseHsmGeneratesGcmIvs_isRefusedWithAReason() throws IOException {
+    Path f = yaml("hsm:\n  vendor: cloudhsm\n  library: /opt/cloudhsm/lib/libcloudhsm_pkcs11.so\n  pin: 'cu:pw'\n");
+    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(f, Map.of()));
+    assertTrue(e.getMessage().contains("gcm_iv_from_hsm"), e.getMessage());
+  }
+
+  @Test
+  void load_yubiHsm2_isRefusedForLackOfAesGcm() throws IOException {
+    Path f = yaml("hsm:\n  vendor: yubihsm2\n  library: /usr/lib/yubihsm_pkcs11.so\n  pin: '0001password'\n");
+    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(f, Map.of()));
+    assertTrue(e.getMessage().contains("AES-GCM"), e.getMessage());
+  }
+
+  @Test
+  void load_badNumbers_areReportedByKey() {
+    ConfigException e = assertThrows(ConfigException.class,
+        () -> ConfigLoader.load(null, Map.of("KMSGW_HTTP_PORT", "eighty", "KMSGW_HSM_POOL_SIZE", "0")));
+    assertTrue(e.getMessage().contains("http.port") && e.getMessage().contains("hsm.pool.size"), e.getMessage());
+  }
+
+  @Test
+  void adminToString_neverShowsTheSecret() {
+    GatewayConfig c = ConfigLoader.load(null, Map.of("KMSGW_ADMIN_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE",
+        "KMSGW_ADMIN_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"));
+    assertFalse(c.toString().contains("wJalrXUtnFEMI"), c.toString());
+  }
+
+  @Test
+  void shippedTemplates_useOnlyKnownKeys() throws IOException {
+    try (var files = Files.list(Path.of("hsm-config"))) {
+      for (Path f : files.filter(p -> p.toString().endsWith(".yaml")).toList()) {
+        try {
+          ConfigLoader.load(f, Map.of());
+        } catch (ConfigException e) {
+          assertFalse(e.getMessage().contains("unknown configuration keys"), f + ": " + e.getMessage());
+        }
+      }
+    }
+  }
+}

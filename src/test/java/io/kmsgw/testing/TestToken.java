@@ -1,0 +1,83 @@
+package io.kmsgw.testing;
+
+import io.kmsgw.config.ConfigLoader;
+import io.kmsgw.hsm.HsmException;
+import io.kmsgw.hsm.pkcs11.Pkcs11Options;
+import io.kmsgw.hsm.pkcs11.SoftHsmTokens;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.UUID;
+
+/**
+ * A fresh SoftHSM2 token for one test class, under {@code target/softhsm/} (Maven points {@code SOFTHSM2_CONF} at
+ * {@code target/softhsm/softhsm2.conf}; SoftHSM2 reads it once per process, so every class shares the token
+ * directory and gets a token of its own by label). Never the system token directory.
+ */
+public final class TestToken {
+  public static final String SO_PIN = "so-pin-1234";
+  public static final String USER_PIN = "user-pin-1234";
+
+  private final String label;
+  private final String library;
+
+  private TestToken(String label, String library) {
+    this.label = label;
+    this.library = library;
+  }
+
+  /** Creates a new token; the label carries a random suffix so no two classes or runs share one. */
+  public static TestToken create(String name) {
+    String conf = System.getProperty("kmsgw.test.softhsm.conf");
+    String env = System.getenv("SOFTHSM2_CONF");
+    if (conf == null || env == null || !Path.of(conf).toAbsolutePath().equals(Path.of(env).toAbsolutePath())) {
+      throw new IllegalStateException("run tests through Maven: SOFTHSM2_CONF must point at target/softhsm/softhsm2.conf");
+    }
+    try {
+      Path confPath = Path.of(conf);
+      SoftHsmTokens.writeConfig(confPath, confPath.getParent().resolve("tokens"));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    String library = ConfigLoader.findSoftHsmLibrary()
+        .orElseThrow(() -> new IllegalStateException("SoftHSM2 is not installed (apt-get install softhsm2)"));
+    String suffix = UUID.randomUUID().toString().substring(0, 8);
+    String base = name.length() > 22 ? name.substring(0, 22) : name;
+    String label = base + "-" + suffix;
+    try {
+      SoftHsmTokens.initToken(library, label, SO_PIN.toCharArray(), USER_PIN.toCharArray());
+    } catch (HsmException e) {
+      throw new IllegalStateException("cannot create a SoftHSM2 test token: " + e.getMessage(), e);
+    }
+    return new TestToken(label, library);
+  }
+
+  public String label() {
+    return label;
+  }
+
+  public String library() {
+    return library;
+  }
+
+  public Pkcs11Options options(int poolSize) {
+    return options(poolSize, USER_PIN, Duration.ofSeconds(2));
+  }
+
+  public Pkcs11Options options(int poolSize, String pin, Duration borrowTimeout) {
+    return new Pkcs11Options(library, label, pin::toCharArray, poolSize, borrowTimeout, Duration.ofSeconds(10), true);
+  }
+
+  /** A directory under target/ for this test's files. */
+  public static Path scratch(String name) {
+    try {
+      Path dir = Path.of("target", "test-data", name + "-" + UUID.randomUUID().toString().substring(0, 8));
+      Files.createDirectories(dir);
+      return dir;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}
