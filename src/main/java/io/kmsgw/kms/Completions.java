@@ -3,6 +3,7 @@ package io.kmsgw.kms;
 import io.kmsgw.error.KmsException;
 import io.kmsgw.hsm.Hsm;
 import io.kmsgw.hsm.HsmException;
+import io.kmsgw.store.StoreException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
@@ -24,9 +25,17 @@ final class Completions {
     });
   }
 
+  /** Runs blocking work (the metadata store) on the executor; store failures become KMSInternalException. */
   static <T> CompletableFuture<T> on(Executor executor, Supplier<T> work) {
+    Supplier<T> guarded = () -> {
+      try {
+        return work.get();
+      } catch (StoreException e) {
+        throw KmsException.internal("The metadata store failed. You can retry the request.", e);
+      }
+    };
     try {
-      return CompletableFuture.supplyAsync(work, executor);
+      return CompletableFuture.supplyAsync(guarded, executor);
     } catch (RejectedExecutionException e) {
       return CompletableFuture.failedFuture(new KmsException(io.kmsgw.error.ErrorCode.THROTTLING,
           "Rate exceeded: too many requests are waiting. Retry with backoff.", e));

@@ -103,6 +103,13 @@ public final class CryptoService {
       });
     }
     CiphertextBlob blob = CiphertextBlob.parse(blobBytes);
+    if (expectedKeyId != null && !expectedKeyId.equals(blob.keyId())) {
+      // the named key must exist (NotFoundException otherwise); it is just not the one that encrypted this
+      return keys.lookup(expectedKeyId).thenApply(named -> {
+        throw new KmsException(ErrorCode.INCORRECT_KEY,
+            "The key ID in the request does not identify a KMS key that can perform this operation.");
+      });
+    }
     return keys.lookup(blob.keyId())
         .exceptionally(e -> {
           // a blob naming a key that does not exist is not a valid ciphertext (a flipped byte in the key id)
@@ -113,10 +120,6 @@ public final class CryptoService {
           throw t instanceof RuntimeException r ? r : new IllegalStateException(t);
         })
         .thenCompose(key -> {
-          if (expectedKeyId != null && !expectedKeyId.equals(key.keyId())) {
-            throw new KmsException(ErrorCode.INCORRECT_KEY,
-                "The key ID in the request does not identify a KMS key that can perform this operation.");
-          }
           checkEncryptable(key, algorithm, "Decrypt");
           KeyVersion version = key.version(blob.keyVersion()).orElseThrow(CryptoService::invalidCiphertext);
           dryRunStop(dryRun);

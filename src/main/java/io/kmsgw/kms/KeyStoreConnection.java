@@ -39,10 +39,10 @@ public final class KeyStoreConnection implements AutoCloseable {
   private final Duration maxBackoff;
   private final Consumer<Hsm> onConnected;
 
-  private volatile State state = State.DISCONNECTED;
-  private volatile Hsm hsm;
-  private volatile String errorCode;
-  private volatile String message = "";
+  /** State, connection and error change together, so readers never see a CONNECTED state without its HSM. */
+  private record Snapshot(State state, Hsm hsm, String errorCode, String message) {}
+
+  private volatile Snapshot current = new Snapshot(State.DISCONNECTED, null, null, "");
   private Duration nextBackoff;
   private ScheduledFuture<?> pending;
   private boolean closed;
@@ -64,10 +64,11 @@ public final class KeyStoreConnection implements AutoCloseable {
 
   /** Starts connecting in the background. */
   public synchronized void connect() {
+    State state = current.state();
     if (closed || state == State.CONNECTED || state == State.CONNECTING) {
       return;
     }
-    transition(State.CONNECTING, null, "connecting to " + connector.describe());
+    transition(State.CONNECTING, null, null, "connecting to " + connector.describe());
     pending = scheduler.schedule(this::attempt, 0, TimeUnit.MILLISECONDS);
   }
 
@@ -92,10 +93,10 @@ public final class KeyStoreConnection implements AutoCloseable {
         connected.close();
         return;
       }
-      hsm = connected;
       nextBackoff = initialBackoff;
       HsmStats s = connected.stats();
-      transition(State.CONNECTED, null, "connected to " + connector.describe() + " with " + s.open() + " sessions");
+      transition(State.CONNECTED, connected, null,
+          "connected to " + connector.describe() + " with " + s.open() + " sessions");
     }
   }
 
@@ -109,18 +110,18 @@ public final class KeyStoreConnection implements AutoCloseable {
     if (retry) {
       Duration wait = nextBackoff;
       nextBackoff = nextBackoff.multipliedBy(2).compareTo(maxBackoff) > 0 ? maxBackoff : nextBackoff.multipliedBy(2);
-      transition(State.FAILED, code, e.getMessage() + "; " + advice + "; retrying in " + wait.toMillis() + " ms");
+      transition(State.FAILED, null, code, e.getMessage() + "; " + advice + "; retrying in " + wait.toMillis() + " ms");
       pending = scheduler.schedule(() -> {
         synchronized (this) {
-          if (closed || state != State.FAILED) {
+          if (closed || current.state() != State.FAILED) {
             return;
           }
-          transition(State.CONNECTING, null, "retrying " + connector.describe());
+          transition(State.CONNECTING, null, null, "retrying " + connector.describe());
         }
         attempt();
       }, wait.toMillis(), TimeUnit.MILLISECONDS);
     } else {
-      transition(State.FAILED, code, e.getMessage() + "; " + advice + "; not retrying (a retry would count "
+      transition(State.FAILED, null, code, e.getMessage() + "; " + advice + "; not retrying (a retry would count "
           + "against the HSM's PIN attempts): fix the PIN and restart");
     }
   }
@@ -130,12 +131,11 @@ public final class KeyStoreConnection implements AutoCloseable {
     scheduler.execute(() -> {
       Hsm dead;
       synchronized (this) {
-        if (closed || state != State.CONNECTED) {
+        if (closed || current.state() != State.CONNECTED) {
           return;
         }
-        dead = hsm;
-        hsm = null;
-        transition(State.FAILED, connectionErrorCode(e.kind()), "connection lost: " + e.getMessage());
+        dead = current.hsm();
+        transition(State.FAILED, null, connectionErrorCode(e.kind()), "connection lost: " + e.getMessage());
       }
       if (dead != null) {
         dead.close();
@@ -173,18 +173,16 @@ public final class KeyStoreConnection implements AutoCloseable {
     };
   }
 
-  private void transition(State next, String code, String why) {
-    State previous = state;
-    state = next;
-    errorCode = code;
-    message = why;
+  private void transition(State next, Hsm hsm, String code, String why) {
+    State previous = current.state();
+    current = new Snapshot(next, hsm, code, why);
     Level level = next == State.FAILED ? Level.WARNING : Level.INFO;
     LOG.log(level, () -> "key store " + keyStoreId + ": " + previous + " -> " + next
         + (code == null ? "" : " [" + code + "]") + ": " + why);
   }
 
   public boolean isConnected() {
-    return state == State.CONNECTED && hsm != null;
+    return current.state() == State.CONNECTED;
   }
 
   /**
@@ -193,17 +191,17 @@ public final class KeyStoreConnection implements AutoCloseable {
    * @throws KmsException when the key store is not connected
    */
   public Hsm hsm(ErrorCode whenUnavailable) {
-    Hsm h = hsm;
-    if (h == null || state != State.CONNECTED) {
-      throw new KmsException(whenUnavailable, "The key store " + keyStoreId + " is " + state
-          + (errorCode == null ? "" : " (" + errorCode + ")") + "; its HSM cannot be used now.");
+    Snapshot s = current;
+    if (s.state() != State.CONNECTED) {
+      throw new KmsException(whenUnavailable, "The key store " + keyStoreId + " is " + s.state()
+          + (s.errorCode() == null ? "" : " (" + s.errorCode() + ")") + "; its HSM cannot be used now.");
     }
-    return h;
+    return s.hsm();
   }
 
   public Status status() {
-    Hsm h = hsm;
-    return new Status(keyStoreId, state, errorCode, message, h == null ? null : h.stats());
+    Snapshot s = current;
+    return new Status(keyStoreId, s.state(), s.errorCode(), s.message(), s.hsm() == null ? null : s.hsm().stats());
   }
 
   @Override
@@ -212,12 +210,11 @@ public final class KeyStoreConnection implements AutoCloseable {
     if (pending != null) {
       pending.cancel(false);
     }
-    Hsm h = hsm;
-    hsm = null;
+    Hsm h = current.hsm();
     if (h != null) {
-      transition(State.DISCONNECTING, null, "shutting down");
+      transition(State.DISCONNECTING, null, null, "shutting down");
       h.close();
     }
-    transition(State.DISCONNECTED, null, "closed");
+    transition(State.DISCONNECTED, null, null, "closed");
   }
 }

@@ -48,10 +48,12 @@ public final class Pkcs11Connector implements HsmConnector {
     module = m;
     int generation = m.generation();
     Token token = findToken(m);
+    m.claim(options.tokenLabel());
     Session anchor;
     try {
       anchor = token.openSession(true);
     } catch (PKCS11Exception e) {
+      m.release(options.tokenLabel());
       throw ckr.map(e, Call.OPEN_SESSION, "cannot open a session on token '" + options.tokenLabel() + "'");
     }
     Pkcs11Counters counters = new Pkcs11Counters();
@@ -60,12 +62,13 @@ public final class Pkcs11Connector implements HsmConnector {
       login(anchor, counters);
       SessionPool<Session> pool = new SessionPool<>(options.tokenLabel(), new SessionFactory(token, counters),
           options.poolSize(), options.borrowTimeout(), options.validateAfterIdle());
-      Pkcs11Hsm hsm = new Pkcs11Hsm(m, generation, anchor, pool, ckr, counters, listener);
+      Pkcs11Hsm hsm = new Pkcs11Hsm(m, generation, options.tokenLabel(), anchor, pool, ckr, counters, listener);
       pool.fill();
       connectedGeneration = generation;
       return hsm;
     } catch (HsmException | RuntimeException e) {
       closeQuietly(anchor);
+      m.release(options.tokenLabel());
       throw e;
     }
   }
@@ -104,7 +107,8 @@ public final class Pkcs11Connector implements HsmConnector {
     }
     if (matches.isEmpty()) {
       throw new HsmException(HsmErrorKind.TOKEN_NOT_FOUND,
-          "no initialised token labelled '" + options.tokenLabel() + "' in " + m + " (tokens seen: " + seen + ")");
+          "no initialised token labelled '" + options.tokenLabel() + "' in " + m + " (tokens seen: "
+              + (seen.size() > 10 ? seen.subList(0, 10) + " and " + (seen.size() - 10) + " more" : seen) + ")");
     }
     if (matches.size() > 1) {
       throw new HsmException(HsmErrorKind.TOKEN_NOT_FOUND,
@@ -122,6 +126,8 @@ public final class Pkcs11Connector implements HsmConnector {
       if (e.getErrorCode() != CKR_USER_ALREADY_LOGGED_IN) {
         throw ckr.map(e, Call.LOGIN, "C_Login as crypto user failed on token '" + options.tokenLabel() + "'");
       }
+      // sessions from outside kmsgw's connections are still open in this process; the PIN was not re-checked
+      LOG.warning(() -> "token '" + options.tokenLabel() + "' reports the user already logged in");
     } finally {
       Arrays.fill(pin, '\0');
     }

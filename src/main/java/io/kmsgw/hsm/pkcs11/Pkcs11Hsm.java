@@ -22,6 +22,7 @@ final class Pkcs11Hsm implements Hsm {
 
   private final SharedModule module;
   private final int generation;
+  private final String tokenLabel;
   private final Session anchor;
   private final SessionPool<Session> pool;
   private final CkrMapping ckr;
@@ -29,12 +30,14 @@ final class Pkcs11Hsm implements Hsm {
   private final FatalErrorListener listener;
   private final ConcurrentHashMap<HsmKey, Long> handles = new ConcurrentHashMap<>();
   private final AtomicBoolean dead = new AtomicBoolean();
+  private final AtomicBoolean closed = new AtomicBoolean();
   private volatile HsmException deathCause;
 
-  Pkcs11Hsm(SharedModule module, int generation, Session anchor, SessionPool<Session> pool, CkrMapping ckr,
-      Pkcs11Counters counters, FatalErrorListener listener) {
+  Pkcs11Hsm(SharedModule module, int generation, String tokenLabel, Session anchor, SessionPool<Session> pool,
+      CkrMapping ckr, Pkcs11Counters counters, FatalErrorListener listener) {
     this.module = module;
     this.generation = generation;
+    this.tokenLabel = tokenLabel;
     this.anchor = anchor;
     this.pool = pool;
     this.ckr = ckr;
@@ -101,10 +104,14 @@ final class Pkcs11Hsm implements Hsm {
 
   @Override
   public void close() {
+    if (closed.getAndSet(true)) {
+      return;
+    }
     dead.set(true);
     handles.clear();
     pool.close();
     // the anchor goes last: closing the application's last session logs it out
     Pkcs11Connector.closeQuietly(anchor);
+    module.release(tokenLabel);
   }
 }

@@ -33,6 +33,11 @@ final class Pkcs11Session implements HsmSession {
     this.counters = counters;
   }
 
+  /** The wrapped PKCS#11 session (tests close it behind the pool's back). */
+  Session raw() {
+    return session;
+  }
+
   /**
    * The custody template of every CMK version: a private, sensitive, never-extractable token object that can
    * encrypt and decrypt and do nothing else (no wrap, unwrap, sign, verify or derive).

@@ -31,6 +31,7 @@ public final class SharedModule {
 
   private final Path library;
   private final PKCS11Module module;
+  private final java.util.Set<String> connectedTokens = new java.util.HashSet<>();
   private int generation;
 
   private SharedModule(Path library, PKCS11Module module) {
@@ -80,6 +81,21 @@ public final class SharedModule {
           "C_Initialize failed for " + library + ": " + e.getMessage(), e);
     }
     LOG.info(() -> "PKCS#11 library initialised: " + library);
+  }
+
+  /**
+   * Claims a token for one connection. PKCS#11 login state belongs to the whole application, so a second live
+   * connection to the same token would "log in" with any PIN (CKR_USER_ALREADY_LOGGED_IN): one per token.
+   */
+  synchronized void claim(String tokenLabel) throws HsmException {
+    if (!connectedTokens.add(tokenLabel)) {
+      throw new HsmException(HsmErrorKind.OTHER,
+          "token '" + tokenLabel + "' is already connected in this process; a token serves one key store");
+    }
+  }
+
+  synchronized void release(String tokenLabel) {
+    connectedTokens.remove(tokenLabel);
   }
 
   public PKCS11Module module() {

@@ -143,8 +143,8 @@ public final class SessionPool<S> implements AutoCloseable {
   }
 
   /**
-   * Returns a borrowed session. A broken session is closed and, if someone is waiting, replaced at once so
-   * the waiter does not time out on a slot that will never be given back.
+   * Returns a borrowed session. A broken session is closed and replaced at once, so the pool stays at its size
+   * and a waiter does not time out on a slot that will never be given back.
    */
   public void release(Lease<S> lease, boolean broken) {
     inUse.decrementAndGet();
@@ -153,7 +153,7 @@ public final class SessionPool<S> implements AutoCloseable {
         evicted.incrementAndGet();
       }
       destroy(lease);
-      if (!closed && waiting.get() > 0 && reserveSlot()) {
+      if (!closed && reserveSlot()) {
         try {
           idle.addFirst(openReserved());
         } catch (HsmException e) {

@@ -1,0 +1,187 @@
+package io.kmsgw.kms;
+
+import static io.kmsgw.testing.KmsFixture.ROOT;
+import static io.kmsgw.testing.KmsFixture.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.kmsgw.domain.KeyRecord;
+import io.kmsgw.domain.KeyState;
+import io.kmsgw.domain.KeyVersion;
+import io.kmsgw.error.ErrorCode;
+import io.kmsgw.error.KmsException;
+import io.kmsgw.hsm.Hsm;
+import io.kmsgw.hsm.HsmException;
+import io.kmsgw.hsm.HsmKey;
+import io.kmsgw.store.MetadataStore;
+import io.kmsgw.store.StoreException;
+import io.kmsgw.testing.KmsFixture;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What a crash between the HSM write and the metadata write leaves behind, and how the next start cleans it up:
+ * no key the API reports as usable is lost, and none that is unusable is shown.
+ */
+class CreateKeyCrashSafetyTest {
+  private static KmsFixture kms;
+
+  @BeforeAll
+  static void setUp() {
+    kms = new KmsFixture("crash");
+  }
+
+  @AfterAll
+  static void tearDown() {
+    kms.close();
+  }
+
+  private static Hsm hsm() {
+    return kms.keyStore.hsm(ErrorCode.KMS_INTERNAL);
+  }
+
+  /** A Creating row as CreateKey commits it before touching the HSM, dated before "this process" started. */
+  private static KeyRecord creatingRow(Instant createdAt) {
+    UUID id = UUID.randomUUID();
+    KeyRecord k = new KeyRecord(id, "111122223333", "us-east-1", createdAt, "", KeyState.CREATING, "ENCRYPT_DECRYPT",
+        "SYMMETRIC_DEFAULT", "AWS_KMS", KeyRecord.DEFAULT_KEY_STORE, 1, null,
+        List.of(new KeyVersion(1, HsmLabels.label(id, 1), HsmLabels.id(id, 1), createdAt)), List.of());
+    kms.store.insertKey(k);
+    return k;
+  }
+
+  private static HsmKey object(KeyRecord k) {
+    KeyVersion v = k.current();
+    return new HsmKey(v.hsmLabel(), v.hsmId());
+  }
+
+  private static boolean exists(HsmKey o) throws HsmException {
+    return hsm().withSession(s -> s.exists(o));
+  }
+
+  @Test
+  void reconcile_afterCrashes_rollsBackUnfinishedCreatesAndReportsTheRest() throws HsmException {
+    Instant before = Instant.now().minus(1, ChronoUnit.MINUTES);
+    // crashed after the HSM write, before the metadata was marked Enabled
+    KeyRecord afterHsmWrite = creatingRow(before);
+    hsm().withSession(s -> s.generateAes256Key(object(afterHsmWrite).label(), object(afterHsmWrite).id()));
+    // crashed before the HSM write
+    KeyRecord beforeHsmWrite = creatingRow(before);
+    // a finished key whose material went missing (restored token backup, operator error)
+    KeyRecord lostMaterial = kms.newKey();
+    hsm().withSession(s -> {
+      s.destroy(object(lostMaterial));
+      return null;
+    });
+    // an object without metadata
+    UUID orphanId = UUID.randomUUID();
+    HsmKey orphan = hsm().withSession(s -> s.generateAes256Key(HsmLabels.label(orphanId, 1), HsmLabels.id(orphanId, 1)));
+    KeyRecord healthy = kms.newKey();
+
+    Reconciler.Report report = new Reconciler(kms.store, kms.cache, Instant.now()).reconcile(hsm());
+
+    assertTrue(report.rolledBack() >= 2, report.toString());
+    assertTrue(report.missingMaterial() >= 1);
+    assertTrue(report.orphans() >= 1);
+    assertFalse(exists(object(afterHsmWrite)), "the half-created key's object is destroyed");
+    assertTrue(kms.store.findKey(afterHsmWrite.keyId()).isEmpty());
+    assertTrue(kms.store.findKey(beforeHsmWrite.keyId()).isEmpty());
+    assertTrue(exists(orphan), "an object without metadata is never destroyed on a guess");
+    assertEquals(KeyState.ENABLED, kms.store.findKey(lostMaterial.keyId()).orElseThrow().state(),
+        "a key with missing material is reported, not deleted");
+    assertTrue(exists(object(healthy)));
+    byte[] blob = await(kms.crypto.encrypt(ROOT, healthy.keyId(), new byte[] {1}, null, null, false)).ciphertextBlob();
+    assertEquals(1, await(kms.crypto.decrypt(ROOT, blob, null, null, null, false, false)).plaintext().length);
+  }
+
+  @Test
+  void reconcile_leavesCreatesOfThisProcessAlone() throws HsmException {
+    KeyRecord inFlight = creatingRow(Instant.now().plus(1, ChronoUnit.SECONDS));
+    new Reconciler(kms.store, kms.cache, Instant.now()).reconcile(hsm());
+    assertTrue(kms.store.findKey(inFlight.keyId()).isPresent());
+  }
+
+  @Test
+  void keyStillCreating_isNotVisibleThroughTheApi() {
+    KeyRecord creating = creatingRow(Instant.now());
+    KmsException e = assertThrows(KmsException.class, () -> await(kms.keys.lookup(creating.keyId())));
+    assertEquals(ErrorCode.NOT_FOUND, e.code());
+    KeyService.Page page = await(kms.keys.listKeys(ROOT, null, 1000));
+    assertTrue(page.keys().stream().noneMatch(k -> k.keyId().equals(creating.keyId())));
+  }
+
+  /** The store fails at the last step: the client gets an error and the HSM object is rolled back. */
+  @Test
+  void createKey_whenTheFinalMetadataWriteFails_rollsBackTheHsmObject() throws Exception {
+    MetadataStore failing = new FailingStore(kms.store);
+    KeyService keys = new KeyService(KmsFixture.SETTINGS, failing, kms.cache, kms.keyStore, kms.hsmExecutor,
+        kms.storeExecutor, Clock.systemUTC());
+    int objectsBefore = hsm().withSession(s -> s.findSecretKeys(HsmLabels.PREFIX)).size();
+    int rowsBefore = kms.store.allKeys().size();
+    KmsException e = assertThrows(KmsException.class, () -> await(keys.createKey(ROOT,
+        new KeyService.NewKey("", "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT", "AWS_KMS", List.of(), null, false))));
+    assertEquals(ErrorCode.KMS_INTERNAL, e.code());
+    // the rollback runs in the background: wait for it
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (System.nanoTime() < deadline) {
+      boolean rowsGone = kms.store.allKeys().size() == rowsBefore;
+      int objects = hsm().withSession(s -> s.findSecretKeys(HsmLabels.PREFIX)).size();
+      if (rowsGone && objects == objectsBefore) {
+        return;
+      }
+      Thread.sleep(20);
+    }
+    throw new AssertionError("CreateKey was not rolled back");
+  }
+
+  /** Delegates to a real store but fails the Creating to Enabled step, as a full disk or lost database would. */
+  private static final class FailingStore implements MetadataStore {
+    private final MetadataStore delegate;
+
+    FailingStore(MetadataStore delegate) {
+      this.delegate = delegate;
+    }
+
+    @Override
+    public void insertKey(KeyRecord key) {
+      delegate.insertKey(key);
+    }
+
+    @Override
+    public boolean updateKeyState(UUID keyId, KeyState expected, KeyState next) {
+      throw new StoreException("simulated failure of the metadata store");
+    }
+
+    @Override
+    public boolean deleteKey(UUID keyId) {
+      return delegate.deleteKey(keyId);
+    }
+
+    @Override
+    public Optional<KeyRecord> findKey(UUID keyId) {
+      return delegate.findKey(keyId);
+    }
+
+    @Override
+    public List<KeyRecord> listKeys(String accountId, String afterKeyId, int limit) {
+      return delegate.listKeys(accountId, afterKeyId, limit);
+    }
+
+    @Override
+    public List<KeyRecord> allKeys() {
+      return delegate.allKeys();
+    }
+
+    @Override
+    public void close() {}
+  }
+}

@@ -1,0 +1,175 @@
+package io.kmsgw.kms;
+
+import static io.kmsgw.testing.KmsFixture.ROOT;
+import static io.kmsgw.testing.KmsFixture.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.kmsgw.domain.KeyRecord;
+import io.kmsgw.domain.KeyState;
+import io.kmsgw.domain.KeyVersion;
+import io.kmsgw.domain.Tag;
+import io.kmsgw.error.ErrorCode;
+import io.kmsgw.error.KmsException;
+import io.kmsgw.hsm.Hsm;
+import io.kmsgw.hsm.HsmException;
+import io.kmsgw.hsm.HsmKey;
+import io.kmsgw.hsm.KeyCustody;
+import io.kmsgw.testing.KmsFixture;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** CreateKey, DescribeKey and ListKeys through the operations layer on a fresh SoftHSM2 token and H2 store. */
+class KeyServiceTest {
+  private static KmsFixture kms;
+
+  @BeforeAll
+  static void setUp() {
+    kms = new KmsFixture("keys");
+  }
+
+  @AfterAll
+  static void tearDown() {
+    kms.close();
+  }
+
+  private static KeyService.NewKey spec(String keySpec, String usage, String origin, List<Tag> tags) {
+    return new KeyService.NewKey("d", keySpec, usage, origin, tags, null, false);
+  }
+
+  private static void assertFails(ErrorCode code, Supplier<?> call) {
+    KmsException e = assertThrows(KmsException.class, call::get);
+    assertEquals(code, e.code(), e.getMessage());
+  }
+
+  @Test
+  void createKey_storesEnabledMetadataWithOneVersion() {
+    KeyRecord k = kms.newKey();
+    assertEquals(KeyState.ENABLED, k.state());
+    assertEquals(1, k.currentVersion());
+    assertEquals("arn:aws:kms:us-east-1:111122223333:key/" + k.keyId(), k.arn());
+    KeyRecord stored = kms.store.findKey(k.keyId()).orElseThrow();
+    assertEquals(KeyState.ENABLED, stored.state());
+    assertEquals(k.versions(), stored.versions());
+    assertEquals(k, await(kms.keys.lookup(k.keyId())));
+  }
+
+  @Test
+  void everyKeyObjectTheGatewayCreates_isSensitiveAndNeverExtractable() throws HsmException {
+    for (int i = 0; i < 3; i++) {
+      kms.newKey();
+    }
+    Hsm hsm = kms.keyStore.hsm(ErrorCode.KMS_INTERNAL);
+    List<HsmKey> objects = hsm.withSession(s -> s.findSecretKeys(HsmLabels.PREFIX));
+    assertTrue(objects.size() >= 3, objects.toString());
+    for (HsmKey o : objects) {
+      KeyCustody c = hsm.withSession(s -> s.custody(o));
+      assertTrue(c.sensitive(), o + " " + c);
+      assertTrue(c.alwaysSensitive(), o + " " + c);
+      assertTrue(c.neverExtractable(), o + " " + c);
+      assertTrue(!c.extractable(), o + " " + c);
+      assertTrue(c.token() && c.privateObject(), o + " " + c);
+    }
+  }
+
+  @Test
+  void createKey_hsmObjectIsNamedByKeyIdAndVersion() throws HsmException {
+    KeyRecord k = kms.newKey();
+    KeyVersion v = k.current();
+    assertEquals(HsmLabels.label(k.keyId(), 1), v.hsmLabel());
+    boolean exists = kms.keyStore.hsm(ErrorCode.KMS_INTERNAL)
+        .withSession(s -> s.exists(new HsmKey(v.hsmLabel(), v.hsmId())));
+    assertTrue(exists);
+  }
+
+  @Test
+  void createKey_withTags_keepsThemInOrder() {
+    List<Tag> tags = List.of(new Tag("b", "2"), new Tag("a", ""));
+    KeyRecord k = await(kms.keys.createKey(ROOT, spec("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT", "AWS_KMS", tags)));
+    assertEquals(tags, kms.store.findKey(k.keyId()).orElseThrow().tags());
+  }
+
+  @Test
+  void createKey_withReservedOrDuplicateTags_failsTagException_andCreatesNothing() {
+    int before = kms.store.allKeys().size();
+    assertFails(ErrorCode.TAG, () -> kms.keys.createKey(ROOT,
+        spec("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT", "AWS_KMS", List.of(new Tag("aws:x", "1")))));
+    assertFails(ErrorCode.TAG, () -> kms.keys.createKey(ROOT, spec("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT",
+        "AWS_KMS", List.of(new Tag("a", "1"), new Tag("a", "2")))));
+    List<Tag> many = new ArrayList<>();
+    for (int i = 0; i < 51; i++) {
+      many.add(new Tag("t" + i, ""));
+    }
+    assertFails(ErrorCode.LIMIT_EXCEEDED,
+        () -> kms.keys.createKey(ROOT, spec("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT", "AWS_KMS", many)));
+    assertEquals(before, kms.store.allKeys().size());
+  }
+
+  @Test
+  void createKey_withSpecOrOriginNotYetSupported_failsUnsupportedOperation() {
+    assertFails(ErrorCode.UNSUPPORTED_OPERATION,
+        () -> kms.keys.createKey(ROOT, spec("RSA_2048", "ENCRYPT_DECRYPT", "AWS_KMS", List.of())));
+    assertFails(ErrorCode.UNSUPPORTED_OPERATION,
+        () -> kms.keys.createKey(ROOT, spec("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT", "EXTERNAL", List.of())));
+  }
+
+  @Test
+  void createKey_withUsageIncompatibleWithSpec_failsValidation() {
+    assertFails(ErrorCode.VALIDATION,
+        () -> kms.keys.createKey(ROOT, spec("SYMMETRIC_DEFAULT", "SIGN_VERIFY", "AWS_KMS", List.of())));
+  }
+
+  @Test
+  void createKey_inUnknownCustomKeyStore_failsCustomKeyStoreNotFound() {
+    assertFails(ErrorCode.CUSTOM_KEY_STORE_NOT_FOUND, () -> kms.keys.createKey(ROOT,
+        new KeyService.NewKey("", "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT", "AWS_KMS", List.of(), "cks-1234567890", false)));
+  }
+
+  @Test
+  void lookup_unknownKey_failsNotFound() {
+    assertFails(ErrorCode.NOT_FOUND, () -> await(kms.keys.lookup(UUID.randomUUID())));
+  }
+
+  @Test
+  void listKeys_pagesThroughEveryKeyOnce() {
+    for (int i = 0; i < 5; i++) {
+      kms.newKey();
+    }
+    Set<UUID> all = new HashSet<>();
+    kms.store.allKeys().forEach(k -> all.add(k.keyId()));
+    Set<UUID> seen = new HashSet<>();
+    String marker = null;
+    int pages = 0;
+    do {
+      KeyService.Page page = await(kms.keys.listKeys(ROOT, marker, 2));
+      assertTrue(page.keys().size() <= 2);
+      page.keys().forEach(k -> assertTrue(seen.add(k.keyId()), "seen twice: " + k.keyId()));
+      marker = page.nextMarker();
+      pages++;
+    } while (marker != null);
+    assertEquals(all, seen);
+    assertTrue(pages >= 3);
+  }
+
+  @Test
+  void listKeys_lastPage_hasNoMarker() {
+    KeyService.Page page = await(kms.keys.listKeys(ROOT, null, 1000));
+    assertNull(page.nextMarker());
+  }
+
+  @Test
+  void listKeys_withForgedMarker_failsInvalidMarker() {
+    assertFails(ErrorCode.INVALID_MARKER, () -> kms.keys.listKeys(ROOT, "garbage!", 10));
+    assertFails(ErrorCode.INVALID_MARKER, () -> kms.keys.listKeys(ROOT,
+        java.util.Base64.getUrlEncoder().encodeToString("k1:'; DROP TABLE kms_key; --".getBytes()), 10));
+  }
+}

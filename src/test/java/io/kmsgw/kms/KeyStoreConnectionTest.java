@@ -1,0 +1,168 @@
+package io.kmsgw.kms;
+
+import static io.kmsgw.testing.KmsFixture.ROOT;
+import static io.kmsgw.testing.KmsFixture.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.kmsgw.domain.KeyRecord;
+import io.kmsgw.domain.KeyState;
+import io.kmsgw.error.ErrorCode;
+import io.kmsgw.error.KmsException;
+import io.kmsgw.hsm.Hsm;
+import io.kmsgw.hsm.HsmConnector;
+import io.kmsgw.hsm.HsmException;
+import io.kmsgw.hsm.pkcs11.Pkcs11Connector;
+import io.kmsgw.hsm.pkcs11.Pkcs11Options;
+import io.kmsgw.hsm.pkcs11.SharedModule;
+import io.kmsgw.hsm.pkcs11.SoftHsmTokens;
+import io.kmsgw.store.MetadataStore;
+import io.kmsgw.store.jdbc.StoreFactory;
+import io.kmsgw.testing.KmsFixture;
+import io.kmsgw.testing.TestToken;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The key store's connection states, errors, retries and recovery, on real SoftHSM2 tokens. */
+class KeyStoreConnectionTest {
+  private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
+  private KeyStoreConnection connection;
+
+  @AfterEach
+  void close() {
+    if (connection != null) {
+      connection.close();
+    }
+    scheduler.shutdownNow();
+  }
+
+  /** Counts connection attempts. */
+  private static final class Counting implements HsmConnector {
+    final Pkcs11Connector delegate;
+    final AtomicInteger attempts = new AtomicInteger();
+
+    Counting(Pkcs11Options options) {
+      this.delegate = new Pkcs11Connector(options);
+    }
+
+    @Override
+    public Hsm connect(FatalErrorListener listener) throws HsmException {
+      attempts.incrementAndGet();
+      return delegate.connect(listener);
+    }
+
+    @Override
+    public void recover() throws HsmException {
+      delegate.recover();
+    }
+
+    @Override
+    public String describe() {
+      return delegate.describe();
+    }
+  }
+
+  private KeyStoreConnection connection(HsmConnector connector) {
+    connection = new KeyStoreConnection("default", connector, scheduler, Duration.ofMillis(50), Duration.ofMillis(200),
+        h -> {});
+    return connection;
+  }
+
+  private static void eventually(String what, BooleanSupplier condition) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("timed out waiting until " + what);
+      }
+      Thread.sleep(10);
+    }
+  }
+
+  @Test
+  void wrongPin_failsWithInvalidCredentials_andIsNotRetried() throws Exception {
+    TestToken token = TestToken.create("ks-pin");
+    Counting connector = new Counting(token.options(1, "wrong-pin", Duration.ofSeconds(1)));
+    KeyStoreConnection c = connection(connector);
+    c.connect();
+    eventually("FAILED", () -> c.status().state() == KeyStoreConnection.State.FAILED);
+    assertEquals("INVALID_CREDENTIALS", c.status().errorCode());
+    Thread.sleep(400);
+    assertEquals(1, connector.attempts.get(), "a wrong PIN is not retried: it would count against the HSM's limit");
+  }
+
+  @Test
+  void missingToken_failsWithClusterNotFound_thenConnectsOnceTheTokenExists() throws Exception {
+    TestToken template = TestToken.create("ks-later");
+    String label = "later-" + UUID.randomUUID().toString().substring(0, 8);
+    Pkcs11Options o = template.options(2);
+    Counting connector = new Counting(new Pkcs11Options(o.library(), label, o.pin(), 2, o.borrowTimeout(),
+        o.validateAfterIdle(), true));
+    KeyStoreConnection c = connection(connector);
+    c.connect();
+    eventually("FAILED", () -> c.status().state() == KeyStoreConnection.State.FAILED);
+    assertEquals("CLUSTER_NOT_FOUND", c.status().errorCode());
+    SoftHsmTokens.initToken(o.library(), label, TestToken.SO_PIN.toCharArray(), TestToken.USER_PIN.toCharArray());
+    eventually("CONNECTED", c::isConnected);
+    assertTrue(connector.attempts.get() >= 2);
+    assertEquals(null, c.status().errorCode());
+  }
+
+  @Test
+  void whileFailed_keysAreUnavailable_cryptoIsRefused_managementStillAnswers() throws Exception {
+    TestToken token = TestToken.create("ks-down");
+    MetadataStore store = StoreFactory.open(StoreFactory.embeddedUrl(TestToken.scratch("ks-down")), null, null, 2);
+    try {
+      KeyStoreConnection c = connection(new Counting(token.options(1, "wrong-pin", Duration.ofSeconds(1))));
+      c.connect();
+      eventually("FAILED", () -> c.status().state() == KeyStoreConnection.State.FAILED);
+      var exec = Executors.newFixedThreadPool(2);
+      KeyService keys = new KeyService(KmsFixture.SETTINGS, store, new KeyCache(), c, exec, exec, Clock.systemUTC());
+      CryptoService crypto = new CryptoService(keys, c, exec);
+      UUID id = UUID.randomUUID();
+      store.insertKey(new KeyRecord(id, "111122223333", "us-east-1", java.time.Instant.now(), "", KeyState.ENABLED,
+          "ENCRYPT_DECRYPT", "SYMMETRIC_DEFAULT", "AWS_KMS", "default", 1, null,
+          List.of(new io.kmsgw.domain.KeyVersion(1, HsmLabels.label(id, 1), HsmLabels.id(id, 1),
+              java.time.Instant.now())), List.of()));
+
+      KeyRecord k = await(keys.lookup(id));
+      assertEquals(KeyState.UNAVAILABLE, keys.effectiveState(k));
+      KmsException e = assertThrows(KmsException.class,
+          () -> await(crypto.encrypt(ROOT, id, new byte[] {1}, null, null, false)));
+      assertEquals(ErrorCode.KMS_INVALID_STATE, e.code());
+      e = assertThrows(KmsException.class, () -> await(keys.createKey(ROOT,
+          new KeyService.NewKey("", "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT", "AWS_KMS", List.of(), null, false))));
+      assertEquals(ErrorCode.DEPENDENCY_TIMEOUT, e.code());
+      e = assertThrows(KmsException.class, () -> await(crypto.generateRandom(ROOT, 8)));
+      assertEquals(ErrorCode.DEPENDENCY_TIMEOUT, e.code());
+      exec.shutdownNow();
+    } finally {
+      store.close();
+    }
+  }
+
+  @Test
+  void libraryReinitialisedUnderneath_connectionIsLostAndComesBack() throws Exception {
+    try (KmsFixture kms = new KmsFixture("ks-device")) {
+      KeyRecord key = kms.newKey();
+      byte[] blob = await(kms.crypto.encrypt(ROOT, key.keyId(), new byte[] {9}, null, null, false)).ciphertextBlob();
+      Hsm before = kms.keyStore.hsm(ErrorCode.KMS_INTERNAL);
+      SharedModule module = SharedModule.of(kms.token.library());
+      // what a device error does to every session of the library
+      module.reinitialize(module.generation());
+      KmsException e = assertThrows(KmsException.class,
+          () -> await(kms.crypto.decrypt(ROOT, blob, null, null, null, false, false)));
+      assertTrue(e.code() == ErrorCode.KEY_UNAVAILABLE || e.code() == ErrorCode.KMS_INVALID_STATE, e.code().name());
+      eventually("reconnected", () -> kms.keyStore.isConnected() && kms.keyStore.hsm(ErrorCode.KMS_INTERNAL) != before);
+      assertEquals(1, await(kms.crypto.decrypt(ROOT, blob, null, null, null, false, false)).plaintext().length);
+    }
+  }
+}

@@ -1,0 +1,98 @@
+package io.kmsgw.testing;
+
+import io.kmsgw.domain.Caller;
+import io.kmsgw.domain.KeyRecord;
+import io.kmsgw.hsm.pkcs11.Pkcs11Connector;
+import io.kmsgw.kms.CryptoService;
+import io.kmsgw.kms.KeyCache;
+import io.kmsgw.kms.KeyService;
+import io.kmsgw.kms.KeyStoreConnection;
+import io.kmsgw.kms.KmsSettings;
+import io.kmsgw.store.MetadataStore;
+import io.kmsgw.store.jdbc.StoreFactory;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The operations layer on a real SoftHSM2 token and a real H2 store, without HTTP: what the gateway wires, minus
+ * the transport. One per test class.
+ */
+public final class KmsFixture implements AutoCloseable {
+  public static final KmsSettings SETTINGS = new KmsSettings("111122223333", "us-east-1");
+  public static final Caller ROOT = new Caller("arn:aws:iam::111122223333:root", "111122223333", "111122223333",
+      "AKIATEST", "Root");
+
+  public final TestToken token;
+  public final Path dataDir;
+  public final MetadataStore store;
+  public final KeyCache cache = new KeyCache();
+  public final ExecutorService hsmExecutor = Executors.newFixedThreadPool(4);
+  public final ExecutorService storeExecutor = Executors.newFixedThreadPool(2);
+  public final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
+  public final KeyStoreConnection keyStore;
+  public final KeyService keys;
+  public final CryptoService crypto;
+
+  public KmsFixture(String name) {
+    this(TestToken.create(name), TestToken.scratch(name));
+  }
+
+  public KmsFixture(TestToken token, Path dataDir) {
+    this.token = token;
+    this.dataDir = dataDir;
+    this.store = StoreFactory.open(StoreFactory.embeddedUrl(dataDir), null, null, 2);
+    this.keyStore = new KeyStoreConnection(KeyRecord.DEFAULT_KEY_STORE, new Pkcs11Connector(token.options(4)),
+        scheduler, Duration.ofMillis(50), Duration.ofMillis(200), hsm -> {});
+    keyStore.connect();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (!keyStore.isConnected()) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("test token did not connect: " + keyStore.status());
+      }
+      Thread.onSpinWait();
+    }
+    this.keys = new KeyService(SETTINGS, store, cache, keyStore, hsmExecutor, storeExecutor, Clock.systemUTC());
+    this.crypto = new CryptoService(keys, keyStore, hsmExecutor);
+  }
+
+  public KeyRecord newKey() {
+    return await(keys.createKey(ROOT, new KeyService.NewKey("test key", "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT",
+        "AWS_KMS", List.of(), null, false)));
+  }
+
+  /** The stage's value; its failure is rethrown unwrapped (a KmsException stays one). */
+  public static <T> T await(CompletionStage<T> stage) {
+    try {
+      return stage.toCompletableFuture().get(30, TimeUnit.SECONDS);
+    } catch (ExecutionException e) {
+      Throwable t = e.getCause();
+      while (t instanceof java.util.concurrent.CompletionException && t.getCause() != null) {
+        t = t.getCause();
+      }
+      if (t instanceof RuntimeException r) {
+        throw r;
+      }
+      throw new IllegalStateException(t);
+    } catch (InterruptedException | TimeoutException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Override
+  public void close() {
+    keyStore.close();
+    scheduler.shutdownNow();
+    hsmExecutor.shutdownNow();
+    storeExecutor.shutdownNow();
+    store.close();
+  }
+}
