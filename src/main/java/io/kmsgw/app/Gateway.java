@@ -130,17 +130,7 @@ public final class Gateway implements AutoCloseable {
     KmsSettings settings = new KmsSettings(config.accountId(), config.region());
     KeyService keys = new KeyService(settings, store, cache, keyStore, hsmExecutor, storeExecutor, clock);
     CryptoService crypto = new CryptoService(keys, keyStore, hsmExecutor);
-    KeyIdResolver resolver = new KeyIdResolver(settings);
-    KeyMetadataView view = new KeyMetadataView(keys);
-    KmsApi api = new KmsApi(ServiceModel.kms(), List.of(
-        new CreateKeyHandler(keys, view),
-        new DescribeKeyHandler(keys, resolver, view),
-        new ListKeysHandler(keys),
-        new EncryptHandler(crypto, resolver),
-        new DecryptHandler(crypto, resolver),
-        new GenerateDataKeyHandler(crypto, resolver, true),
-        new GenerateDataKeyHandler(crypto, resolver, false),
-        new GenerateRandomHandler(crypto)));
+    KmsApi api = kmsApi(settings, keys, crypto);
     SigV4Verifier verifier = new SigV4Verifier("kms", config.region(),
         new StaticCredentialStore(List.of(admin.key())), clock);
 
@@ -165,6 +155,21 @@ public final class Gateway implements AutoCloseable {
     }
     return new Gateway(config, admin, vertx, keyStore, store, cache, storeExecutor, hsmExecutor, scheduler,
         http.port());
+  }
+
+  /** The KMS API with one handler per implemented operation. */
+  static KmsApi kmsApi(KmsSettings settings, KeyService keys, CryptoService crypto) {
+    KeyIdResolver resolver = new KeyIdResolver(settings);
+    KeyMetadataView view = new KeyMetadataView(keys);
+    return new KmsApi(ServiceModel.kms(), List.of(
+        new CreateKeyHandler(keys, view),
+        new DescribeKeyHandler(keys, resolver, view),
+        new ListKeysHandler(keys),
+        new EncryptHandler(crypto, resolver),
+        new DecryptHandler(crypto, resolver),
+        new GenerateDataKeyHandler(crypto, resolver, true),
+        new GenerateDataKeyHandler(crypto, resolver, false),
+        new GenerateRandomHandler(crypto)));
   }
 
   private static Supplier<char[]> pinSource(GatewayConfig config) throws IOException, HsmException {

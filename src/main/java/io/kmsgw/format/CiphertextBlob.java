@@ -97,6 +97,15 @@ public final class CiphertextBlob {
     return new CiphertextBlob(keyId, keyVersion, iv, rest);
   }
 
+  /** The key id a blob names, if it is long enough to name one; nothing is verified (for logging only). */
+  public static java.util.Optional<UUID> peekKeyId(byte[] blob) {
+    if (blob == null || blob.length < OVERHEAD || blob[0] != VERSION_1) {
+      return java.util.Optional.empty();
+    }
+    ByteBuffer b = ByteBuffer.wrap(blob, 1, 16);
+    return java.util.Optional.of(new UUID(b.getLong(), b.getLong()));
+  }
+
   private static KmsException invalid() {
     return new KmsException(ErrorCode.INVALID_CIPHERTEXT, "The ciphertext is invalid or was not produced by this gateway.");
   }

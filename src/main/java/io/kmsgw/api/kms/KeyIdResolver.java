@@ -48,6 +48,11 @@ public final class KeyIdResolver {
     throw KmsException.notFound("Invalid keyId: use a key id, key ARN, alias name or alias ARN.");
   }
 
+  /** The ARN of a key id in this gateway's account and region (for the request log). */
+  public String arn(UUID keyId) {
+    return "arn:aws:kms:" + settings.region() + ":" + settings.accountId() + ":key/" + keyId;
+  }
+
   private KmsException aliasNotFound(String alias) {
     return KmsException.notFound("Alias arn:aws:kms:" + settings.region() + ":" + settings.accountId() + ":"
         + (alias.length() > 300 ? alias.substring(0, 300) + "..." : alias) + " is not found.");

@@ -6,6 +6,7 @@ import io.kmsgw.api.kms.OperationContext;
 import io.kmsgw.api.kms.OperationHandler;
 import io.kmsgw.error.ErrorCode;
 import io.kmsgw.error.KmsException;
+import io.kmsgw.format.CiphertextBlob;
 import io.kmsgw.kms.CryptoService;
 import io.kmsgw.kms.HsmLabels;
 import java.util.LinkedHashMap;
@@ -40,6 +41,7 @@ public final class DecryptHandler implements OperationHandler {
           "1 validation error detected: Value at 'ciphertextBlob' failed to satisfy constraint: Member must not be null");
     }
     UUID expected = in.string("KeyId") == null ? null : resolver.resolve(in.string("KeyId"));
+    CiphertextBlob.peekKeyId(in.bytes("CiphertextBlob")).ifPresent(id -> ctx.keyArn(resolver.arn(id)));
     return crypto.decrypt(ctx.caller(), in.bytes("CiphertextBlob"), expected, in.stringMap("EncryptionContext"),
             in.string("EncryptionAlgorithm"), in.flag("DryRun"), ignoreCiphertext)
         .thenApply(r -> {

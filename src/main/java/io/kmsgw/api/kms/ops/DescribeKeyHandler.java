@@ -27,7 +27,9 @@ public final class DescribeKeyHandler implements OperationHandler {
 
   @Override
   public CompletionStage<Map<String, Object>> handle(OperationContext ctx, Input in) {
-    return keys.lookup(resolver.resolve(in.string("KeyId"))).thenApply(key -> {
+    java.util.UUID keyId = resolver.resolve(in.string("KeyId"));
+    ctx.keyArn(resolver.arn(keyId));
+    return keys.lookup(keyId).thenApply(key -> {
       ctx.keyArn(key.arn());
       return Map.of("KeyMetadata", view.of(key));
     });

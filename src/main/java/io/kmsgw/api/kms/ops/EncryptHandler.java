@@ -7,6 +7,7 @@ import io.kmsgw.api.kms.OperationHandler;
 import io.kmsgw.kms.CryptoService;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.CompletionStage;
 
 /** Encrypt: up to 4096 bytes under a symmetric CMK, bound to the encryption context. */
@@ -26,7 +27,9 @@ public final class EncryptHandler implements OperationHandler {
 
   @Override
   public CompletionStage<Map<String, Object>> handle(OperationContext ctx, Input in) {
-    return crypto.encrypt(ctx.caller(), resolver.resolve(in.string("KeyId")), in.bytes("Plaintext"),
+    UUID keyId = resolver.resolve(in.string("KeyId"));
+    ctx.keyArn(resolver.arn(keyId));
+    return crypto.encrypt(ctx.caller(), keyId, in.bytes("Plaintext"),
             in.stringMap("EncryptionContext"), in.string("EncryptionAlgorithm"), in.flag("DryRun"))
         .thenApply(r -> {
           ctx.keyArn(r.key().arn());

@@ -10,6 +10,7 @@ import io.kmsgw.kms.CryptoService;
 import io.kmsgw.kms.HsmLabels;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -44,7 +45,9 @@ public final class GenerateDataKeyHandler implements OperationHandler {
       throw KmsException.validation("Specify exactly one of KeySpec and NumberOfBytes.");
     }
     int bytes = n != null ? n : "AES_128".equals(spec) ? 16 : 32;
-    return crypto.generateDataKey(ctx.caller(), resolver.resolve(in.string("KeyId")), bytes,
+    UUID keyId = resolver.resolve(in.string("KeyId"));
+    ctx.keyArn(resolver.arn(keyId));
+    return crypto.generateDataKey(ctx.caller(), keyId, bytes,
             in.stringMap("EncryptionContext"), in.flag("DryRun"))
         .thenApply(r -> {
           ctx.keyArn(r.key().arn());

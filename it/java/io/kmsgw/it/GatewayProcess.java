@@ -1,0 +1,194 @@
+package io.kmsgw.it;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.client.config.ClientOverrideConfiguration;
+import software.amazon.awssdk.core.retry.RetryMode;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.kms.KmsClient;
+
+/**
+ * The real gateway, started as a new user starts it: {@code ./kmsgw serve} from the project directory, on a fresh
+ * data directory under {@code target/it/} and a free port. Stopped with SIGTERM, or killed with SIGKILL.
+ */
+public final class GatewayProcess implements AutoCloseable {
+  public static final String ACCESS_KEY_ID = "AKIAKMSGWINTEGRATION";
+  public static final String SECRET = "kmsgw/integration+test/secret/key/000000";
+  public static final String REGION = "us-east-1";
+  public static final String ACCOUNT = "111122223333";
+
+  private static final Path PROJECT = Path.of(System.getProperty("kmsgw.project.dir", "."));
+  private static final Path BUILD = Path.of(System.getProperty("kmsgw.build.dir", "target"));
+
+  private final String name;
+  private final Path dataDir;
+  private final Path log;
+  private final int port;
+  private final Map<String, String> extraEnv;
+  private Process process;
+
+  private GatewayProcess(String name, Map<String, String> extraEnv) {
+    this.name = name;
+    this.dataDir = BUILD.resolve("it").resolve(name + "-" + UUID.randomUUID().toString().substring(0, 8))
+        .toAbsolutePath();
+    this.log = dataDir.resolveSibling(dataDir.getFileName() + ".log");
+    this.port = freePort();
+    this.extraEnv = extraEnv;
+  }
+
+  /** Starts a gateway on a fresh data directory and waits until its key store is connected. */
+  public static GatewayProcess start(String name) {
+    return start(name, Map.of());
+  }
+
+  public static GatewayProcess start(String name, Map<String, String> env) {
+    GatewayProcess g = new GatewayProcess(name, env);
+    g.start();
+    return g;
+  }
+
+  /** Starts (again) on the same data directory and port. */
+  public void start() {
+    try {
+      Files.createDirectories(dataDir.getParent());
+      ProcessBuilder pb = new ProcessBuilder(PROJECT.resolve("kmsgw").toAbsolutePath().toString(), "serve")
+          .directory(PROJECT.toFile())
+          .redirectErrorStream(true)
+          .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+      Map<String, String> env = pb.environment();
+      env.remove("SOFTHSM2_CONF");
+      env.put("KMSGW_DATA_DIR", dataDir.toString());
+      env.put("KMSGW_HTTP_PORT", Integer.toString(port));
+      env.put("KMSGW_ADMIN_ACCESS_KEY_ID", ACCESS_KEY_ID);
+      env.put("KMSGW_ADMIN_SECRET_ACCESS_KEY", SECRET);
+      env.putAll(extraEnv);
+      process = pb.start();
+      waitHealthy(Duration.ofSeconds(90));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private void waitHealthy(Duration timeout) {
+    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      if (!process.isAlive()) {
+        throw new IllegalStateException("the gateway exited with " + process.exitValue() + ":\n" + logText());
+      }
+      try {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(endpoint().resolve("/healthz"))
+            .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() == 200) {
+          return;
+        }
+      } catch (IOException e) {
+        // not listening yet
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException(e);
+      }
+      sleep(100);
+    }
+    throw new IllegalStateException("the gateway did not become healthy in " + timeout + ":\n" + logText());
+  }
+
+  /** SIGTERM, and wait for the orderly shutdown. */
+  public void stop() {
+    if (process != null && process.isAlive()) {
+      process.destroy();
+      waitExit();
+    }
+  }
+
+  /** SIGKILL: no shutdown hooks, no flushing. */
+  public void kill() {
+    if (process != null && process.isAlive()) {
+      process.destroyForcibly();
+      waitExit();
+    }
+  }
+
+  private void waitExit() {
+    try {
+      if (!process.waitFor(30, TimeUnit.SECONDS)) {
+        process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  public URI endpoint() {
+    return URI.create("http://127.0.0.1:" + port);
+  }
+
+  public Path dataDir() {
+    return dataDir;
+  }
+
+  public String logText() {
+    try {
+      return Files.exists(log) ? Files.readString(log, StandardCharsets.UTF_8) : "(no log)";
+    } catch (IOException e) {
+      return "(log unreadable: " + e + ")";
+    }
+  }
+
+  /** An AWS SDK for Java v2 KMS client pointed at this gateway, with retries off so errors show as they are. */
+  public KmsClient client() {
+    return client(ACCESS_KEY_ID, SECRET);
+  }
+
+  public KmsClient client(String accessKeyId, String secret) {
+    return KmsClient.builder()
+        .endpointOverride(endpoint())
+        .region(Region.of(REGION))
+        .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(accessKeyId, secret)))
+        .httpClient(UrlConnectionHttpClient.create())
+        .overrideConfiguration(ClientOverrideConfiguration.builder()
+            .retryStrategy(RetryMode.STANDARD).build())
+        .build();
+  }
+
+  @Override
+  public void close() {
+    stop();
+  }
+
+  private static int freePort() {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "gateway " + name + " at " + endpoint();
+  }
+}
