@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
@@ -62,11 +63,22 @@ public final class GatewayProcess implements AutoCloseable {
     return g;
   }
 
-  /** Starts (again) on the same data directory and port. */
+  /** Starts (again) on the same data directory and port, and waits until the key store is connected. */
   public void start() {
+    start(List.of(), true);
+  }
+
+  /**
+   * Starts with extra arguments after {@code serve} (such as {@code --config FILE}); waits until the health check
+   * answers, and, if {@code requireConnected}, until it answers 200 (key store CONNECTED).
+   */
+  public void start(List<String> serveArgs, boolean requireConnected) {
     try {
       Files.createDirectories(dataDir.getParent());
-      ProcessBuilder pb = new ProcessBuilder(PROJECT.resolve("kmsgw").toAbsolutePath().toString(), "serve")
+      List<String> command = new java.util.ArrayList<>(List.of(PROJECT.resolve("kmsgw").toAbsolutePath().toString(),
+          "serve"));
+      command.addAll(serveArgs);
+      ProcessBuilder pb = new ProcessBuilder(command)
           .directory(PROJECT.toFile())
           .redirectErrorStream(true)
           .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
@@ -78,13 +90,13 @@ public final class GatewayProcess implements AutoCloseable {
       env.put("KMSGW_ADMIN_SECRET_ACCESS_KEY", SECRET);
       env.putAll(extraEnv);
       process = pb.start();
-      waitHealthy(Duration.ofSeconds(90));
+      waitHealthy(Duration.ofSeconds(90), requireConnected);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
   }
 
-  private void waitHealthy(Duration timeout) {
+  private void waitHealthy(Duration timeout, boolean requireConnected) {
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     long deadline = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < deadline) {
@@ -94,7 +106,7 @@ public final class GatewayProcess implements AutoCloseable {
       try {
         HttpResponse<String> r = http.send(HttpRequest.newBuilder(endpoint().resolve("/healthz"))
             .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
-        if (r.statusCode() == 200) {
+        if (r.statusCode() == 200 || (!requireConnected && r.statusCode() == 503)) {
           return;
         }
       } catch (IOException e) {

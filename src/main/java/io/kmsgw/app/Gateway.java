@@ -22,6 +22,7 @@ import io.kmsgw.hsm.HsmStats;
 import io.kmsgw.hsm.pkcs11.Pkcs11Connector;
 import io.kmsgw.hsm.pkcs11.Pkcs11Options;
 import io.kmsgw.kms.CryptoService;
+import io.kmsgw.kms.HsmWorkers;
 import io.kmsgw.kms.KeyCache;
 import io.kmsgw.kms.KeyService;
 import io.kmsgw.kms.KeyStoreConnection;
@@ -128,8 +129,9 @@ public final class Gateway implements AutoCloseable {
     keyStore.connect();
 
     KmsSettings settings = new KmsSettings(config.accountId(), config.region());
-    KeyService keys = new KeyService(settings, store, cache, keyStore, hsmExecutor, storeExecutor, clock);
-    CryptoService crypto = new CryptoService(keys, keyStore, hsmExecutor);
+    HsmWorkers hsmWorkers = new HsmWorkers(hsmExecutor, Duration.ofMillis(hsm.borrowTimeoutMs()));
+    KeyService keys = new KeyService(settings, store, cache, keyStore, hsmWorkers, storeExecutor, clock);
+    CryptoService crypto = new CryptoService(keys, keyStore, hsmWorkers);
     KmsApi api = kmsApi(settings, keys, crypto);
     SigV4Verifier verifier = new SigV4Verifier("kms", config.region(),
         new StaticCredentialStore(List.of(admin.key())), clock);

@@ -1,8 +1,6 @@
 package io.kmsgw.kms;
 
 import io.kmsgw.error.KmsException;
-import io.kmsgw.hsm.Hsm;
-import io.kmsgw.hsm.HsmException;
 import io.kmsgw.store.StoreException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -13,17 +11,6 @@ import java.util.function.Supplier;
 /** Runs blocking work on the right worker pool and hands back a future. */
 final class Completions {
   private Completions() {}
-
-  /** Runs HSM work on the HSM pool; HSM failures become API errors for the given key (may be null). */
-  static <T> CompletableFuture<T> onHsm(Executor executor, Hsm hsm, String keyArn, Hsm.SessionWork<T> work) {
-    return on(executor, () -> {
-      try {
-        return hsm.withSession(work);
-      } catch (HsmException e) {
-        throw HsmErrors.toKms(e, keyArn);
-      }
-    });
-  }
 
   /** Runs blocking work (the metadata store) on the executor; store failures become KMSInternalException. */
   static <T> CompletableFuture<T> on(Executor executor, Supplier<T> work) {

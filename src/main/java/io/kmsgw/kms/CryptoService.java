@@ -15,7 +15,6 @@ import java.security.SecureRandom;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executor;
 
 /**
  * The symmetric cryptographic operations: Encrypt, Decrypt, GenerateDataKey(WithoutPlaintext), GenerateRandom.
@@ -39,12 +38,12 @@ public final class CryptoService {
 
   private final KeyService keys;
   private final KeyStoreConnection keyStore;
-  private final Executor hsmExecutor;
+  private final HsmWorkers hsmWorkers;
 
-  public CryptoService(KeyService keys, KeyStoreConnection keyStore, Executor hsmExecutor) {
+  public CryptoService(KeyService keys, KeyStoreConnection keyStore, HsmWorkers hsmWorkers) {
     this.keys = keys;
     this.keyStore = keyStore;
-    this.hsmExecutor = hsmExecutor;
+    this.hsmWorkers = hsmWorkers;
   }
 
   public record EncryptResult(KeyRecord key, byte[] ciphertextBlob) {}
@@ -61,7 +60,7 @@ public final class CryptoService {
       dryRunStop(dryRun);
       Hsm hsm = keyStore.hsm(ErrorCode.KMS_INVALID_STATE);
       KeyVersion version = key.current();
-      return Completions.onHsm(hsmExecutor, hsm, key.arn(), s -> {
+      return hsmWorkers.run(hsm, key.arn(), s -> {
         byte[] blob = seal(s, key, version, plaintext, encodedContext);
         return new EncryptResult(key, blob);
       });
@@ -77,7 +76,7 @@ public final class CryptoService {
       Hsm hsm = keyStore.hsm(ErrorCode.KMS_INVALID_STATE);
       KeyVersion version = key.current();
       // the data key comes from the HSM's generator and is sealed in the same session
-      return Completions.onHsm(hsmExecutor, hsm, key.arn(), s -> {
+      return hsmWorkers.run(hsm, key.arn(), s -> {
         byte[] dataKey = s.generateRandom(numberOfBytes);
         byte[] blob = seal(s, key, version, dataKey, encodedContext);
         return new DataKeyResult(key, version.version(), dataKey, blob);
@@ -126,14 +125,14 @@ public final class CryptoService {
           Hsm hsm = keyStore.hsm(ErrorCode.KMS_INVALID_STATE);
           byte[] aad = CiphertextBlob.aad(blob.header(), encodedContext);
           HsmKey object = new HsmKey(version.hsmLabel(), version.hsmId());
-          return Completions.onHsm(hsmExecutor, hsm, key.arn(), s -> new DecryptResult(key, version.version(),
+          return hsmWorkers.run(hsm, key.arn(), s -> new DecryptResult(key, version.version(),
               s.decryptAesGcm(object, blob.iv(), aad, blob.ciphertextAndTag())));
         });
   }
 
   public CompletableFuture<byte[]> generateRandom(Caller caller, int numberOfBytes) {
     Hsm hsm = keyStore.hsm(ErrorCode.DEPENDENCY_TIMEOUT);
-    return Completions.onHsm(hsmExecutor, hsm, null, s -> s.generateRandom(numberOfBytes));
+    return hsmWorkers.run(hsm, null, s -> s.generateRandom(numberOfBytes));
   }
 
   private static byte[] seal(io.kmsgw.hsm.HsmSession s, KeyRecord key, KeyVersion version, byte[] plaintext,

@@ -41,17 +41,17 @@ public final class KeyService {
   private final MetadataStore store;
   private final KeyCache cache;
   private final KeyStoreConnection keyStore;
-  private final Executor hsmExecutor;
+  private final HsmWorkers hsmWorkers;
   private final Executor storeExecutor;
   private final Clock clock;
 
   public KeyService(KmsSettings settings, MetadataStore store, KeyCache cache, KeyStoreConnection keyStore,
-      Executor hsmExecutor, Executor storeExecutor, Clock clock) {
+      HsmWorkers hsmWorkers, Executor storeExecutor, Clock clock) {
     this.settings = settings;
     this.store = store;
     this.cache = cache;
     this.keyStore = keyStore;
-    this.hsmExecutor = hsmExecutor;
+    this.hsmWorkers = hsmWorkers;
     this.storeExecutor = storeExecutor;
     this.clock = clock;
   }
@@ -77,7 +77,7 @@ public final class KeyService {
           store.insertKey(creating);
           return creating;
         })
-        .thenCompose(k -> Completions.onHsm(hsmExecutor, hsm, null, s -> s.generateAes256Key(label, hsmId)))
+        .thenCompose(k -> hsmWorkers.run(hsm, null, s -> s.generateAes256Key(label, hsmId)))
         .thenCompose(generated -> Completions.on(storeExecutor, () -> {
           if (!store.updateKeyState(keyId, KeyState.CREATING, KeyState.ENABLED)) {
             throw KmsException.internal("CreateKey lost its metadata row for " + arn, null);
@@ -97,7 +97,7 @@ public final class KeyService {
   /** Undoes a CreateKey that failed halfway; what cannot be undone now is left to the reconciler. */
   private void rollBack(Hsm hsm, KeyRecord creating, HsmKey object, Throwable cause) {
     LOG.log(Level.WARNING, "CreateKey of " + creating.keyId() + " failed; rolling back: " + cause.getMessage());
-    Completions.on(hsmExecutor, () -> {
+    Completions.on(hsmWorkers.executor(), () -> {
       try {
         hsm.withSession(s -> {
           s.destroy(object);

@@ -123,7 +123,7 @@ class CreateKeyCrashSafetyTest {
   @Test
   void createKey_whenTheFinalMetadataWriteFails_rollsBackTheHsmObject() throws Exception {
     MetadataStore failing = new FailingStore(kms.store);
-    KeyService keys = new KeyService(KmsFixture.SETTINGS, failing, kms.cache, kms.keyStore, kms.hsmExecutor,
+    KeyService keys = new KeyService(KmsFixture.SETTINGS, failing, kms.cache, kms.keyStore, kms.hsmWorkers,
         kms.storeExecutor, Clock.systemUTC());
     int objectsBefore = hsm().withSession(s -> s.findSecretKeys(HsmLabels.PREFIX)).size();
     int rowsBefore = kms.store.allKeys().size();

@@ -125,8 +125,9 @@ class KeyStoreConnectionTest {
       c.connect();
       eventually("FAILED", () -> c.status().state() == KeyStoreConnection.State.FAILED);
       var exec = Executors.newFixedThreadPool(2);
-      KeyService keys = new KeyService(KmsFixture.SETTINGS, store, new KeyCache(), c, exec, exec, Clock.systemUTC());
-      CryptoService crypto = new CryptoService(keys, c, exec);
+      HsmWorkers workers = new HsmWorkers(exec, Duration.ofSeconds(2));
+      KeyService keys = new KeyService(KmsFixture.SETTINGS, store, new KeyCache(), c, workers, exec, Clock.systemUTC());
+      CryptoService crypto = new CryptoService(keys, c, workers);
       UUID id = UUID.randomUUID();
       store.insertKey(new KeyRecord(id, "111122223333", "us-east-1", java.time.Instant.now(), "", KeyState.ENABLED,
           "ENCRYPT_DECRYPT", "SYMMETRIC_DEFAULT", "AWS_KMS", "default", 1, null,

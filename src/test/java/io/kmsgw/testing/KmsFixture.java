@@ -4,6 +4,7 @@ import io.kmsgw.domain.Caller;
 import io.kmsgw.domain.KeyRecord;
 import io.kmsgw.hsm.pkcs11.Pkcs11Connector;
 import io.kmsgw.kms.CryptoService;
+import io.kmsgw.kms.HsmWorkers;
 import io.kmsgw.kms.KeyCache;
 import io.kmsgw.kms.KeyService;
 import io.kmsgw.kms.KeyStoreConnection;
@@ -39,6 +40,7 @@ public final class KmsFixture implements AutoCloseable {
   public final ExecutorService storeExecutor = Executors.newFixedThreadPool(2);
   public final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
   public final KeyStoreConnection keyStore;
+  public final HsmWorkers hsmWorkers;
   public final KeyService keys;
   public final CryptoService crypto;
 
@@ -60,8 +62,9 @@ public final class KmsFixture implements AutoCloseable {
       }
       Thread.onSpinWait();
     }
-    this.keys = new KeyService(SETTINGS, store, cache, keyStore, hsmExecutor, storeExecutor, Clock.systemUTC());
-    this.crypto = new CryptoService(keys, keyStore, hsmExecutor);
+    this.hsmWorkers = new HsmWorkers(hsmExecutor, Duration.ofSeconds(2));
+    this.keys = new KeyService(SETTINGS, store, cache, keyStore, hsmWorkers, storeExecutor, Clock.systemUTC());
+    this.crypto = new CryptoService(keys, keyStore, hsmWorkers);
   }
 
   public KeyRecord newKey() {
