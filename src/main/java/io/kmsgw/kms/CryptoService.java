@@ -8,7 +8,9 @@ import io.kmsgw.error.KmsException;
 import io.kmsgw.format.CiphertextBlob;
 import io.kmsgw.format.EncryptionContextCodec;
 import io.kmsgw.hsm.Hsm;
+import io.kmsgw.hsm.HsmException;
 import io.kmsgw.hsm.HsmKey;
+import io.kmsgw.hsm.HsmSession;
 import io.kmsgw.policy.KeyStateRules;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
@@ -54,33 +56,35 @@ public final class CryptoService {
 
   public CompletableFuture<EncryptResult> encrypt(Caller caller, UUID keyId, byte[] plaintext,
       Map<String, String> context, String algorithm, boolean dryRun) {
-    byte[] encodedContext = EncryptionContextCodec.encode(context);
-    return keys.lookup(keyId).thenCompose(key -> {
-      checkEncryptable(key, algorithm, "Encrypt");
-      dryRunStop(dryRun);
-      Hsm hsm = keyStore.hsm(ErrorCode.KMS_INVALID_STATE);
-      KeyVersion version = key.current();
-      return hsmWorkers.run(hsm, key.arn(), s -> {
-        byte[] blob = seal(s, key, version, plaintext, encodedContext);
-        return new EncryptResult(key, blob);
-      });
-    });
+    return sealUnder(keyId, context, algorithm, dryRun, "Encrypt", (s, key, version, aadContext) ->
+        new EncryptResult(key, seal(s, key, version, plaintext, aadContext)));
   }
 
   public CompletableFuture<DataKeyResult> generateDataKey(Caller caller, UUID keyId, int numberOfBytes,
       Map<String, String> context, boolean dryRun) {
+    // the data key comes from the HSM's generator and is sealed in the same session
+    return sealUnder(keyId, context, SYMMETRIC_DEFAULT, dryRun, "GenerateDataKey", (s, key, version, aadContext) -> {
+      byte[] dataKey = s.generateRandom(numberOfBytes);
+      return new DataKeyResult(key, version.version(), dataKey, seal(s, key, version, dataKey, aadContext));
+    });
+  }
+
+  /** HSM work that seals something under a key's current version. */
+  @FunctionalInterface
+  private interface SealWork<T> {
+    T run(HsmSession s, KeyRecord key, KeyVersion version, byte[] encodedContext) throws HsmException;
+  }
+
+  /** Every check first (context, key state, usage, algorithm, DryRun), then the HSM work on the current version. */
+  private <T> CompletableFuture<T> sealUnder(UUID keyId, Map<String, String> context, String algorithm,
+      boolean dryRun, String operation, SealWork<T> work) {
     byte[] encodedContext = EncryptionContextCodec.encode(context);
     return keys.lookup(keyId).thenCompose(key -> {
-      checkEncryptable(key, SYMMETRIC_DEFAULT, "GenerateDataKey");
+      checkEncryptable(key, algorithm, operation);
       dryRunStop(dryRun);
       Hsm hsm = keyStore.hsm(ErrorCode.KMS_INVALID_STATE);
       KeyVersion version = key.current();
-      // the data key comes from the HSM's generator and is sealed in the same session
-      return hsmWorkers.run(hsm, key.arn(), s -> {
-        byte[] dataKey = s.generateRandom(numberOfBytes);
-        byte[] blob = seal(s, key, version, dataKey, encodedContext);
-        return new DataKeyResult(key, version.version(), dataKey, blob);
-      });
+      return hsmWorkers.run(hsm, key.arn(), s -> work.run(s, key, version, encodedContext));
     });
   }
 
@@ -135,8 +139,8 @@ public final class CryptoService {
     return hsmWorkers.run(hsm, null, s -> s.generateRandom(numberOfBytes));
   }
 
-  private static byte[] seal(io.kmsgw.hsm.HsmSession s, KeyRecord key, KeyVersion version, byte[] plaintext,
-      byte[] encodedContext) throws io.kmsgw.hsm.HsmException {
+  private static byte[] seal(HsmSession s, KeyRecord key, KeyVersion version, byte[] plaintext,
+      byte[] encodedContext) throws HsmException {
     byte[] iv = new byte[CiphertextBlob.IV_LENGTH];
     IV_RANDOM.get().nextBytes(iv);
     byte[] header = CiphertextBlob.header(key.keyId(), version.version(), iv);

@@ -84,13 +84,19 @@ class SigV4VerifierTest {
   }
 
   private static Req sign(String secret, String region, String service, Instant at, String uri, String body) {
-    SdkHttpRequest request = SdkHttpRequest.builder()
+    return sign(secret, region, service, at, uri, body, Map.of());
+  }
+
+  private static Req sign(String secret, String region, String service, Instant at, String uri, String body,
+      Map<String, String> extraHeaders) {
+    SdkHttpRequest.Builder builder = SdkHttpRequest.builder()
         .method(SdkHttpMethod.POST)
         .uri(URI.create(uri))
         .putHeader("Content-Type", "application/x-amz-json-1.1")
         .putHeader("X-Amz-Target", "TrentService.Encrypt")
-        .putHeader("User-Agent", "test-agent")
-        .build();
+        .putHeader("User-Agent", "test-agent");
+    extraHeaders.forEach(builder::putHeader);
+    SdkHttpRequest request = builder.build();
     byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
     SdkHttpRequest signed = AwsV4HttpSigner.create().sign(r -> r
             .identity(AwsCredentialsIdentity.create(AKID, secret))
@@ -201,20 +207,8 @@ class SigV4VerifierTest {
   /** Signs with x-amz-content-sha256 as a signed header, as the AWS SDK for JavaScript v3 does. */
   private static Req jsStyle(byte[] bytes) {
     String hash = java.util.HexFormat.of().formatHex(sha256(bytes));
-    SdkHttpRequest request = SdkHttpRequest.builder().method(SdkHttpMethod.POST)
-        .uri(URI.create("http://127.0.0.1:8400/"))
-        .putHeader("X-Amz-Target", "TrentService.Encrypt")
-        .putHeader("x-amz-content-sha256", hash)
-        .build();
-    SdkHttpRequest signed = AwsV4HttpSigner.create().sign(r -> r
-            .identity(AwsCredentialsIdentity.create(AKID, SECRET))
-            .request(request)
-            .payload(ContentStreamProvider.fromByteArray(bytes))
-            .putProperty(AwsV4HttpSigner.SERVICE_SIGNING_NAME, "kms")
-            .putProperty(AwsV4HttpSigner.REGION_NAME, "us-east-1")
-            .putProperty(HttpSigner.SIGNING_CLOCK, Clock.fixed(NOW, ZoneOffset.UTC)))
-        .request();
-    return new Req(signed, bytes);
+    return sign(SECRET, "us-east-1", "kms", NOW, "http://127.0.0.1:8400/", new String(bytes, StandardCharsets.UTF_8),
+        Map.of("x-amz-content-sha256", hash));
   }
 
   private static byte[] sha256(byte[] b) {

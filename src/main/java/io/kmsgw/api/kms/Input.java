@@ -11,6 +11,17 @@ public final class Input {
     this.values = values;
   }
 
+  /**
+   * Refuses {@code Recipient} (Nitro Enclaves attestation): kmsgw has no enclave attestation to check, and
+   * answering in plaintext instead would defeat the caller's intent.
+   */
+  public void refuseRecipient() {
+    if (has("Recipient")) {
+      throw new io.kmsgw.error.KmsException(io.kmsgw.error.ErrorCode.UNSUPPORTED_OPERATION,
+          "Recipient (Nitro Enclaves attestation) is not supported by kmsgw.");
+    }
+  }
+
   public boolean has(String member) {
     return values.containsKey(member);
   }

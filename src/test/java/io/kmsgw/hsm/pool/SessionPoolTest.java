@@ -11,7 +11,8 @@ import io.kmsgw.hsm.HsmException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
@@ -95,22 +96,24 @@ class SessionPoolTest {
     Factory f = new Factory();
     SessionPool<FakeSession> p = new SessionPool<>("test", f, 1, Duration.ofSeconds(5), Duration.ofHours(1));
     var held = p.borrow();
-    CountDownLatch got = new CountDownLatch(1);
-    Thread t = new Thread(() -> {
+    CompletableFuture<FakeSession> waiter = borrowWhenWaiting(p);
+    p.release(held, false);
+    assertSame(held.session(), waiter.get(5, TimeUnit.SECONDS));
+  }
+
+  /** Starts a borrower in another thread and returns once it is waiting in the pool. */
+  private static CompletableFuture<FakeSession> borrowWhenWaiting(SessionPool<FakeSession> p) {
+    CompletableFuture<FakeSession> result = CompletableFuture.supplyAsync(() -> {
       try {
-        p.borrow();
-        got.countDown();
+        return p.borrow().session();
       } catch (HsmException e) {
         throw new IllegalStateException(e);
       }
-    });
-    t.start();
+    }, r -> new Thread(r).start());
     while (p.stats().waiting() == 0) {
       Thread.onSpinWait();
     }
-    p.release(held, false);
-    assertTrue(got.await(5, java.util.concurrent.TimeUnit.SECONDS));
-    t.join();
+    return result;
   }
 
   @Test
@@ -118,25 +121,11 @@ class SessionPoolTest {
     Factory f = new Factory();
     SessionPool<FakeSession> p = new SessionPool<>("test", f, 1, Duration.ofSeconds(5), Duration.ofHours(1));
     var broken = p.borrow();
-    CountDownLatch got = new CountDownLatch(1);
-    FakeSession[] received = new FakeSession[1];
-    Thread t = new Thread(() -> {
-      try {
-        received[0] = p.borrow().session();
-        got.countDown();
-      } catch (HsmException e) {
-        throw new IllegalStateException(e);
-      }
-    });
-    t.start();
-    while (p.stats().waiting() == 0) {
-      Thread.onSpinWait();
-    }
+    CompletableFuture<FakeSession> waiter = borrowWhenWaiting(p);
     p.release(broken, true);
-    assertTrue(got.await(5, java.util.concurrent.TimeUnit.SECONDS));
-    t.join();
+    FakeSession received = waiter.get(5, TimeUnit.SECONDS);
     assertTrue(broken.session().closed);
-    assertNotSame(broken.session(), received[0]);
+    assertNotSame(broken.session(), received);
     assertEquals(1, p.stats().evicted());
     assertEquals(1, p.stats().open());
   }

@@ -4,7 +4,6 @@ import io.kmsgw.api.kms.Input;
 import io.kmsgw.api.kms.KeyIdResolver;
 import io.kmsgw.api.kms.OperationContext;
 import io.kmsgw.api.kms.OperationHandler;
-import io.kmsgw.error.ErrorCode;
 import io.kmsgw.error.KmsException;
 import io.kmsgw.format.CiphertextBlob;
 import io.kmsgw.kms.CryptoService;
@@ -31,10 +30,7 @@ public final class DecryptHandler implements OperationHandler {
 
   @Override
   public CompletionStage<Map<String, Object>> handle(OperationContext ctx, Input in) {
-    if (in.has("Recipient")) {
-      throw new KmsException(ErrorCode.UNSUPPORTED_OPERATION,
-          "Recipient (Nitro Enclaves attestation) is not supported by kmsgw.");
-    }
+    in.refuseRecipient();
     boolean ignoreCiphertext = in.strings("DryRunModifiers").contains("IGNORE_CIPHERTEXT");
     if (!in.has("CiphertextBlob") && !(in.flag("DryRun") && ignoreCiphertext)) {
       throw KmsException.validation(

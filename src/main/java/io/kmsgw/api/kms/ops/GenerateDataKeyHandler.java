@@ -4,7 +4,6 @@ import io.kmsgw.api.kms.Input;
 import io.kmsgw.api.kms.KeyIdResolver;
 import io.kmsgw.api.kms.OperationContext;
 import io.kmsgw.api.kms.OperationHandler;
-import io.kmsgw.error.ErrorCode;
 import io.kmsgw.error.KmsException;
 import io.kmsgw.kms.CryptoService;
 import io.kmsgw.kms.HsmLabels;
@@ -35,10 +34,7 @@ public final class GenerateDataKeyHandler implements OperationHandler {
 
   @Override
   public CompletionStage<Map<String, Object>> handle(OperationContext ctx, Input in) {
-    if (in.has("Recipient")) {
-      throw new KmsException(ErrorCode.UNSUPPORTED_OPERATION,
-          "Recipient (Nitro Enclaves attestation) is not supported by kmsgw.");
-    }
+    in.refuseRecipient();
     String spec = in.string("KeySpec");
     Integer n = in.integer("NumberOfBytes");
     if ((spec == null) == (n == null)) {

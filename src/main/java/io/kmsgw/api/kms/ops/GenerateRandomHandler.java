@@ -24,10 +24,7 @@ public final class GenerateRandomHandler implements OperationHandler {
 
   @Override
   public CompletionStage<Map<String, Object>> handle(OperationContext ctx, Input in) {
-    if (in.has("Recipient")) {
-      throw new KmsException(ErrorCode.UNSUPPORTED_OPERATION,
-          "Recipient (Nitro Enclaves attestation) is not supported by kmsgw.");
-    }
+    in.refuseRecipient();
     if (in.string("CustomKeyStoreId") != null) {
       throw new KmsException(ErrorCode.CUSTOM_KEY_STORE_NOT_FOUND,
           "Custom key store " + in.string("CustomKeyStoreId") + " does not exist.");
