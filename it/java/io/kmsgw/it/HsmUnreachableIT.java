@@ -52,10 +52,15 @@ class HsmUnreachableIT {
     Path config = gateway.dataDir().resolveSibling(gateway.dataDir().getFileName() + "-broken.yaml");
     Files.writeString(config, "data_dir: " + gateway.dataDir() + "\n"
         + "hsm:\n  vendor: softhsm2\n  library: /nonexistent/libpkcs11.so\n  token_label: kmsgw\n  pin: '1234'\n"
-        + "  reconnect:\n    initial_backoff_ms: 200\n");
+        + "  reconnect:\n    initial_backoff_ms: 30000\n");
     gateway.start(List.of("--config", config.toString()), false);
     try {
       RawClient.Response health = new RawClient(gateway.endpoint()).get("/healthz");
+      long deadline = System.nanoTime() + 10_000_000_000L;
+      while (!new JsonObject(health.body()).getString("state").equals("FAILED") && System.nanoTime() < deadline) {
+        GatewayProcess.sleep(50); // the first attempt may still be under way
+        health = new RawClient(gateway.endpoint()).get("/healthz");
+      }
       assertEquals(503, health.status());
       JsonObject h = new JsonObject(health.body());
       assertEquals("FAILED", h.getString("state"));

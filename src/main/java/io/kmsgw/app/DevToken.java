@@ -37,6 +37,7 @@ final class DevToken {
           + conf.toAbsolutePath() + " when the gateway starts (SoftHSM2 reads it when its library loads). Start the "
           + "gateway with ./kmsgw serve, which sets it, or pass --config for a token of your own.");
     }
+    SecretFiles.privateDirectory(dir);
     SoftHsmTokens.writeConfig(conf, dir.resolve("tokens"));
     Path userPin = dir.resolve("user-pin");
     Path soPin = dir.resolve("so-pin");

@@ -35,9 +35,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -93,7 +91,7 @@ public final class Gateway implements AutoCloseable {
   public static Gateway start(GatewayConfig config) throws IOException, HsmException, InterruptedException {
     Clock clock = Clock.systemUTC();
     Instant started = clock.instant();
-    createPrivateDirectory(config.dataDir());
+    SecretFiles.privateDirectory(config.dataDir());
     AdminCredentials.Resolved admin = AdminCredentials.resolve(config);
 
     int storeThreads = 4;
@@ -120,7 +118,7 @@ public final class Gateway implements AutoCloseable {
           if (reconciled.compareAndSet(false, true)) {
             try {
               reconciler.reconcile(connected);
-            } catch (HsmException e) {
+            } catch (HsmException | RuntimeException e) {
               reconciled.set(false);
               LOG.warning(() -> "reconciliation failed, will run again at the next connection: " + e.getMessage());
             }
@@ -224,16 +222,6 @@ public final class Gateway implements AutoCloseable {
       doc.put("pkcs11Calls", calls);
     }
     return new GatewayHttpServer.Health(s.state() == KeyStoreConnection.State.CONNECTED, doc);
-  }
-
-  private static void createPrivateDirectory(Path dir) throws IOException {
-    if (!Files.exists(dir)) {
-      try {
-        Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-      } catch (UnsupportedOperationException e) {
-        Files.createDirectories(dir);
-      }
-    }
   }
 
   private static ThreadFactory named(String prefix) {

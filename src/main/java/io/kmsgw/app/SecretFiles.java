@@ -36,6 +36,31 @@ final class SecretFiles {
     return sb.toString();
   }
 
+  /**
+   * Creates a directory readable by its owner only (0700); an existing one that others can read is reported,
+   * not changed (it may be shared on purpose).
+   */
+  static void privateDirectory(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      try {
+        Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+      } catch (UnsupportedOperationException e) {
+        Files.createDirectories(dir);
+      }
+      return;
+    }
+    try {
+      var perms = Files.getPosixFilePermissions(dir);
+      if (perms.stream().anyMatch(p -> p.name().startsWith("GROUP") || p.name().startsWith("OTHERS"))) {
+        java.util.logging.Logger.getLogger(SecretFiles.class.getName()).warning(() -> dir
+            + " is accessible to other users (" + PosixFilePermissions.toString(perms)
+            + "); it holds key metadata and credentials: chmod 700 it");
+      }
+    } catch (UnsupportedOperationException e) {
+      // not a POSIX file system
+    }
+  }
+
   /** The first line of a file, trimmed (a PIN file). */
   static String firstLine(Path file) throws IOException {
     String s = Files.readString(file, StandardCharsets.UTF_8);

@@ -31,9 +31,16 @@ import javax.crypto.spec.SecretKeySpec;
 public final class SigV4Verifier {
   static final String ALGORITHM = "AWS4-HMAC-SHA256";
   private static final Duration MAX_SKEW = Duration.ofMinutes(5);
+  /**
+   * Headers that choose what a request does: when present they must be signed, or a captured request could be
+   * replayed as another operation (X-Amz-Target) or with another session.
+   */
+  static final List<String> MUST_BE_SIGNED_IF_PRESENT =
+      List.of("x-amz-target", "x-amz-security-token", "x-amz-content-sha256");
   private static final DateTimeFormatter AMZ_DATE =
       DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
   private static final HexFormat HEX = HexFormat.of();
+  private static final java.util.regex.Pattern WHITESPACE = java.util.regex.Pattern.compile("\\s+");
   private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
     try {
       return MessageDigest.getInstance("SHA-256");
@@ -102,6 +109,11 @@ public final class SigV4Verifier {
     }
     if (!auth.signedHeaders().contains("host") || !auth.signedHeaders().contains("x-amz-date")) {
       throw invalid("The host and x-amz-date headers must be signed.");
+    }
+    for (String header : MUST_BE_SIGNED_IF_PRESENT) {
+      if (!request.headers(header).isEmpty() && !auth.signedHeaders().contains(header)) {
+        throw invalid("The " + header + " header must be signed.");
+      }
     }
     Instant now = clock.instant();
     if (signedAt.isBefore(now.minus(MAX_SKEW)) || signedAt.isAfter(now.plus(MAX_SKEW))) {
@@ -192,7 +204,8 @@ public final class SigV4Verifier {
         if (i > 0) {
           sb.append(',');
         }
-        sb.append(values.get(i).strip().replaceAll(" +", " "));
+        // botocore: ' '.join(value.split()), every run of whitespace becomes one space
+        sb.append(WHITESPACE.matcher(values.get(i).strip()).replaceAll(" "));
       }
       sb.append('\n');
     }

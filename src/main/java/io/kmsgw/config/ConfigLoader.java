@@ -13,10 +13,15 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeSet;
+import org.yaml.snakeyaml.DumperOptions;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.constructor.SafeConstructor;
+import org.yaml.snakeyaml.error.Mark;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
 import org.yaml.snakeyaml.error.YAMLException;
+import org.yaml.snakeyaml.representer.Representer;
+import org.yaml.snakeyaml.resolver.Resolver;
 
 /**
  * Reads the configuration: every key from the environment variable {@code KMSGW_<KEY>} (the dotted path upper-cased,
@@ -91,11 +96,17 @@ public final class ConfigLoader {
   private static Map<String, String> readYaml(Path file) {
     Object doc;
     try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-      doc = new Yaml(new SafeConstructor(new LoaderOptions())).load(r);
+      doc = stringYaml().load(r);
     } catch (IOException e) {
       throw new ConfigException("cannot read configuration file " + file + ": " + e.getMessage(), e);
+    } catch (MarkedYAMLException e) {
+      // the problem and where, never the offending text: it may be a PIN or a secret
+      Mark m = e.getProblemMark();
+      throw new ConfigException("configuration file " + file + " is not valid YAML"
+          + (m == null ? "" : " at line " + (m.getLine() + 1) + ", column " + (m.getColumn() + 1))
+          + (e.getProblem() == null ? "" : ": " + e.getProblem()));
     } catch (YAMLException e) {
-      throw new ConfigException("configuration file " + file + " is not valid YAML: " + e.getMessage(), e);
+      throw new ConfigException("configuration file " + file + " is not valid YAML");
     }
     Map<String, String> flat = new LinkedHashMap<>();
     if (doc == null) {
@@ -111,6 +122,23 @@ public final class ConfigLoader {
       throw new ConfigException("unknown configuration keys in " + file + ": " + unknown);
     }
     return flat;
+  }
+
+  /**
+   * YAML with no implicit types: every scalar stays the string written. YAML 1.1 would read {@code pin: 0123} as
+   * octal 83 and {@code pin: 12_34} as 1234, and a wrong PIN costs a login attempt against the HSM's limit.
+   */
+  private static Yaml stringYaml() {
+    LoaderOptions options = new LoaderOptions();
+    options.setAllowDuplicateKeys(false);
+    Resolver plain = new Resolver() {
+      @Override
+      protected void addImplicitResolvers() {
+        // none: no int, float, bool, null or timestamp guessing
+      }
+    };
+    return new Yaml(new SafeConstructor(options), new Representer(new DumperOptions()), new DumperOptions(), options,
+        plain);
   }
 
   private static void flatten(String prefix, Map<?, ?> map, Map<String, String> out) {
@@ -227,7 +255,7 @@ public final class ConfigLoader {
     }
     try {
       // a literal address only: resolving names here could make the decision depend on DNS
-      if (!host.matches("[0-9.]+|[0-9a-fA-F:]+")) {
+      if (!host.matches("\\d{1,3}(\\.\\d{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:]*")) {
         return false;
       }
       return InetAddress.getByName(host).isLoopbackAddress();

@@ -183,6 +183,32 @@ class SigV4VerifierTest {
   }
 
   @Test
+  void verify_withTargetAddedToARequestSignedWithoutIt_failsInvalidSignature() {
+    // a captured request whose signature does not cover X-Amz-Target must not be replayable as another operation
+    SdkHttpRequest request = SdkHttpRequest.builder().method(SdkHttpMethod.POST)
+        .uri(URI.create("http://127.0.0.1:8400/")).build();
+    byte[] bytes = BODY.getBytes(StandardCharsets.UTF_8);
+    SdkHttpRequest signed = AwsV4HttpSigner.create().sign(r -> r
+            .identity(AwsCredentialsIdentity.create(AKID, SECRET))
+            .request(request)
+            .payload(ContentStreamProvider.fromByteArray(bytes))
+            .putProperty(AwsV4HttpSigner.SERVICE_SIGNING_NAME, "kms")
+            .putProperty(AwsV4HttpSigner.REGION_NAME, "us-east-1")
+            .putProperty(HttpSigner.SIGNING_CLOCK, Clock.fixed(NOW, ZoneOffset.UTC)))
+        .request();
+    Req r = new Req(signed, bytes);
+    assertEquals(ROOT, verifier.verify(r), "without a target it verifies");
+    r.set("x-amz-target", "TrentService.ScheduleKeyDeletion");
+    assertRefused(ErrorCode.INVALID_SIGNATURE, r);
+  }
+
+  @Test
+  void verify_signedHeaderWithTabsAndRepeatedSpaces_isCanonicalisedLikeBotocore() {
+    Req r = sign(SECRET, "us-east-1", "kms", NOW, "http://127.0.0.1:8400/", BODY, Map.of("x-custom", "a\t b   c"));
+    assertEquals(ROOT, verifier.verify(r));
+  }
+
+  @Test
   void verify_withBodyTampered_failsInvalidSignature() {
     Req r = good();
     r.body = BODY.replace("test", "prod").getBytes(StandardCharsets.UTF_8);
@@ -235,9 +261,12 @@ class SigV4VerifierTest {
 
   @Test
   void verify_withSessionTokenButNoTemporaryCredentials_failsUnrecognizedClient() {
-    Req r = good();
-    r.set("x-amz-security-token", "FwoGZXIvYXdzEXAMPLE");
+    Req r = sign(SECRET, "us-east-1", "kms", NOW, "http://127.0.0.1:8400/", BODY,
+        Map.of("x-amz-security-token", "FwoGZXIvYXdzEXAMPLE"));
     assertRefused(ErrorCode.UNRECOGNIZED_CLIENT, r);
+    Req unsigned = good();
+    unsigned.set("x-amz-security-token", "FwoGZXIvYXdzEXAMPLE");
+    assertRefused(ErrorCode.INVALID_SIGNATURE, unsigned);
   }
 
   @Test

@@ -119,6 +119,37 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void yamlScalars_stayAsWritten() throws IOException {
+    Path f = yaml("hsm:\n  pin: 0123\n  token_label: 12_34\n  pool:\n    size: 010\n");
+    GatewayConfig c = ConfigLoader.load(f, Map.of());
+    assertEquals("0123", c.hsm().pin(), "not octal 83");
+    assertEquals("12_34", c.hsm().tokenLabel());
+    assertEquals(10, c.hsm().poolSize(), "decimal, not octal 8");
+  }
+
+  @Test
+  void invalidYaml_isReportedByPositionWithoutItsText() throws IOException {
+    Path f = yaml("hsm:\n  pin: \"s3cr3t-PIN\n");
+    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(f, Map.of()));
+    assertFalse(e.getMessage().contains("s3cr3t"), e.getMessage());
+    assertTrue(e.getMessage().contains("line"), e.getMessage());
+  }
+
+  @Test
+  void duplicateKeys_areRefused() throws IOException {
+    Path f = yaml("region: us-east-1\nregion: eu-west-1\n");
+    assertThrows(ConfigException.class, () -> ConfigLoader.load(f, Map.of()));
+  }
+
+  @Test
+  void loopbackCheck_neverResolvesNames() {
+    assertFalse(ConfigLoader.isLoopback("127.0.0.1."));
+    assertFalse(ConfigLoader.isLoopback("127.1"));
+    assertTrue(ConfigLoader.isLoopback("::1"));
+    assertFalse(ConfigLoader.isLoopback("::"));
+  }
+
+  @Test
   void adminToString_neverShowsTheSecret() {
     GatewayConfig c = ConfigLoader.load(null, Map.of("KMSGW_ADMIN_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE",
         "KMSGW_ADMIN_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"));

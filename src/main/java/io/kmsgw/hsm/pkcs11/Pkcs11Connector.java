@@ -58,15 +58,19 @@ public final class Pkcs11Connector implements HsmConnector {
     }
     Pkcs11Counters counters = new Pkcs11Counters();
     counters.sessionsOpened.increment();
+    SessionPool<Session> pool = new SessionPool<>(options.tokenLabel(),
+        new SessionFactory(m, generation, token, counters), options.poolSize(), options.borrowTimeout(),
+        options.validateAfterIdle());
     try {
       login(anchor, counters);
-      SessionPool<Session> pool = new SessionPool<>(options.tokenLabel(), new SessionFactory(token, counters),
-          options.poolSize(), options.borrowTimeout(), options.validateAfterIdle());
       Pkcs11Hsm hsm = new Pkcs11Hsm(m, generation, options.tokenLabel(), anchor, pool, ckr, counters, listener);
       pool.fill();
       connectedGeneration = generation;
       return hsm;
     } catch (HsmException | RuntimeException e) {
+      // every session opened so far is closed, or the process would stay logged in and the next attempt's
+      // C_Login would answer CKR_USER_ALREADY_LOGGED_IN without checking the PIN
+      pool.close();
       closeQuietly(anchor);
       m.release(options.tokenLabel());
       throw e;
@@ -142,10 +146,14 @@ public final class Pkcs11Connector implements HsmConnector {
   }
 
   private final class SessionFactory implements SessionPool.Factory<Session> {
+    private final SharedModule module;
+    private final int generation;
     private final Token token;
     private final Pkcs11Counters counters;
 
-    SessionFactory(Token token, Pkcs11Counters counters) {
+    SessionFactory(SharedModule module, int generation, Token token, Pkcs11Counters counters) {
+      this.module = module;
+      this.generation = generation;
       this.token = token;
       this.counters = counters;
     }
@@ -172,7 +180,10 @@ public final class Pkcs11Connector implements HsmConnector {
 
     @Override
     public void close(Session session) {
-      closeQuietly(session);
+      // after C_Finalize/C_Initialize this handle is dead, and its number may now be another session's
+      if (module.generation() == generation) {
+        closeQuietly(session);
+      }
     }
   }
 }

@@ -49,7 +49,16 @@ final class Pkcs11Hsm implements Hsm {
   public <T> T withSession(SessionWork<T> work) throws HsmException {
     for (int attempt = 0; ; attempt++) {
       checkAlive();
-      SessionPool.Lease<Session> lease = pool.borrow();
+      SessionPool.Lease<Session> lease;
+      try {
+        lease = pool.borrow();
+      } catch (HsmException e) {
+        // C_OpenSession or the validity check can be the first to see a dead device
+        if (e.kind().moduleFatal()) {
+          die(e);
+        }
+        throw e;
+      }
       boolean broken = false;
       try {
         return work.run(new Pkcs11Session(lease.session(), ckr, handles, counters));
@@ -102,6 +111,11 @@ final class Pkcs11Hsm implements Hsm {
     return handles.size();
   }
 
+  /**
+   * Closes idle sessions now, waits (up to {@link #DRAIN}) for borrowed ones to come back, then closes the anchor:
+   * the library must not be re-initialised under calls still running. Handles of an older library generation are
+   * never closed: after {@code C_Initialize} the same numbers may name another connection's sessions.
+   */
   @Override
   public void close() {
     if (closed.getAndSet(true)) {
@@ -110,8 +124,25 @@ final class Pkcs11Hsm implements Hsm {
     dead.set(true);
     handles.clear();
     pool.close();
+    long deadline = System.nanoTime() + DRAIN.toNanos();
+    while (pool.stats().inUse() > 0 && System.nanoTime() < deadline) {
+      try {
+        Thread.sleep(5);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
+    if (pool.stats().inUse() > 0) {
+      LOG.warning(() -> "closing token '" + tokenLabel + "' with " + pool.stats().inUse() + " calls still running");
+    }
     // the anchor goes last: closing the application's last session logs it out
-    Pkcs11Connector.closeQuietly(anchor);
+    if (module.generation() == generation) {
+      Pkcs11Connector.closeQuietly(anchor);
+    }
     module.release(tokenLabel);
   }
+
+  /** How long closing waits for borrowed sessions to come back. */
+  static final java.time.Duration DRAIN = java.time.Duration.ofSeconds(5);
 }

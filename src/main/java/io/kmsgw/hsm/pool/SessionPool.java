@@ -91,7 +91,7 @@ public final class SessionPool<S> implements AutoCloseable {
       if (!reserveSlot()) {
         return;
       }
-      idle.addFirst(openReserved());
+      putIdle(openReserved());
     }
   }
 
@@ -155,7 +155,7 @@ public final class SessionPool<S> implements AutoCloseable {
       destroy(lease);
       if (!closed && reserveSlot()) {
         try {
-          idle.addFirst(openReserved());
+          putIdle(openReserved());
         } catch (HsmException e) {
           LOG.log(Level.WARNING, "pool " + name + ": could not open a replacement session: " + e.getMessage());
         }
@@ -163,7 +163,18 @@ public final class SessionPool<S> implements AutoCloseable {
       return;
     }
     lease.lastUsedNanos = nanoTime.getAsLong();
+    putIdle(lease);
+  }
+
+  /**
+   * Adds a session to the idle queue; if the pool was closed meanwhile (after {@link #close} drained the queue),
+   * takes it back out and closes it, so no session outlives the pool.
+   */
+  private void putIdle(Lease<S> lease) {
     idle.addFirst(lease);
+    if (closed && idle.remove(lease)) {
+      destroy(lease);
+    }
   }
 
   private boolean reserveSlot() {

@@ -7,21 +7,23 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
 /**
- * A fixed set of JDBC connections, one per store worker thread, with auto-commit off. A connection that fails
- * its validity check when taken is replaced.
+ * At most {@code size} JDBC connections, one per store worker thread, with auto-commit off. Connections are opened
+ * when needed; one that fails its validity check is replaced. A permit, not a connection, is what a caller waits
+ * for, so a database outage that makes reopening fail never shrinks the pool: the next caller simply tries again.
  */
 public final class ConnectionPool implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(ConnectionPool.class.getName());
 
   private final String url;
   private final Properties properties;
-  private final BlockingQueue<Connection> idle;
+  private final Semaphore permits;
+  private final ConcurrentLinkedDeque<Connection> idle = new ConcurrentLinkedDeque<>();
   private final List<Connection> all = new ArrayList<>();
 
   public ConnectionPool(String url, String user, String password, int size) {
@@ -33,10 +35,9 @@ public final class ConnectionPool implements AutoCloseable {
     if (password != null && !password.isEmpty()) {
       properties.setProperty("password", password);
     }
-    this.idle = new ArrayBlockingQueue<>(size);
-    for (int i = 0; i < size; i++) {
-      idle.add(open());
-    }
+    this.permits = new Semaphore(size);
+    // fail at start-up, with a clear message, if the store cannot be opened at all
+    idle.add(open());
   }
 
   private Connection open() {
@@ -59,26 +60,45 @@ public final class ConnectionPool implements AutoCloseable {
 
   Connection take() {
     try {
-      Connection c = idle.poll(30, TimeUnit.SECONDS);
-      if (c == null) {
+      if (!permits.tryAcquire(30, TimeUnit.SECONDS)) {
         throw new StoreException("no metadata store connection free within 30 s");
       }
-      if (!c.isValid(5)) {
-        LOG.warning("metadata store connection failed its check; replacing it");
-        closeQuietly(c);
-        c = open();
-      }
-      return c;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new StoreException("interrupted waiting for a metadata store connection");
+    }
+    try {
+      Connection c = idle.pollFirst();
+      if (c != null && !isValid(c)) {
+        LOG.warning("metadata store connection failed its check; replacing it");
+        closeQuietly(c);
+        c = null;
+      }
+      return c != null ? c : open();
+    } catch (RuntimeException e) {
+      permits.release();
+      throw e;
+    }
+  }
+
+  private static boolean isValid(Connection c) {
+    try {
+      return c.isValid(5);
     } catch (SQLException e) {
-      throw new StoreException("metadata store connection check failed: " + e.getMessage(), e);
+      return false;
     }
   }
 
   void give(Connection c) {
-    idle.offer(c);
+    idle.addFirst(c);
+    permits.release();
+  }
+
+  /** Connections open now (for tests). */
+  int openConnections() {
+    synchronized (all) {
+      return all.size();
+    }
   }
 
   private void closeQuietly(Connection c) {
@@ -99,5 +119,6 @@ public final class ConnectionPool implements AutoCloseable {
       copy = new ArrayList<>(all);
     }
     copy.forEach(this::closeQuietly);
+    idle.clear();
   }
 }

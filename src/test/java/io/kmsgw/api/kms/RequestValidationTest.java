@@ -129,6 +129,21 @@ class RequestValidationTest {
   }
 
   @Test
+  void hugeExponent_failsSerializationQuickly() {
+    long start = System.nanoTime();
+    for (String n : List.of("1e30000000", "-1e30000000", "1e-30000000", "123456789e300000000")) {
+      refused(ErrorCode.SERIALIZATION, "GenerateDataKeyRequest", "{\"KeyId\":\"k\",\"NumberOfBytes\":" + n + "}");
+    }
+    assertTrue(System.nanoTime() - start < 1_000_000_000L, "must not burn event-loop time on big exponents");
+  }
+
+  @Test
+  void wholeNumberWrittenWithExponent_isAccepted() {
+    assertEquals(32, validate("GenerateDataKeyRequest", "{\"KeyId\":\"k\",\"NumberOfBytes\":3.2e1}")
+        .get("NumberOfBytes"));
+  }
+
+  @Test
   void listKeys_markerOutsideLatin1_failsValidation() {
     refused(ErrorCode.VALIDATION, "ListKeysRequest", "{\"Marker\":\"\\u0100\"}");
   }

@@ -133,6 +133,72 @@ class Pkcs11HsmTest {
   }
 
   @Test
+  void deviceErrorSeenWhileBorrowing_reportsTheConnectionDead() throws Exception {
+    java.util.concurrent.atomic.AtomicInteger fatal = new java.util.concurrent.atomic.AtomicInteger();
+    Pkcs11Options o = token.options(2);
+    // validate every session on borrow, so the pool is the first to meet the failure
+    Hsm hsm = new Pkcs11Connector(new Pkcs11Options(o.library(), o.tokenLabel(), o.pin(), 2, o.borrowTimeout(),
+        Duration.ZERO, true)).connect(e -> fatal.incrementAndGet());
+    opened.add(hsm);
+    SharedModule module = SharedModule.of(token.library());
+    module.module().finalize(null); // the library loses every session, as after a device reset
+    try {
+      HsmException e = assertThrows(HsmException.class, () -> hsm.withSession(s -> s.generateRandom(4)));
+      assertTrue(e.kind().moduleFatal(), e.kind().name());
+      assertEquals(1, fatal.get(), "the owner hears of it and can reconnect");
+    } finally {
+      module.reinitialize(module.generation());
+    }
+  }
+
+  /**
+   * Two key stores on one library: the library is re-initialised while a call of the first is running. When that
+   * call returns its dead session, the handle number may already belong to a session of the second.
+   */
+  @Test
+  void sessionsOfAnEarlierLibraryGeneration_areNeverClosedByHandle() throws Exception {
+    TestToken other = TestToken.create("pkcs11-other");
+    Hsm old = connect(2);
+    CountDownLatch holding = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    Thread inFlight = new Thread(() -> {
+      try {
+        old.withSession(s -> {
+          holding.countDown();
+          try {
+            release.await();
+          } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
+          }
+          return s.generateRandom(1);
+        });
+      } catch (Exception e) {
+        // expected: the library went away under it
+      }
+    });
+    inFlight.start();
+    Thread closer = new Thread(old::close); // waits for the in-flight call
+    try {
+      assertTrue(holding.await(5, TimeUnit.SECONDS));
+      SharedModule module = SharedModule.of(token.library());
+      module.reinitialize(module.generation());
+      closer.start();
+      Hsm fresh = new Pkcs11Connector(other.options(4)).connect(e -> {});
+      opened.add(fresh);
+      release.countDown(); // the old call hands back its dead session now
+      inFlight.join();
+      closer.join();
+      for (int i = 0; i < 20; i++) {
+        assertEquals(4, fresh.withSession(s -> s.generateRandom(4)).length);
+      }
+      assertEquals(0, fresh.stats().evicted(), "the new connection's sessions were not closed by the old one");
+      assertEquals(4, fresh.stats().open());
+    } finally {
+      release.countDown();
+    }
+  }
+
+  @Test
   void allSessionsBusyPastTheTimeout_failsPoolExhausted() throws Exception {
     Hsm hsm = new Pkcs11Connector(token.options(1, TestToken.USER_PIN, Duration.ofMillis(200))).connect(e -> {});
     opened.add(hsm);

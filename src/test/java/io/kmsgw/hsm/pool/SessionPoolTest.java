@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
@@ -29,7 +30,7 @@ class SessionPoolTest {
     }
   }
 
-  static final class Factory implements SessionPool.Factory<FakeSession> {
+  static class Factory implements SessionPool.Factory<FakeSession> {
     final AtomicInteger opened = new AtomicInteger();
     final List<FakeSession> all = new ArrayList<>();
 
@@ -153,6 +154,28 @@ class SessionPoolTest {
     a.session().valid = false;
     clock.addAndGet(Duration.ofSeconds(1).toNanos());
     assertSame(a.session(), p.borrow().session());
+  }
+
+  @Test
+  void replacementOpenedWhileThePoolCloses_isClosedToo() throws HsmException {
+    AtomicReference<SessionPool<FakeSession>> self = new AtomicReference<>();
+    Factory f = new Factory() {
+      @Override
+      public synchronized FakeSession open() {
+        FakeSession s = super.open();
+        if (opened.get() == 2) {
+          self.get().close(); // shutdown lands between the replacement's open and its return to the pool
+        }
+        return s;
+      }
+    };
+    SessionPool<FakeSession> p = pool(f, 1, Duration.ofMillis(50), Duration.ofHours(1));
+    self.set(p);
+    var broken = p.borrow();
+    p.release(broken, true);
+    assertEquals(0, p.stats().open(), p.stats().toString());
+    assertEquals(0, p.stats().idle());
+    assertTrue(f.all.stream().allMatch(s -> s.closed), "no session outlives the pool");
   }
 
   @Test

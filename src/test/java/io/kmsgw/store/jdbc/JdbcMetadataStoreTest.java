@@ -118,6 +118,21 @@ class JdbcMetadataStoreTest {
   }
 
   @Test
+  void connectionsLostDuringAnOutage_areReopenedAfterwards() throws Exception {
+    try (JdbcMetadataStore store = StoreFactory.open(StoreFactory.embeddedUrl(dir), null, null, 2)) {
+      store.insertKey(key(UUID.randomUUID(), KeyState.ENABLED, List.of()));
+      // every open connection dies (database restart, network cut)
+      try (Connection admin = DriverManager.getConnection(StoreFactory.embeddedUrl(dir));
+          Statement s = admin.createStatement()) {
+        s.execute("SHUTDOWN");
+      }
+      for (int i = 0; i < 5; i++) {
+        assertEquals(1, store.allKeys().size(), "attempt " + i);
+      }
+    }
+  }
+
+  @Test
   void redact_hidesPasswordsInJdbcUrls() {
     assertEquals("jdbc:postgresql://db/kms?user=k&password=***",
         ConnectionPool.redact("jdbc:postgresql://db/kms?user=k&password=s3cret"));

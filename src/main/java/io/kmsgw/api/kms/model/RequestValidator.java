@@ -3,7 +3,6 @@ package io.kmsgw.api.kms.model;
 import io.kmsgw.error.ErrorCode;
 import io.kmsgw.error.KmsException;
 import java.math.BigDecimal;
-import java.math.BigInteger;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -139,25 +138,26 @@ public final class RequestValidator {
     }
   }
 
+  private static final BigDecimal LONG_MIN = BigDecimal.valueOf(Long.MIN_VALUE);
+  private static final BigDecimal LONG_MAX = BigDecimal.valueOf(Long.MAX_VALUE);
+
+  /**
+   * The exact whole value of a JSON number. The range is checked on the decimal form first: turning
+   * {@code 1e30000000} into a BigInteger would take seconds of event-loop time.
+   */
   private static long integral(Number n, String path, boolean isInt) {
-    BigInteger big;
-    if (n instanceof Integer || n instanceof Long || n instanceof Short || n instanceof Byte) {
-      big = BigInteger.valueOf(n.longValue());
-    } else if (n instanceof BigInteger b) {
-      big = b;
-    } else {
-      BigDecimal d = new BigDecimal(n.toString());
-      if (d.stripTrailingZeros().scale() > 0) {
-        throw serialization("Value at '" + path + "' must be a whole number");
-      }
-      big = d.toBigIntegerExact();
-    }
-    long min = isInt ? Integer.MIN_VALUE : Long.MIN_VALUE;
-    long max = isInt ? Integer.MAX_VALUE : Long.MAX_VALUE;
-    if (big.compareTo(BigInteger.valueOf(min)) < 0 || big.compareTo(BigInteger.valueOf(max)) > 0) {
+    BigDecimal d = n instanceof BigDecimal b ? b : new BigDecimal(n.toString());
+    if (d.compareTo(LONG_MIN) < 0 || d.compareTo(LONG_MAX) > 0) {
       throw serialization("Value at '" + path + "' is out of range for its type");
     }
-    return big.longValue();
+    if (d.signum() != 0 && d.stripTrailingZeros().scale() > 0) {
+      throw serialization("Value at '" + path + "' must be a whole number");
+    }
+    long v = d.longValue();
+    if (isInt && (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE)) {
+      throw serialization("Value at '" + path + "' is out of range for its type");
+    }
+    return v;
   }
 
   private static void checkLength(Shape shape, long length, String path, List<String> errors, String what) {
