@@ -4,7 +4,6 @@ import io.kmsgw.domain.Caller;
 import io.kmsgw.error.ErrorCode;
 import io.kmsgw.error.KmsException;
 import java.nio.charset.StandardCharsets;
-import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Duration;
@@ -13,11 +12,7 @@ import java.time.LocalDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
-import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
-import javax.crypto.Mac;
-import javax.crypto.spec.SecretKeySpec;
 
 /**
  * Verifies AWS Signature Version 4 in the {@code Authorization} header form, for one service name and region.
@@ -29,7 +24,7 @@ import javax.crypto.spec.SecretKeySpec;
  * (compared in constant time). See "Create a signed AWS API request" in the IAM user guide.
  */
 public final class SigV4Verifier {
-  static final String ALGORITHM = "AWS4-HMAC-SHA256";
+  static final String ALGORITHM = SigV4.ALGORITHM;
   private static final Duration MAX_SKEW = Duration.ofMinutes(5);
   /**
    * Headers that choose what a request does: when present they must be signed, or a captured request could be
@@ -39,23 +34,6 @@ public final class SigV4Verifier {
       List.of("x-amz-target", "x-amz-security-token", "x-amz-content-sha256");
   private static final DateTimeFormatter AMZ_DATE =
       DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
-  private static final HexFormat HEX = HexFormat.of();
-  private static final java.util.regex.Pattern WHITESPACE = java.util.regex.Pattern.compile("\\s+");
-  private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException(e);
-    }
-  });
-  private static final ThreadLocal<Mac> HMAC = ThreadLocal.withInitial(() -> {
-    try {
-      return Mac.getInstance("HmacSHA256");
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException(e);
-    }
-  });
-
   private final String service;
   private final String region;
   private final CredentialStore credentials;
@@ -127,16 +105,16 @@ public final class SigV4Verifier {
       // temporary credentials (STS) are not issued yet, so no session token can be valid
       throw new KmsException(ErrorCode.UNRECOGNIZED_CLIENT, "The security token included in the request is invalid.");
     }
-    String payloadHash = HEX.formatHex(sha256(request.body()));
+    String payloadHash = SigV4.HEX.formatHex(SigV4.sha256(request.body()));
     List<String> declared = request.headers("x-amz-content-sha256");
     if (!declared.isEmpty() && !(declared.size() == 1 && declared.get(0).strip().equalsIgnoreCase(payloadHash))) {
       throw invalid("The provided 'x-amz-content-sha256' header does not match what was computed.");
     }
-    String canonical = canonicalRequest(request, auth.signedHeaders(), payloadHash);
+    String canonical = SigV4.canonicalRequest(request, auth.signedHeaders(), payloadHash);
     String scope = auth.date() + "/" + auth.region() + "/" + auth.service() + "/aws4_request";
-    String stringToSign = ALGORITHM + "\n" + amzDate + "\n" + scope + "\n"
-        + HEX.formatHex(sha256(canonical.getBytes(StandardCharsets.UTF_8)));
-    byte[] expected = HEX.formatHex(hmac(signingKey(key, scope), stringToSign)).getBytes(StandardCharsets.US_ASCII);
+    String stringToSign = SigV4.stringToSign(amzDate, scope, canonical);
+    byte[] expected = SigV4.HEX.formatHex(SigV4.hmac(signingKey(key, scope), stringToSign))
+        .getBytes(StandardCharsets.US_ASCII);
     byte[] provided = auth.signature().getBytes(StandardCharsets.US_ASCII);
     if (!MessageDigest.isEqual(expected, provided)) {
       throw invalid("The request signature we calculated does not match the signature you provided. Check your "
@@ -189,135 +167,14 @@ public final class SigV4Verifier {
     return new Authorization(scope[0], scope[1], scope[2], scope[3], headers, signature);
   }
 
-  static String canonicalRequest(SignedRequest request, List<String> signedHeaders, String payloadHash) {
-    StringBuilder sb = new StringBuilder(256);
-    sb.append(request.method()).append('\n');
-    sb.append(canonicalUri(request.rawPath())).append('\n');
-    sb.append(canonicalQuery(request.rawQuery())).append('\n');
-    for (String name : signedHeaders) {
-      List<String> values = request.headers(name);
-      if (values.isEmpty()) {
-        throw invalid("A signed header is missing from the request: " + name);
-      }
-      sb.append(name).append(':');
-      for (int i = 0; i < values.size(); i++) {
-        if (i > 0) {
-          sb.append(',');
-        }
-        // botocore: ' '.join(value.split()), every run of whitespace becomes one space
-        sb.append(WHITESPACE.matcher(values.get(i).strip()).replaceAll(" "));
-      }
-      sb.append('\n');
-    }
-    sb.append('\n');
-    sb.append(String.join(";", signedHeaders)).append('\n');
-    sb.append(payloadHash);
-    return sb.toString();
-  }
-
-  /**
-   * Services other than S3 encode each path segment twice: the path as sent is already encoded once, so it
-   * is encoded once more here, keeping the slashes.
-   */
-  static String canonicalUri(String rawPath) {
-    if (rawPath == null || rawPath.isEmpty()) {
-      return "/";
-    }
-    return uriEncode(rawPath, false);
-  }
-
-  static String canonicalQuery(String rawQuery) {
-    if (rawQuery == null || rawQuery.isEmpty()) {
-      return "";
-    }
-    List<String[]> params = new ArrayList<>();
-    for (String pair : rawQuery.split("&")) {
-      if (pair.isEmpty()) {
-        continue;
-      }
-      int eq = pair.indexOf('=');
-      String name = eq < 0 ? pair : pair.substring(0, eq);
-      String value = eq < 0 ? "" : pair.substring(eq + 1);
-      params.add(new String[] {uriEncode(percentDecode(name), true), uriEncode(percentDecode(value), true)});
-    }
-    params.sort((a, b) -> a[0].equals(b[0]) ? a[1].compareTo(b[1]) : a[0].compareTo(b[0]));
-    StringBuilder sb = new StringBuilder();
-    for (String[] p : params) {
-      if (sb.length() > 0) {
-        sb.append('&');
-      }
-      sb.append(p[0]).append('=').append(p[1]);
-    }
-    return sb.toString();
-  }
-
-  /** RFC 3986 encoding as SigV4 defines it: unreserved characters stay, everything else is %XX (uppercase). */
-  static String uriEncode(String s, boolean encodeSlash) {
-    byte[] bytes = s.getBytes(StandardCharsets.UTF_8);
-    StringBuilder sb = new StringBuilder(bytes.length + 8);
-    for (byte b : bytes) {
-      int c = b & 0xFF;
-      if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'
-          || c == '.' || c == '~' || (c == '/' && !encodeSlash)) {
-        sb.append((char) c);
-      } else {
-        sb.append('%').append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
-            .append(Character.toUpperCase(Character.forDigit(c & 0xF, 16)));
-      }
-    }
-    return sb.toString();
-  }
-
-  /** Decodes %XX escapes; a '%' not followed by two hex digits stays as it is. */
-  static String percentDecode(String s) {
-    if (s.indexOf('%') < 0) {
-      return s;
-    }
-    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(s.length());
-    int i = 0;
-    while (i < s.length()) {
-      char c = s.charAt(i);
-      if (c == '%' && i + 2 < s.length()
-          && Character.digit(s.charAt(i + 1), 16) >= 0 && Character.digit(s.charAt(i + 2), 16) >= 0) {
-        out.write((Character.digit(s.charAt(i + 1), 16) << 4) | Character.digit(s.charAt(i + 2), 16));
-        i += 3;
-      } else {
-        int cp = s.codePointAt(i);
-        out.writeBytes(new String(Character.toChars(cp)).getBytes(StandardCharsets.UTF_8));
-        i += Character.charCount(cp);
-      }
-    }
-    return out.toString(StandardCharsets.UTF_8);
-  }
-
   private static byte[] signingKey(AccessKey key, String scope) {
     AccessKey.SigningKey cached = key.cachedSigningKey();
     if (cached != null && cached.scope().equals(scope)) {
       return cached.key();
     }
-    String[] parts = scope.split("/");
-    byte[] k = hmac(key.seed(), parts[0]);
-    k = hmac(k, parts[1]);
-    k = hmac(k, parts[2]);
-    k = hmac(k, parts[3]);
+    byte[] k = SigV4.signingKey(key.seed(), scope);
     key.cacheSigningKey(new AccessKey.SigningKey(scope, k));
     return k;
-  }
-
-  private static byte[] hmac(byte[] key, String data) {
-    Mac mac = HMAC.get();
-    try {
-      mac.init(new SecretKeySpec(key, "HmacSHA256"));
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException(e);
-    }
-    return mac.doFinal(data.getBytes(StandardCharsets.UTF_8));
-  }
-
-  private static byte[] sha256(byte[] data) {
-    MessageDigest md = SHA256.get();
-    md.reset();
-    return md.digest(data);
   }
 
   private static KmsException invalid(String message) {
