@@ -1,0 +1,224 @@
+package io.kmsgw.bench;
+
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code kmsgw bench}: the performance benchmark. Starts a gateway on a fresh SoftHSM2 token and data directory (or
+ * targets a running one), measures the raw PKCS#11 rate of the same AES-GCM operation through the gateway's own
+ * session pool, drives the gateway with wrk replaying pre-signed requests, prints a table, writes a JSON report,
+ * and checks the floor (full mode) or that every scenario was error-free (both modes).
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+    description = "Measure throughput and latency against the raw HSM rate. Short mode by default; --full for the "
+        + "complete run that docs/performance.md reports.")
+public final class BenchCommand implements Callable<Integer> {
+  @Option(names = "--full", description = "the full run (several minutes) instead of the short one (under 2 minutes)")
+  boolean full;
+
+  @Option(names = "--endpoint", paramLabel = "URL",
+      description = "benchmark a running gateway instead of starting one (credentials from AWS_ACCESS_KEY_ID and "
+          + "AWS_SECRET_ACCESS_KEY; --pid for CPU and memory figures)")
+  URI endpoint;
+
+  @Option(names = "--pid", description = "the running gateway's process id, with --endpoint")
+  long targetPid = -1;
+
+  @Option(names = "--dir", paramLabel = "DIR", description = "working directory (default: target/bench)")
+  Path dir = Path.of("target", "bench");
+
+  @Option(names = "--out", paramLabel = "FILE", description = "JSON report (default: <dir>/report-<time>.json)")
+  Path report;
+
+  @Override
+  public Integer call() throws Exception {
+    PrintStream out = System.out;
+    Benchmark.Plan plan = full ? Benchmark.Plan.fullPlan() : Benchmark.Plan.shortPlan();
+    String stamp = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC).format(Instant.now());
+    Path work = dir.resolve("run-" + stamp).toAbsolutePath();
+    Files.createDirectories(work);
+    Path jar = Path.of(BenchCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+    out.printf("kmsgw bench (%s mode), working in %s%n", plan.mode(), work);
+
+    out.println("raw PKCS#11 rate through the gateway's session pool, no HTTP:");
+    JsonObject raw = raw(jar, work.resolve("raw"), plan, 32);
+    out.printf("  %-40s %8.0f ops/s%n", "AES-GCM seal 32 B, 8 sessions", raw.getDouble("ops_per_second"));
+
+    GatewayUnderTest started = null;
+    KmsHttp kms;
+    long pid = targetPid;
+    if (endpoint == null) {
+      out.println("starting the gateway on a fresh SoftHSM2 token and data directory...");
+      started = GatewayUnderTest.start(jar, work.resolve("gateway"), Map.of());
+      kms = started.client();
+      pid = started.pid();
+    } else {
+      String akid = System.getenv("AWS_ACCESS_KEY_ID");
+      String secret = System.getenv("AWS_SECRET_ACCESS_KEY");
+      String region = System.getenv().getOrDefault("AWS_DEFAULT_REGION", "us-east-1");
+      if (akid == null || secret == null) {
+        System.err.println("kmsgw bench --endpoint needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
+        return 2;
+      }
+      kms = new KmsHttp(endpoint, akid, secret, region);
+    }
+    List<JsonObject> results;
+    try {
+      out.println("scenarios (wrk replaying pre-signed SigV4 requests from a separate process):");
+      Benchmark bench = new Benchmark(plan, kms, pid, work, out);
+      bench.run();
+      results = bench.results();
+    } finally {
+      if (started != null) {
+        started.close();
+      }
+    }
+
+    JsonObject doc = new JsonObject()
+        .put("mode", plan.mode())
+        .put("time", Instant.now().toString())
+        .put("machine", machine())
+        .put("raw_pkcs11", raw)
+        .put("scenarios", Benchmark.toArray(results));
+    List<String> failures = check(plan, raw, results, pid >= 0, doc);
+    Path reportFile = report != null ? report : work.resolve("report.json");
+    Files.writeString(reportFile, doc.encodePrettily(), StandardCharsets.UTF_8);
+    out.println();
+    out.print(Table.render(raw, results));
+    out.println();
+    out.println("report: " + reportFile);
+    if (failures.isEmpty()) {
+      out.println(plan.mode().equals("full") ? "PASS: every scenario error-free and the floor is met"
+          : "PASS: every scenario error-free");
+      return 0;
+    }
+    failures.forEach(f -> out.println("FAIL: " + f));
+    return 1;
+  }
+
+  /** Error-free in both modes; the floor in full mode. Records the checks in the report. */
+  static List<String> check(Benchmark.Plan plan, JsonObject raw, List<JsonObject> results, boolean havePid,
+      JsonObject doc) {
+    List<String> failures = new ArrayList<>();
+    for (JsonObject r : results) {
+      if (r.getLong("errors") != 0) {
+        failures.add(r.getString("scenario") + " @" + r.getInteger("connections") + ": " + r.getLong("errors")
+            + " errors");
+      }
+      if (!r.getString("scenario").equals("CreateKey")) {
+        JsonObject calls = r.getJsonObject("pkcs11_calls");
+        for (String k : calls.fieldNames()) {
+          if (calls.getLong(k) != 0) {
+            failures.add(r.getString("scenario") + " @" + r.getInteger("connections") + ": " + calls.getLong(k)
+                + " " + k + " calls in steady state");
+          }
+        }
+      }
+    }
+    if (plan.mode().equals("full")) {
+      JsonObject enc = find(results, "Encrypt 32 B", 32);
+      JsonObject spread = results.stream().filter(r -> r.getString("scenario").startsWith("Encrypt 32 B over"))
+          .findFirst().orElse(null);
+      double rawRate = raw.getDouble("ops_per_second");
+      JsonObject floor = new JsonObject();
+      if (enc != null) {
+        double rps = enc.getDouble("requests_per_second");
+        floor.put("encrypt32_rps", rps).put("encrypt32_ratio_to_raw", rps / rawRate)
+            .put("encrypt32_p99_ms", enc.getDouble("p99_ms"));
+        if (rps < 12_000) {
+          failures.add(String.format("Encrypt 32 B @32: %.0f req/s, floor 12000", rps));
+        }
+        if (rps < 0.6 * rawRate) {
+          failures.add(String.format("Encrypt 32 B @32: %.0f%% of the raw PKCS#11 rate (%.0f ops/s), floor 60%%",
+              100 * rps / rawRate, rawRate));
+        }
+        if (enc.getDouble("p99_ms") > 10) {
+          failures.add(String.format("Encrypt 32 B @32: p99 %.2f ms, floor 10 ms", enc.getDouble("p99_ms")));
+        }
+        if (spread != null) {
+          double ratio = spread.getDouble("requests_per_second") / rps;
+          floor.put("spread_ratio", ratio);
+          if (ratio < 0.85) {
+            failures.add(String.format("Encrypt over many keys: %.0f%% of Encrypt over one key, floor 85%%",
+                100 * ratio));
+          }
+        }
+      }
+      if (havePid) {
+        double peak = results.stream().mapToDouble(r -> r.getDouble("server_peak_rss_mib")).max().orElse(0);
+        floor.put("peak_rss_mib", peak);
+        if (peak >= 512) {
+          failures.add(String.format("peak RSS %.0f MiB, floor 512 MiB", peak));
+        }
+      }
+      doc.put("floor", floor);
+    }
+    doc.put("failures", new io.vertx.core.json.JsonArray(failures));
+    return failures;
+  }
+
+  private static JsonObject find(List<JsonObject> results, String scenario, int connections) {
+    return results.stream().filter(r -> r.getString("scenario").equals(scenario)
+        && r.getInteger("connections") == connections).findFirst().orElse(null);
+  }
+
+  private JsonObject raw(Path jar, Path rawDir, Benchmark.Plan plan, int inFlight)
+      throws IOException, InterruptedException {
+    Files.createDirectories(rawDir);
+    ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", jar.toString(), RawPkcs11Bench.class.getName(), rawDir.toString(),
+        Integer.toString(plan.rawSeconds()), Integer.toString(inFlight), "8", "32")
+        .redirectErrorStream(true);
+    pb.environment().put("SOFTHSM2_CONF", rawDir.resolve("softhsm2.conf").toString());
+    Process p = pb.start();
+    String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (!p.waitFor(plan.rawSeconds() + 120L, TimeUnit.SECONDS) || p.exitValue() != 0) {
+      throw new IOException("the raw PKCS#11 measurement failed: " + output);
+    }
+    for (String line : output.split("\n")) {
+      if (line.startsWith("{")) {
+        return new JsonObject(line);
+      }
+    }
+    throw new IOException("the raw PKCS#11 measurement printed no result: " + output);
+  }
+
+  private static JsonObject machine() {
+    JsonObject m = new JsonObject()
+        .put("cores", Runtime.getRuntime().availableProcessors())
+        .put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"))
+        .put("os", System.getProperty("os.name") + " " + System.getProperty("os.version"));
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+        if (line.startsWith("model name")) {
+          m.put("cpu", line.substring(line.indexOf(':') + 1).strip());
+          break;
+        }
+      }
+      for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
+        if (line.startsWith("MemTotal:")) {
+          m.put("memory", line.substring(9).strip());
+          break;
+        }
+      }
+    } catch (IOException e) {
+      // not Linux: leave it out
+    }
+    return m;
+  }
+}

@@ -1,0 +1,220 @@
+package io.kmsgw.bench;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.function.IntFunction;
+
+/**
+ * Runs the scenarios against a gateway: builds a file of pre-signed requests per scenario (signed just before
+ * the run; a SigV4 signature is valid for 5 minutes), replays them with wrk from a separate process, and records
+ * throughput, latency, errors, the gateway's CPU time, peak RSS and PKCS#11 call counts.
+ */
+final class Benchmark {
+  /** What to run: durations and connection counts differ between the short and the full mode. */
+  record Plan(String mode, int seconds, int warmupSeconds, List<Integer> connections, int spreadKeys,
+      int createKeySeconds, int rawSeconds) {
+    static Plan shortPlan() {
+      return new Plan("short", 3, 3, List.of(1, 32), 1_000, 3, 3);
+    }
+
+    static Plan fullPlan() {
+      return new Plan("full", 15, 10, List.of(1, 8, 32), 10_000, 10, 10);
+    }
+  }
+
+  private final Plan plan;
+  private final KmsHttp kms;
+  private final long pid;
+  private final Path work;
+  private final Path lua;
+  private final PrintStream out;
+  private final Random random = new Random(42);
+  private final List<JsonObject> results = new ArrayList<>();
+
+  Benchmark(Plan plan, KmsHttp kms, long pid, Path work, PrintStream out) throws IOException {
+    this.plan = plan;
+    this.kms = kms;
+    this.pid = pid;
+    this.work = work;
+    this.out = out;
+    this.lua = work.resolve("replay.lua");
+    try (InputStream in = Benchmark.class.getResourceAsStream("/bench/replay.lua")) {
+      Files.write(lua, in.readAllBytes());
+    }
+  }
+
+  List<JsonObject> results() {
+    return results;
+  }
+
+  /** Runs every scenario; returns the results in order. */
+  void run() throws IOException, InterruptedException {
+    String keyId = createKey("benchmark key");
+    byte[] small = new byte[32];
+    byte[] large = new byte[4096];
+    random.nextBytes(small);
+    random.nextBytes(large);
+    List<String> blobs = new ArrayList<>();
+    for (int i = 0; i < 64; i++) {
+      blobs.add(kms.call("Encrypt", encrypt(keyId, small)).getString("CiphertextBlob"));
+    }
+    IntFunction<byte[]> encrypt32 = i -> kms.rawRequest("Encrypt", encrypt(keyId, small));
+    IntFunction<byte[]> encrypt4k = i -> kms.rawRequest("Encrypt", encrypt(keyId, large));
+    IntFunction<byte[]> decrypt = i -> kms.rawRequest("Decrypt", decryptBody(blobs.get(i % blobs.size())));
+    IntFunction<byte[]> dataKey = i -> kms.rawRequest("GenerateDataKey",
+        new JsonObject().put("KeyId", keyId).put("KeySpec", "AES_256").put("EncryptionContext", context()));
+    IntFunction<byte[]> mix = i -> {
+      int slot = i % 20; // 16 Decrypt : 3 GenerateDataKey : 1 Encrypt = 80% / 15% / 5%
+      return slot < 16 ? decrypt.apply(i) : slot < 19 ? dataKey.apply(i) : encrypt32.apply(i);
+    };
+
+    scenario("warm-up (not reported)", 32, plan.warmupSeconds(), 256, encrypt32, false);
+    for (int c : plan.connections()) {
+      scenario("Encrypt 32 B", c, plan.seconds(), 256, encrypt32, true);
+    }
+    for (int c : plan.connections()) {
+      scenario("Encrypt 4096 B", c, plan.seconds(), 64, encrypt4k, true);
+    }
+    for (int c : plan.connections()) {
+      scenario("Decrypt", c, plan.seconds(), 256, decrypt, true);
+    }
+    for (int c : plan.connections()) {
+      scenario("GenerateDataKey", c, plan.seconds(), 256, dataKey, true);
+    }
+    for (int c : plan.connections()) {
+      scenario("Mix 80/15/5", c, plan.seconds(), 400, mix, true);
+    }
+    scenario("CreateKey", 8, plan.createKeySeconds(), 64,
+        i -> kms.rawRequest("CreateKey", new JsonObject().put("Description", "bench " + i)), true);
+
+    List<String> keys = keysForSpread(plan.spreadKeys());
+    IntFunction<byte[]> spread = i -> kms.rawRequest("Encrypt", encrypt(keys.get(i % keys.size()), small));
+    scenario("warm-up over " + keys.size() + " keys (not reported)", 32, plan.warmupSeconds(), keys.size(), spread,
+        false);
+    scenario("Encrypt 32 B over " + keys.size() + " keys", 32, plan.seconds(), keys.size(), spread, true);
+  }
+
+  private JsonObject context() {
+    return new JsonObject().put("purpose", "benchmark").put("tenant", "t-0001");
+  }
+
+  private JsonObject encrypt(String keyId, byte[] plaintext) {
+    return new JsonObject().put("KeyId", keyId).put("Plaintext", Base64.getEncoder().encodeToString(plaintext))
+        .put("EncryptionContext", context());
+  }
+
+  private JsonObject decryptBody(String blob) {
+    return new JsonObject().put("CiphertextBlob", blob).put("EncryptionContext", context());
+  }
+
+  private String createKey(String description) throws IOException, InterruptedException {
+    return kms.call("CreateKey", new JsonObject().put("Description", description)).getJsonObject("KeyMetadata")
+        .getString("KeyId");
+  }
+
+  /** At least {@code count} key ids: those that exist (the CreateKey scenario made many), topped up if needed. */
+  private List<String> keysForSpread(int count) throws IOException, InterruptedException {
+    List<String> ids = new ArrayList<>();
+    String marker = null;
+    do {
+      JsonObject body = new JsonObject().put("Limit", 1000);
+      if (marker != null) {
+        body.put("Marker", marker);
+      }
+      JsonObject page = kms.call("ListKeys", body);
+      page.getJsonArray("Keys").forEach(k -> ids.add(((JsonObject) k).getString("KeyId")));
+      marker = page.getString("NextMarker");
+    } while (marker != null && ids.size() < count);
+    while (ids.size() < count) {
+      ids.add(createKey("spread"));
+    }
+    return ids.subList(0, count);
+  }
+
+  private void scenario(String name, int connections, int seconds, int distinct, IntFunction<byte[]> request,
+      boolean report) throws IOException, InterruptedException {
+    Path file = work.resolve("requests.bin");
+    ByteArrayOutputStream buf = new ByteArrayOutputStream();
+    for (int i = 0; i < distinct; i++) {
+      byte[] r = request.apply(i);
+      buf.writeBytes((r.length + "\n").getBytes(StandardCharsets.US_ASCII));
+      buf.writeBytes(r);
+    }
+    Files.write(file, buf.toByteArray());
+    JsonObject callsBefore = pkcs11Calls();
+    double cpuBefore = ProcStats.cpuSeconds(pid);
+    int threads = Math.min(connections, 2);
+    List<String> cmd = List.of("wrk", "-t" + threads, "-c" + connections, "-d" + seconds + "s", "--timeout", "10s",
+        "-s", lua.toString(), kms.endpointUri().toString() + "/", "--", file.toString());
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (!p.waitFor(seconds + 60L, TimeUnit.SECONDS) || p.exitValue() != 0) {
+      throw new IOException("wrk failed: " + output);
+    }
+    double cpu = ProcStats.cpuSeconds(pid) - cpuBefore;
+    JsonObject callsAfter = pkcs11Calls();
+    JsonObject wrk = null;
+    for (String line : output.split("\n")) {
+      if (line.startsWith("{")) {
+        wrk = new JsonObject(line);
+      }
+    }
+    if (wrk == null) {
+      throw new IOException("wrk printed no result: " + output);
+    }
+    if (!report) {
+      out.printf("  %-40s %8.0f req/s (warm-up)%n", name + " @" + connections, rps(wrk));
+      return;
+    }
+    long errors = wrk.getLong("connect_errors") + wrk.getLong("read_errors") + wrk.getLong("write_errors")
+        + wrk.getLong("status_errors") + wrk.getLong("timeouts");
+    JsonObject deltas = new JsonObject();
+    for (String k : callsAfter.fieldNames()) {
+      deltas.put(k, callsAfter.getLong(k) - callsBefore.getLong(k, 0L));
+    }
+    JsonObject r = new JsonObject()
+        .put("scenario", name)
+        .put("connections", connections)
+        .put("seconds", wrk.getLong("duration_us") / 1e6)
+        .put("requests", wrk.getLong("requests"))
+        .put("requests_per_second", rps(wrk))
+        .put("p50_ms", wrk.getLong("p50_us") / 1000.0)
+        .put("p90_ms", wrk.getLong("p90_us") / 1000.0)
+        .put("p99_ms", wrk.getLong("p99_us") / 1000.0)
+        .put("max_ms", wrk.getLong("max_us") / 1000.0)
+        .put("errors", errors)
+        .put("server_cpu_seconds", cpu)
+        .put("server_peak_rss_mib", ProcStats.peakRssMiB(pid))
+        .put("pkcs11_calls", deltas);
+    results.add(r);
+    out.printf("  %-40s %8.0f req/s  p50 %6.2f  p99 %6.2f ms  errors %d%n", name + " @" + connections,
+        rps(wrk), r.getDouble("p50_ms"), r.getDouble("p99_ms"), errors);
+  }
+
+  private static double rps(JsonObject wrk) {
+    return wrk.getLong("requests") / (wrk.getLong("duration_us") / 1e6);
+  }
+
+  private JsonObject pkcs11Calls() throws IOException, InterruptedException {
+    JsonObject calls = kms.health().getJsonObject("pkcs11Calls");
+    return calls == null ? new JsonObject() : calls;
+  }
+
+  static JsonArray toArray(List<JsonObject> list) {
+    JsonArray a = new JsonArray();
+    list.forEach(a::add);
+    return a;
+  }
+}
