@@ -110,7 +110,7 @@ public final class Gateway implements AutoCloseable {
     ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(named("kmsgw-keystore"));
     Pkcs11Connector connector = new Pkcs11Connector(new Pkcs11Options(hsm.library(), hsm.tokenLabel(), pin,
         hsm.poolSize(), Duration.ofMillis(hsm.borrowTimeoutMs()), Duration.ofMillis(hsm.validateAfterIdleMs()),
-        hsm.gcmGeneralErrorOnTagMismatch()));
+        hsm.gcmGeneralErrorOnTagMismatch(), hsm.sessionKeyCopies()));
     Reconciler reconciler = new Reconciler(store, cache, started);
     AtomicBoolean reconciled = new AtomicBoolean();
     KeyStoreConnection keyStore = new KeyStoreConnection(io.kmsgw.domain.KeyRecord.DEFAULT_KEY_STORE, connector,

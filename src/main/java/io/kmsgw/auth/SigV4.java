@@ -8,7 +8,6 @@ import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.regex.Pattern;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
@@ -20,7 +19,6 @@ import javax.crypto.spec.SecretKeySpec;
 final class SigV4 {
   static final String ALGORITHM = "AWS4-HMAC-SHA256";
   static final HexFormat HEX = HexFormat.of();
-  private static final Pattern WHITESPACE = Pattern.compile("\\s+");
   private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
     try {
       return MessageDigest.getInstance("SHA-256");
@@ -37,6 +35,34 @@ final class SigV4 {
   });
 
   private SigV4() {}
+
+  /**
+   * Appends a header value trimmed, every run of whitespace made one space (botocore: {@code ' '.join(v.split())}),
+   * without a regex: this runs for every signed header of every request.
+   */
+  static void appendCanonicalValue(StringBuilder sb, String value) {
+    int start = 0;
+    int end = value.length();
+    while (start < end && Character.isWhitespace(value.charAt(start))) {
+      start++;
+    }
+    while (end > start && Character.isWhitespace(value.charAt(end - 1))) {
+      end--;
+    }
+    boolean inSpace = false;
+    for (int i = start; i < end; i++) {
+      char c = value.charAt(i);
+      if (Character.isWhitespace(c)) {
+        inSpace = true;
+      } else {
+        if (inSpace) {
+          sb.append(' ');
+          inSpace = false;
+        }
+        sb.append(c);
+      }
+    }
+  }
 
   /** {@code AWS4-HMAC-SHA256 \n <amz date> \n <scope> \n hex(sha256(canonical request))}. */
   static String stringToSign(String amzDate, String scope, String canonicalRequest) {
@@ -68,8 +94,7 @@ final class SigV4 {
         if (i > 0) {
           sb.append(',');
         }
-        // botocore: ' '.join(value.split()), every run of whitespace becomes one space
-        sb.append(WHITESPACE.matcher(values.get(i).strip()).replaceAll(" "));
+        appendCanonicalValue(sb, values.get(i));
       }
       sb.append('\n');
     }

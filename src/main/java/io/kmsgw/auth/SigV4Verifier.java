@@ -11,7 +11,6 @@ import java.time.Instant;
 import java.time.LocalDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
-import java.time.format.DateTimeParseException;
 import java.util.List;
 
 /**
@@ -70,12 +69,7 @@ public final class SigV4Verifier {
       throw incomplete("Authorization header requires existence of a 'X-Amz-Date' header.");
     }
     String amzDate = amzDates.get(0).strip();
-    Instant signedAt;
-    try {
-      signedAt = LocalDateTime.parse(amzDate, AMZ_DATE).toInstant(ZoneOffset.UTC);
-    } catch (DateTimeParseException e) {
-      throw incomplete("X-Amz-Date must be in the ISO 8601 basic format yyyyMMdd'T'HHmmss'Z'.");
-    }
+    Instant signedAt = parseAmzDate(amzDate);
     if (!auth.date().equals(amzDate.substring(0, 8))) {
       throw invalid("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP.");
     }
@@ -123,6 +117,47 @@ public final class SigV4Verifier {
     return key.identity();
   }
 
+  /** yyyyMMdd'T'HHmmss'Z', parsed by hand: DateTimeFormatter costs microseconds on every request. */
+  static Instant parseAmzDate(String s) {
+    if (s.length() != 16 || s.charAt(8) != 'T' || s.charAt(15) != 'Z' || !digits(s, 0, 8) || !digits(s, 9, 15)) {
+      throw incomplete("X-Amz-Date must be in the ISO 8601 basic format yyyyMMdd'T'HHmmss'Z'.");
+    }
+    try {
+      return LocalDateTime.of(num(s, 0, 4), num(s, 4, 6), num(s, 6, 8), num(s, 9, 11), num(s, 11, 13),
+          num(s, 13, 15)).toInstant(ZoneOffset.UTC);
+    } catch (java.time.DateTimeException e) {
+      throw incomplete("X-Amz-Date must be in the ISO 8601 basic format yyyyMMdd'T'HHmmss'Z'.");
+    }
+  }
+
+  private static boolean digits(String s, int from, int to) {
+    for (int i = from; i < to; i++) {
+      char c = s.charAt(i);
+      if (c < '0' || c > '9') {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static int num(String s, int from, int to) {
+    int n = 0;
+    for (int i = from; i < to; i++) {
+      n = n * 10 + (s.charAt(i) - '0');
+    }
+    return n;
+  }
+
+  private static boolean lowerHex(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   static Authorization parse(String header) {
     String h = header.strip();
     if (!h.startsWith(ALGORITHM + " ")) {
@@ -150,10 +185,11 @@ public final class SigV4Verifier {
       throw incomplete("Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters.");
     }
     String[] scope = credential.split("/", -1);
-    if (scope.length != 5 || scope[0].isEmpty() || !scope[4].equals("aws4_request") || !scope[1].matches("\\d{8}")) {
+    if (scope.length != 5 || scope[0].isEmpty() || !scope[4].equals("aws4_request") || scope[1].length() != 8
+        || !digits(scope[1], 0, 8)) {
       throw incomplete("Credential must have the form <access key id>/<yyyyMMdd>/<region>/<service>/aws4_request.");
     }
-    if (!signature.matches("[0-9a-f]{64}")) {
+    if (signature.length() != 64 || !lowerHex(signature)) {
       throw incomplete("Signature must be 64 lowercase hexadecimal digits.");
     }
     List<String> headers = List.of(signedHeaders.split(";", -1));

@@ -42,22 +42,35 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--dir", paramLabel = "DIR", description = "working directory (default: target/bench)")
   Path dir = Path.of("target", "bench");
 
-  @Option(names = "--out", paramLabel = "FILE", description = "JSON report (default: <dir>/report-<time>.json)")
+  @Option(names = "--out", paramLabel = "FILE", description = "JSON report (default: <dir>/run-<time>/report.json)")
   Path report;
+
+  @Option(names = "--only", paramLabel = "PREFIX", description = "run only scenarios whose name starts with this "
+      + "(for profiling; floor checks then apply to what ran)")
+  String only;
+
+  @Option(names = "--seconds", description = "seconds per scenario, overriding the mode's")
+  int seconds;
 
   @Override
   public Integer call() throws Exception {
     PrintStream out = System.out;
     Benchmark.Plan plan = full ? Benchmark.Plan.fullPlan() : Benchmark.Plan.shortPlan();
+    if (seconds > 0) {
+      plan = plan.withSeconds(seconds);
+    }
     String stamp = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC).format(Instant.now());
     Path work = dir.resolve("run-" + stamp).toAbsolutePath();
     Files.createDirectories(work);
     Path jar = Path.of(BenchCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
     out.printf("kmsgw bench (%s mode), working in %s%n", plan.mode(), work);
 
+    // the same pool size and key handling the gateway will use (its configuration, from the environment)
+    io.kmsgw.config.GatewayConfig.Hsm hsmConfig = io.kmsgw.config.ConfigLoader.load(null, System.getenv()).hsm();
     out.println("raw PKCS#11 rate through the gateway's session pool, no HTTP:");
-    JsonObject raw = raw(jar, work.resolve("raw"), plan, 32);
-    out.printf("  %-40s %8.0f ops/s%n", "AES-GCM seal 32 B, 8 sessions", raw.getDouble("ops_per_second"));
+    JsonObject raw = raw(jar, work.resolve("raw"), plan, 32, hsmConfig.poolSize(), hsmConfig.sessionKeyCopies());
+    out.printf("  %-40s %8.0f ops/s%n", "AES-GCM seal 32 B, " + hsmConfig.poolSize() + " sessions",
+        raw.getDouble("ops_per_second"));
 
     GatewayUnderTest started = null;
     KmsHttp kms;
@@ -81,6 +94,7 @@ public final class BenchCommand implements Callable<Integer> {
     try {
       out.println("scenarios (wrk replaying pre-signed SigV4 requests from a separate process):");
       Benchmark bench = new Benchmark(plan, kms, pid, work, out);
+      bench.only(only);
       bench.run();
       results = bench.results();
     } finally {
@@ -177,12 +191,13 @@ public final class BenchCommand implements Callable<Integer> {
         && r.getInteger("connections") == connections).findFirst().orElse(null);
   }
 
-  private JsonObject raw(Path jar, Path rawDir, Benchmark.Plan plan, int inFlight)
-      throws IOException, InterruptedException {
+  private JsonObject raw(Path jar, Path rawDir, Benchmark.Plan plan, int inFlight, int poolSize,
+      boolean sessionCopies) throws IOException, InterruptedException {
     Files.createDirectories(rawDir);
     ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-cp", jar.toString(), RawPkcs11Bench.class.getName(), rawDir.toString(),
-        Integer.toString(plan.rawSeconds()), Integer.toString(inFlight), "8", "32")
+        Integer.toString(plan.rawSeconds()), Integer.toString(inFlight), Integer.toString(poolSize), "32",
+        Boolean.toString(sessionCopies))
         .redirectErrorStream(true);
     pb.environment().put("SOFTHSM2_CONF", rawDir.resolve("softhsm2.conf").toString());
     Process p = pb.start();

@@ -32,6 +32,10 @@ final class Benchmark {
     static Plan fullPlan() {
       return new Plan("full", 15, 10, List.of(1, 8, 32), 10_000, 10, 10);
     }
+
+    Plan withSeconds(int s) {
+      return new Plan(mode, s, warmupSeconds, connections, spreadKeys, createKeySeconds, rawSeconds);
+    }
   }
 
   private final Plan plan;
@@ -42,6 +46,12 @@ final class Benchmark {
   private final PrintStream out;
   private final Random random = new Random(42);
   private final List<JsonObject> results = new ArrayList<>();
+  private String only;
+
+  /** Runs only the scenarios whose name starts with this (for profiling). */
+  void only(String prefix) {
+    this.only = prefix;
+  }
 
   Benchmark(Plan plan, KmsHttp kms, long pid, Path work, PrintStream out) throws IOException {
     this.plan = plan;
@@ -145,6 +155,9 @@ final class Benchmark {
 
   private void scenario(String name, int connections, int seconds, int distinct, IntFunction<byte[]> request,
       boolean report) throws IOException, InterruptedException {
+    if (only != null && report && !name.startsWith(only)) {
+      return;
+    }
     Path file = work.resolve("requests.bin");
     ByteArrayOutputStream buf = new ByteArrayOutputStream();
     for (int i = 0; i < distinct; i++) {
@@ -155,6 +168,7 @@ final class Benchmark {
     Files.write(file, buf.toByteArray());
     JsonObject callsBefore = pkcs11Calls();
     double cpuBefore = ProcStats.cpuSeconds(pid);
+    java.util.Map<String, Double> threadsBefore = ProcStats.cpuByThreadGroup(pid);
     int threads = Math.min(connections, 2);
     List<String> cmd = List.of("wrk", "-t" + threads, "-c" + connections, "-d" + seconds + "s", "--timeout", "10s",
         "-s", lua.toString(), kms.endpointUri().toString() + "/", "--", file.toString());
@@ -164,6 +178,9 @@ final class Benchmark {
       throw new IOException("wrk failed: " + output);
     }
     double cpu = ProcStats.cpuSeconds(pid) - cpuBefore;
+    JsonObject byThreads = new JsonObject();
+    ProcStats.cpuByThreadGroup(pid).forEach((g, v) -> byThreads.put(g,
+        Math.round((v - threadsBefore.getOrDefault(g, 0.0)) * 100) / 100.0));
     JsonObject callsAfter = pkcs11Calls();
     JsonObject wrk = null;
     for (String line : output.split("\n")) {
@@ -196,6 +213,7 @@ final class Benchmark {
         .put("max_ms", wrk.getLong("max_us") / 1000.0)
         .put("errors", errors)
         .put("server_cpu_seconds", cpu)
+        .put("server_cpu_seconds_by_threads", byThreads)
         .put("server_peak_rss_mib", ProcStats.peakRssMiB(pid))
         .put("pkcs11_calls", deltas);
     results.add(r);

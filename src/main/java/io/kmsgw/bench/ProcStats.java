@@ -23,6 +23,54 @@ final class ProcStats {
     }
   }
 
+  /**
+   * CPU seconds per group of threads (event loops, HSM workers, store, logging, GC, JIT, other): where the
+   * gateway's time goes.
+   */
+  static java.util.Map<String, Double> cpuByThreadGroup(long pid) {
+    java.util.Map<String, Double> groups = new java.util.TreeMap<>();
+    try (var tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+      for (Path task : tasks.toList()) {
+        try {
+          String comm = Files.readString(task.resolve("comm")).strip();
+          String stat = Files.readString(task.resolve("stat"));
+          String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+          double cpu = (Long.parseLong(f[11]) + Long.parseLong(f[12])) / TICKS_PER_SECOND;
+          groups.merge(group(comm), cpu, Double::sum);
+        } catch (IOException | RuntimeException e) {
+          // the thread ended meanwhile
+        }
+      }
+    } catch (IOException e) {
+      return groups;
+    }
+    return groups;
+  }
+
+  /** Linux truncates thread names to 15 characters. */
+  static String group(String comm) {
+    if (comm.startsWith("vert.x-eventloo")) {
+      return "event loops (HTTP, SigV4, JSON)";
+    }
+    if (comm.startsWith("kmsgw-hsm")) {
+      return "HSM workers (PKCS#11)";
+    }
+    if (comm.startsWith("kmsgw-store")) {
+      return "metadata store (JDBC)";
+    }
+    if (comm.startsWith("kmsgw-log")) {
+      return "log writer";
+    }
+    if (comm.startsWith("GC Thread") || comm.startsWith("G1 ") || comm.startsWith("VM Thread")
+        || comm.startsWith("ParGC") || comm.startsWith("GC ")) {
+      return "GC and VM";
+    }
+    if (comm.startsWith("C2 Compiler") || comm.startsWith("C1 Compiler")) {
+      return "JIT compiler";
+    }
+    return "other";
+  }
+
   /** Peak resident set size so far (VmHWM), in MiB. */
   static double peakRssMiB(long pid) {
     return statusKiB(pid, "VmHWM:") / 1024.0;

@@ -23,7 +23,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * token object), through the gateway's own PKCS#11 connector, session pool and HSM worker pool, with no HTTP.
  * Run by the benchmark in a process of its own (SoftHSM2 reads {@code SOFTHSM2_CONF} at load).
  *
- * <p>Arguments: token directory, seconds, calls kept in flight, pool size, plaintext bytes. Prints one JSON line.
+ * <p>Arguments: token directory, seconds, calls kept in flight, pool size, plaintext bytes, session key copies
+ * (true/false, as the gateway's SoftHSM2 profile). Prints one JSON line.
  */
 public final class RawPkcs11Bench {
   private RawPkcs11Bench() {}
@@ -38,8 +39,9 @@ public final class RawPkcs11Bench {
     SoftHsmTokens.writeConfig(dir.resolve("softhsm2.conf"), dir.resolve("tokens"));
     String label = "raw-" + UUID.randomUUID().toString().substring(0, 8);
     SoftHsmTokens.initToken(library, label, "so-raw-bench".toCharArray(), "raw-bench".toCharArray());
+    boolean sessionCopies = args.length < 6 || Boolean.parseBoolean(args[5]);
     Hsm hsm = new Pkcs11Connector(new Pkcs11Options(library, label, "raw-bench"::toCharArray, poolSize,
-        Duration.ofSeconds(2), Duration.ofSeconds(10), true)).connect(e -> {});
+        Duration.ofSeconds(2), Duration.ofSeconds(10), true, sessionCopies)).connect(e -> {});
     ExecutorService threads = Executors.newFixedThreadPool(poolSize);
     HsmWorkers workers = new HsmWorkers(threads, Duration.ofSeconds(2));
     UUID keyId = UUID.randomUUID();
@@ -74,17 +76,20 @@ public final class RawPkcs11Bench {
       loop[0].run();
     }
     Thread.sleep(1000);
+    long self = ProcessHandle.current().pid();
     long before = done.get();
+    double cpuBefore = ProcStats.cpuSeconds(self);
     long t0 = System.nanoTime();
     Thread.sleep(seconds * 1000L);
     long measured = done.get() - before;
     double elapsed = (System.nanoTime() - t0) / 1e9;
+    double cpu = ProcStats.cpuSeconds(self) - cpuBefore;
     CompletableFuture.runAsync(() -> { }, threads).get();
     Thread.sleep(200);
     threads.shutdownNow();
     hsm.close();
     System.out.printf("{\"ops\":%d,\"seconds\":%.3f,\"ops_per_second\":%.1f,\"errors\":%d,\"pool_size\":%d,"
-        + "\"in_flight\":%d,\"plaintext_bytes\":%d}%n", measured, elapsed, measured / elapsed, errors.get(), poolSize,
-        inFlight, plaintextBytes);
+        + "\"in_flight\":%d,\"plaintext_bytes\":%d,\"cpu_seconds\":%.2f,\"cpu_us_per_op\":%.1f}%n", measured,
+        elapsed, measured / elapsed, errors.get(), poolSize, inFlight, plaintextBytes, cpu, cpu * 1e6 / measured);
   }
 }

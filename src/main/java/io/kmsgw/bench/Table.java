@@ -10,8 +10,8 @@ final class Table {
   static String render(JsonObject raw, List<JsonObject> results) {
     double rawRate = raw.getDouble("ops_per_second");
     StringBuilder sb = new StringBuilder();
-    sb.append(String.format("Raw PKCS#11 (AES-GCM seal, 32 B, gateway's session pool, no HTTP): %.0f ops/s%n%n",
-        rawRate));
+    sb.append(String.format("Raw PKCS#11 (AES-GCM seal, 32 B, gateway's session pool of %d, no HTTP): %.0f ops/s%n%n",
+        raw.getInteger("pool_size"), rawRate));
     sb.append("| scenario | conns | req/s | vs raw | p50 ms | p90 ms | p99 ms | max ms | errors | server CPU s | peak RSS MiB"
         + " | OpenSession/Login/FindObjects |\n");
     sb.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");

@@ -50,13 +50,14 @@ public final class ConfigLoader {
     DEFAULTS.put("hsm.dev_token", "");
     DEFAULTS.put("hsm.pin", "");
     DEFAULTS.put("hsm.pin_file", "");
-    DEFAULTS.put("hsm.pool.size", "8");
+    DEFAULTS.put("hsm.pool.size", "");
     DEFAULTS.put("hsm.pool.borrow_timeout_ms", "2000");
     DEFAULTS.put("hsm.pool.validate_after_idle_ms", "10000");
     DEFAULTS.put("hsm.reconnect.initial_backoff_ms", "1000");
     DEFAULTS.put("hsm.reconnect.max_backoff_ms", "60000");
     DEFAULTS.put("hsm.capabilities.gcm_iv_from_hsm", "");
     DEFAULTS.put("hsm.capabilities.gcm_general_error_on_tag_mismatch", "");
+    DEFAULTS.put("hsm.capabilities.session_key_copies", "");
     DEFAULTS.put("store.jdbc_url", "");
     DEFAULTS.put("store.username", "");
     DEFAULTS.put("store.password_file", "");
@@ -218,6 +219,8 @@ public final class ConfigLoader {
     boolean generalError = v.get("hsm.capabilities.gcm_general_error_on_tag_mismatch").isEmpty()
         ? vendor.gcmGeneralErrorOnTagMismatch()
         : bool(v, "hsm.capabilities.gcm_general_error_on_tag_mismatch", errors);
+    boolean sessionCopies = v.get("hsm.capabilities.session_key_copies").isEmpty()
+        ? vendor.sessionKeyCopies() : bool(v, "hsm.capabilities.session_key_copies", errors);
     if (!vendor.aesGcm()) {
       errors.add("hsm.vendor: " + vendor.displayName() + " offers no AES-GCM through PKCS#11, which every "
           + "symmetric CMK needs; it cannot serve as a kmsgw key store");
@@ -227,7 +230,8 @@ public final class ConfigLoader {
           + "HSM to accept caller-supplied IVs (see hsm-config/" + vendor.name().toLowerCase(Locale.ROOT)
           + ".yaml) or wait for that support");
     }
-    int poolSize = integer(v, "hsm.pool.size", 1, 1024, errors);
+    int poolSize = v.get("hsm.pool.size").isEmpty() ? vendor.defaultPoolSize()
+        : integer(v, "hsm.pool.size", 1, 1024, errors);
     long borrow = integer(v, "hsm.pool.borrow_timeout_ms", 1, 600_000, errors);
     long idle = integer(v, "hsm.pool.validate_after_idle_ms", 0, 86_400_000, errors);
     long initialBackoff = integer(v, "hsm.reconnect.initial_backoff_ms", 10, 3_600_000, errors);
@@ -243,7 +247,7 @@ public final class ConfigLoader {
         new GatewayConfig.Http(host, port, cert, key),
         new GatewayConfig.Admin(akid, secret),
         new GatewayConfig.Hsm(vendor, library, tokenLabel, devToken, pin, pinFile, poolSize, borrow, idle,
-            initialBackoff, maxBackoff, ivFromHsm, generalError),
+            initialBackoff, maxBackoff, ivFromHsm, generalError, sessionCopies),
         new GatewayConfig.Store(blankToNull(v.get("store.jdbc_url")), blankToNull(v.get("store.username")),
             path(v.get("store.password_file"))),
         logLevel);

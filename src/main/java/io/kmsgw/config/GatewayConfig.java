@@ -50,7 +50,8 @@ public record GatewayConfig(
       long initialBackoffMs,
       long maxBackoffMs,
       boolean gcmIvFromHsm,
-      boolean gcmGeneralErrorOnTagMismatch) {
+      boolean gcmGeneralErrorOnTagMismatch,
+      boolean sessionKeyCopies) {
     @Override
     public String toString() {
       return "Hsm[vendor=" + vendor + ", library=" + library + ", token=" + tokenLabel + ", devToken=" + devToken

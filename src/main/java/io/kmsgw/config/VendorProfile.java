@@ -9,26 +9,45 @@ import java.util.Locale;
  * {@code hsm.capabilities}) and whether the project has run it on real hardware. See {@code hsm-config/}.
  */
 public enum VendorProfile {
-  SOFTHSM2("SoftHSM2", true, false, true, true),
-  CLOUDHSM("AWS CloudHSM (Client SDK 5)", true, true, false, false),
-  LUNA("Thales Luna Network HSM 7", true, false, false, false),
-  NSHIELD("Entrust nShield", true, false, false, false),
-  UTIMACO("Utimaco SecurityServer", true, false, false, false),
-  YUBIHSM2("YubiHSM 2", false, false, false, false);
+  SOFTHSM2("SoftHSM2", true, false, true, true, true),
+  CLOUDHSM("AWS CloudHSM (Client SDK 5)", true, true, false, false, false),
+  LUNA("Thales Luna Network HSM 7", true, false, false, false, false),
+  NSHIELD("Entrust nShield", true, false, false, false, false),
+  UTIMACO("Utimaco SecurityServer", true, false, false, false, false),
+  YUBIHSM2("YubiHSM 2", false, false, false, false, false);
 
   private final String displayName;
   private final boolean aesGcm;
   private final boolean gcmIvFromHsm;
   private final boolean gcmGeneralErrorOnTagMismatch;
   private final boolean triedOnHardware;
+  private final boolean sessionKeyCopies;
 
   VendorProfile(String displayName, boolean aesGcm, boolean gcmIvFromHsm, boolean gcmGeneralErrorOnTagMismatch,
-      boolean triedOnHardware) {
+      boolean triedOnHardware, boolean sessionKeyCopies) {
     this.displayName = displayName;
     this.aesGcm = aesGcm;
     this.gcmIvFromHsm = gcmIvFromHsm;
     this.gcmGeneralErrorOnTagMismatch = gcmGeneralErrorOnTagMismatch;
     this.triedOnHardware = triedOnHardware;
+    this.sessionKeyCopies = sessionKeyCopies;
+  }
+
+  /**
+   * Sessions (and HSM worker threads) when {@code hsm.pool.size} is not set. SoftHSM2 computes on this machine's
+   * cores, so two per core keeps them busy without piling up threads (measured: more sessions only add context
+   * switches); a network HSM spends most of a call waiting on the network, so it needs more calls in flight.
+   */
+  public int defaultPoolSize() {
+    return this == SOFTHSM2 ? Math.max(2, 2 * Runtime.getRuntime().availableProcessors()) : 16;
+  }
+
+  /**
+   * Run crypto on session-object copies of token keys: measured to double SoftHSM2's AES-GCM rate; off for
+   * hardware until tried there (session object memory is limited on some HSMs).
+   */
+  public boolean sessionKeyCopies() {
+    return sessionKeyCopies;
   }
 
   public static VendorProfile parse(String name) {

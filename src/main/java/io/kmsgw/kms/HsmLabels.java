@@ -34,6 +34,18 @@ public final class HsmLabels {
    * stable across restarts and revealing nothing about the material.
    */
   public static String keyMaterialId(UUID keyId, int version) {
+    return MATERIAL_IDS.computeIfAbsent(new Version(keyId, version), HsmLabels::computeKeyMaterialId);
+  }
+
+  private record Version(UUID keyId, int version) {}
+
+  /** One entry per key version the process has answered for: bounded by the number of versions. */
+  private static final java.util.concurrent.ConcurrentHashMap<Version, String> MATERIAL_IDS =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
+  private static String computeKeyMaterialId(Version v) {
+    UUID keyId = v.keyId();
+    int version = v.version();
     try {
       MessageDigest md = MessageDigest.getInstance("SHA-256");
       return HexFormat.of().formatHex(md.digest(id(keyId, version)));

@@ -37,8 +37,8 @@ public final class AsyncLineWriter implements AutoCloseable {
   }
 
   private void run() {
-    List<String> batch = new ArrayList<>(256);
-    StringBuilder sb = new StringBuilder(8192);
+    List<String> batch = new ArrayList<>(4096);
+    StringBuilder sb = new StringBuilder(1 << 16);
     while (running || !queue.isEmpty()) {
       try {
         String first = queue.poll(100, TimeUnit.MILLISECONDS);
@@ -46,7 +46,12 @@ public final class AsyncLineWriter implements AutoCloseable {
           continue;
         }
         batch.add(first);
-        queue.drainTo(batch, 1023);
+        queue.drainTo(batch, 4095);
+        if (batch.size() < 64 && running) {
+          // under load, wait a moment for more lines: one write per few hundred lines, not per line
+          Thread.sleep(2);
+          queue.drainTo(batch, 4095 - batch.size());
+        }
         long lost = dropped.getAndSet(0);
         if (lost > 0) {
           batch.add("log writer: dropped " + lost + " lines (queue full)");

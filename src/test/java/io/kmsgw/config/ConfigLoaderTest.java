@@ -49,6 +49,16 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void poolSize_defaultsPerVendor() throws IOException {
+    int cores = Runtime.getRuntime().availableProcessors();
+    assertEquals(Math.max(2, 2 * cores), ConfigLoader.load(null, Map.of()).hsm().poolSize());
+    Path f = yaml("hsm:\n  vendor: luna\n  library: /opt/luna/lib.so\n  pin: '1'\n");
+    assertEquals(16, ConfigLoader.load(f, Map.of()).hsm().poolSize(), "a network HSM needs calls in flight");
+    assertTrue(ConfigLoader.load(null, Map.of()).hsm().sessionKeyCopies());
+    assertFalse(ConfigLoader.load(f, Map.of()).hsm().sessionKeyCopies(), "not tried on hardware");
+  }
+
+  @Test
   void envName_isThePathUpperCasedWithUnderscores() {
     assertEquals("KMSGW_HSM_POOL_SIZE", ConfigLoader.envName("hsm.pool.size"));
     assertEquals("KMSGW_ADMIN_SECRET_ACCESS_KEY", ConfigLoader.envName("admin.secret_access_key"));

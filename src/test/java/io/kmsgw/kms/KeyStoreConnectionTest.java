@@ -105,7 +105,7 @@ class KeyStoreConnectionTest {
     String label = "later-" + UUID.randomUUID().toString().substring(0, 8);
     Pkcs11Options o = template.options(2);
     Counting connector = new Counting(new Pkcs11Options(o.library(), label, o.pin(), 2, o.borrowTimeout(),
-        o.validateAfterIdle(), true));
+        o.validateAfterIdle(), true, true));
     KeyStoreConnection c = connection(connector);
     c.connect();
     eventually("FAILED", () -> c.status().state() == KeyStoreConnection.State.FAILED);

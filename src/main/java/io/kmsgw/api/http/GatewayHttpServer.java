@@ -18,7 +18,6 @@ import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.CompletionException;
 import java.util.function.Supplier;
 import java.util.logging.Level;
@@ -89,8 +88,9 @@ public final class GatewayHttpServer extends VerticleBase {
   }
 
   private void begin(RoutingContext ctx) {
-    RequestRecord rec = new RequestRecord(UUID.randomUUID().toString(),
-        ctx.request().remoteAddress() == null ? "-" : ctx.request().remoteAddress().hostAddress());
+    // the connection's own address: RoutingContext's request would run Forwarded-header parsing for nothing
+    io.vertx.core.net.SocketAddress remote = ctx.request().connection().remoteAddress();
+    RequestRecord rec = new RequestRecord(RequestIds.next(), remote == null ? "-" : remote.hostAddress());
     ctx.put(RECORD, rec);
     ctx.response().putHeader("x-amzn-RequestId", rec.requestId);
     ctx.addEndHandler(v -> rec.log(ctx.response().getStatusCode()));

@@ -63,7 +63,8 @@ public final class Pkcs11Connector implements HsmConnector {
         options.validateAfterIdle());
     try {
       login(anchor, counters);
-      Pkcs11Hsm hsm = new Pkcs11Hsm(m, generation, options.tokenLabel(), anchor, pool, ckr, counters, listener);
+      Pkcs11Hsm hsm = new Pkcs11Hsm(m, generation, options.tokenLabel(), anchor, pool, ckr, counters, listener,
+          options.sessionKeyCopies());
       pool.fill();
       connectedGeneration = generation;
       return hsm;

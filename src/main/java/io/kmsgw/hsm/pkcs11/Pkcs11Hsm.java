@@ -4,10 +4,8 @@ import io.kmsgw.hsm.Hsm;
 import io.kmsgw.hsm.HsmConnector.FatalErrorListener;
 import io.kmsgw.hsm.HsmErrorKind;
 import io.kmsgw.hsm.HsmException;
-import io.kmsgw.hsm.HsmKey;
 import io.kmsgw.hsm.HsmStats;
 import io.kmsgw.hsm.pool.SessionPool;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Logger;
 import org.xipki.pkcs11.wrapper.Session;
@@ -28,13 +26,14 @@ final class Pkcs11Hsm implements Hsm {
   private final CkrMapping ckr;
   private final Pkcs11Counters counters;
   private final FatalErrorListener listener;
-  private final ConcurrentHashMap<HsmKey, Long> handles = new ConcurrentHashMap<>();
+  private final KeyHandles handles;
   private final AtomicBoolean dead = new AtomicBoolean();
   private final AtomicBoolean closed = new AtomicBoolean();
   private volatile HsmException deathCause;
 
   Pkcs11Hsm(SharedModule module, int generation, String tokenLabel, Session anchor, SessionPool<Session> pool,
-      CkrMapping ckr, Pkcs11Counters counters, FatalErrorListener listener) {
+      CkrMapping ckr, Pkcs11Counters counters, FatalErrorListener listener, boolean sessionKeyCopies) {
+    this.handles = new KeyHandles(sessionKeyCopies, anchor, ckr, counters);
     this.module = module;
     this.generation = generation;
     this.tokenLabel = tokenLabel;

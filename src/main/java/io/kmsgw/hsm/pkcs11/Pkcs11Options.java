@@ -10,6 +10,7 @@ import java.util.function.Supplier;
  * @param pin supplies a fresh copy of the crypto user's PIN each time it is needed; the copy is wiped after
  *     {@code C_Login}
  * @param generalErrorMeansBadTag the vendor answers a failed GCM tag check with CKR_GENERAL_ERROR (SoftHSM2)
+ * @param sessionKeyCopies run crypto on session-object copies of the token keys (see {@code KeyHandles})
  */
 public record Pkcs11Options(
     String library,
@@ -18,7 +19,8 @@ public record Pkcs11Options(
     int poolSize,
     Duration borrowTimeout,
     Duration validateAfterIdle,
-    boolean generalErrorMeansBadTag) {
+    boolean generalErrorMeansBadTag,
+    boolean sessionKeyCopies) {
 
   public Pkcs11Options {
     Objects.requireNonNull(library);

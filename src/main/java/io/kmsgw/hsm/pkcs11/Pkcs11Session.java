@@ -10,7 +10,6 @@ import io.kmsgw.hsm.KeyCustody;
 import io.kmsgw.hsm.pkcs11.CkrMapping.Call;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ConcurrentHashMap;
 import org.xipki.pkcs11.wrapper.AttributeVector;
 import org.xipki.pkcs11.wrapper.Mechanism;
 import org.xipki.pkcs11.wrapper.PKCS11Exception;
@@ -23,10 +22,10 @@ final class Pkcs11Session implements HsmSession {
 
   private final Session session;
   private final CkrMapping ckr;
-  private final ConcurrentHashMap<HsmKey, Long> handles;
+  private final KeyHandles handles;
   private final Pkcs11Counters counters;
 
-  Pkcs11Session(Session session, CkrMapping ckr, ConcurrentHashMap<HsmKey, Long> handles, Pkcs11Counters counters) {
+  Pkcs11Session(Session session, CkrMapping ckr, KeyHandles handles, Pkcs11Counters counters) {
     this.session = session;
     this.ckr = ckr;
     this.handles = handles;
@@ -65,7 +64,7 @@ final class Pkcs11Session implements HsmSession {
     try {
       long handle = session.generateKey(new Mechanism(CKM_AES_KEY_GEN), aes256Template(label, id));
       HsmKey key = new HsmKey(label, id);
-      handles.put(key, handle);
+      handles.generated(key, handle);
       return key;
     } catch (PKCS11Exception e) {
       throw ckr.map(e, Call.GENERATE_KEY, "C_GenerateKey (AES-256) failed for " + label);
@@ -99,7 +98,7 @@ final class Pkcs11Session implements HsmSession {
     List<Long> found = new ArrayList<>();
     try {
       counters.findObjects.increment();
-      session.findObjectsInit(new AttributeVector().class_(CKO_SECRET_KEY));
+      session.findObjectsInit(new AttributeVector().class_(CKO_SECRET_KEY).token(true));
       try {
         long[] batch;
         while ((batch = session.findObjects(256)).length > 0) {
@@ -128,13 +127,13 @@ final class Pkcs11Session implements HsmSession {
 
   @Override
   public boolean exists(HsmKey key) throws HsmException {
-    return find(key).length > 0;
+    return handles.findTokenObjects(session, key).length > 0;
   }
 
   @Override
   public void destroy(HsmKey key) throws HsmException {
-    handles.remove(key);
-    for (long h : find(key)) {
+    handles.forget(key);
+    for (long h : handles.findTokenObjects(session, key)) {
       try {
         session.destroyObject(h);
       } catch (PKCS11Exception e) {
@@ -145,41 +144,22 @@ final class Pkcs11Session implements HsmSession {
     }
   }
 
+  /** The custody attributes of the token object itself (never of a session copy). */
   @Override
   public KeyCustody custody(HsmKey key) throws HsmException {
-    return withHandle(key, Call.GET_ATTRIBUTES, handle -> {
+    long handle = handles.tokenObject(session, key);
+    try {
       AttributeVector a = session.getAttrValues(handle, CKA_TOKEN, CKA_PRIVATE, CKA_SENSITIVE,
           CKA_ALWAYS_SENSITIVE, CKA_EXTRACTABLE, CKA_NEVER_EXTRACTABLE);
       return new KeyCustody(isTrue(a.token()), isTrue(a.private_()), isTrue(a.sensitive()),
           isTrue(a.alwaysSensitive()), isTrue(a.extractable()), isTrue(a.neverExtractable()));
-    });
+    } catch (PKCS11Exception e) {
+      throw ckr.map(e, Call.GET_ATTRIBUTES, "reading custody attributes of " + key.label() + " failed");
+    }
   }
 
   private static boolean isTrue(Boolean b) {
     return Boolean.TRUE.equals(b);
-  }
-
-  private long[] find(HsmKey key) throws HsmException {
-    try {
-      counters.findObjects.increment();
-      return session.findObjectsSingle(
-          new AttributeVector().class_(CKO_SECRET_KEY).label(key.label()).id(key.id()), 16);
-    } catch (PKCS11Exception e) {
-      throw ckr.map(e, Call.FIND, "C_FindObjects failed for " + key.label());
-    }
-  }
-
-  private long handle(HsmKey key) throws HsmException {
-    Long cached = handles.get(key);
-    if (cached != null) {
-      return cached;
-    }
-    long[] found = find(key);
-    if (found.length == 0) {
-      throw new HsmException(HsmErrorKind.KEY_NOT_FOUND, "key object " + key.label() + " is not in the token");
-    }
-    handles.put(key, found[0]);
-    return found[0];
   }
 
   @FunctionalInterface
@@ -190,13 +170,13 @@ final class Pkcs11Session implements HsmSession {
   /** Runs a call on the key's cached handle; a stale handle is looked up again once. */
   private <T> T withHandle(HsmKey key, Call call, HandleCall<T> fn) throws HsmException {
     for (int attempt = 0; ; attempt++) {
-      long handle = handle(key);
+      long handle = handles.forCrypto(session, key);
       try {
         return fn.apply(handle);
       } catch (PKCS11Exception e) {
         HsmException mapped = ckr.map(e, call, call + " failed with key " + key.label());
         if (mapped.kind() == HsmErrorKind.STALE_HANDLE && attempt == 0) {
-          handles.remove(key, handle);
+          handles.stale(key, handle);
           continue;
         }
         throw mapped;

@@ -28,11 +28,42 @@ public final class RequestValidator {
     this.model = model;
   }
 
+  /**
+   * Where a value sits in the request, rendered as AWS does ({@code tags.1.member.tagKey}) only when an error needs
+   * it: most requests are valid, and building path strings for every member would cost each of them.
+   */
+  private record Where(Where parent, String member, int index) {
+    static final Where ROOT = new Where(null, null, 0);
+
+    Where member(String name) {
+      return new Where(this, name, 0);
+    }
+
+    Where element(int i) {
+      return new Where(this, null, i);
+    }
+
+    Where suffix(String s) {
+      return new Where(this, "\u0000" + s, 0);
+    }
+
+    @Override
+    public String toString() {
+      if (parent == null) {
+        return "";
+      }
+      String up = parent.toString();
+      String part = member == null ? (index + ".member")
+          : member.startsWith("\u0000") ? member.substring(1) : lowerFirst(member);
+      return up.isEmpty() ? part : up + "." + part;
+    }
+  }
+
   /** Validates a request body (already parsed) against the named input shape. */
   public Map<String, Object> validate(String shapeName, Map<String, Object> body) {
     List<String> errors = new ArrayList<>();
     @SuppressWarnings("unchecked")
-    Map<String, Object> out = (Map<String, Object>) convert(model.shape(shapeName), body, "", errors);
+    Map<String, Object> out = (Map<String, Object>) convert(model.shape(shapeName), body, Where.ROOT, errors);
     if (!errors.isEmpty()) {
       StringBuilder sb = new StringBuilder();
       sb.append(errors.size()).append(errors.size() == 1 ? " validation error detected: " : " validation errors detected: ");
@@ -42,14 +73,14 @@ public final class RequestValidator {
     return out;
   }
 
-  private Object convert(Shape shape, Object value, String path, List<String> errors) {
+  private Object convert(Shape shape, Object value, Where path, List<String> errors) {
     switch (shape.type()) {
       case "structure" -> {
         Map<?, ?> in = expect(value, Map.class, path, "an object");
         Map<String, Object> out = new LinkedHashMap<>();
         for (Map.Entry<String, String> m : shape.members().entrySet()) {
           Object v = in.get(m.getKey());
-          String memberPath = path.isEmpty() ? lowerFirst(m.getKey()) : path + "." + lowerFirst(m.getKey());
+          Where memberPath = path.member(m.getKey());
           if (v == null) {
             if (shape.required().contains(m.getKey())) {
               errors.add("Value at '" + memberPath + "' failed to satisfy constraint: Member must not be null");
@@ -67,10 +98,10 @@ public final class RequestValidator {
         Shape member = model.shape(shape.member());
         for (int i = 0; i < in.size(); i++) {
           if (in.get(i) == null) {
-            errors.add("Value at '" + path + "." + (i + 1) + ".member' failed to satisfy constraint: Member must not be null");
+            errors.add("Value at '" + path.element(i + 1) + "' failed to satisfy constraint: Member must not be null");
             continue;
           }
-          out.add(convert(member, in.get(i), path + "." + (i + 1) + ".member", errors));
+          out.add(convert(member, in.get(i), path.element(i + 1), errors));
         }
         return out;
       }
@@ -81,12 +112,12 @@ public final class RequestValidator {
         Shape valueShape = model.shape(shape.value());
         Map<String, Object> out = new LinkedHashMap<>();
         for (Map.Entry<?, ?> e : in.entrySet()) {
-          String k = (String) convert(keyShape, e.getKey(), path + ".key", errors);
+          String k = (String) convert(keyShape, e.getKey(), path.suffix("key"), errors);
           if (e.getValue() == null) {
-            errors.add("Value at '" + path + ".value' failed to satisfy constraint: Member must not be null");
+            errors.add("Value at '" + path.suffix("value") + "' failed to satisfy constraint: Member must not be null");
             continue;
           }
-          out.put(k, convert(valueShape, e.getValue(), path + ".value", errors));
+          out.put(k, convert(valueShape, e.getValue(), path.suffix("value"), errors));
         }
         return out;
       }
@@ -145,7 +176,7 @@ public final class RequestValidator {
    * The exact whole value of a JSON number. The range is checked on the decimal form first: turning
    * {@code 1e30000000} into a BigInteger would take seconds of event-loop time.
    */
-  private static long integral(Number n, String path, boolean isInt) {
+  private static long integral(Number n, Where path, boolean isInt) {
     BigDecimal d = n instanceof BigDecimal b ? b : new BigDecimal(n.toString());
     if (d.compareTo(LONG_MIN) < 0 || d.compareTo(LONG_MAX) > 0) {
       throw serialization("Value at '" + path + "' is out of range for its type");
@@ -160,7 +191,7 @@ public final class RequestValidator {
     return v;
   }
 
-  private static void checkLength(Shape shape, long length, String path, List<String> errors, String what) {
+  private static void checkLength(Shape shape, long length, Where path, List<String> errors, String what) {
     if (shape.min() != null && length < shape.min()) {
       errors.add("Value at '" + path + "' failed to satisfy constraint: Member must " + what
           + " greater than or equal to " + shape.min());
@@ -171,7 +202,7 @@ public final class RequestValidator {
     }
   }
 
-  private static void checkRange(Shape shape, long v, String path, List<String> errors) {
+  private static void checkRange(Shape shape, long v, Where path, List<String> errors) {
     if (shape.min() != null && v < shape.min()) {
       errors.add("Value at '" + path + "' failed to satisfy constraint: Member must have value greater than or "
           + "equal to " + shape.min());
@@ -182,9 +213,10 @@ public final class RequestValidator {
     }
   }
 
-  private static <T> T expect(Object value, Class<T> type, String path, String what) {
+  private static <T> T expect(Object value, Class<T> type, Where path, String what) {
     if (!type.isInstance(value)) {
-      throw serialization("Value at '" + (path.isEmpty() ? "request body" : path) + "' must be " + what);
+      String where = path.toString();
+      throw serialization("Value at '" + (where.isEmpty() ? "request body" : where) + "' must be " + what);
     }
     return type.cast(value);
   }

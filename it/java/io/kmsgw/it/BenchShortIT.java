@@ -1,0 +1,59 @@
+package io.kmsgw.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The benchmark's short mode, as CI runs it: it must pass, not just run. Every scenario error-free, no
+ * C_OpenSession, C_Login or C_FindObjects in steady state, and a report with every scenario in it.
+ */
+class BenchShortIT {
+  private static final Path PROJECT = Path.of(System.getProperty("kmsgw.project.dir", "."));
+  private static final Path BUILD = Path.of(System.getProperty("kmsgw.build.dir", "target"));
+
+  @Test
+  void shortMode_passesWithEveryScenarioErrorFree() throws Exception {
+    Path report = BUILD.resolve("it").resolve("bench-short-report.json").toAbsolutePath();
+    Files.createDirectories(report.getParent());
+    Files.deleteIfExists(report);
+    Process p = new ProcessBuilder(PROJECT.resolve("kmsgw").toAbsolutePath().toString(), "bench",
+        "--dir", BUILD.resolve("it").resolve("bench").toAbsolutePath().toString(), "--out", report.toString())
+        .directory(PROJECT.toFile())
+        .redirectErrorStream(true)
+        .start();
+    String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(5, TimeUnit.MINUTES), "the short mode must finish well inside 2 minutes of measuring");
+    assertEquals(0, p.exitValue(), output);
+    assertTrue(output.contains("PASS: every scenario error-free"), output);
+
+    JsonObject doc = new JsonObject(Files.readString(report));
+    assertEquals("short", doc.getString("mode"));
+    assertTrue(doc.getJsonObject("raw_pkcs11").getDouble("ops_per_second") > 0);
+    JsonArray scenarios = doc.getJsonArray("scenarios");
+    Set<String> names = new TreeSet<>();
+    for (int i = 0; i < scenarios.size(); i++) {
+      JsonObject s = scenarios.getJsonObject(i);
+      names.add(s.getString("scenario"));
+      assertEquals(0L, s.getLong("errors"), s.encode());
+      assertTrue(s.getLong("requests") > 0, s.encode());
+      assertTrue(s.getDouble("server_cpu_seconds") > 0, "server CPU is measured: " + s.encode());
+      assertTrue(s.getDouble("server_peak_rss_mib") > 0, "server RSS is measured: " + s.encode());
+    }
+    for (String expected : List.of("Encrypt 32 B", "Encrypt 4096 B", "Decrypt", "GenerateDataKey", "Mix 80/15/5",
+        "CreateKey", "Encrypt 32 B over 1000 keys")) {
+      assertTrue(names.contains(expected), "missing scenario " + expected + " in " + names);
+    }
+    assertTrue(doc.getJsonArray("failures").isEmpty(), doc.getJsonArray("failures").encode());
+  }
+}
