@@ -24,7 +24,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * Run by the benchmark in a process of its own (SoftHSM2 reads {@code SOFTHSM2_CONF} at load).
  *
  * <p>Arguments: token directory, seconds, calls kept in flight, pool size, plaintext bytes, session key copies
- * (true/false, as the gateway's SoftHSM2 profile). Prints one JSON line.
+ * (true/false, as the gateway's SoftHSM2 profile), and optionally the number of keys to spread the calls over
+ * (default 1). Prints one JSON line.
  */
 public final class RawPkcs11Bench {
   private RawPkcs11Bench() {}
@@ -45,7 +46,14 @@ public final class RawPkcs11Bench {
     ExecutorService threads = Executors.newFixedThreadPool(poolSize);
     HsmWorkers workers = new HsmWorkers(threads, Duration.ofSeconds(2));
     UUID keyId = UUID.randomUUID();
-    HsmKey key = hsm.withSession(s -> s.generateAes256Key("kmsgw:" + keyId + ":v1", new byte[] {1}));
+    int keyCount = args.length < 7 ? 1 : Integer.parseInt(args[6]);
+    HsmKey[] keys = new HsmKey[keyCount];
+    for (int i = 0; i < keyCount; i++) {
+      byte[] id = java.nio.ByteBuffer.allocate(4).putInt(i).array();
+      keys[i] = hsm.withSession(s -> s.generateAes256Key("kmsgw:" + keyId + ":" + java.util.HexFormat.of().formatHex(id),
+          id));
+    }
+    AtomicLong next = new AtomicLong();
     byte[] plaintext = new byte[plaintextBytes];
     byte[] context = EncryptionContextCodec.encode(Map.of());
     SecureRandom random = new SecureRandom();
@@ -58,6 +66,7 @@ public final class RawPkcs11Bench {
       byte[] iv = new byte[CiphertextBlob.IV_LENGTH];
       random.nextBytes(iv);
       byte[] header = CiphertextBlob.header(keyId, 1, iv);
+      HsmKey key = keys[(int) (next.getAndIncrement() % keyCount)];
       return new CiphertextBlob(keyId, 1, iv, s.encryptAesGcm(key, iv, CiphertextBlob.aad(header, context), plaintext))
           .toBytes();
     }).whenComplete((blob, error) -> {
@@ -89,7 +98,8 @@ public final class RawPkcs11Bench {
     threads.shutdownNow();
     hsm.close();
     System.out.printf("{\"ops\":%d,\"seconds\":%.3f,\"ops_per_second\":%.1f,\"errors\":%d,\"pool_size\":%d,"
-        + "\"in_flight\":%d,\"plaintext_bytes\":%d,\"cpu_seconds\":%.2f,\"cpu_us_per_op\":%.1f}%n", measured,
-        elapsed, measured / elapsed, errors.get(), poolSize, inFlight, plaintextBytes, cpu, cpu * 1e6 / measured);
+        + "\"in_flight\":%d,\"plaintext_bytes\":%d,\"keys\":%d,\"cpu_seconds\":%.2f,\"cpu_us_per_op\":%.1f}%n",
+        measured, elapsed, measured / elapsed, errors.get(), poolSize, inFlight, plaintextBytes, keyCount, cpu,
+        cpu * 1e6 / measured);
   }
 }
