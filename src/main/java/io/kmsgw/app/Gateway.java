@@ -4,7 +4,10 @@ import io.kmsgw.api.http.GatewayHttpServer;
 import io.kmsgw.api.kms.KeyIdResolver;
 import io.kmsgw.api.kms.KmsApi;
 import io.kmsgw.api.kms.model.ServiceModel;
+import io.kmsgw.api.kms.ops.AliasOperations;
 import io.kmsgw.api.kms.ops.CreateKeyHandler;
+import io.kmsgw.api.kms.ops.LifecycleOperations;
+import io.kmsgw.api.kms.ops.ReEncryptHandler;
 import io.kmsgw.api.kms.ops.DecryptHandler;
 import io.kmsgw.api.kms.ops.DescribeKeyHandler;
 import io.kmsgw.api.kms.ops.EncryptHandler;
@@ -21,7 +24,9 @@ import io.kmsgw.hsm.HsmException;
 import io.kmsgw.hsm.HsmStats;
 import io.kmsgw.hsm.pkcs11.Pkcs11Connector;
 import io.kmsgw.hsm.pkcs11.Pkcs11Options;
+import io.kmsgw.kms.AliasService;
 import io.kmsgw.kms.CryptoService;
+import io.kmsgw.kms.KeyLifecycle;
 import io.kmsgw.kms.HsmWorkers;
 import io.kmsgw.kms.KeyCache;
 import io.kmsgw.kms.KeyService;
@@ -51,6 +56,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import java.util.logging.Logger;
 
@@ -71,11 +77,12 @@ public final class Gateway implements AutoCloseable {
   private final ExecutorService storeExecutor;
   private final ThreadPoolExecutor hsmExecutor;
   private final ScheduledExecutorService scheduler;
+  private final ExecutorService lifecycleExecutor;
   private final int port;
 
   private Gateway(GatewayConfig config, AdminCredentials.Resolved admin, Vertx vertx, KeyStoreConnection keyStore,
       MetadataStore store, KeyCache cache, ExecutorService storeExecutor, ThreadPoolExecutor hsmExecutor,
-      ScheduledExecutorService scheduler, int port) {
+      ScheduledExecutorService scheduler, ExecutorService lifecycleExecutor, int port) {
     this.config = config;
     this.admin = admin;
     this.vertx = vertx;
@@ -85,12 +92,20 @@ public final class Gateway implements AutoCloseable {
     this.storeExecutor = storeExecutor;
     this.hsmExecutor = hsmExecutor;
     this.scheduler = scheduler;
+    this.lifecycleExecutor = lifecycleExecutor;
     this.port = port;
   }
 
   public static Gateway start(GatewayConfig config) throws IOException, HsmException, InterruptedException {
     Clock clock = Clock.systemUTC();
     Instant started = clock.instant();
+    // rotation and deletion dates; moved forward only in development mode, never the clock that checks signatures
+    Clock lifecycleClock = config.devClockOffsetDays() == 0 ? clock
+        : Clock.offset(clock, Duration.ofDays(config.devClockOffsetDays()));
+    if (config.devClockOffsetDays() != 0) {
+      LOG.warning(() -> "development: the lifecycle clock runs " + config.devClockOffsetDays() + " days ahead ("
+          + lifecycleClock.instant() + ")");
+    }
     SecretFiles.privateDirectory(config.dataDir());
     AdminCredentials.Resolved admin = AdminCredentials.resolve(config);
 
@@ -108,6 +123,8 @@ public final class Gateway implements AutoCloseable {
     ThreadPoolExecutor hsmExecutor = new ThreadPoolExecutor(hsm.poolSize(), hsm.poolSize(), 60, TimeUnit.SECONDS,
         new ArrayBlockingQueue<>(16_384), named("kmsgw-hsm"));
     ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(named("kmsgw-keystore"));
+    ExecutorService lifecycleExecutor = Executors.newSingleThreadExecutor(named("kmsgw-lifecycle"));
+    AtomicReference<KeyLifecycle> lifecycleRef = new AtomicReference<>();
     Pkcs11Connector connector = new Pkcs11Connector(new Pkcs11Options(hsm.library(), hsm.tokenLabel(), pin,
         hsm.poolSize(), Duration.ofMillis(hsm.borrowTimeoutMs()), Duration.ofMillis(hsm.validateAfterIdleMs()),
         hsm.gcmGeneralErrorOnTagMismatch(), hsm.sessionKeyCopies()));
@@ -123,14 +140,31 @@ public final class Gateway implements AutoCloseable {
               LOG.warning(() -> "reconciliation failed, will run again at the next connection: " + e.getMessage());
             }
           }
+          // due rotations and deletions, once this connection counts as CONNECTED (the next scheduler turn)
+          scheduler.execute(() -> {
+            KeyLifecycle l = lifecycleRef.get();
+            if (l != null) {
+              l.runDueTasks();
+            }
+          });
         });
-    keyStore.connect();
 
     KmsSettings settings = new KmsSettings(config.accountId(), config.region());
     HsmWorkers hsmWorkers = new HsmWorkers(hsmExecutor, Duration.ofMillis(hsm.borrowTimeoutMs()));
-    KeyService keys = new KeyService(settings, store, cache, keyStore, hsmWorkers, storeExecutor, clock);
+    KeyService keys = new KeyService(settings, store, cache, keyStore, hsmWorkers, storeExecutor, lifecycleClock,
+        config.keyQuota());
     CryptoService crypto = new CryptoService(keys, keyStore, hsmWorkers);
-    KmsApi api = kmsApi(settings, keys, crypto);
+    AliasService aliases = new AliasService(settings, store, keys::lookup, keyStore, lifecycleExecutor,
+        storeExecutor, lifecycleClock);
+    aliases.load();
+    KeyLifecycle lifecycle = new KeyLifecycle(settings, store, cache, keyStore, hsmWorkers, lifecycleExecutor,
+        lifecycleClock, aliases);
+    lifecycleRef.set(lifecycle);
+    keyStore.connect();
+    // and every minute after that
+    scheduler.scheduleWithFixedDelay(() -> lifecycle.runDueTasks(), 60, 60, TimeUnit.SECONDS);
+
+    KmsApi api = kmsApi(settings, keys, crypto, lifecycle, aliases);
     SigV4Verifier verifier = new SigV4Verifier("kms", config.region(),
         new StaticCredentialStore(List.of(admin.key())), clock);
 
@@ -148,28 +182,34 @@ public final class Gateway implements AutoCloseable {
       vertx.close();
       keyStore.close();
       scheduler.shutdownNow();
+      lifecycleExecutor.shutdownNow();
       hsmExecutor.shutdownNow();
       storeExecutor.shutdownNow();
       store.close();
       throw new ConfigException("cannot listen on " + http.endpoint() + ": " + e.getMessage(), e);
     }
     return new Gateway(config, admin, vertx, keyStore, store, cache, storeExecutor, hsmExecutor, scheduler,
-        http.port());
+        lifecycleExecutor, http.port());
   }
 
   /** The KMS API with one handler per implemented operation. */
-  static KmsApi kmsApi(KmsSettings settings, KeyService keys, CryptoService crypto) {
-    KeyIdResolver resolver = new KeyIdResolver(settings);
+  static KmsApi kmsApi(KmsSettings settings, KeyService keys, CryptoService crypto, KeyLifecycle lifecycle,
+      AliasService aliases) {
+    KeyIdResolver resolver = new KeyIdResolver(settings, aliases);
     KeyMetadataView view = new KeyMetadataView(keys);
-    return new KmsApi(ServiceModel.kms(), List.of(
+    List<io.kmsgw.api.kms.OperationHandler> handlers = new java.util.ArrayList<>(List.of(
         new CreateKeyHandler(keys, view),
         new DescribeKeyHandler(keys, resolver, view),
         new ListKeysHandler(keys),
         new EncryptHandler(crypto, resolver),
         new DecryptHandler(crypto, resolver),
+        new ReEncryptHandler(crypto, resolver),
         new GenerateDataKeyHandler(crypto, resolver, true),
         new GenerateDataKeyHandler(crypto, resolver, false),
         new GenerateRandomHandler(crypto)));
+    handlers.addAll(new LifecycleOperations(lifecycle, keys, resolver).handlers());
+    handlers.addAll(new AliasOperations(aliases, resolver, settings).handlers());
+    return new KmsApi(ServiceModel.kms(), handlers);
   }
 
   private static Supplier<char[]> pinSource(GatewayConfig config) throws IOException, HsmException {
@@ -273,9 +313,12 @@ public final class Gateway implements AutoCloseable {
     } catch (Exception e) {
       LOG.warning(() -> "HTTP shutdown: " + e.getMessage());
     }
+    scheduler.shutdownNow();
+    lifecycleExecutor.shutdown();
     hsmExecutor.shutdown();
     storeExecutor.shutdown();
     try {
+      lifecycleExecutor.awaitTermination(10, TimeUnit.SECONDS);
       hsmExecutor.awaitTermination(10, TimeUnit.SECONDS);
       storeExecutor.awaitTermination(10, TimeUnit.SECONDS);
     } catch (InterruptedException e) {

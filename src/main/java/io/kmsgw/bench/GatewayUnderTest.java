@@ -56,6 +56,8 @@ final class GatewayUnderTest implements AutoCloseable {
     env.put("KMSGW_ADMIN_ACCESS_KEY_ID", ACCESS_KEY_ID);
     env.put("KMSGW_ADMIN_SECRET_ACCESS_KEY", SECRET);
     env.put("SOFTHSM2_CONF", dataDir.toAbsolutePath().resolve("softhsm").resolve("softhsm2.conf").toString());
+    // the spread scenario needs 10,000 keys and CreateKey makes more: above AWS's default quota of 1000
+    env.put("KMSGW_LIMITS_KEYS_PER_ACCOUNT", "100000");
     env.putAll(extraEnv);
     GatewayUnderTest g = new GatewayUnderTest(pb.start(), URI.create("http://127.0.0.1:" + port), log);
     g.awaitConnected(Duration.ofSeconds(120));

@@ -61,6 +61,8 @@ public final class ConfigLoader {
     DEFAULTS.put("store.jdbc_url", "");
     DEFAULTS.put("store.username", "");
     DEFAULTS.put("store.password_file", "");
+    DEFAULTS.put("limits.keys_per_account", "1000");
+    DEFAULTS.put("dev.clock_offset_days", "0");
     DEFAULTS.put("log.level", "INFO");
   }
 
@@ -236,6 +238,12 @@ public final class ConfigLoader {
     long idle = integer(v, "hsm.pool.validate_after_idle_ms", 0, 86_400_000, errors);
     long initialBackoff = integer(v, "hsm.reconnect.initial_backoff_ms", 10, 3_600_000, errors);
     long maxBackoff = integer(v, "hsm.reconnect.max_backoff_ms", 10, 3_600_000, errors);
+    int keyQuota = integer(v, "limits.keys_per_account", 1, 10_000_000, errors);
+    int clockOffsetDays = integer(v, "dev.clock_offset_days", -36_500, 36_500, errors);
+    if (clockOffsetDays != 0 && !devToken) {
+      errors.add("dev.clock_offset_days: a development setting (it moves the lifecycle clock for rotation and "
+          + "deletion tests); refused outside development mode");
+    }
     String logLevel = v.get("log.level").toUpperCase(Locale.ROOT);
     if (!List.of("SEVERE", "WARNING", "INFO", "FINE", "FINER", "FINEST", "ALL", "OFF").contains(logLevel)) {
       errors.add("log.level: one of SEVERE, WARNING, INFO, FINE, FINER, FINEST");
@@ -250,7 +258,7 @@ public final class ConfigLoader {
             initialBackoff, maxBackoff, ivFromHsm, generalError, sessionCopies),
         new GatewayConfig.Store(blankToNull(v.get("store.jdbc_url")), blankToNull(v.get("store.username")),
             path(v.get("store.password_file"))),
-        logLevel);
+        keyQuota, clockOffsetDays, logLevel);
   }
 
   static boolean isLoopback(String host) {

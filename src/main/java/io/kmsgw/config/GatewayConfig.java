@@ -4,7 +4,10 @@ import java.nio.file.Path;
 
 /**
  * The validated, immutable configuration. Built by {@link ConfigLoader} from the optional YAML file and
- * {@code KMSGW_*} environment variables. Secrets (PINs, the admin secret, the database password) are held only as
+ * {@code KMSGW_*} environment variables.
+ *
+ * <p>{@code keyQuota}: keys per account (limits.keys_per_account). {@code devClockOffsetDays}: development mode
+ * only, moves the lifecycle clock (rotation and deletion dates) forward, never the clock that checks signatures. Secrets (PINs, the admin secret, the database password) are held only as
  * given and never printed by {@link #toString()}.
  */
 public record GatewayConfig(
@@ -15,6 +18,8 @@ public record GatewayConfig(
     Admin admin,
     Hsm hsm,
     Store store,
+    int keyQuota,
+    int devClockOffsetDays,
     String logLevel) {
 
   public record Http(String host, int port, Path tlsCertificate, Path tlsKey) {

@@ -11,6 +11,9 @@ import java.util.UUID;
  *
  * @param keyStoreId the key store holding the material ({@code "default"} for the configured HSM)
  * @param currentVersion the version new encryptions use
+ * @param deletionDate when a key pending deletion is destroyed; null otherwise
+ * @param pendingWindowDays the waiting period ScheduleKeyDeletion set (0 when not pending deletion)
+ * @param rotation automatic rotation settings
  * @param versions every version still held in the HSM, oldest first
  */
 public record KeyRecord(
@@ -26,6 +29,8 @@ public record KeyRecord(
     String keyStoreId,
     int currentVersion,
     Instant deletionDate,
+    int pendingWindowDays,
+    KeyRotation rotation,
     List<KeyVersion> versions,
     List<Tag> tags) {
 
@@ -42,6 +47,7 @@ public record KeyRecord(
     Objects.requireNonNull(keySpec);
     Objects.requireNonNull(origin);
     Objects.requireNonNull(keyStoreId);
+    Objects.requireNonNull(rotation);
     versions = List.copyOf(versions);
     tags = List.copyOf(tags);
   }
@@ -70,6 +76,35 @@ public record KeyRecord(
 
   public KeyRecord withState(KeyState newState) {
     return new KeyRecord(keyId, accountId, region, createdAt, description, newState, keyUsage, keySpec, origin,
-        keyStoreId, currentVersion, deletionDate, versions, tags);
+        keyStoreId, currentVersion, deletionDate, pendingWindowDays, rotation, versions, tags);
+  }
+
+  public KeyRecord withDescription(String newDescription) {
+    return new KeyRecord(keyId, accountId, region, createdAt, newDescription, state, keyUsage, keySpec, origin,
+        keyStoreId, currentVersion, deletionDate, pendingWindowDays, rotation, versions, tags);
+  }
+
+  /** Pending deletion on {@code date} after a window of {@code windowDays}, or back ({@code date} null). */
+  public KeyRecord withDeletion(KeyState newState, Instant date, int windowDays) {
+    return new KeyRecord(keyId, accountId, region, createdAt, description, newState, keyUsage, keySpec, origin,
+        keyStoreId, currentVersion, date, windowDays, rotation, versions, tags);
+  }
+
+  public KeyRecord withRotation(KeyRotation newRotation) {
+    return new KeyRecord(keyId, accountId, region, createdAt, description, state, keyUsage, keySpec, origin,
+        keyStoreId, currentVersion, deletionDate, pendingWindowDays, newRotation, versions, tags);
+  }
+
+  /** A new version that becomes the current one. */
+  public KeyRecord withNewVersion(KeyVersion version, KeyRotation newRotation) {
+    List<KeyVersion> all = new java.util.ArrayList<>(versions);
+    all.add(version);
+    return new KeyRecord(keyId, accountId, region, createdAt, description, state, keyUsage, keySpec, origin,
+        keyStoreId, version.version(), deletionDate, pendingWindowDays, newRotation, all, tags);
+  }
+
+  public KeyRecord withTags(List<Tag> newTags) {
+    return new KeyRecord(keyId, accountId, region, createdAt, description, state, keyUsage, keySpec, origin,
+        keyStoreId, currentVersion, deletionDate, pendingWindowDays, rotation, versions, newTags);
   }
 }

@@ -113,15 +113,8 @@ public final class CryptoService {
             "The key ID in the request does not identify a KMS key that can perform this operation.");
       });
     }
-    return keys.lookup(blob.keyId())
-        .exceptionally(e -> {
-          // a blob naming a key that does not exist is not a valid ciphertext (a flipped byte in the key id)
-          Throwable t = Completions.unwrap(e);
-          if (t instanceof KmsException k && k.code() == ErrorCode.NOT_FOUND) {
-            throw invalidCiphertext();
-          }
-          throw t instanceof RuntimeException r ? r : new IllegalStateException(t);
-        })
+    // a blob naming a key that does not exist is not a valid ciphertext (a flipped byte in the key id)
+    return blobKey(blob)
         .thenCompose(key -> {
           checkEncryptable(key, algorithm, "Decrypt");
           KeyVersion version = key.version(blob.keyVersion()).orElseThrow(CryptoService::invalidCiphertext);
@@ -132,6 +125,63 @@ public final class CryptoService {
           return hsmWorkers.run(hsm, key.arn(), s -> new DecryptResult(key, version.version(),
               s.decryptAesGcm(object, blob.iv(), aad, blob.ciphertextAndTag())));
         });
+  }
+
+  public record ReEncryptResult(KeyRecord source, int sourceVersion, KeyRecord destination, int destinationVersion,
+      byte[] ciphertextBlob) {}
+
+  /**
+   * ReEncrypt: decrypts under the blob's key and version and seals under the destination key's current version,
+   * in one HSM session; the plaintext exists only inside this call and is wiped before it returns. The
+   * destination may be the same key (a new context, or the newest version after a rotation).
+   */
+  public CompletableFuture<ReEncryptResult> reEncrypt(Caller caller, byte[] blobBytes, UUID expectedSourceKeyId,
+      Map<String, String> sourceContext, String sourceAlgorithm, UUID destinationKeyId,
+      Map<String, String> destinationContext, String destinationAlgorithm, boolean dryRun) {
+    byte[] sourceAad = EncryptionContextCodec.encode(sourceContext);
+    byte[] destinationAad = EncryptionContextCodec.encode(destinationContext);
+    CiphertextBlob blob = CiphertextBlob.parse(blobBytes);
+    if (expectedSourceKeyId != null && !expectedSourceKeyId.equals(blob.keyId())) {
+      return keys.lookup(expectedSourceKeyId).thenApply(named -> {
+        throw new KmsException(ErrorCode.INCORRECT_KEY,
+            "The source key ID in the request does not identify the key that encrypted the ciphertext.");
+      });
+    }
+    return blobKey(blob).thenCombine(keys.lookup(destinationKeyId), (source, destination) -> {
+      checkEncryptable(source, sourceAlgorithm, "ReEncrypt");
+      KeyVersion sourceVersion = source.version(blob.keyVersion()).orElseThrow(CryptoService::invalidCiphertext);
+      checkEncryptable(destination, destinationAlgorithm, "ReEncrypt");
+      dryRunStop(dryRun);
+      return new KeyRecord[] {source, destination};
+    }).thenCompose(pair -> {
+      KeyRecord source = pair[0];
+      KeyRecord destination = pair[1];
+      KeyVersion sourceVersion = source.version(blob.keyVersion()).orElseThrow();
+      KeyVersion destinationVersion = destination.current();
+      Hsm hsm = keyStore.hsm(ErrorCode.KMS_INVALID_STATE);
+      HsmKey sourceObject = new HsmKey(sourceVersion.hsmLabel(), sourceVersion.hsmId());
+      byte[] aad = CiphertextBlob.aad(blob.header(), sourceAad);
+      return hsmWorkers.run(hsm, source.arn(), s -> {
+        byte[] plaintext = s.decryptAesGcm(sourceObject, blob.iv(), aad, blob.ciphertextAndTag());
+        try {
+          return new ReEncryptResult(source, sourceVersion.version(), destination, destinationVersion.version(),
+              seal(s, destination, destinationVersion, plaintext, destinationAad));
+        } finally {
+          java.util.Arrays.fill(plaintext, (byte) 0);
+        }
+      });
+    });
+  }
+
+  /** The key a blob names: a blob naming no key is an invalid ciphertext, not a missing key. */
+  private CompletableFuture<KeyRecord> blobKey(CiphertextBlob blob) {
+    return keys.lookup(blob.keyId()).exceptionally(e -> {
+      Throwable t = Completions.unwrap(e);
+      if (t instanceof KmsException k && k.code() == ErrorCode.NOT_FOUND) {
+        throw invalidCiphertext();
+      }
+      throw t instanceof RuntimeException r ? r : new IllegalStateException(t);
+    });
   }
 
   public CompletableFuture<byte[]> generateRandom(Caller caller, int numberOfBytes) {

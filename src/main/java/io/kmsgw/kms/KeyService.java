@@ -2,6 +2,7 @@ package io.kmsgw.kms;
 
 import io.kmsgw.domain.Caller;
 import io.kmsgw.domain.KeyRecord;
+import io.kmsgw.domain.KeyRotation;
 import io.kmsgw.domain.KeyState;
 import io.kmsgw.domain.KeyVersion;
 import io.kmsgw.domain.Tag;
@@ -44,9 +45,16 @@ public final class KeyService {
   private final HsmWorkers hsmWorkers;
   private final Executor storeExecutor;
   private final Clock clock;
+  private final int keyQuota;
+  private final Object quotaLock = new Object();
 
+  /**
+   * @param clock the lifecycle clock (creation dates)
+   * @param keyQuota keys per account, those pending deletion included (AWS's default quota is 1000)
+   */
   public KeyService(KmsSettings settings, MetadataStore store, KeyCache cache, KeyStoreConnection keyStore,
-      HsmWorkers hsmWorkers, Executor storeExecutor, Clock clock) {
+      HsmWorkers hsmWorkers, Executor storeExecutor, Clock clock, int keyQuota) {
+    this.keyQuota = keyQuota;
     this.settings = settings;
     this.store = store;
     this.cache = cache;
@@ -69,12 +77,20 @@ public final class KeyService {
     byte[] hsmId = HsmLabels.id(keyId, 1);
     KeyRecord creating = new KeyRecord(keyId, settings.accountId(), settings.region(), now,
         request.description() == null ? "" : request.description(), KeyState.CREATING, "ENCRYPT_DECRYPT",
-        "SYMMETRIC_DEFAULT", "AWS_KMS", KeyRecord.DEFAULT_KEY_STORE, 1, null,
-        List.of(new KeyVersion(1, label, hsmId, now)), request.tags());
+        "SYMMETRIC_DEFAULT", "AWS_KMS", KeyRecord.DEFAULT_KEY_STORE, 1, null, 0, KeyRotation.DISABLED,
+        List.of(new KeyVersion(1, label, hsmId, now, null)), request.tags());
     String arn = creating.arn();
 
     return Completions.on(storeExecutor, () -> {
-          store.insertKey(creating);
+          // counting and inserting under one lock: two CreateKey calls cannot both take the last slot
+          synchronized (quotaLock) {
+            if (store.countKeys(settings.accountId()) >= keyQuota) {
+              throw new KmsException(ErrorCode.LIMIT_EXCEEDED, "The account " + settings.accountId() + " has "
+                  + keyQuota + " KMS keys in " + settings.region() + ", the most it may have (keys pending deletion "
+                  + "count). Schedule unused keys for deletion or raise limits.keys_per_account.");
+            }
+            store.insertKey(creating);
+          }
           return creating;
         })
         .thenCompose(k -> hsmWorkers.run(hsm, null, s -> s.generateAes256Key(label, hsmId)))

@@ -1,7 +1,11 @@
 package io.kmsgw.store;
 
+import io.kmsgw.domain.Alias;
 import io.kmsgw.domain.KeyRecord;
+import io.kmsgw.domain.KeyRotation;
 import io.kmsgw.domain.KeyState;
+import io.kmsgw.domain.KeyVersion;
+import io.kmsgw.domain.Tag;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
@@ -21,8 +25,39 @@ public interface MetadataStore extends AutoCloseable {
    */
   boolean updateKeyState(UUID keyId, KeyState expected, KeyState next);
 
-  /** Deletes a key with its versions and tags; true if it existed. */
+  /**
+   * Writes a key's mutable fields (description, state, deletion date and window, rotation settings) if it is
+   * still in the {@code expected} state.
+   *
+   * @return false if the key is missing or its state changed meanwhile
+   */
+  boolean updateKey(KeyRecord key, KeyState expected);
+
+  /** Adds a version, makes it current and stores the new rotation settings, in one transaction. */
+  void addVersion(UUID keyId, KeyVersion version, KeyRotation rotation);
+
+  /** Replaces a key's tags. */
+  void replaceTags(UUID keyId, List<Tag> tags);
+
+  /** Deletes a key with its versions, tags and aliases; true if it existed. */
   boolean deleteKey(UUID keyId);
+
+  /** Keys of an account in any state but Creating (the key quota counts PendingDeletion, as AWS does). */
+  int countKeys(String accountId);
+
+  /** Inserts an alias; false if the account already has one of that name. */
+  boolean insertAlias(Alias alias);
+
+  /** Points an existing alias at another key; false if there is no such alias. */
+  boolean updateAlias(Alias alias);
+
+  /** Deletes an alias; false if there is none of that name. */
+  boolean deleteAlias(String accountId, String name);
+
+  Optional<Alias> findAlias(String accountId, String name);
+
+  /** Aliases of an account (of one key when {@code keyId} is given) ordered by name, after {@code afterName}. */
+  List<Alias> listAliases(String accountId, UUID keyId, String afterName, int limit);
 
   Optional<KeyRecord> findKey(UUID keyId);
 

@@ -53,8 +53,9 @@ class CreateKeyCrashSafetyTest {
   private static KeyRecord creatingRow(Instant createdAt) {
     UUID id = UUID.randomUUID();
     KeyRecord k = new KeyRecord(id, "111122223333", "us-east-1", createdAt, "", KeyState.CREATING, "ENCRYPT_DECRYPT",
-        "SYMMETRIC_DEFAULT", "AWS_KMS", KeyRecord.DEFAULT_KEY_STORE, 1, null,
-        List.of(new KeyVersion(1, HsmLabels.label(id, 1), HsmLabels.id(id, 1), createdAt)), List.of());
+        "SYMMETRIC_DEFAULT", "AWS_KMS", KeyRecord.DEFAULT_KEY_STORE, 1, null, 0,
+        io.kmsgw.domain.KeyRotation.DISABLED,
+        List.of(new KeyVersion(1, HsmLabels.label(id, 1), HsmLabels.id(id, 1), createdAt, null)), List.of());
     kms.store.insertKey(k);
     return k;
   }
@@ -124,7 +125,7 @@ class CreateKeyCrashSafetyTest {
   void createKey_whenTheFinalMetadataWriteFails_rollsBackTheHsmObject() throws Exception {
     MetadataStore failing = new FailingStore(kms.store);
     KeyService keys = new KeyService(KmsFixture.SETTINGS, failing, kms.cache, kms.keyStore, kms.hsmWorkers,
-        kms.storeExecutor, Clock.systemUTC());
+        kms.storeExecutor, Clock.systemUTC(), 1000);
     int objectsBefore = hsm().withSession(s -> s.findSecretKeys(HsmLabels.PREFIX)).size();
     int rowsBefore = kms.store.allKeys().size();
     KmsException e = assertThrows(KmsException.class, () -> await(keys.createKey(ROOT,
@@ -145,6 +146,51 @@ class CreateKeyCrashSafetyTest {
 
   /** Delegates to a real store but fails the Creating to Enabled step, as a full disk or lost database would. */
   private static final class FailingStore implements MetadataStore {
+    @Override
+    public boolean updateKey(KeyRecord key, KeyState expected) {
+      return delegate.updateKey(key, expected);
+    }
+
+    @Override
+    public void addVersion(UUID keyId, io.kmsgw.domain.KeyVersion version, io.kmsgw.domain.KeyRotation rotation) {
+      delegate.addVersion(keyId, version, rotation);
+    }
+
+    @Override
+    public void replaceTags(UUID keyId, List<io.kmsgw.domain.Tag> tags) {
+      delegate.replaceTags(keyId, tags);
+    }
+
+    @Override
+    public int countKeys(String accountId) {
+      return delegate.countKeys(accountId);
+    }
+
+    @Override
+    public boolean insertAlias(io.kmsgw.domain.Alias alias) {
+      return delegate.insertAlias(alias);
+    }
+
+    @Override
+    public boolean updateAlias(io.kmsgw.domain.Alias alias) {
+      return delegate.updateAlias(alias);
+    }
+
+    @Override
+    public boolean deleteAlias(String accountId, String name) {
+      return delegate.deleteAlias(accountId, name);
+    }
+
+    @Override
+    public Optional<io.kmsgw.domain.Alias> findAlias(String accountId, String name) {
+      return delegate.findAlias(accountId, name);
+    }
+
+    @Override
+    public List<io.kmsgw.domain.Alias> listAliases(String accountId, UUID keyId, String afterName, int limit) {
+      return delegate.listAliases(accountId, keyId, afterName, limit);
+    }
+
     private final MetadataStore delegate;
 
     FailingStore(MetadataStore delegate) {

@@ -126,13 +126,14 @@ class KeyStoreConnectionTest {
       eventually("FAILED", () -> c.status().state() == KeyStoreConnection.State.FAILED);
       var exec = Executors.newFixedThreadPool(2);
       HsmWorkers workers = new HsmWorkers(exec, Duration.ofSeconds(2));
-      KeyService keys = new KeyService(KmsFixture.SETTINGS, store, new KeyCache(), c, workers, exec, Clock.systemUTC());
+      KeyService keys = new KeyService(KmsFixture.SETTINGS, store, new KeyCache(), c, workers, exec, Clock.systemUTC(),
+          1000);
       CryptoService crypto = new CryptoService(keys, c, workers);
       UUID id = UUID.randomUUID();
       store.insertKey(new KeyRecord(id, "111122223333", "us-east-1", java.time.Instant.now(), "", KeyState.ENABLED,
-          "ENCRYPT_DECRYPT", "SYMMETRIC_DEFAULT", "AWS_KMS", "default", 1, null,
+          "ENCRYPT_DECRYPT", "SYMMETRIC_DEFAULT", "AWS_KMS", "default", 1, null, 0, io.kmsgw.domain.KeyRotation.DISABLED,
           List.of(new io.kmsgw.domain.KeyVersion(1, HsmLabels.label(id, 1), HsmLabels.id(id, 1),
-              java.time.Instant.now())), List.of()));
+              java.time.Instant.now(), null)), List.of()));
 
       KeyRecord k = await(keys.lookup(id));
       assertEquals(KeyState.UNAVAILABLE, keys.effectiveState(k));

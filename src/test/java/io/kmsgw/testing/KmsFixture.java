@@ -3,7 +3,9 @@ package io.kmsgw.testing;
 import io.kmsgw.domain.Caller;
 import io.kmsgw.domain.KeyRecord;
 import io.kmsgw.hsm.pkcs11.Pkcs11Connector;
+import io.kmsgw.kms.AliasService;
 import io.kmsgw.kms.CryptoService;
+import io.kmsgw.kms.KeyLifecycle;
 import io.kmsgw.kms.HsmWorkers;
 import io.kmsgw.kms.KeyCache;
 import io.kmsgw.kms.KeyService;
@@ -41,6 +43,11 @@ public final class KmsFixture implements AutoCloseable {
   public final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
   public final KeyStoreConnection keyStore;
   public final HsmWorkers hsmWorkers;
+  public final java.util.concurrent.ExecutorService lifecycleExecutor = Executors.newSingleThreadExecutor();
+  /** The lifecycle clock: tests move it forward to reach rotation and deletion dates without sleeping. */
+  public final MutableClock clock = new MutableClock();
+  public final AliasService aliases;
+  public final KeyLifecycle lifecycle;
   public final KeyService keys;
   public final CryptoService crypto;
 
@@ -63,8 +70,10 @@ public final class KmsFixture implements AutoCloseable {
       Thread.onSpinWait();
     }
     this.hsmWorkers = new HsmWorkers(hsmExecutor, Duration.ofSeconds(2));
-    this.keys = new KeyService(SETTINGS, store, cache, keyStore, hsmWorkers, storeExecutor, Clock.systemUTC());
+    this.keys = new KeyService(SETTINGS, store, cache, keyStore, hsmWorkers, storeExecutor, clock, 1000);
     this.crypto = new CryptoService(keys, keyStore, hsmWorkers);
+    this.aliases = new AliasService(SETTINGS, store, keys::lookup, keyStore, lifecycleExecutor, storeExecutor, clock);
+    this.lifecycle = new KeyLifecycle(SETTINGS, store, cache, keyStore, hsmWorkers, lifecycleExecutor, clock, aliases);
   }
 
   public KeyRecord newKey() {
@@ -96,6 +105,7 @@ public final class KmsFixture implements AutoCloseable {
     scheduler.shutdownNow();
     hsmExecutor.shutdownNow();
     storeExecutor.shutdownNow();
+    lifecycleExecutor.shutdownNow();
     store.close();
   }
 }

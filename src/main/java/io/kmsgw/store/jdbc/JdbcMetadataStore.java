@@ -1,6 +1,8 @@
 package io.kmsgw.store.jdbc;
 
+import io.kmsgw.domain.Alias;
 import io.kmsgw.domain.KeyRecord;
+import io.kmsgw.domain.KeyRotation;
 import io.kmsgw.domain.KeyState;
 import io.kmsgw.domain.KeyVersion;
 import io.kmsgw.domain.Tag;
@@ -27,7 +29,8 @@ import java.util.UUID;
 public final class JdbcMetadataStore implements MetadataStore {
   private static final String KEY_COLUMNS =
       "key_id, account_id, region, created_at, description, key_state, key_usage, key_spec, origin, key_store_id,"
-          + " current_version, deletion_date";
+          + " current_version, deletion_date, pending_window_days, rotation_enabled, rotation_period_days,"
+          + " next_rotation_at";
 
   private final ConnectionPool connections;
 
@@ -66,7 +69,7 @@ public final class JdbcMetadataStore implements MetadataStore {
   public void insertKey(KeyRecord key) {
     inTransaction("insert key", c -> {
       try (PreparedStatement ps = c.prepareStatement(
-          "INSERT INTO kms_key (" + KEY_COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")) {
+          "INSERT INTO kms_key (" + KEY_COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
         ps.setString(1, key.keyId().toString());
         ps.setString(2, key.accountId());
         ps.setString(3, key.region());
@@ -78,39 +81,229 @@ public final class JdbcMetadataStore implements MetadataStore {
         ps.setString(9, key.origin());
         ps.setString(10, key.keyStoreId());
         ps.setInt(11, key.currentVersion());
-        if (key.deletionDate() == null) {
-          ps.setNull(12, Types.BIGINT);
-        } else {
-          ps.setLong(12, key.deletionDate().toEpochMilli());
-        }
+        setInstant(ps, 12, key.deletionDate());
+        ps.setInt(13, key.pendingWindowDays());
+        ps.setBoolean(14, key.rotation().enabled());
+        ps.setInt(15, key.rotation().periodDays());
+        setInstant(ps, 16, key.rotation().nextRotation());
         ps.executeUpdate();
       }
-      try (PreparedStatement ps = c.prepareStatement(
-          "INSERT INTO kms_key_version (key_id, version, hsm_label, hsm_id, created_at) VALUES (?,?,?,?,?)")) {
-        for (KeyVersion v : key.versions()) {
-          ps.setString(1, key.keyId().toString());
-          ps.setInt(2, v.version());
-          ps.setString(3, v.hsmLabel());
-          ps.setBytes(4, v.hsmId());
-          ps.setLong(5, v.createdAt().toEpochMilli());
-          ps.addBatch();
-        }
-        ps.executeBatch();
+      for (KeyVersion v : key.versions()) {
+        insertVersion(c, key.keyId(), v);
       }
-      try (PreparedStatement ps = c.prepareStatement(
-          "INSERT INTO kms_key_tag (key_id, position, tag_key, tag_value) VALUES (?,?,?,?)")) {
-        int position = 0;
-        for (Tag t : key.tags()) {
-          ps.setString(1, key.keyId().toString());
-          ps.setInt(2, position++);
-          ps.setString(3, t.key());
-          ps.setString(4, t.value());
-          ps.addBatch();
+      insertTags(c, key.keyId(), key.tags());
+      return null;
+    });
+  }
+
+  private static void setInstant(PreparedStatement ps, int index, Instant t) throws SQLException {
+    if (t == null) {
+      ps.setNull(index, Types.BIGINT);
+    } else {
+      ps.setLong(index, t.toEpochMilli());
+    }
+  }
+
+  private static Instant instant(ResultSet rs, int index) throws SQLException {
+    long v = rs.getLong(index);
+    return rs.wasNull() ? null : Instant.ofEpochMilli(v);
+  }
+
+  private static void insertVersion(Connection c, UUID keyId, KeyVersion v) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("INSERT INTO kms_key_version (key_id, version, hsm_label, hsm_id,"
+        + " created_at, rotation_type) VALUES (?,?,?,?,?,?)")) {
+      ps.setString(1, keyId.toString());
+      ps.setInt(2, v.version());
+      ps.setString(3, v.hsmLabel());
+      ps.setBytes(4, v.hsmId());
+      ps.setLong(5, v.createdAt().toEpochMilli());
+      ps.setString(6, v.rotationType());
+      ps.executeUpdate();
+    }
+  }
+
+  private static void insertTags(Connection c, UUID keyId, List<Tag> tags) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(
+        "INSERT INTO kms_key_tag (key_id, position, tag_key, tag_value) VALUES (?,?,?,?)")) {
+      int position = 0;
+      for (Tag t : tags) {
+        ps.setString(1, keyId.toString());
+        ps.setInt(2, position++);
+        ps.setString(3, t.key());
+        ps.setString(4, t.value());
+        ps.addBatch();
+      }
+      ps.executeBatch();
+    }
+  }
+
+  @Override
+  public boolean updateKey(KeyRecord key, KeyState expected) {
+    return inTransaction("update key", c -> {
+      try (PreparedStatement ps = c.prepareStatement("UPDATE kms_key SET description = ?, key_state = ?,"
+          + " deletion_date = ?, pending_window_days = ?, rotation_enabled = ?, rotation_period_days = ?,"
+          + " next_rotation_at = ? WHERE key_id = ? AND key_state = ?")) {
+        ps.setString(1, key.description());
+        ps.setString(2, key.state().name());
+        setInstant(ps, 3, key.deletionDate());
+        ps.setInt(4, key.pendingWindowDays());
+        ps.setBoolean(5, key.rotation().enabled());
+        ps.setInt(6, key.rotation().periodDays());
+        setInstant(ps, 7, key.rotation().nextRotation());
+        ps.setString(8, key.keyId().toString());
+        ps.setString(9, expected.name());
+        return ps.executeUpdate() == 1;
+      }
+    });
+  }
+
+  @Override
+  public void addVersion(UUID keyId, KeyVersion version, KeyRotation rotation) {
+    inTransaction("add key version", c -> {
+      insertVersion(c, keyId, version);
+      try (PreparedStatement ps = c.prepareStatement("UPDATE kms_key SET current_version = ?, rotation_enabled = ?,"
+          + " rotation_period_days = ?, next_rotation_at = ? WHERE key_id = ? AND current_version = ?")) {
+        ps.setInt(1, version.version());
+        ps.setBoolean(2, rotation.enabled());
+        ps.setInt(3, rotation.periodDays());
+        setInstant(ps, 4, rotation.nextRotation());
+        ps.setString(5, keyId.toString());
+        ps.setInt(6, version.version() - 1);
+        if (ps.executeUpdate() != 1) {
+          throw new SQLException("key " + keyId + " is not at version " + (version.version() - 1));
         }
-        ps.executeBatch();
       }
       return null;
     });
+  }
+
+  @Override
+  public void replaceTags(UUID keyId, List<Tag> tags) {
+    inTransaction("replace tags", c -> {
+      try (PreparedStatement ps = c.prepareStatement("DELETE FROM kms_key_tag WHERE key_id = ?")) {
+        ps.setString(1, keyId.toString());
+        ps.executeUpdate();
+      }
+      insertTags(c, keyId, tags);
+      return null;
+    });
+  }
+
+  @Override
+  public int countKeys(String accountId) {
+    return inTransaction("count keys", c -> {
+      try (PreparedStatement ps = c.prepareStatement(
+          "SELECT COUNT(*) FROM kms_key WHERE account_id = ? AND key_state <> 'CREATING'")) {
+        ps.setString(1, accountId);
+        try (ResultSet rs = ps.executeQuery()) {
+          rs.next();
+          return rs.getInt(1);
+        }
+      }
+    });
+  }
+
+  @Override
+  public boolean insertAlias(Alias alias) {
+    return inTransaction("insert alias", c -> {
+      try (PreparedStatement check = c.prepareStatement(
+          "SELECT 1 FROM kms_alias WHERE account_id = ? AND alias_name = ?")) {
+        check.setString(1, alias.accountId());
+        check.setString(2, alias.name());
+        try (ResultSet rs = check.executeQuery()) {
+          if (rs.next()) {
+            return false;
+          }
+        }
+      }
+      try (PreparedStatement ps = c.prepareStatement("INSERT INTO kms_alias (account_id, alias_name, target_key_id,"
+          + " created_at, updated_at) VALUES (?,?,?,?,?)")) {
+        ps.setString(1, alias.accountId());
+        ps.setString(2, alias.name());
+        ps.setString(3, alias.targetKeyId().toString());
+        ps.setLong(4, alias.createdAt().toEpochMilli());
+        ps.setLong(5, alias.updatedAt().toEpochMilli());
+        ps.executeUpdate();
+      }
+      return true;
+    });
+  }
+
+  @Override
+  public boolean updateAlias(Alias alias) {
+    return inTransaction("update alias", c -> {
+      try (PreparedStatement ps = c.prepareStatement("UPDATE kms_alias SET target_key_id = ?, updated_at = ?"
+          + " WHERE account_id = ? AND alias_name = ?")) {
+        ps.setString(1, alias.targetKeyId().toString());
+        ps.setLong(2, alias.updatedAt().toEpochMilli());
+        ps.setString(3, alias.accountId());
+        ps.setString(4, alias.name());
+        return ps.executeUpdate() == 1;
+      }
+    });
+  }
+
+  @Override
+  public boolean deleteAlias(String accountId, String name) {
+    return inTransaction("delete alias", c -> {
+      try (PreparedStatement ps = c.prepareStatement(
+          "DELETE FROM kms_alias WHERE account_id = ? AND alias_name = ?")) {
+        ps.setString(1, accountId);
+        ps.setString(2, name);
+        return ps.executeUpdate() == 1;
+      }
+    });
+  }
+
+  @Override
+  public Optional<Alias> findAlias(String accountId, String name) {
+    return inTransaction("find alias", c -> {
+      List<Alias> found = aliases(c, " WHERE account_id = ? AND alias_name = ?", ps -> {
+        ps.setString(1, accountId);
+        ps.setString(2, name);
+      });
+      return found.isEmpty() ? Optional.empty() : Optional.of(found.get(0));
+    });
+  }
+
+  @Override
+  public List<Alias> listAliases(String accountId, UUID keyId, String afterName, int limit) {
+    return inTransaction("list aliases", c -> {
+      StringBuilder where = new StringBuilder(" WHERE account_id = ?");
+      if (keyId != null) {
+        where.append(" AND target_key_id = ?");
+      }
+      if (afterName != null) {
+        where.append(" AND alias_name > ?");
+      }
+      where.append(" ORDER BY alias_name LIMIT ?");
+      return aliases(c, where.toString(), ps -> {
+        int i = 1;
+        ps.setString(i++, accountId);
+        if (keyId != null) {
+          ps.setString(i++, keyId.toString());
+        }
+        if (afterName != null) {
+          ps.setString(i++, afterName);
+        }
+        ps.setInt(i, limit);
+      });
+    });
+  }
+
+  private static List<Alias> aliases(Connection c, String where, Binder binder) throws SQLException {
+    List<Alias> out = new ArrayList<>();
+    try (PreparedStatement ps = c.prepareStatement(
+        "SELECT account_id, alias_name, target_key_id, created_at, updated_at FROM kms_alias" + where)) {
+      binder.bind(ps);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add(new Alias(rs.getString(1), rs.getString(2), UUID.fromString(rs.getString(3)),
+              Instant.ofEpochMilli(rs.getLong(4)), Instant.ofEpochMilli(rs.getLong(5))));
+        }
+      }
+    }
+    return out;
   }
 
   @Override
@@ -130,8 +323,9 @@ public final class JdbcMetadataStore implements MetadataStore {
   public boolean deleteKey(UUID keyId) {
     return inTransaction("delete key", c -> {
       // children first: not every database honours ON DELETE CASCADE the same way
-      for (String table : List.of("kms_key_tag", "kms_key_version")) {
-        try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + table + " WHERE key_id = ?")) {
+      for (String table : List.of("kms_alias", "kms_key_tag", "kms_key_version")) {
+        String column = table.equals("kms_alias") ? "target_key_id" : "key_id";
+        try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + table + " WHERE " + column + " = ?")) {
           ps.setString(1, keyId.toString());
           ps.executeUpdate();
         }
@@ -181,7 +375,8 @@ public final class JdbcMetadataStore implements MetadataStore {
 
   private record KeyRow(
       UUID keyId, String accountId, String region, Instant createdAt, String description, KeyState state,
-      String keyUsage, String keySpec, String origin, String keyStoreId, int currentVersion, Instant deletionDate) {}
+      String keyUsage, String keySpec, String origin, String keyStoreId, int currentVersion, Instant deletionDate,
+      int pendingWindowDays, KeyRotation rotation) {}
 
   /**
    * Loads the keys a WHERE clause selects, then their versions and tags in two more queries. A null binder
@@ -195,11 +390,10 @@ public final class JdbcMetadataStore implements MetadataStore {
       }
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
-          long deletion = rs.getLong(12);
-          Instant deletionDate = rs.wasNull() ? null : Instant.ofEpochMilli(deletion);
           KeyRow row = new KeyRow(UUID.fromString(rs.getString(1)), rs.getString(2), rs.getString(3),
               Instant.ofEpochMilli(rs.getLong(4)), rs.getString(5), KeyState.valueOf(rs.getString(6)),
-              rs.getString(7), rs.getString(8), rs.getString(9), rs.getString(10), rs.getInt(11), deletionDate);
+              rs.getString(7), rs.getString(8), rs.getString(9), rs.getString(10), rs.getInt(11), instant(rs, 12),
+              rs.getInt(13), new KeyRotation(rs.getBoolean(14), rs.getInt(15), instant(rs, 16)));
           rows.put(row.keyId().toString(), row);
         }
       }
@@ -211,7 +405,7 @@ public final class JdbcMetadataStore implements MetadataStore {
     Map<String, List<Tag>> tags = new HashMap<>();
     String in = binder == null ? "" : " WHERE key_id IN " + inClause(rows.size());
     try (PreparedStatement ps = c.prepareStatement(
-        "SELECT key_id, version, hsm_label, hsm_id, created_at FROM kms_key_version" + in
+        "SELECT key_id, version, hsm_label, hsm_id, created_at, rotation_type FROM kms_key_version" + in
             + " ORDER BY key_id, version")) {
       if (binder != null) {
         bindIds(ps, rows.keySet());
@@ -219,7 +413,8 @@ public final class JdbcMetadataStore implements MetadataStore {
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
           versions.computeIfAbsent(rs.getString(1), k -> new ArrayList<>()).add(
-              new KeyVersion(rs.getInt(2), rs.getString(3), rs.getBytes(4), Instant.ofEpochMilli(rs.getLong(5))));
+              new KeyVersion(rs.getInt(2), rs.getString(3), rs.getBytes(4), Instant.ofEpochMilli(rs.getLong(5)),
+                  rs.getString(6)));
         }
       }
     }
@@ -239,7 +434,7 @@ public final class JdbcMetadataStore implements MetadataStore {
       String id = r.keyId().toString();
       out.add(new KeyRecord(r.keyId(), r.accountId(), r.region(), r.createdAt(), r.description(), r.state(),
           r.keyUsage(), r.keySpec(), r.origin(), r.keyStoreId(), r.currentVersion(), r.deletionDate(),
-          versions.getOrDefault(id, List.of()), tags.getOrDefault(id, List.of())));
+          r.pendingWindowDays(), r.rotation(), versions.getOrDefault(id, List.of()), tags.getOrDefault(id, List.of())));
     }
     return out;
   }

@@ -11,22 +11,25 @@ import org.junit.jupiter.api.Test;
 
 class KeyIdResolverTest {
   private static final UUID ID = UUID.fromString("1234abcd-12ab-34cd-56ef-1234567890ab");
-  private final KeyIdResolver resolver = new KeyIdResolver(new KmsSettings("111122223333", "us-east-1"));
+  private static final KmsSettings SETTINGS = new KmsSettings("111122223333", "us-east-1");
+  /** No aliases exist: an alias resolves to NotFoundException. */
+  private final KeyIdResolver resolver = new KeyIdResolver(SETTINGS,
+      new io.kmsgw.kms.AliasService(SETTINGS, null, null, null, null, null, java.time.Clock.systemUTC()));
 
   private void assertRefused(ErrorCode code, String keyId) {
-    KmsException e = assertThrows(KmsException.class, () -> resolver.resolve(keyId));
+    KmsException e = assertThrows(KmsException.class, () -> resolver.any(keyId));
     assertEquals(code, e.code(), keyId);
   }
 
   @Test
   void resolve_keyId_returnsIt() {
-    assertEquals(ID, resolver.resolve(ID.toString()));
-    assertEquals(ID, resolver.resolve(ID.toString().toUpperCase()));
+    assertEquals(ID, resolver.any(ID.toString()));
+    assertEquals(ID, resolver.any(ID.toString().toUpperCase()));
   }
 
   @Test
   void resolve_keyArnOfThisAccountAndRegion_returnsTheId() {
-    assertEquals(ID, resolver.resolve("arn:aws:kms:us-east-1:111122223333:key/" + ID));
+    assertEquals(ID, resolver.any("arn:aws:kms:us-east-1:111122223333:key/" + ID));
   }
 
   @Test
@@ -46,6 +49,13 @@ class KeyIdResolverTest {
     assertRefused(ErrorCode.INVALID_ARN, "arn:aws:kms:us-east-1");
     assertRefused(ErrorCode.INVALID_ARN, "arn:aws:s3:us-east-1:111122223333:key/" + ID);
     assertRefused(ErrorCode.INVALID_ARN, "arn:aws:kms:us-east-1:111122223333:key/not-a-uuid");
+  }
+
+  @Test
+  void keyOnly_refusesAliasesWithNotFound() {
+    KmsException e = assertThrows(KmsException.class, () -> resolver.keyOnly("alias/my-key"));
+    assertEquals(ErrorCode.NOT_FOUND, e.code());
+    assertEquals(ID, resolver.keyOnly(ID.toString()));
   }
 
   @Test

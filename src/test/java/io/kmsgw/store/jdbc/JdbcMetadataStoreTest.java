@@ -31,8 +31,8 @@ class JdbcMetadataStoreTest {
   static KeyRecord key(UUID id, KeyState state, List<Tag> tags) {
     Instant now = Instant.ofEpochMilli(System.currentTimeMillis());
     return new KeyRecord(id, "111122223333", "us-east-1", now, "description \u00e9", state, "ENCRYPT_DECRYPT",
-        "SYMMETRIC_DEFAULT", "AWS_KMS", "default", 1, null,
-        List.of(new KeyVersion(1, "kmsgw:" + id + ":v1", new byte[] {1, 2, 3}, now)), tags);
+        "SYMMETRIC_DEFAULT", "AWS_KMS", "default", 1, null, 0, io.kmsgw.domain.KeyRotation.DISABLED,
+        List.of(new KeyVersion(1, "kmsgw:" + id + ":v1", new byte[] {1, 2, 3}, now, null)), tags);
   }
 
   @Test

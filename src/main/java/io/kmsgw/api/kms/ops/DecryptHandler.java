@@ -36,7 +36,7 @@ public final class DecryptHandler implements OperationHandler {
       throw KmsException.validation(
           "1 validation error detected: Value at 'ciphertextBlob' failed to satisfy constraint: Member must not be null");
     }
-    UUID expected = in.string("KeyId") == null ? null : resolver.resolve(in.string("KeyId"));
+    UUID expected = in.string("KeyId") == null ? null : resolver.any(in.string("KeyId"));
     CiphertextBlob.peekKeyId(in.bytes("CiphertextBlob")).ifPresent(id -> ctx.keyArn(resolver.arn(id)));
     return crypto.decrypt(ctx.caller(), in.bytes("CiphertextBlob"), expected, in.stringMap("EncryptionContext"),
             in.string("EncryptionAlgorithm"), in.flag("DryRun"), ignoreCiphertext)

@@ -27,7 +27,7 @@ public final class DescribeKeyHandler implements OperationHandler {
 
   @Override
   public CompletionStage<Map<String, Object>> handle(OperationContext ctx, Input in) {
-    java.util.UUID keyId = resolver.resolve(in.string("KeyId"));
+    java.util.UUID keyId = resolver.any(in.string("KeyId"));
     ctx.keyArn(resolver.arn(keyId));
     return keys.lookup(keyId).thenApply(key -> {
       ctx.keyArn(key.arn());

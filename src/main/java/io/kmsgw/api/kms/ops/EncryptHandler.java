@@ -27,7 +27,7 @@ public final class EncryptHandler implements OperationHandler {
 
   @Override
   public CompletionStage<Map<String, Object>> handle(OperationContext ctx, Input in) {
-    UUID keyId = resolver.resolve(in.string("KeyId"));
+    UUID keyId = resolver.any(in.string("KeyId"));
     ctx.keyArn(resolver.arn(keyId));
     return crypto.encrypt(ctx.caller(), keyId, in.bytes("Plaintext"),
             in.stringMap("EncryptionContext"), in.string("EncryptionAlgorithm"), in.flag("DryRun"))

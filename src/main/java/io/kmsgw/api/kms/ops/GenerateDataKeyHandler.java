@@ -41,7 +41,7 @@ public final class GenerateDataKeyHandler implements OperationHandler {
       throw KmsException.validation("Specify exactly one of KeySpec and NumberOfBytes.");
     }
     int bytes = n != null ? n : "AES_128".equals(spec) ? 16 : 32;
-    UUID keyId = resolver.resolve(in.string("KeyId"));
+    UUID keyId = resolver.any(in.string("KeyId"));
     ctx.keyArn(resolver.arn(keyId));
     return crypto.generateDataKey(ctx.caller(), keyId, bytes,
             in.stringMap("EncryptionContext"), in.flag("DryRun"))

@@ -29,6 +29,7 @@ public final class KeyMetadataView {
     m.put("KeyState", state.apiName());
     if (key.deletionDate() != null) {
       m.put("DeletionDate", key.deletionDate());
+      m.put("PendingDeletionWindowInDays", key.pendingWindowDays());
     }
     m.put("Origin", key.origin());
     m.put("KeyManager", "CUSTOMER");

@@ -1,0 +1,55 @@
+package io.kmsgw.api.kms.ops;
+
+import io.kmsgw.api.kms.Input;
+import io.kmsgw.api.kms.KeyIdResolver;
+import io.kmsgw.api.kms.OperationContext;
+import io.kmsgw.api.kms.OperationHandler;
+import io.kmsgw.error.KmsException;
+import io.kmsgw.kms.CryptoService;
+import io.kmsgw.kms.HsmLabels;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletionStage;
+
+/** ReEncrypt: from the blob's key (and version) to the destination key's current version, inside the gateway. */
+public final class ReEncryptHandler implements OperationHandler {
+  private final CryptoService crypto;
+  private final KeyIdResolver resolver;
+
+  public ReEncryptHandler(CryptoService crypto, KeyIdResolver resolver) {
+    this.crypto = crypto;
+    this.resolver = resolver;
+  }
+
+  @Override
+  public String name() {
+    return "ReEncrypt";
+  }
+
+  @Override
+  public CompletionStage<Map<String, Object>> handle(OperationContext ctx, Input in) {
+    if (!in.has("CiphertextBlob")) {
+      throw KmsException.validation(
+          "1 validation error detected: Value at 'ciphertextBlob' failed to satisfy constraint: Member must not be null");
+    }
+    UUID source = in.string("SourceKeyId") == null ? null : resolver.any(in.string("SourceKeyId"));
+    UUID destination = resolver.any(in.string("DestinationKeyId"));
+    ctx.keyArn(resolver.arn(destination));
+    return crypto.reEncrypt(ctx.caller(), in.bytes("CiphertextBlob"), source, in.stringMap("SourceEncryptionContext"),
+            in.string("SourceEncryptionAlgorithm"), destination, in.stringMap("DestinationEncryptionContext"),
+            in.string("DestinationEncryptionAlgorithm"), in.flag("DryRun"))
+        .thenApply(r -> {
+          Map<String, Object> out = new LinkedHashMap<>();
+          out.put("CiphertextBlob", r.ciphertextBlob());
+          out.put("SourceKeyId", r.source().arn());
+          out.put("KeyId", r.destination().arn());
+          out.put("SourceEncryptionAlgorithm", CryptoService.SYMMETRIC_DEFAULT);
+          out.put("DestinationEncryptionAlgorithm", CryptoService.SYMMETRIC_DEFAULT);
+          out.put("SourceKeyMaterialId", HsmLabels.keyMaterialId(r.source().keyId(), r.sourceVersion()));
+          out.put("DestinationKeyMaterialId",
+              HsmLabels.keyMaterialId(r.destination().keyId(), r.destinationVersion()));
+          return out;
+        });
+  }
+}
