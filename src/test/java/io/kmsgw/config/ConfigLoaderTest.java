@@ -59,6 +59,21 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void devClockOffset_isRefusedOutsideDevelopmentMode() throws IOException {
+    assertEquals(8, ConfigLoader.load(null, Map.of("KMSGW_DEV_CLOCK_OFFSET_DAYS", "8")).devClockOffsetDays());
+    Path f = yaml("hsm:\n  vendor: softhsm2\n  pin: '1234'\n");
+    ConfigException e = assertThrows(ConfigException.class,
+        () -> ConfigLoader.load(f, Map.of("KMSGW_DEV_CLOCK_OFFSET_DAYS", "8")));
+    assertTrue(e.getMessage().contains("dev.clock_offset_days"), e.getMessage());
+  }
+
+  @Test
+  void keyQuota_defaultsToAwsDefault() {
+    assertEquals(1000, ConfigLoader.load(null, Map.of()).keyQuota());
+    assertEquals(5, ConfigLoader.load(null, Map.of("KMSGW_LIMITS_KEYS_PER_ACCOUNT", "5")).keyQuota());
+  }
+
+  @Test
   void envName_isThePathUpperCasedWithUnderscores() {
     assertEquals("KMSGW_HSM_POOL_SIZE", ConfigLoader.envName("hsm.pool.size"));
     assertEquals("KMSGW_ADMIN_SECRET_ACCESS_KEY", ConfigLoader.envName("admin.secret_access_key"));
