@@ -9,31 +9,22 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Base64;
-import java.util.List;
-import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** The real gateway driven by the unmodified AWS CLI v2 ({@code /usr/bin/aws}), as the README's session does. */
 class AwsCliIT {
-  private static final String AWS = "/usr/bin/aws";
   private static GatewayProcess gateway;
+  private static AwsCli cli;
   private static Path work;
-
-  record Result(int exit, String out, String err) {}
 
   @BeforeAll
   static void start() throws IOException {
-    if (!Files.isExecutable(Path.of(AWS))) {
-      throw new IllegalStateException(AWS + " (AWS CLI v2, Debian package awscli) is required; .ci/run installs it");
-    }
     gateway = GatewayProcess.start("cli");
-    work = gateway.dataDir().resolveSibling(gateway.dataDir().getFileName() + "-cli");
-    Files.createDirectories(work);
+    cli = new AwsCli(gateway, gateway.dataDir().resolveSibling(gateway.dataDir().getFileName() + "-cli"));
+    work = cli.work();
   }
 
   @AfterAll
@@ -43,33 +34,12 @@ class AwsCliIT {
     }
   }
 
-  private static Result aws(String... args) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of(AWS, "--endpoint-url", gateway.endpoint().toString(), "--region",
-        GatewayProcess.REGION, "--output", "json", "kms"));
-    cmd.addAll(List.of(args));
-    ProcessBuilder pb = new ProcessBuilder(cmd).directory(work.toFile());
-    Map<String, String> env = pb.environment();
-    env.put("AWS_ACCESS_KEY_ID", GatewayProcess.ACCESS_KEY_ID);
-    env.put("AWS_SECRET_ACCESS_KEY", GatewayProcess.SECRET);
-    env.put("AWS_CONFIG_FILE", work.resolve("no-config").toString());
-    env.put("AWS_SHARED_CREDENTIALS_FILE", work.resolve("no-credentials").toString());
-    env.put("AWS_PAGER", "");
-    env.put("AWS_MAX_ATTEMPTS", "1");
-    env.remove("AWS_PROFILE");
-    Path out = Files.createTempFile(work, "out", ".txt");
-    Path err = Files.createTempFile(work, "err", ".txt");
-    Process p = pb.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-    if (!p.waitFor(120, TimeUnit.SECONDS)) {
-      p.destroyForcibly();
-      throw new IllegalStateException("aws " + String.join(" ", args) + " did not finish");
-    }
-    return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
+  private static AwsCli.Result aws(String... args) throws Exception {
+    return cli.run(args);
   }
 
   private static JsonObject ok(String... args) throws Exception {
-    Result r = aws(args);
-    assertEquals(0, r.exit(), "aws " + String.join(" ", args) + " failed: " + r.err());
-    return r.out().isBlank() ? new JsonObject() : new JsonObject(r.out());
+    return cli.ok(args);
   }
 
   @Test
@@ -108,20 +78,20 @@ class AwsCliIT {
         "--encryption-context", "purpose=test").getString("CiphertextBlob"));
     Files.write(work.resolve("b2.bin"), blob);
 
-    Result wrongContext = aws("decrypt", "--ciphertext-blob", "fileb://b2.bin", "--encryption-context", "purpose=prod");
+    AwsCli.Result wrongContext = aws("decrypt", "--ciphertext-blob", "fileb://b2.bin", "--encryption-context", "purpose=prod");
     assertNotEquals(0, wrongContext.exit());
     assertTrue(wrongContext.err().contains("InvalidCiphertextException"), wrongContext.err());
 
     blob[blob.length / 2] ^= 0x01;
     Files.write(work.resolve("b3.bin"), blob);
-    Result flipped = aws("decrypt", "--ciphertext-blob", "fileb://b3.bin", "--encryption-context", "purpose=test");
+    AwsCli.Result flipped = aws("decrypt", "--ciphertext-blob", "fileb://b3.bin", "--encryption-context", "purpose=test");
     assertNotEquals(0, flipped.exit());
     assertTrue(flipped.err().contains("InvalidCiphertextException"), flipped.err());
   }
 
   @Test
   void describeKey_unknown_failsNotFound() throws Exception {
-    Result r = aws("describe-key", "--key-id", "11111111-2222-3333-4444-555555555555");
+    AwsCli.Result r = aws("describe-key", "--key-id", "11111111-2222-3333-4444-555555555555");
     assertNotEquals(0, r.exit());
     assertTrue(r.err().contains("NotFoundException"), r.err());
   }

@@ -52,6 +52,24 @@ public final class GatewayProcess implements AutoCloseable {
     this.extraEnv = extraEnv;
   }
 
+  private GatewayProcess(GatewayProcess same, Map<String, String> extraEnv) {
+    this.name = same.name;
+    this.dataDir = same.dataDir;
+    this.log = same.log;
+    this.port = same.port;
+    this.extraEnv = extraEnv;
+  }
+
+  /**
+   * Starts another gateway process on a stopped one's data directory and port, with extra environment (such as
+   * the development clock offset), and waits until it is connected.
+   */
+  public static GatewayProcess restartWith(GatewayProcess stopped, Map<String, String> env) {
+    GatewayProcess g = new GatewayProcess(stopped, env);
+    g.start();
+    return g;
+  }
+
   /** Starts a gateway on a fresh data directory and waits until its key store is connected. */
   public static GatewayProcess start(String name) {
     return start(name, Map.of());

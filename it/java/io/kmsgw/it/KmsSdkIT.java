@@ -205,7 +205,7 @@ class KmsSdkIT {
 
   @Test
   void operationNotImplementedYet_failsUnsupportedOperation() {
-    assertThrows(UnsupportedOperationException.class, () -> kms.listAliases());
+    assertThrows(UnsupportedOperationException.class, () -> kms.describeCustomKeyStores());
   }
 
   @Test
