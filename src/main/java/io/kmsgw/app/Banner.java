@@ -1,6 +1,7 @@
 package io.kmsgw.app;
 
 import io.kmsgw.config.GatewayConfig;
+import io.kmsgw.config.HsmDefinitions;
 import io.kmsgw.kms.KeyStoreConnection;
 import io.kmsgw.log.Logging;
 
@@ -39,6 +40,25 @@ public final class Banner {
     }
     sb.append("    export AWS_DEFAULT_REGION=").append(c.region()).append('\n');
     sb.append("    aws --endpoint-url ").append(endpoint).append(" kms create-key\n");
+    DevToken.Prepared dev = gateway.dev();
+    if (dev != null) {
+      sb.append("\n  A second SoftHSM2 token (").append(HsmDefinitions.DEV_TOKEN_LABEL).append(") is ready for a custom key ")
+          .append("store on ").append(HsmDefinitions.DEV_CLUSTER_ID).append(":\n");
+      if (dev.fromEnvironment() != null) {
+        sb.append("    PIN=\"$KMSGW_DEV_PIN\"\n");
+      } else if (dev.generated() != null) {
+        sb.append("    PIN=").append(dev.generated()).append('\n');
+        sb.append("    # generated now and saved (owner-only) in ").append(dev.pinFile()).append('\n');
+      } else {
+        sb.append("    PIN=$(cat ").append(dev.pinFile()).append(")\n");
+      }
+      sb.append("    aws --endpoint-url ").append(endpoint).append(" kms create-custom-key-store --custom-key-store-name ")
+          .append("dev2 --cloud-hsm-cluster-id ").append(HsmDefinitions.DEV_CLUSTER_ID)
+          .append(" --key-store-password \"$PIN\" --trust-anchor-certificate file://")
+          .append(DevToken.trustAnchorFile(c.dataDir()).toAbsolutePath()).append('\n');
+      sb.append("    # then: connect-custom-key-store, and create-key --custom-key-store-id <id> --origin AWS_CLOUDHSM ")
+          .append("(docs/key-stores.md)\n");
+    }
     Logging.line(sb.toString());
   }
 }

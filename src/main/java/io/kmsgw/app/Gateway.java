@@ -1,6 +1,21 @@
 package io.kmsgw.app;
 
 import io.kmsgw.api.http.GatewayHttpServer;
+import io.kmsgw.api.kms.ops.CustomKeyStoreOperations;
+import io.kmsgw.config.HsmDefinition;
+import io.kmsgw.domain.CustomKeyStore;
+import io.kmsgw.domain.KeyRecord;
+import io.kmsgw.hsm.Hsm;
+import io.kmsgw.hsm.HsmConnector;
+import io.kmsgw.hsm.HsmErrorKind;
+import io.kmsgw.kms.CustomKeyStoreService;
+import io.kmsgw.kms.KeyStores;
+import io.kmsgw.kms.PinSealer;
+import java.util.ArrayList;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.function.BiConsumer;
 import io.kmsgw.api.kms.KeyIdResolver;
 import io.kmsgw.api.kms.KmsApi;
 import io.kmsgw.api.kms.model.ServiceModel;
@@ -67,11 +82,14 @@ import java.util.logging.Logger;
  */
 public final class Gateway implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(Gateway.class.getName());
+  /** Seconds between health checks of each connected key store. */
+  static final long HEALTH_CHECK_SECONDS = 30;
 
   private final GatewayConfig config;
   private final AdminCredentials.Resolved admin;
   private final Vertx vertx;
-  private final KeyStoreConnection keyStore;
+  private final DevToken.Prepared dev;
+  private final KeyStores stores;
   private final MetadataStore store;
   private final KeyCache cache;
   private final ExecutorService storeExecutor;
@@ -80,13 +98,15 @@ public final class Gateway implements AutoCloseable {
   private final ExecutorService lifecycleExecutor;
   private final int port;
 
-  private Gateway(GatewayConfig config, AdminCredentials.Resolved admin, Vertx vertx, KeyStoreConnection keyStore,
+  private Gateway(GatewayConfig config, AdminCredentials.Resolved admin, DevToken.Prepared dev, Vertx vertx,
+      KeyStores stores,
       MetadataStore store, KeyCache cache, ExecutorService storeExecutor, ThreadPoolExecutor hsmExecutor,
       ScheduledExecutorService scheduler, ExecutorService lifecycleExecutor, int port) {
     this.config = config;
     this.admin = admin;
     this.vertx = vertx;
-    this.keyStore = keyStore;
+    this.dev = dev;
+    this.stores = stores;
     this.store = store;
     this.cache = cache;
     this.storeExecutor = storeExecutor;
@@ -118,53 +138,83 @@ public final class Gateway implements AutoCloseable {
     cache.loadAll(store.allKeys().stream().filter(k -> k.state() != KeyState.CREATING).toList());
 
     GatewayConfig.Hsm hsm = config.hsm();
-    Supplier<char[]> pin = pinSource(config);
+    DevToken.Prepared dev = hsm.devToken() ? DevToken.prepare(config) : null;
+    Supplier<char[]> pin = dev != null ? dev.pin() : pinSource(config);
     // one thread per session: a queued HSM call waits for a thread, never for a session
     ThreadPoolExecutor hsmExecutor = new ThreadPoolExecutor(hsm.poolSize(), hsm.poolSize(), 60, TimeUnit.SECONDS,
         new ArrayBlockingQueue<>(16_384), named("kmsgw-hsm"));
     ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(named("kmsgw-keystore"));
     ExecutorService lifecycleExecutor = Executors.newSingleThreadExecutor(named("kmsgw-lifecycle"));
     AtomicReference<KeyLifecycle> lifecycleRef = new AtomicReference<>();
+    AtomicReference<CustomKeyStoreService> customRef = new AtomicReference<>();
     Pkcs11Connector connector = new Pkcs11Connector(new Pkcs11Options(hsm.library(), hsm.tokenLabel(), pin,
         hsm.poolSize(), Duration.ofMillis(hsm.borrowTimeoutMs()), Duration.ofMillis(hsm.validateAfterIdleMs()),
-        hsm.gcmGeneralErrorOnTagMismatch(), hsm.sessionKeyCopies()));
+        hsm.gcmGeneralErrorOnTagMismatch(), hsm.sessionKeyCopies(), 1));
     Reconciler reconciler = new Reconciler(store, cache, started);
-    AtomicBoolean reconciled = new AtomicBoolean();
-    KeyStoreConnection keyStore = new KeyStoreConnection(io.kmsgw.domain.KeyRecord.DEFAULT_KEY_STORE, connector,
-        scheduler, Duration.ofMillis(hsm.initialBackoffMs()), Duration.ofMillis(hsm.maxBackoffMs()), connected -> {
-          if (reconciled.compareAndSet(false, true)) {
-            try {
-              reconciler.reconcile(connected);
-            } catch (HsmException | RuntimeException e) {
-              reconciled.set(false);
-              LOG.warning(() -> "reconciliation failed, will run again at the next connection: " + e.getMessage());
-            }
-          }
-          // due rotations and deletions, once this connection counts as CONNECTED (the next scheduler turn)
+    Set<String> reconciled = ConcurrentHashMap.newKeySet();
+    // after each connection of any store, before it counts as CONNECTED
+    BiConsumer<String, Hsm> afterConnect = (storeId, connected) -> {
+      if (reconciled.add(storeId)) {
+        try {
+          reconciler.reconcile(storeId, connected);
+        } catch (HsmException | RuntimeException e) {
+          reconciled.remove(storeId);
+          LOG.warning(() -> "reconciliation of " + storeId + " failed, will run again at its next connection: "
+              + e.getMessage());
+        }
+      }
+      CustomKeyStoreService custom = customRef.get();
+      if (custom != null) {
+        custom.afterConnect(storeId, connected);
+      }
+    };
+    AtomicBoolean firstConnection = new AtomicBoolean(true);
+    HsmWorkers hsmWorkers = new HsmWorkers(hsmExecutor, Duration.ofMillis(hsm.borrowTimeoutMs()));
+    KeyStoreConnection keyStore = new KeyStoreConnection(KeyRecord.DEFAULT_KEY_STORE, connector, scheduler,
+        Duration.ofMillis(hsm.initialBackoffMs()), Duration.ofMillis(hsm.maxBackoffMs()), hsmWorkers, true,
+        connected -> {
+          afterConnect.accept(KeyRecord.DEFAULT_KEY_STORE, connected);
+          // the next scheduler turn, once this connection counts as CONNECTED: due rotations and deletions, and
+          // (the first time) the custom key stores left connected, whose PINs this store unseals
           scheduler.execute(() -> {
+            if (firstConnection.getAndSet(false) && customRef.get() != null) {
+              customRef.get().connectWanted();
+            }
             KeyLifecycle l = lifecycleRef.get();
             if (l != null) {
               l.runDueTasks();
             }
           });
         });
+    KeyStores stores = new KeyStores(keyStore);
 
     KmsSettings settings = new KmsSettings(config.accountId(), config.region());
-    HsmWorkers hsmWorkers = new HsmWorkers(hsmExecutor, Duration.ofMillis(hsm.borrowTimeoutMs()));
-    KeyService keys = new KeyService(settings, store, cache, keyStore, hsmWorkers, storeExecutor, lifecycleClock,
+    KeyService keys = new KeyService(settings, store, cache, stores, storeExecutor, lifecycleClock,
         config.keyQuota());
-    CryptoService crypto = new CryptoService(keys, keyStore, hsmWorkers);
-    AliasService aliases = new AliasService(settings, store, keys::lookup, keyStore, lifecycleExecutor,
+    CryptoService crypto = new CryptoService(keys, stores);
+    AliasService aliases = new AliasService(settings, store, keys::lookup, stores, lifecycleExecutor,
         storeExecutor, lifecycleClock);
     aliases.load();
-    KeyLifecycle lifecycle = new KeyLifecycle(settings, store, cache, keyStore, hsmWorkers, lifecycleExecutor,
-        lifecycleClock, aliases);
+    KeyLifecycle lifecycle = new KeyLifecycle(settings, store, cache, stores, lifecycleExecutor, lifecycleClock,
+        aliases);
     lifecycleRef.set(lifecycle);
+
+    Map<String, HsmDefinition> definitions = new LinkedHashMap<>();
+    config.clusters().forEach(d -> definitions.put(d.id(), d));
+    CustomKeyStoreService.ConnectionFactory factory = (storeId, clusterId, storePin) -> customConnection(storeId,
+        definitions.get(clusterId), storePin, hsm, afterConnect);
+    CustomKeyStoreService customStores = new CustomKeyStoreService(settings, store, stores, definitions.keySet(),
+        factory, new PinSealer(stores), lifecycleExecutor, storeExecutor, lifecycleClock);
+    customStores.load();
+    customRef.set(customStores);
     keyStore.connect();
     // and every minute after that
     scheduler.scheduleWithFixedDelay(() -> lifecycle.runDueTasks(), 60, 60, TimeUnit.SECONDS);
+    // health checks of every connected store; a dead connection goes FAILED through its fatal-error listener
+    scheduler.scheduleWithFixedDelay(() -> stores.all().forEach(KeyStoreConnection::probe),
+        HEALTH_CHECK_SECONDS, HEALTH_CHECK_SECONDS, TimeUnit.SECONDS);
 
-    KmsApi api = kmsApi(settings, keys, crypto, lifecycle, aliases);
+    KmsApi api = kmsApi(settings, keys, crypto, lifecycle, aliases, customStores, stores);
     SigV4Verifier verifier = new SigV4Verifier("kms", config.region(),
         new StaticCredentialStore(List.of(admin.key())), clock);
 
@@ -173,14 +223,14 @@ public final class Gateway implements AutoCloseable {
     GatewayConfig.Http http = config.http();
     GatewayHttpServer.Listen listen = new GatewayHttpServer.Listen(http.host(), http.port(), http.tlsCertificate(),
         http.tlsKey());
-    Supplier<GatewayHttpServer.Health> health = () -> health(keyStore, cache);
+    Supplier<GatewayHttpServer.Health> health = () -> health(stores, customStores, cache);
     try {
       vertx.deployVerticle(() -> new GatewayHttpServer(listen, verifier, api, health),
               new DeploymentOptions().setInstances(eventLoops))
           .await(30, TimeUnit.SECONDS);
     } catch (Exception e) {
       vertx.close();
-      keyStore.close();
+      stores.all().forEach(KeyStoreConnection::close);
       scheduler.shutdownNow();
       lifecycleExecutor.shutdownNow();
       hsmExecutor.shutdownNow();
@@ -188,15 +238,15 @@ public final class Gateway implements AutoCloseable {
       store.close();
       throw new ConfigException("cannot listen on " + http.endpoint() + ": " + e.getMessage(), e);
     }
-    return new Gateway(config, admin, vertx, keyStore, store, cache, storeExecutor, hsmExecutor, scheduler,
+    return new Gateway(config, admin, dev, vertx, stores, store, cache, storeExecutor, hsmExecutor, scheduler,
         lifecycleExecutor, http.port());
   }
 
   /** The KMS API with one handler per implemented operation. */
   static KmsApi kmsApi(KmsSettings settings, KeyService keys, CryptoService crypto, KeyLifecycle lifecycle,
-      AliasService aliases) {
+      AliasService aliases, CustomKeyStoreService customStores, KeyStores stores) {
     KeyIdResolver resolver = new KeyIdResolver(settings, aliases);
-    KeyMetadataView view = new KeyMetadataView(keys);
+    KeyMetadataView view = new KeyMetadataView(keys, storeId -> customStores.clusterOf(storeId));
     List<io.kmsgw.api.kms.OperationHandler> handlers = new java.util.ArrayList<>(List.of(
         new CreateKeyHandler(keys, view),
         new DescribeKeyHandler(keys, resolver, view),
@@ -209,15 +259,12 @@ public final class Gateway implements AutoCloseable {
         new GenerateRandomHandler(crypto)));
     handlers.addAll(new LifecycleOperations(lifecycle, keys, resolver).handlers());
     handlers.addAll(new AliasOperations(aliases, resolver, settings).handlers());
+    handlers.addAll(new CustomKeyStoreOperations(customStores, stores).handlers());
     return new KmsApi(ServiceModel.kms(), handlers);
   }
 
   private static Supplier<char[]> pinSource(GatewayConfig config) throws IOException, HsmException {
     GatewayConfig.Hsm hsm = config.hsm();
-    if (hsm.devToken()) {
-      Path pinFile = DevToken.prepare(config);
-      return filePin(pinFile);
-    }
     if (hsm.pin() != null) {
       String pin = hsm.pin();
       return pin::toCharArray;
@@ -236,14 +283,73 @@ public final class Gateway implements AutoCloseable {
     };
   }
 
-  static GatewayHttpServer.Health health(KeyStoreConnection keyStore, KeyCache cache) {
-    KeyStoreConnection.Status s = keyStore.status();
+  /**
+   * The custom key store connection for an HSM definition: its own connector, worker pool (one thread per session)
+   * and connecting thread, so that a slow or hung HSM holds up no other store.
+   */
+  private static KeyStoreConnection customConnection(String storeId, HsmDefinition def, Supplier<char[]> storePin,
+      GatewayConfig.Hsm hsm, BiConsumer<String, Hsm> afterConnect) {
+    HsmConnector connector = def != null ? new Pkcs11Connector(new Pkcs11Options(def.library(), def.tokenLabel(),
+        storePin, def.poolSize(), Duration.ofMillis(def.borrowTimeoutMs()),
+        Duration.ofMillis(def.validateAfterIdleMs()), def.gcmGeneralErrorOnTagMismatch(), def.sessionKeyCopies(),
+        def.minHsms())) : new UndefinedCluster();
+    int threads = def != null ? def.poolSize() : 1;
+    ThreadPoolExecutor workers = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS,
+        new ArrayBlockingQueue<>(16_384), named("kmsgw-hsm-" + storeId));
+    workers.allowCoreThreadTimeOut(true);
+    ScheduledThreadPoolExecutor connecting = new ScheduledThreadPoolExecutor(1, named("kmsgw-keystore-" + storeId));
+    connecting.setKeepAliveTime(60, TimeUnit.SECONDS);
+    connecting.allowCoreThreadTimeOut(true);
+    long borrow = def != null ? def.borrowTimeoutMs() : hsm.borrowTimeoutMs();
+    return new KeyStoreConnection(storeId, connector, connecting, Duration.ofMillis(hsm.initialBackoffMs()),
+        Duration.ofMillis(hsm.maxBackoffMs()), new HsmWorkers(workers, Duration.ofMillis(borrow)),
+        def != null && def.autoReconnect(), connected -> afterConnect.accept(storeId, connected))
+        .onClose(() -> {
+          workers.shutdown();
+          connecting.shutdown();
+        });
+  }
+
+  /** A custom key store whose cluster the configuration no longer defines: connecting fails CLUSTER_NOT_FOUND. */
+  private static final class UndefinedCluster implements HsmConnector {
+    @Override
+    public Hsm connect(FatalErrorListener listener) throws HsmException {
+      throw new HsmException(HsmErrorKind.TOKEN_NOT_FOUND, "the configuration defines no such cluster");
+    }
+
+    @Override
+    public void recover() {}
+
+    @Override
+    public String describe() {
+      return "an undefined cluster";
+    }
+  }
+
+  /** {@code GET /healthz}: every key store, its state and its pool; healthy when the default store is CONNECTED. */
+  static GatewayHttpServer.Health health(KeyStores stores, CustomKeyStoreService customStores, KeyCache cache) {
+    Map<String, Object> doc = new LinkedHashMap<>();
+    KeyStoreConnection.Status main = stores.defaultStore().status();
+    doc.put("state", main.state().name());
+    doc.put("keys", cache.size());
+    List<Map<String, Object>> all = new ArrayList<>();
+    for (KeyStoreConnection c : stores.all()) {
+      all.add(storeHealth(c.status(), customStores.find(c.id()).orElse(null)));
+    }
+    doc.put("keyStores", all);
+    return new GatewayHttpServer.Health(main.state() == KeyStoreConnection.State.CONNECTED, doc);
+  }
+
+  private static Map<String, Object> storeHealth(KeyStoreConnection.Status s, CustomKeyStore custom) {
     Map<String, Object> doc = new LinkedHashMap<>();
     doc.put("keyStore", s.keyStoreId());
+    if (custom != null) {
+      doc.put("name", custom.name());
+      doc.put("cluster", custom.clusterId());
+    }
     doc.put("state", s.state().name());
     doc.put("errorCode", s.errorCode());
     doc.put("message", s.message());
-    doc.put("keys", cache.size());
     HsmStats st = s.stats();
     if (st != null) {
       Map<String, Object> pool = new LinkedHashMap<>();
@@ -261,7 +367,7 @@ public final class Gateway implements AutoCloseable {
       calls.put("C_FindObjectsInit", st.findObjects());
       doc.put("pkcs11Calls", calls);
     }
-    return new GatewayHttpServer.Health(s.state() == KeyStoreConnection.State.CONNECTED, doc);
+    return doc;
   }
 
   private static ThreadFactory named(String prefix) {
@@ -286,14 +392,19 @@ public final class Gateway implements AutoCloseable {
   }
 
   public KeyStoreConnection.Status keyStoreStatus() {
-    return keyStore.status();
+    return stores.defaultStore().status();
+  }
+
+  /** The development tokens' PIN source, or null outside development mode. */
+  DevToken.Prepared dev() {
+    return dev;
   }
 
   /** Waits up to the timeout for the key store's first connection attempt to settle; true if connected. */
   public boolean awaitKeyStore(Duration timeout) throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < deadline) {
-      KeyStoreConnection.State s = keyStore.status().state();
+      KeyStoreConnection.State s = stores.defaultStore().status().state();
       if (s == KeyStoreConnection.State.CONNECTED) {
         return true;
       }
@@ -324,7 +435,7 @@ public final class Gateway implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    keyStore.close();
+    stores.all().forEach(KeyStoreConnection::close);
     scheduler.shutdownNow();
     store.close();
     LOG.info(() -> "stopped; " + cache.size() + " keys");

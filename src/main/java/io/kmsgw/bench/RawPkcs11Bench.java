@@ -42,7 +42,7 @@ public final class RawPkcs11Bench {
     SoftHsmTokens.initToken(library, label, "so-raw-bench".toCharArray(), "raw-bench".toCharArray());
     boolean sessionCopies = args.length < 6 || Boolean.parseBoolean(args[5]);
     Hsm hsm = new Pkcs11Connector(new Pkcs11Options(library, label, "raw-bench"::toCharArray, poolSize,
-        Duration.ofSeconds(2), Duration.ofSeconds(10), true, sessionCopies)).connect(e -> {});
+        Duration.ofSeconds(2), Duration.ofSeconds(10), true, sessionCopies, 1)).connect(e -> {});
     ExecutorService threads = Executors.newFixedThreadPool(poolSize);
     HsmWorkers workers = new HsmWorkers(threads, Duration.ofSeconds(2));
     UUID keyId = UUID.randomUUID();

@@ -63,6 +63,7 @@ public final class ConfigLoader {
     DEFAULTS.put("store.password_file", "");
     DEFAULTS.put("limits.keys_per_account", "1000");
     DEFAULTS.put("dev.clock_offset_days", "0");
+    DEFAULTS.put("dev.pin", "");
     DEFAULTS.put("log.level", "INFO");
   }
 
@@ -93,7 +94,7 @@ public final class ConfigLoader {
       String e = env.get(envName(d.getKey()));
       v.put(d.getKey(), e != null ? e : fromFile.getOrDefault(d.getKey(), d.getValue()));
     }
-    return build(v, file == null);
+    return build(v, file == null, fromFile, env);
   }
 
   private static Map<String, String> readYaml(Path file) {
@@ -121,6 +122,8 @@ public final class ConfigLoader {
     flatten("", m, flat);
     TreeSet<String> unknown = new TreeSet<>(flat.keySet());
     unknown.removeAll(DEFAULTS.keySet());
+    unknown.removeIf(k -> k.startsWith(HsmDefinitions.PREFIX));
+    unknown.addAll(HsmDefinitions.unknownKeys(flat));
     if (!unknown.isEmpty()) {
       throw new ConfigException("unknown configuration keys in " + file + ": " + unknown);
     }
@@ -157,7 +160,8 @@ public final class ConfigLoader {
     }
   }
 
-  private static GatewayConfig build(Map<String, String> v, boolean devMode) {
+  private static GatewayConfig build(Map<String, String> v, boolean devMode, Map<String, String> fromFile,
+      Map<String, String> env) {
     List<String> errors = new ArrayList<>();
     Path dataDir = Path.of(v.get("data_dir"));
     String region = v.get("region");
@@ -244,10 +248,17 @@ public final class ConfigLoader {
       errors.add("dev.clock_offset_days: a development setting (it moves the lifecycle clock for rotation and "
           + "deletion tests); refused outside development mode");
     }
+    String devPin = blankToNull(v.get("dev.pin"));
+    if (devPin != null && !devToken) {
+      errors.add("dev.pin: the user PIN of the development tokens; refused outside development mode");
+    } else if (devPin != null && (devPin.length() < 7 || devPin.length() > 32)) {
+      errors.add("dev.pin: 7 to 32 characters (as a KeyStorePassword)");
+    }
     String logLevel = v.get("log.level").toUpperCase(Locale.ROOT);
     if (!List.of("SEVERE", "WARNING", "INFO", "FINE", "FINER", "FINEST", "ALL", "OFF").contains(logLevel)) {
       errors.add("log.level: one of SEVERE, WARNING, INFO, FINE, FINER, FINEST");
     }
+    List<HsmDefinition> clusters = HsmDefinitions.parse(fromFile, env, devToken, library, errors);
     if (!errors.isEmpty()) {
       throw new ConfigException(String.join("\n", errors));
     }
@@ -255,10 +266,10 @@ public final class ConfigLoader {
         new GatewayConfig.Http(host, port, cert, key),
         new GatewayConfig.Admin(akid, secret),
         new GatewayConfig.Hsm(vendor, library, tokenLabel, devToken, pin, pinFile, poolSize, borrow, idle,
-            initialBackoff, maxBackoff, ivFromHsm, generalError, sessionCopies),
+            initialBackoff, maxBackoff, ivFromHsm, generalError, sessionCopies, devPin),
         new GatewayConfig.Store(blankToNull(v.get("store.jdbc_url")), blankToNull(v.get("store.username")),
             path(v.get("store.password_file"))),
-        keyQuota, clockOffsetDays, logLevel);
+        List.copyOf(clusters), keyQuota, clockOffsetDays, logLevel);
   }
 
   static boolean isLoopback(String host) {
@@ -277,22 +288,30 @@ public final class ConfigLoader {
   }
 
   private static int integer(Map<String, String> v, String key, int min, int max, List<String> errors) {
+    return integer(v, key, min, max, errors, "");
+  }
+
+  static int integer(Map<String, String> v, String key, int min, int max, List<String> errors, String where) {
     try {
       int n = Integer.parseInt(v.get(key).trim());
       if (n < min || n > max) {
-        errors.add(key + ": must be between " + min + " and " + max);
+        errors.add(where + key + ": must be between " + min + " and " + max);
       }
       return n;
     } catch (NumberFormatException e) {
-      errors.add(key + ": not a whole number");
+      errors.add(where + key + ": not a whole number");
       return min;
     }
   }
 
   private static boolean bool(Map<String, String> v, String key, List<String> errors) {
+    return bool(v, key, errors, "");
+  }
+
+  static boolean bool(Map<String, String> v, String key, List<String> errors, String where) {
     String s = v.get(key).trim().toLowerCase(Locale.ROOT);
     if (!s.equals("true") && !s.equals("false")) {
-      errors.add(key + ": must be true or false");
+      errors.add(where + key + ": must be true or false");
     }
     return s.equals("true");
   }

@@ -18,6 +18,7 @@ public record GatewayConfig(
     Admin admin,
     Hsm hsm,
     Store store,
+    java.util.List<HsmDefinition> clusters,
     int keyQuota,
     int devClockOffsetDays,
     String logLevel) {
@@ -56,7 +57,8 @@ public record GatewayConfig(
       long maxBackoffMs,
       boolean gcmIvFromHsm,
       boolean gcmGeneralErrorOnTagMismatch,
-      boolean sessionKeyCopies) {
+      boolean sessionKeyCopies,
+      String devPin) {
     @Override
     public String toString() {
       return "Hsm[vendor=" + vendor + ", library=" + library + ", token=" + tokenLabel + ", devToken=" + devToken

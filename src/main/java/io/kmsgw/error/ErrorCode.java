@@ -22,7 +22,11 @@ public enum ErrorCode {
   // modelled KMS exceptions
   ALREADY_EXISTS("AlreadyExistsException", 400),
   CONFLICT("ConflictException", 400),
+  CLOUD_HSM_CLUSTER_IN_USE("CloudHsmClusterInUseException", 400),
+  CLOUD_HSM_CLUSTER_NOT_FOUND("CloudHsmClusterNotFoundException", 400),
+  CUSTOM_KEY_STORE_HAS_CMKS("CustomKeyStoreHasCMKsException", 400),
   CUSTOM_KEY_STORE_INVALID_STATE("CustomKeyStoreInvalidStateException", 400),
+  CUSTOM_KEY_STORE_NAME_IN_USE("CustomKeyStoreNameInUseException", 400),
   CUSTOM_KEY_STORE_NOT_FOUND("CustomKeyStoreNotFoundException", 400),
   DEPENDENCY_TIMEOUT("DependencyTimeoutException", 500),
   DISABLED("DisabledException", 400),

@@ -19,6 +19,13 @@ public interface Hsm extends AutoCloseable {
    */
   <T> T withSession(SessionWork<T> work) throws HsmException;
 
+  /**
+   * A health check: the token still answers, the crypto user is still logged in, and a session from the pool can
+   * run a call (a few random bytes). A failure that kills the connection is reported to its listener as any
+   * other.
+   */
+  void probe() throws HsmException;
+
   /** Pool and call figures for health checks and the benchmark. */
   HsmStats stats();
 

@@ -15,6 +15,11 @@ public enum HsmErrorKind {
   SESSION_INVALID(true, false),
   /** The device, the token or the library failed; the module must be re-initialised. */
   DEVICE_ERROR(true, true),
+  /**
+   * The shared PKCS#11 library was re-initialised (another key store on it recovered from a device error): this
+   * connection's sessions are gone, but nothing is known to be wrong with its own token. Connect again at once.
+   */
+  LIBRARY_REINITIALISED(true, false),
   /** The application is no longer logged in; reconnect and log in again. */
   NOT_LOGGED_IN(true, true),
   /** The crypto user's PIN is wrong. */
@@ -25,6 +30,8 @@ public enum HsmErrorKind {
   ANOTHER_USER_LOGGED_IN(false, false),
   /** No token with the configured label. */
   TOKEN_NOT_FOUND(false, false),
+  /** Fewer tokens with the label than the definition's minimum number of HSMs. */
+  INSUFFICIENT_HSMS(false, false),
   /** The PKCS#11 library could not be loaded or initialised. */
   LIBRARY_ERROR(false, false),
   /** No session became free within the borrow timeout. */

@@ -31,7 +31,7 @@ public final class AliasService {
   private final KmsSettings settings;
   private final MetadataStore store;
   private final KeyReads keys;
-  private final KeyStoreConnection keyStore;
+  private final KeyStores stores;
   private final Executor lifecycle;
   private final Executor storeExecutor;
   private final Clock clock;
@@ -43,12 +43,12 @@ public final class AliasService {
     CompletableFuture<KeyRecord> lookup(UUID keyId);
   }
 
-  public AliasService(KmsSettings settings, MetadataStore store, KeyReads keys, KeyStoreConnection keyStore,
+  public AliasService(KmsSettings settings, MetadataStore store, KeyReads keys, KeyStores stores,
       Executor lifecycle, Executor storeExecutor, Clock clock) {
     this.settings = settings;
     this.store = store;
     this.keys = keys;
-    this.keyStore = keyStore;
+    this.stores = stores;
     this.lifecycle = lifecycle;
     this.storeExecutor = storeExecutor;
     this.clock = clock;
@@ -99,7 +99,7 @@ public final class AliasService {
   public CompletableFuture<Alias> create(Caller caller, String name, UUID targetKeyId) {
     checkName(name);
     return keys.lookup(targetKeyId).thenCompose(target -> Completions.on(lifecycle, () -> {
-      KeyStateRules.require(Op.MANAGE, target, keyStore.isConnected());
+      KeyStateRules.require(Op.MANAGE, target, stores.connected(target));
       Instant now = now();
       Alias alias = new Alias(settings.accountId(), name, targetKeyId, now, now);
       if (!store.insertAlias(alias)) {
@@ -121,7 +121,7 @@ public final class AliasService {
       throw KmsException.notFound("Alias " + arn(name) + " is not found.");
     }
     return keys.lookup(newTargetKeyId).thenCombine(keys.lookup(current.targetKeyId()), (target, old) -> {
-      KeyStateRules.require(Op.ALIAS_TARGET, target, keyStore.isConnected());
+      KeyStateRules.require(Op.ALIAS_TARGET, target, stores.connected(target));
       if (!target.keySpec().equals(old.keySpec()) || !target.keyUsage().equals(old.keyUsage())) {
         throw KmsException.validation("The new key must have the same KeySpec and KeyUsage as the key the alias "
             + "points to now (" + old.keySpec() + ", " + old.keyUsage() + ").");

@@ -7,7 +7,6 @@ import io.kmsgw.error.ErrorCode;
 import io.kmsgw.error.KmsException;
 import io.kmsgw.format.CiphertextBlob;
 import io.kmsgw.format.EncryptionContextCodec;
-import io.kmsgw.hsm.Hsm;
 import io.kmsgw.hsm.HsmException;
 import io.kmsgw.hsm.HsmKey;
 import io.kmsgw.hsm.HsmSession;
@@ -39,13 +38,11 @@ public final class CryptoService {
   });
 
   private final KeyService keys;
-  private final KeyStoreConnection keyStore;
-  private final HsmWorkers hsmWorkers;
+  private final KeyStores stores;
 
-  public CryptoService(KeyService keys, KeyStoreConnection keyStore, HsmWorkers hsmWorkers) {
+  public CryptoService(KeyService keys, KeyStores stores) {
     this.keys = keys;
-    this.keyStore = keyStore;
-    this.hsmWorkers = hsmWorkers;
+    this.stores = stores;
   }
 
   public record EncryptResult(KeyRecord key, byte[] ciphertextBlob) {}
@@ -82,9 +79,9 @@ public final class CryptoService {
     return keys.lookup(keyId).thenCompose(key -> {
       checkEncryptable(key, algorithm, operation);
       dryRunStop(dryRun);
-      Hsm hsm = keyStore.hsm(ErrorCode.KMS_INVALID_STATE);
       KeyVersion version = key.current();
-      return hsmWorkers.run(hsm, key.arn(), s -> work.run(s, key, version, encodedContext));
+      return stores.of(key).run(ErrorCode.KMS_INVALID_STATE, key.arn(),
+          s -> work.run(s, key, version, encodedContext));
     });
   }
 
@@ -119,10 +116,10 @@ public final class CryptoService {
           checkEncryptable(key, algorithm, "Decrypt");
           KeyVersion version = key.version(blob.keyVersion()).orElseThrow(CryptoService::invalidCiphertext);
           dryRunStop(dryRun);
-          Hsm hsm = keyStore.hsm(ErrorCode.KMS_INVALID_STATE);
           byte[] aad = CiphertextBlob.aad(blob.header(), encodedContext);
           HsmKey object = new HsmKey(version.hsmLabel(), version.hsmId());
-          return hsmWorkers.run(hsm, key.arn(), s -> new DecryptResult(key, version.version(),
+          return stores.of(key).run(ErrorCode.KMS_INVALID_STATE, key.arn(), s -> new DecryptResult(key,
+              version.version(),
               s.decryptAesGcm(object, blob.iv(), aad, blob.ciphertextAndTag())));
         });
   }
@@ -158,10 +155,22 @@ public final class CryptoService {
       KeyRecord destination = pair[1];
       KeyVersion sourceVersion = source.version(blob.keyVersion()).orElseThrow();
       KeyVersion destinationVersion = destination.current();
-      Hsm hsm = keyStore.hsm(ErrorCode.KMS_INVALID_STATE);
       HsmKey sourceObject = new HsmKey(sourceVersion.hsmLabel(), sourceVersion.hsmId());
       byte[] aad = CiphertextBlob.aad(blob.header(), sourceAad);
-      return hsmWorkers.run(hsm, source.arn(), s -> {
+      if (!source.keyStoreId().equals(destination.keyStoreId())) {
+        // two HSMs: decrypt in one, seal in the other; the plaintext crosses only the gateway's memory
+        return stores.of(source).run(ErrorCode.KMS_INVALID_STATE, source.arn(),
+                s -> s.decryptAesGcm(sourceObject, blob.iv(), aad, blob.ciphertextAndTag()))
+            .thenCompose(plaintext -> stores.of(destination).run(ErrorCode.KMS_INVALID_STATE, destination.arn(), s -> {
+              try {
+                return new ReEncryptResult(source, sourceVersion.version(), destination, destinationVersion.version(),
+                    seal(s, destination, destinationVersion, plaintext, destinationAad));
+              } finally {
+                java.util.Arrays.fill(plaintext, (byte) 0);
+              }
+            }));
+      }
+      return stores.of(source).run(ErrorCode.KMS_INVALID_STATE, source.arn(), s -> {
         byte[] plaintext = s.decryptAesGcm(sourceObject, blob.iv(), aad, blob.ciphertextAndTag());
         try {
           return new ReEncryptResult(source, sourceVersion.version(), destination, destinationVersion.version(),
@@ -184,9 +193,17 @@ public final class CryptoService {
     });
   }
 
-  public CompletableFuture<byte[]> generateRandom(Caller caller, int numberOfBytes) {
-    Hsm hsm = keyStore.hsm(ErrorCode.DEPENDENCY_TIMEOUT);
-    return hsmWorkers.run(hsm, null, s -> s.generateRandom(numberOfBytes));
+  /** Random bytes from the default key store's HSM, or from a custom key store's (CustomKeyStoreId). */
+  public CompletableFuture<byte[]> generateRandom(Caller caller, int numberOfBytes, String customKeyStoreId) {
+    if (customKeyStoreId == null) {
+      return stores.defaultStore().run(ErrorCode.DEPENDENCY_TIMEOUT, null, s -> s.generateRandom(numberOfBytes));
+    }
+    KeyStoreConnection store = stores.of(customKeyStoreId);
+    if (!store.isConnected()) {
+      throw new KmsException(ErrorCode.CUSTOM_KEY_STORE_INVALID_STATE, "The custom key store " + customKeyStoreId
+          + " is not connected.");
+    }
+    return store.run(ErrorCode.CUSTOM_KEY_STORE_INVALID_STATE, null, s -> s.generateRandom(numberOfBytes));
   }
 
   private static byte[] seal(HsmSession s, KeyRecord key, KeyVersion version, byte[] plaintext,
@@ -200,7 +217,7 @@ public final class CryptoService {
   }
 
   private void checkEncryptable(KeyRecord key, String algorithm, String operation) {
-    KeyStateRules.requireUsableForCrypto(key, keyStore.isConnected());
+    KeyStateRules.requireUsableForCrypto(key, stores.connected(key));
     KeyStateRules.requireSymmetricEncryptDecrypt(key, operation);
     if (algorithm != null && !SYMMETRIC_DEFAULT.equals(algorithm)) {
       throw new KmsException(ErrorCode.INVALID_KEY_USAGE,

@@ -20,7 +20,7 @@ final class HsmErrors {
           "The ciphertext is invalid, was altered, or the encryption context does not match.", e);
       case POOL_EXHAUSTED -> new KmsException(ErrorCode.THROTTLING,
           "Rate exceeded: every HSM session is busy. Retry with backoff.", e);
-      case DEVICE_ERROR, NOT_LOGGED_IN, SESSION_INVALID -> keyArn == null
+      case DEVICE_ERROR, NOT_LOGGED_IN, SESSION_INVALID, LIBRARY_REINITIALISED -> keyArn == null
           ? new KmsException(ErrorCode.DEPENDENCY_TIMEOUT, "The HSM could not be reached. You can retry the request.", e)
           : new KmsException(ErrorCode.KEY_UNAVAILABLE, keyArn + " is not available: the HSM could not be reached. "
               + "You can retry the request.", e);

@@ -8,7 +8,6 @@ import io.kmsgw.domain.KeyVersion;
 import io.kmsgw.domain.Tag;
 import io.kmsgw.error.ErrorCode;
 import io.kmsgw.error.KmsException;
-import io.kmsgw.hsm.Hsm;
 import io.kmsgw.hsm.HsmKey;
 import io.kmsgw.policy.KeyStateRules;
 import io.kmsgw.policy.KeyStateRules.Op;
@@ -54,19 +53,17 @@ public final class KeyLifecycle {
   private final KmsSettings settings;
   private final MetadataStore store;
   private final KeyCache cache;
-  private final KeyStoreConnection keyStore;
-  private final HsmWorkers hsmWorkers;
+  private final KeyStores stores;
   private final Executor lifecycle;
   private final Clock clock;
   private final AliasService aliases;
 
-  public KeyLifecycle(KmsSettings settings, MetadataStore store, KeyCache cache, KeyStoreConnection keyStore,
-      HsmWorkers hsmWorkers, Executor lifecycle, Clock clock, AliasService aliases) {
+  public KeyLifecycle(KmsSettings settings, MetadataStore store, KeyCache cache, KeyStores stores,
+      Executor lifecycle, Clock clock, AliasService aliases) {
     this.settings = settings;
     this.store = store;
     this.cache = cache;
-    this.keyStore = keyStore;
-    this.hsmWorkers = hsmWorkers;
+    this.stores = stores;
     this.lifecycle = lifecycle;
     this.clock = clock;
     this.aliases = aliases;
@@ -80,7 +77,7 @@ public final class KeyLifecycle {
   private CompletableFuture<KeyRecord> mutate(UUID keyId, Op op, Function<KeyRecord, KeyRecord> change) {
     return Completions.on(lifecycle, () -> {
       KeyRecord current = fresh(keyId);
-      KeyStateRules.require(op, current, keyStore.isConnected());
+      KeyStateRules.require(op, current, stores.connected(current));
       KeyRecord next = change.apply(current);
       if (next != current) {
         if (!store.updateKey(next, current.state())) {
@@ -155,7 +152,7 @@ public final class KeyLifecycle {
   public CompletableFuture<KeyRecord> rotateOnDemand(Caller caller, UUID keyId) {
     return Completions.on(lifecycle, () -> {
       KeyRecord k = fresh(keyId);
-      KeyStateRules.require(Op.ROTATE_NOW, k, keyStore.isConnected());
+      KeyStateRules.require(Op.ROTATE_NOW, k, stores.connected(k));
       long onDemand = k.versions().stream().filter(v -> "ON_DEMAND".equals(v.rotationType())).count();
       if (onDemand >= MAX_ON_DEMAND_ROTATIONS) {
         throw new KmsException(ErrorCode.LIMIT_EXCEEDED, k.arn() + " has had " + MAX_ON_DEMAND_ROTATIONS
@@ -179,8 +176,8 @@ public final class KeyLifecycle {
     String label = HsmLabels.label(k.keyId(), n);
     byte[] hsmId = HsmLabels.id(k.keyId(), n);
     HsmKey object = new HsmKey(label, hsmId);
-    Hsm hsm = keyStore.hsm(ErrorCode.KMS_INVALID_STATE);
-    join(hsmWorkers.run(hsm, k.arn(), s -> {
+    KeyStoreConnection hsm = stores.of(k);
+    join(hsm.run(ErrorCode.KMS_INVALID_STATE, k.arn(), s -> {
       if (s.exists(object)) {
         s.destroy(object);
       }
@@ -194,7 +191,7 @@ public final class KeyLifecycle {
     try {
       store.addVersion(k.keyId(), version, rotation);
     } catch (RuntimeException e) {
-      join(hsmWorkers.run(hsm, k.arn(), s -> {
+      join(hsm.run(ErrorCode.KMS_INVALID_STATE, k.arn(), s -> {
         s.destroy(object);
         return null;
       }));
@@ -225,7 +222,7 @@ public final class KeyLifecycle {
     TagRules.check(tags);
     return Completions.on(lifecycle, () -> {
       KeyRecord k = fresh(keyId);
-      KeyStateRules.require(Op.MANAGE, k, keyStore.isConnected());
+      KeyStateRules.require(Op.MANAGE, k, stores.connected(k));
       Map<String, String> merged = new LinkedHashMap<>();
       k.tags().forEach(t -> merged.put(t.key(), t.value()));
       merged.putAll(requested);
@@ -243,7 +240,7 @@ public final class KeyLifecycle {
   public CompletableFuture<KeyRecord> untag(Caller caller, UUID keyId, List<String> tagKeys) {
     return Completions.on(lifecycle, () -> {
       KeyRecord k = fresh(keyId);
-      KeyStateRules.require(Op.MANAGE, k, keyStore.isConnected());
+      KeyStateRules.require(Op.MANAGE, k, stores.connected(k));
       List<Tag> next = k.tags().stream().filter(t -> !tagKeys.contains(t.key())).toList();
       store.replaceTags(keyId, next);
       KeyRecord updated = k.withTags(next);
@@ -255,14 +252,13 @@ public final class KeyLifecycle {
   /** Rotations and deletions whose time has come; called at start-up and periodically. */
   public CompletableFuture<Void> runDueTasks() {
     return Completions.on(lifecycle, () -> {
-      if (!keyStore.isConnected()) {
-        return null;
-      }
       Instant now = now();
       for (KeyRecord k : store.allKeys()) {
         try {
           if (k.state() == KeyState.PENDING_DELETION && k.deletionDate() != null && !k.deletionDate().isAfter(now)) {
             destroy(k);
+          } else if (!stores.connected(k)) {
+            continue;
           } else if (k.state() == KeyState.ENABLED && k.rotation().enabled() && k.rotation().nextRotation() != null
               && !k.rotation().nextRotation().isAfter(now)) {
             KeyRecord rotated = rotate(k, "AUTOMATIC");
@@ -279,13 +275,23 @@ public final class KeyLifecycle {
 
   /**
    * Destroys every version's HSM object, then the metadata (with aliases and tags). A crash between the two is
-   * finished at the next run: destroying an object that is already gone is not an error.
+   * finished at the next run: destroying an object that is already gone is not an error. When the key's store is
+   * not connected, the objects to destroy are recorded with the deletion and destroyed at its next connection.
    */
   private void destroy(KeyRecord k) {
-    Hsm hsm = keyStore.hsm(ErrorCode.KMS_INVALID_STATE);
+    if (!stores.connected(k)) {
+      store.deleteKeyRecordingDestruction(k.keyId(), k.keyStoreId(), k.versions());
+      cache.remove(k.keyId());
+      aliases.forgetKey(k.keyId());
+      LOG.warning(() -> "key " + k.arn() + " deleted at the end of its waiting period; its key store "
+          + k.keyStoreId() + " is not connected, so its " + k.versions().size()
+          + " HSM objects are destroyed at the next connection");
+      return;
+    }
+    KeyStoreConnection hsm = stores.of(k);
     for (KeyVersion v : k.versions()) {
       HsmKey object = new HsmKey(v.hsmLabel(), v.hsmId());
-      join(hsmWorkers.run(hsm, k.arn(), s -> {
+      join(hsm.run(ErrorCode.KMS_INVALID_STATE, k.arn(), s -> {
         s.destroy(object);
         return null;
       }));

@@ -8,7 +8,6 @@ import io.kmsgw.domain.KeyVersion;
 import io.kmsgw.domain.Tag;
 import io.kmsgw.error.ErrorCode;
 import io.kmsgw.error.KmsException;
-import io.kmsgw.hsm.Hsm;
 import io.kmsgw.hsm.HsmKey;
 import io.kmsgw.policy.KeyStateRules;
 import io.kmsgw.policy.TagRules;
@@ -41,8 +40,7 @@ public final class KeyService {
   private final KmsSettings settings;
   private final MetadataStore store;
   private final KeyCache cache;
-  private final KeyStoreConnection keyStore;
-  private final HsmWorkers hsmWorkers;
+  private final KeyStores stores;
   private final Executor storeExecutor;
   private final Clock clock;
   private final int keyQuota;
@@ -52,14 +50,13 @@ public final class KeyService {
    * @param clock the lifecycle clock (creation dates)
    * @param keyQuota keys per account, those pending deletion included (AWS's default quota is 1000)
    */
-  public KeyService(KmsSettings settings, MetadataStore store, KeyCache cache, KeyStoreConnection keyStore,
-      HsmWorkers hsmWorkers, Executor storeExecutor, Clock clock, int keyQuota) {
+  public KeyService(KmsSettings settings, MetadataStore store, KeyCache cache, KeyStores stores,
+      Executor storeExecutor, Clock clock, int keyQuota) {
     this.keyQuota = keyQuota;
     this.settings = settings;
     this.store = store;
     this.cache = cache;
-    this.keyStore = keyStore;
-    this.hsmWorkers = hsmWorkers;
+    this.stores = stores;
     this.storeExecutor = storeExecutor;
     this.clock = clock;
   }
@@ -70,14 +67,32 @@ public final class KeyService {
 
   public CompletableFuture<KeyRecord> createKey(Caller caller, NewKey request) {
     checkCreatable(request);
-    Hsm hsm = keyStore.hsm(ErrorCode.DEPENDENCY_TIMEOUT);
+    KeyStoreConnection target;
+    String keyStoreId;
+    String origin;
+    if (request.customKeyStoreId() != null) {
+      target = stores.custom(request.customKeyStoreId()).orElseThrow(() -> new KmsException(
+          ErrorCode.CUSTOM_KEY_STORE_NOT_FOUND, "Custom key store " + request.customKeyStoreId() + " does not exist."));
+      if (!target.isConnected()) {
+        throw new KmsException(ErrorCode.CUSTOM_KEY_STORE_INVALID_STATE, "The custom key store "
+            + request.customKeyStoreId() + " is " + target.status().state() + "; keys can be created only in a "
+            + "CONNECTED key store.");
+      }
+      keyStoreId = request.customKeyStoreId();
+      origin = "AWS_CLOUDHSM";
+    } else {
+      target = stores.defaultStore();
+      target.hsm(ErrorCode.DEPENDENCY_TIMEOUT);
+      keyStoreId = KeyRecord.DEFAULT_KEY_STORE;
+      origin = "AWS_KMS";
+    }
     UUID keyId = UUID.randomUUID();
     Instant now = clock.instant().truncatedTo(ChronoUnit.MILLIS);
     String label = HsmLabels.label(keyId, 1);
     byte[] hsmId = HsmLabels.id(keyId, 1);
     KeyRecord creating = new KeyRecord(keyId, settings.accountId(), settings.region(), now,
         request.description() == null ? "" : request.description(), KeyState.CREATING, "ENCRYPT_DECRYPT",
-        "SYMMETRIC_DEFAULT", "AWS_KMS", KeyRecord.DEFAULT_KEY_STORE, 1, null, 0, KeyRotation.DISABLED,
+        "SYMMETRIC_DEFAULT", origin, keyStoreId, 1, null, 0, KeyRotation.DISABLED,
         List.of(new KeyVersion(1, label, hsmId, now, null)), request.tags());
     String arn = creating.arn();
 
@@ -93,7 +108,7 @@ public final class KeyService {
           }
           return creating;
         })
-        .thenCompose(k -> hsmWorkers.run(hsm, null, s -> s.generateAes256Key(label, hsmId)))
+        .thenCompose(k -> target.run(ErrorCode.DEPENDENCY_TIMEOUT, null, s -> s.generateAes256Key(label, hsmId)))
         .thenCompose(generated -> Completions.on(storeExecutor, () -> {
           if (!store.updateKeyState(keyId, KeyState.CREATING, KeyState.ENABLED)) {
             throw KmsException.internal("CreateKey lost its metadata row for " + arn, null);
@@ -105,17 +120,17 @@ public final class KeyService {
         }))
         .whenComplete((ok, failure) -> {
           if (failure != null) {
-            rollBack(hsm, creating, new HsmKey(label, hsmId), Completions.unwrap(failure));
+            rollBack(target, creating, new HsmKey(label, hsmId), Completions.unwrap(failure));
           }
         });
   }
 
   /** Undoes a CreateKey that failed halfway; what cannot be undone now is left to the reconciler. */
-  private void rollBack(Hsm hsm, KeyRecord creating, HsmKey object, Throwable cause) {
+  private void rollBack(KeyStoreConnection target, KeyRecord creating, HsmKey object, Throwable cause) {
     LOG.log(Level.WARNING, "CreateKey of " + creating.keyId() + " failed; rolling back: " + cause.getMessage());
-    Completions.on(hsmWorkers.executor(), () -> {
+    Completions.on(target.executor(), () -> {
       try {
-        hsm.withSession(s -> {
+        target.hsm(ErrorCode.KMS_INTERNAL).withSession(s -> {
           s.destroy(object);
           return null;
         });
@@ -134,14 +149,17 @@ public final class KeyService {
 
   private void checkCreatable(NewKey r) {
     TagRules.check(r.tags());
-    if (r.customKeyStoreId() != null) {
-      throw new KmsException(ErrorCode.CUSTOM_KEY_STORE_NOT_FOUND,
-          "Custom key store " + r.customKeyStoreId() + " does not exist.");
-    }
     if (r.multiRegion()) {
       throw new KmsException(ErrorCode.UNSUPPORTED_OPERATION, "Multi-Region keys are not supported by kmsgw.");
     }
-    if (!"AWS_KMS".equals(r.origin())) {
+    // AWS: a key in a CloudHSM key store has Origin AWS_CLOUDHSM, and that origin needs a CustomKeyStoreId
+    if (r.customKeyStoreId() != null && !"AWS_CLOUDHSM".equals(r.origin())) {
+      throw KmsException.validation("A key in a custom key store needs Origin AWS_CLOUDHSM.");
+    }
+    if (r.customKeyStoreId() == null && "AWS_CLOUDHSM".equals(r.origin())) {
+      throw KmsException.validation("Origin AWS_CLOUDHSM needs a CustomKeyStoreId.");
+    }
+    if (!"AWS_KMS".equals(r.origin()) && !"AWS_CLOUDHSM".equals(r.origin())) {
       throw new KmsException(ErrorCode.UNSUPPORTED_OPERATION,
           "Origin " + r.origin() + " is not supported yet; only AWS_KMS (material generated in the HSM).");
     }
@@ -182,11 +200,11 @@ public final class KeyService {
 
   /** The key's state as clients see it now (Unavailable while its key store is not connected). */
   public KeyState effectiveState(KeyRecord key) {
-    return KeyStateRules.effectiveState(key, keyStore.isConnected());
+    return KeyStateRules.effectiveState(key, stores.connected(key));
   }
 
   public boolean keyStoreConnected(KeyRecord key) {
-    return keyStore.isConnected();
+    return stores.connected(key);
   }
 
   /** One page of ListKeys. */

@@ -38,6 +38,10 @@ public final class KeyStoreConnection implements AutoCloseable {
   private final Duration initialBackoff;
   private final Duration maxBackoff;
   private final Consumer<Hsm> onConnected;
+  private final HsmWorkers workers;
+  private final boolean autoReconnect;
+  private volatile boolean recoverFirst;
+  private volatile Runnable onClose = () -> {};
 
   /** State, connection and error change together, so readers never see a CONNECTED state without its HSM. */
   private record Snapshot(State state, Hsm hsm, String errorCode, String message) {}
@@ -45,14 +49,20 @@ public final class KeyStoreConnection implements AutoCloseable {
   private volatile Snapshot current = new Snapshot(State.DISCONNECTED, null, null, "");
   private Duration nextBackoff;
   private ScheduledFuture<?> pending;
-  private boolean closed;
+  private volatile boolean closed;
 
   /**
+   * @param workers the worker pool for this store's PKCS#11 calls, sized to its sessions
+   * @param autoReconnect retry a failed connection with backoff (the default key store); when false (custom key
+   *     stores, as AWS) a FAILED store stays FAILED until it is disconnected and connected again
    * @param onConnected runs on the scheduler after each successful connection, before the state becomes
    *     CONNECTED (reconciliation at start)
    */
   public KeyStoreConnection(String keyStoreId, HsmConnector connector, ScheduledExecutorService scheduler,
-      Duration initialBackoff, Duration maxBackoff, Consumer<Hsm> onConnected) {
+      Duration initialBackoff, Duration maxBackoff, HsmWorkers workers, boolean autoReconnect,
+      Consumer<Hsm> onConnected) {
+    this.workers = workers;
+    this.autoReconnect = autoReconnect;
     this.keyStoreId = keyStoreId;
     this.connector = connector;
     this.scheduler = scheduler;
@@ -75,6 +85,10 @@ public final class KeyStoreConnection implements AutoCloseable {
   private void attempt() {
     Hsm connected;
     try {
+      if (recoverFirst) {
+        recoverFirst = false;
+        connector.recover();
+      }
       connected = connector.connect(this::onFatal);
     } catch (HsmException e) {
       failed(e);
@@ -89,7 +103,8 @@ public final class KeyStoreConnection implements AutoCloseable {
       LOG.log(Level.SEVERE, "key store " + keyStoreId + ": start-up work after connecting failed", e);
     }
     synchronized (this) {
-      if (closed) {
+      if (closed || current.state() != State.CONNECTING) {
+        // closed or disconnected while the attempt was under way
         connected.close();
         return;
       }
@@ -101,13 +116,18 @@ public final class KeyStoreConnection implements AutoCloseable {
   }
 
   private synchronized void failed(HsmException e) {
-    if (closed) {
+    if (closed || current.state() == State.DISCONNECTED || current.state() == State.DISCONNECTING) {
       return;
     }
     String code = connectionErrorCode(e.kind());
-    boolean retry = e.kind() != HsmErrorKind.PIN_INCORRECT && e.kind() != HsmErrorKind.PIN_LOCKED;
+    boolean pin = e.kind() == HsmErrorKind.PIN_INCORRECT || e.kind() == HsmErrorKind.PIN_LOCKED;
     String advice = advice(e.kind());
-    if (retry) {
+    if (!autoReconnect && !pin) {
+      transition(State.FAILED, null, code, e.getMessage() + "; " + advice
+          + "; disconnect and connect the key store to try again");
+      return;
+    }
+    if (!pin) {
       Duration wait = nextBackoff;
       nextBackoff = nextBackoff.multipliedBy(2).compareTo(maxBackoff) > 0 ? maxBackoff : nextBackoff.multipliedBy(2);
       transition(State.FAILED, null, code, e.getMessage() + "; " + advice + "; retrying in " + wait.toMillis() + " ms");
@@ -122,30 +142,46 @@ public final class KeyStoreConnection implements AutoCloseable {
       }, wait.toMillis(), TimeUnit.MILLISECONDS);
     } else {
       transition(State.FAILED, null, code, e.getMessage() + "; " + advice + "; not retrying (a retry would count "
-          + "against the HSM's PIN attempts): fix the PIN and restart");
+          + "against the HSM's PIN attempts)");
     }
   }
 
-  /** Called by the HSM connection when it dies (device error, logged out). */
+  /** Called by the HSM connection when it dies (device error, logged out, library re-initialised). */
   private void onFatal(HsmException e) {
     scheduler.execute(() -> {
       Hsm dead;
+      boolean reinitialised = e.kind() == HsmErrorKind.LIBRARY_REINITIALISED;
       synchronized (this) {
         if (closed || current.state() != State.CONNECTED) {
           return;
         }
         dead = current.hsm();
-        transition(State.FAILED, null, connectionErrorCode(e.kind()), "connection lost: " + e.getMessage());
+        if (reinitialised) {
+          // another store on the same library recovered; nothing is known to be wrong with this one: log in again
+          transition(State.CONNECTING, null, null, "the shared PKCS#11 library was re-initialised; reconnecting to "
+              + connector.describe());
+        } else if (!autoReconnect) {
+          // the library is re-initialised when an operator connects the store again
+          recoverFirst = true;
+          transition(State.FAILED, null, connectionErrorCode(e.kind()), "connection lost: " + e.getMessage() + "; "
+              + advice(e.kind()) + "; disconnect and connect the key store to try again");
+        } else {
+          transition(State.FAILED, null, connectionErrorCode(e.kind()), "connection lost: " + e.getMessage());
+        }
       }
       if (dead != null) {
         dead.close();
       }
-      try {
-        connector.recover();
-      } catch (HsmException re) {
-        LOG.warning(() -> "key store " + keyStoreId + ": re-initialising the library failed: " + re.getMessage());
+      if (reinitialised) {
+        attempt();
+      } else if (autoReconnect) {
+        try {
+          connector.recover();
+        } catch (HsmException re) {
+          LOG.warning(() -> "key store " + keyStoreId + ": re-initialising the library failed: " + re.getMessage());
+        }
+        failed(e);
       }
-      failed(e);
     });
   }
 
@@ -156,17 +192,21 @@ public final class KeyStoreConnection implements AutoCloseable {
       case PIN_LOCKED -> "USER_LOCKED_OUT";
       case ANOTHER_USER_LOGGED_IN -> "USER_LOGGED_IN";
       case TOKEN_NOT_FOUND -> "CLUSTER_NOT_FOUND";
-      case DEVICE_ERROR, NOT_LOGGED_IN, SESSION_INVALID -> "NETWORK_ERRORS";
+      case INSUFFICIENT_HSMS -> "INSUFFICIENT_CLOUDHSM_HSMS";
+      case DEVICE_ERROR, NOT_LOGGED_IN, SESSION_INVALID, LIBRARY_REINITIALISED -> "NETWORK_ERRORS";
       default -> "INTERNAL_ERROR";
     };
   }
 
-  private static String advice(HsmErrorKind kind) {
+  private String advice(HsmErrorKind kind) {
+    boolean custom = !io.kmsgw.domain.KeyRecord.DEFAULT_KEY_STORE.equals(keyStoreId);
     return switch (kind) {
-      case PIN_INCORRECT -> "check the crypto user PIN (hsm.pin_file or KMSGW_HSM_PIN)";
+      case PIN_INCORRECT -> custom ? "check the key store password (set it with UpdateCustomKeyStore while the "
+          + "store is DISCONNECTED)" : "check the crypto user PIN (hsm.pin_file or KMSGW_HSM_PIN), then restart";
       case PIN_LOCKED -> "the crypto user is locked out; the security officer must unlock it or reset its PIN";
       case ANOTHER_USER_LOGGED_IN -> "another user (the security officer?) is logged in to the token; log it out";
-      case TOKEN_NOT_FOUND -> "check hsm.token_label and that the token is initialised";
+      case TOKEN_NOT_FOUND -> "check the token label and that the token is initialised";
+      case INSUFFICIENT_HSMS -> "fewer HSMs answer than the definition's min_hsms; check the cluster's members";
       case LIBRARY_ERROR -> "check hsm.library and the vendor client installation";
       case DEVICE_ERROR, NOT_LOGGED_IN -> "check the HSM and the network path to it";
       default -> "see the log for details";
@@ -186,6 +226,30 @@ public final class KeyStoreConnection implements AutoCloseable {
   }
 
   /**
+   * Waits (blocking, off the event loop) until the store is CONNECTED, at most the timeout, or while it is
+   * connecting or retrying; returns at once if it is DISCONNECTED or waits for an operator.
+   */
+  public boolean awaitConnected(Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      Snapshot s = current;
+      if (s.state() == State.CONNECTED) {
+        return true;
+      }
+      if (s.state() == State.DISCONNECTED || s.state() == State.DISCONNECTING || closed) {
+        return false;
+      }
+      try {
+        Thread.sleep(20);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    }
+    return false;
+  }
+
+  /**
    * The connected HSM.
    *
    * @throws KmsException when the key store is not connected
@@ -199,13 +263,80 @@ public final class KeyStoreConnection implements AutoCloseable {
     return s.hsm();
   }
 
+  /** Runs HSM work on this store's worker pool; the store must be CONNECTED, else {@code whenUnavailable}. */
+  public <T> java.util.concurrent.CompletableFuture<T> run(ErrorCode whenUnavailable, String keyArn,
+      Hsm.SessionWork<T> work) {
+    return workers.run(hsm(whenUnavailable), keyArn, work);
+  }
+
+  /** This store's worker pool, for background work on it that must not be dropped. */
+  public java.util.concurrent.Executor executor() {
+    return workers.executor();
+  }
+
+  /**
+   * The periodic health check of a CONNECTED store, run on its worker pool: token info, login state and a round
+   * trip through the pool. A failure that kills the connection moves the store to FAILED (through the connection's
+   * fatal-error listener); a transient one is only logged.
+   */
+  public java.util.concurrent.CompletableFuture<Void> probe() {
+    Snapshot s = current;
+    if (s.state() != State.CONNECTED) {
+      return java.util.concurrent.CompletableFuture.completedFuture(null);
+    }
+    return Completions.on(workers.executor(), () -> {
+      try {
+        s.hsm().probe();
+      } catch (HsmException e) {
+        LOG.warning(() -> "key store " + keyStoreId + ": health check failed: " + e.getMessage());
+      }
+      return null;
+    });
+  }
+
+  public String id() {
+    return keyStoreId;
+  }
+
+  /** DisconnectCustomKeyStore: closes the connection; connecting again is allowed. */
+  public void disconnect() {
+    Hsm h;
+    synchronized (this) {
+      if (pending != null) {
+        pending.cancel(false);
+        pending = null;
+      }
+      h = current.hsm();
+      transition(State.DISCONNECTING, null, null, "disconnecting");
+    }
+    if (h != null) {
+      h.close();
+    }
+    synchronized (this) {
+      transition(State.DISCONNECTED, null, null, "disconnected");
+    }
+  }
+
   public Status status() {
     Snapshot s = current;
     return new Status(keyStoreId, s.state(), s.errorCode(), s.message(), s.hsm() == null ? null : s.hsm().stats());
   }
 
+  /** Runs when the connection is closed for good (to release its threads). */
+  public KeyStoreConnection onClose(Runnable hook) {
+    this.onClose = hook;
+    return this;
+  }
+
   @Override
-  public synchronized void close() {
+  public void close() {
+    synchronized (this) {
+      closeConnection();
+    }
+    onClose.run();
+  }
+
+  private void closeConnection() {
     closed = true;
     if (pending != null) {
       pending.cancel(false);

@@ -44,8 +44,9 @@ public final class Reconciler {
     this.processStart = processStart;
   }
 
-  public Report reconcile(Hsm hsm) throws HsmException {
-    List<KeyRecord> keys = store.allKeys();
+  /** Reconciles the keys of one key store with the objects of its HSM. */
+  public Report reconcile(String keyStoreId, Hsm hsm) throws HsmException {
+    List<KeyRecord> keys = store.allKeys().stream().filter(k -> k.keyStoreId().equals(keyStoreId)).toList();
     List<HsmKey> objects = hsm.withSession(s -> s.findSecretKeys(HsmLabels.PREFIX));
     Set<HsmKey> inHsm = new HashSet<>(objects);
     Set<HsmKey> known = new HashSet<>();
@@ -72,6 +73,7 @@ public final class Reconciler {
               + key.createdAt() + (present ? " (destroyed its HSM object " + object.label() + ")" : " (no HSM object)"));
         }
         store.deleteKey(key.keyId());
+        cache.remove(key.keyId());
         rolledBack++;
         continue;
       }
@@ -90,9 +92,8 @@ public final class Reconciler {
         LOG.warning(() -> "reconcile: HSM object " + object.label() + " has no metadata; left in place");
       }
     }
-    cache.loadAll(store.allKeys().stream().filter(k -> k.state() != KeyState.CREATING).toList());
     Report report = new Report(keys.size() - rolledBack, rolledBack, missing, orphans);
-    LOG.info(() -> "reconcile: " + report.keys() + " keys, " + objects.size() + " HSM objects; rolled back "
+    LOG.info(() -> "reconcile " + keyStoreId + ": " + report.keys() + " keys, " + objects.size() + " HSM objects; rolled back "
         + report.rolledBack() + ", missing material " + report.missingMaterial() + ", orphans " + report.orphans());
     return report;
   }

@@ -1,6 +1,7 @@
 package io.kmsgw.store;
 
 import io.kmsgw.domain.Alias;
+import io.kmsgw.domain.CustomKeyStore;
 import io.kmsgw.domain.KeyRecord;
 import io.kmsgw.domain.KeyRotation;
 import io.kmsgw.domain.KeyState;
@@ -58,6 +59,30 @@ public interface MetadataStore extends AutoCloseable {
 
   /** Aliases of an account (of one key when {@code keyId} is given) ordered by name, after {@code afterName}. */
   List<Alias> listAliases(String accountId, UUID keyId, String afterName, int limit);
+
+  /**
+   * Deletes a key and records the HSM objects still to destroy in its key store (not connected now), in one
+   * transaction.
+   */
+  void deleteKeyRecordingDestruction(UUID keyId, String keyStoreId, List<KeyVersion> versions);
+
+  /** HSM objects waiting to be destroyed in a key store: label to CKA_ID. */
+  java.util.Map<String, byte[]> pendingDestruction(String keyStoreId);
+
+  void destroyed(String keyStoreId, String hsmLabel);
+
+  /** Inserts a custom key store; false if the account has one of that name. */
+  boolean insertCustomKeyStore(CustomKeyStore store);
+
+  /** Updates name, cluster, sealed PIN and the wish to be connected; false if the new name is taken. */
+  boolean updateCustomKeyStore(CustomKeyStore store);
+
+  boolean deleteCustomKeyStore(String keyStoreId);
+
+  List<CustomKeyStore> customKeyStores(String accountId);
+
+  /** Keys in a key store, in any state but Creating. */
+  int countKeysInStore(String keyStoreId);
 
   Optional<KeyRecord> findKey(UUID keyId);
 

@@ -88,7 +88,7 @@ class CreateKeyCrashSafetyTest {
     HsmKey orphan = hsm().withSession(s -> s.generateAes256Key(HsmLabels.label(orphanId, 1), HsmLabels.id(orphanId, 1)));
     KeyRecord healthy = kms.newKey();
 
-    Reconciler.Report report = new Reconciler(kms.store, kms.cache, Instant.now()).reconcile(hsm());
+    Reconciler.Report report = new Reconciler(kms.store, kms.cache, Instant.now()).reconcile("default", hsm());
 
     assertTrue(report.rolledBack() >= 2, report.toString());
     assertTrue(report.missingMaterial() >= 1);
@@ -107,7 +107,7 @@ class CreateKeyCrashSafetyTest {
   @Test
   void reconcile_leavesCreatesOfThisProcessAlone() throws HsmException {
     KeyRecord inFlight = creatingRow(Instant.now().plus(1, ChronoUnit.SECONDS));
-    new Reconciler(kms.store, kms.cache, Instant.now()).reconcile(hsm());
+    new Reconciler(kms.store, kms.cache, Instant.now()).reconcile("default", hsm());
     assertTrue(kms.store.findKey(inFlight.keyId()).isPresent());
   }
 
@@ -124,8 +124,8 @@ class CreateKeyCrashSafetyTest {
   @Test
   void createKey_whenTheFinalMetadataWriteFails_rollsBackTheHsmObject() throws Exception {
     MetadataStore failing = new FailingStore(kms.store);
-    KeyService keys = new KeyService(KmsFixture.SETTINGS, failing, kms.cache, kms.keyStore, kms.hsmWorkers,
-        kms.storeExecutor, Clock.systemUTC(), 1000);
+    KeyService keys = new KeyService(KmsFixture.SETTINGS, failing, kms.cache, kms.stores, kms.storeExecutor,
+        Clock.systemUTC(), 1000);
     int objectsBefore = hsm().withSession(s -> s.findSecretKeys(HsmLabels.PREFIX)).size();
     int rowsBefore = kms.store.allKeys().size();
     KmsException e = assertThrows(KmsException.class, () -> await(keys.createKey(ROOT,
@@ -164,6 +164,46 @@ class CreateKeyCrashSafetyTest {
     @Override
     public int countKeys(String accountId) {
       return delegate.countKeys(accountId);
+    }
+
+    @Override
+    public void deleteKeyRecordingDestruction(UUID keyId, String keyStoreId, List<io.kmsgw.domain.KeyVersion> v) {
+      delegate.deleteKeyRecordingDestruction(keyId, keyStoreId, v);
+    }
+
+    @Override
+    public java.util.Map<String, byte[]> pendingDestruction(String keyStoreId) {
+      return delegate.pendingDestruction(keyStoreId);
+    }
+
+    @Override
+    public void destroyed(String keyStoreId, String hsmLabel) {
+      delegate.destroyed(keyStoreId, hsmLabel);
+    }
+
+    @Override
+    public boolean insertCustomKeyStore(io.kmsgw.domain.CustomKeyStore store) {
+      return delegate.insertCustomKeyStore(store);
+    }
+
+    @Override
+    public boolean updateCustomKeyStore(io.kmsgw.domain.CustomKeyStore store) {
+      return delegate.updateCustomKeyStore(store);
+    }
+
+    @Override
+    public boolean deleteCustomKeyStore(String keyStoreId) {
+      return delegate.deleteCustomKeyStore(keyStoreId);
+    }
+
+    @Override
+    public List<io.kmsgw.domain.CustomKeyStore> customKeyStores(String accountId) {
+      return delegate.customKeyStores(accountId);
+    }
+
+    @Override
+    public int countKeysInStore(String keyStoreId) {
+      return delegate.countKeysInStore(keyStoreId);
     }
 
     @Override

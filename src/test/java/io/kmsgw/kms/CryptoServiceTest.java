@@ -233,6 +233,6 @@ class CryptoServiceTest {
 
   @Test
   void generateRandom_returnsTheRequestedLength() {
-    assertEquals(1024, await(kms.crypto.generateRandom(ROOT, 1024)).length);
+    assertEquals(1024, await(kms.crypto.generateRandom(ROOT, 1024, null)).length);
   }
 }

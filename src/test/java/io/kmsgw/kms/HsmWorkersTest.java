@@ -38,6 +38,9 @@ class HsmWorkersTest {
     }
 
     @Override
+    public void probe() {}
+
+    @Override
     public HsmStats stats() {
       return new HsmStats(1, 1, 0, 1, 0, 0, 0, 1, 1, 0);
     }

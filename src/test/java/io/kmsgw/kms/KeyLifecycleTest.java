@@ -253,8 +253,8 @@ class KeyLifecycleTest {
   @Test
   void quota_countsKeysPendingDeletion() throws Exception {
     try (KmsFixture small = new KmsFixture("quota")) {
-      KeyService limited = new KeyService(KmsFixture.SETTINGS, small.store, small.cache, small.keyStore,
-          small.hsmWorkers, small.storeExecutor, small.clock, 2);
+      KeyService limited = new KeyService(KmsFixture.SETTINGS, small.store, small.cache, small.stores,
+          small.storeExecutor, small.clock, 2);
       KeyService.NewKey spec = new KeyService.NewKey("", "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT", "AWS_KMS", List.of(),
           null, false);
       KeyRecord first = await(limited.createKey(ROOT, spec));

@@ -131,7 +131,8 @@ class KeyServiceTest {
   @Test
   void createKey_inUnknownCustomKeyStore_failsCustomKeyStoreNotFound() {
     assertFails(ErrorCode.CUSTOM_KEY_STORE_NOT_FOUND, () -> kms.keys.createKey(ROOT,
-        new KeyService.NewKey("", "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT", "AWS_KMS", List.of(), "cks-1234567890", false)));
+        new KeyService.NewKey("", "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT", "AWS_CLOUDHSM", List.of(), "cks-1234567890",
+            false)));
   }
 
   @Test

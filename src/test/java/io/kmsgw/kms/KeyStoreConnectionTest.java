@@ -35,6 +35,7 @@ import org.junit.jupiter.api.Test;
 /** The key store's connection states, errors, retries and recovery, on real SoftHSM2 tokens. */
 class KeyStoreConnectionTest {
   private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
+  private final java.util.concurrent.ExecutorService workerPool = Executors.newFixedThreadPool(2);
   private KeyStoreConnection connection;
 
   @AfterEach
@@ -42,6 +43,7 @@ class KeyStoreConnectionTest {
     if (connection != null) {
       connection.close();
     }
+    workerPool.shutdownNow();
     scheduler.shutdownNow();
   }
 
@@ -73,7 +75,7 @@ class KeyStoreConnectionTest {
 
   private KeyStoreConnection connection(HsmConnector connector) {
     connection = new KeyStoreConnection("default", connector, scheduler, Duration.ofMillis(50), Duration.ofMillis(200),
-        h -> {});
+        new HsmWorkers(workerPool, Duration.ofSeconds(2)), true, h -> {});
     return connection;
   }
 
@@ -105,7 +107,7 @@ class KeyStoreConnectionTest {
     String label = "later-" + UUID.randomUUID().toString().substring(0, 8);
     Pkcs11Options o = template.options(2);
     Counting connector = new Counting(new Pkcs11Options(o.library(), label, o.pin(), 2, o.borrowTimeout(),
-        o.validateAfterIdle(), true, true));
+        o.validateAfterIdle(), true, true, 1));
     KeyStoreConnection c = connection(connector);
     c.connect();
     eventually("FAILED", () -> c.status().state() == KeyStoreConnection.State.FAILED);
@@ -126,9 +128,9 @@ class KeyStoreConnectionTest {
       eventually("FAILED", () -> c.status().state() == KeyStoreConnection.State.FAILED);
       var exec = Executors.newFixedThreadPool(2);
       HsmWorkers workers = new HsmWorkers(exec, Duration.ofSeconds(2));
-      KeyService keys = new KeyService(KmsFixture.SETTINGS, store, new KeyCache(), c, workers, exec, Clock.systemUTC(),
-          1000);
-      CryptoService crypto = new CryptoService(keys, c, workers);
+      KeyService keys = new KeyService(KmsFixture.SETTINGS, store, new KeyCache(), new KeyStores(c), exec,
+          Clock.systemUTC(), 1000);
+      CryptoService crypto = new CryptoService(keys, new KeyStores(c));
       UUID id = UUID.randomUUID();
       store.insertKey(new KeyRecord(id, "111122223333", "us-east-1", java.time.Instant.now(), "", KeyState.ENABLED,
           "ENCRYPT_DECRYPT", "SYMMETRIC_DEFAULT", "AWS_KMS", "default", 1, null, 0, io.kmsgw.domain.KeyRotation.DISABLED,
@@ -143,7 +145,7 @@ class KeyStoreConnectionTest {
       e = assertThrows(KmsException.class, () -> await(keys.createKey(ROOT,
           new KeyService.NewKey("", "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT", "AWS_KMS", List.of(), null, false))));
       assertEquals(ErrorCode.DEPENDENCY_TIMEOUT, e.code());
-      e = assertThrows(KmsException.class, () -> await(crypto.generateRandom(ROOT, 8)));
+      e = assertThrows(KmsException.class, () -> await(crypto.generateRandom(ROOT, 8, null)));
       assertEquals(ErrorCode.DEPENDENCY_TIMEOUT, e.code());
       exec.shutdownNow();
     } finally {
@@ -160,11 +162,119 @@ class KeyStoreConnectionTest {
       SharedModule module = SharedModule.of(kms.token.library());
       // what a device error does to every session of the library
       module.reinitialize(module.generation());
-      KmsException e = assertThrows(KmsException.class,
-          () -> await(kms.crypto.decrypt(ROOT, blob, null, null, null, false, false)));
-      assertTrue(e.code() == ErrorCode.KEY_UNAVAILABLE || e.code() == ErrorCode.KMS_INVALID_STATE, e.code().name());
+      // the connection hears of it at once and logs in again; a request in that window fails, and says so
+      try {
+        await(kms.crypto.decrypt(ROOT, blob, null, null, null, false, false));
+      } catch (KmsException e) {
+        assertTrue(e.code() == ErrorCode.KEY_UNAVAILABLE || e.code() == ErrorCode.KMS_INVALID_STATE, e.code().name());
+      }
       eventually("reconnected", () -> kms.keyStore.isConnected() && kms.keyStore.hsm(ErrorCode.KMS_INTERNAL) != before);
       assertEquals(1, await(kms.crypto.decrypt(ROOT, blob, null, null, null, false, false)).plaintext().length);
     }
+  }
+
+  /** Wraps a real connection; once {@code fault} is set every call fails as a dead device would. */
+  private static final class Faulty implements HsmConnector {
+    final Pkcs11Connector delegate;
+    final java.util.concurrent.atomic.AtomicBoolean fault = new java.util.concurrent.atomic.AtomicBoolean();
+    final AtomicInteger recoveries = new AtomicInteger();
+
+    Faulty(Pkcs11Options options) {
+      this.delegate = new Pkcs11Connector(options);
+    }
+
+    @Override
+    public Hsm connect(FatalErrorListener listener) throws HsmException {
+      if (fault.get()) {
+        throw new HsmException(io.kmsgw.hsm.HsmErrorKind.DEVICE_ERROR, "injected: the device does not answer");
+      }
+      Hsm real = delegate.connect(listener);
+      return new Hsm() {
+        @Override
+        public <T> T withSession(SessionWork<T> work) throws HsmException {
+          if (fault.get()) {
+            HsmException e = new HsmException(io.kmsgw.hsm.HsmErrorKind.DEVICE_ERROR, "injected CKR_DEVICE_ERROR");
+            listener.onFatal(e);
+            throw e;
+          }
+          return real.withSession(work);
+        }
+
+        @Override
+        public void probe() throws HsmException {
+          withSession(s -> s.generateRandom(1));
+        }
+
+        @Override
+        public io.kmsgw.hsm.HsmStats stats() {
+          return real.stats();
+        }
+
+        @Override
+        public void close() {
+          real.close();
+        }
+      };
+    }
+
+    @Override
+    public void recover() {
+      recoveries.incrementAndGet();
+    }
+
+    @Override
+    public String describe() {
+      return "faulty " + delegate.describe();
+    }
+  }
+
+  @Test
+  void deviceErrorUnderThePool_customStoreGoesFailed_requestsFailFast_operatorReconnects() throws Exception {
+    TestToken token = TestToken.create("ks-fault");
+    Faulty connector = new Faulty(token.options(2));
+    connection = new KeyStoreConnection("cks-00000000000000001", connector, scheduler, Duration.ofMillis(50),
+        Duration.ofMillis(200), new HsmWorkers(workerPool, Duration.ofSeconds(2)), false, h -> {});
+    KeyStoreConnection c = connection;
+    c.connect();
+    eventually("CONNECTED", c::isConnected);
+    assertEquals(8, c.run(ErrorCode.KMS_INVALID_STATE, null, s -> s.generateRandom(8)).join().length);
+
+    connector.fault.set(true);
+    long started = System.nanoTime();
+    java.util.concurrent.CompletionException e = assertThrows(java.util.concurrent.CompletionException.class,
+        () -> c.run(ErrorCode.KMS_INVALID_STATE, "arn:key", s -> s.generateRandom(8)).join());
+    assertEquals(ErrorCode.KEY_UNAVAILABLE, ((KmsException) e.getCause()).code());
+    assertTrue(System.nanoTime() - started < Duration.ofSeconds(2).toNanos(), "a dead device fails fast");
+    eventually("FAILED", () -> c.status().state() == KeyStoreConnection.State.FAILED);
+    assertEquals("NETWORK_ERRORS", c.status().errorCode());
+    KmsException refused = assertThrows(KmsException.class,
+        () -> c.run(ErrorCode.KMS_INVALID_STATE, null, s -> s.generateRandom(8)));
+    assertEquals(ErrorCode.KMS_INVALID_STATE, refused.code());
+    Thread.sleep(300);
+    assertEquals(KeyStoreConnection.State.FAILED, c.status().state(), "a custom store waits for an operator");
+
+    connector.fault.set(false);
+    c.disconnect();
+    c.connect();
+    eventually("CONNECTED again", c::isConnected);
+    assertEquals(1, connector.recoveries.get(), "the library is re-initialised before connecting again");
+    assertEquals(8, c.run(ErrorCode.KMS_INVALID_STATE, null, s -> s.generateRandom(8)).join().length);
+  }
+
+  @Test
+  void deviceErrorUnderThePool_autoReconnectingStoreRecoversByItself() throws Exception {
+    TestToken token = TestToken.create("ks-fault-auto");
+    Faulty connector = new Faulty(token.options(2));
+    KeyStoreConnection c = connection(connector);
+    c.connect();
+    eventually("CONNECTED", c::isConnected);
+    connector.fault.set(true);
+    assertThrows(java.util.concurrent.CompletionException.class,
+        () -> c.run(ErrorCode.KMS_INVALID_STATE, null, s -> s.generateRandom(8)).join());
+    eventually("FAILED", () -> c.status().state() == KeyStoreConnection.State.FAILED);
+    connector.fault.set(false);
+    eventually("CONNECTED again by itself", c::isConnected);
+    assertTrue(connector.recoveries.get() >= 1);
+    assertEquals(8, c.run(ErrorCode.KMS_INVALID_STATE, null, s -> s.generateRandom(8)).join().length);
   }
 }

@@ -10,6 +10,7 @@ import io.kmsgw.kms.HsmWorkers;
 import io.kmsgw.kms.KeyCache;
 import io.kmsgw.kms.KeyService;
 import io.kmsgw.kms.KeyStoreConnection;
+import io.kmsgw.kms.KeyStores;
 import io.kmsgw.kms.KmsSettings;
 import io.kmsgw.store.MetadataStore;
 import io.kmsgw.store.jdbc.StoreFactory;
@@ -43,6 +44,8 @@ public final class KmsFixture implements AutoCloseable {
   public final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
   public final KeyStoreConnection keyStore;
   public final HsmWorkers hsmWorkers;
+  /** The default store and any custom stores a test adds. */
+  public final KeyStores stores;
   public final java.util.concurrent.ExecutorService lifecycleExecutor = Executors.newSingleThreadExecutor();
   /** The lifecycle clock: tests move it forward to reach rotation and deletion dates without sleeping. */
   public final MutableClock clock = new MutableClock();
@@ -59,8 +62,10 @@ public final class KmsFixture implements AutoCloseable {
     this.token = token;
     this.dataDir = dataDir;
     this.store = StoreFactory.open(StoreFactory.embeddedUrl(dataDir), null, null, 2);
+    this.hsmWorkers = new HsmWorkers(hsmExecutor, Duration.ofSeconds(2));
     this.keyStore = new KeyStoreConnection(KeyRecord.DEFAULT_KEY_STORE, new Pkcs11Connector(token.options(4)),
-        scheduler, Duration.ofMillis(50), Duration.ofMillis(200), hsm -> {});
+        scheduler, Duration.ofMillis(50), Duration.ofMillis(200), hsmWorkers, true, hsm -> {});
+    this.stores = new KeyStores(keyStore);
     keyStore.connect();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     while (!keyStore.isConnected()) {
@@ -69,11 +74,10 @@ public final class KmsFixture implements AutoCloseable {
       }
       Thread.onSpinWait();
     }
-    this.hsmWorkers = new HsmWorkers(hsmExecutor, Duration.ofSeconds(2));
-    this.keys = new KeyService(SETTINGS, store, cache, keyStore, hsmWorkers, storeExecutor, clock, 1000);
-    this.crypto = new CryptoService(keys, keyStore, hsmWorkers);
-    this.aliases = new AliasService(SETTINGS, store, keys::lookup, keyStore, lifecycleExecutor, storeExecutor, clock);
-    this.lifecycle = new KeyLifecycle(SETTINGS, store, cache, keyStore, hsmWorkers, lifecycleExecutor, clock, aliases);
+    this.keys = new KeyService(SETTINGS, store, cache, stores, storeExecutor, clock, 1000);
+    this.crypto = new CryptoService(keys, stores);
+    this.aliases = new AliasService(SETTINGS, store, keys::lookup, stores, lifecycleExecutor, storeExecutor, clock);
+    this.lifecycle = new KeyLifecycle(SETTINGS, store, cache, stores, lifecycleExecutor, clock, aliases);
   }
 
   public KeyRecord newKey() {
@@ -101,7 +105,7 @@ public final class KmsFixture implements AutoCloseable {
 
   @Override
   public void close() {
-    keyStore.close();
+    stores.all().forEach(KeyStoreConnection::close);
     scheduler.shutdownNow();
     hsmExecutor.shutdownNow();
     storeExecutor.shutdownNow();

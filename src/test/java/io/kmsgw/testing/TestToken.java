@@ -68,7 +68,7 @@ public final class TestToken {
 
   public Pkcs11Options options(int poolSize, String pin, Duration borrowTimeout) {
     return new Pkcs11Options(library, label, pin::toCharArray, poolSize, borrowTimeout, Duration.ofSeconds(10), true,
-        true);
+        true, 1);
   }
 
   /** A directory under target/ for this test's files. */

@@ -115,7 +115,12 @@ public final class Pkcs11Connector implements HsmConnector {
           "no initialised token labelled '" + options.tokenLabel() + "' in " + m + " (tokens seen: "
               + (seen.size() > 10 ? seen.subList(0, 10) + " and " + (seen.size() - 10) + " more" : seen) + ")");
     }
-    if (matches.size() > 1) {
+    if (matches.size() < options.minHsms()) {
+      throw new HsmException(HsmErrorKind.INSUFFICIENT_HSMS, "only " + matches.size() + " token(s) labelled '"
+          + options.tokenLabel() + "' answer; at least " + options.minHsms() + " are required");
+    }
+    if (matches.size() > 1 && options.minHsms() == 1) {
+      // with one HSM expected, two tokens of one label are two different key sets: refuse to guess
       throw new HsmException(HsmErrorKind.TOKEN_NOT_FOUND,
           matches.size() + " tokens are labelled '" + options.tokenLabel() + "'; labels must be unique");
     }

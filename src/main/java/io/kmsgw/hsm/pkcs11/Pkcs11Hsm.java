@@ -8,6 +8,8 @@ import io.kmsgw.hsm.HsmStats;
 import io.kmsgw.hsm.pool.SessionPool;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Logger;
+import org.xipki.pkcs11.wrapper.PKCS11Constants;
+import org.xipki.pkcs11.wrapper.PKCS11Exception;
 import org.xipki.pkcs11.wrapper.Session;
 
 /**
@@ -30,6 +32,13 @@ final class Pkcs11Hsm implements Hsm {
   private final AtomicBoolean dead = new AtomicBoolean();
   private final AtomicBoolean closed = new AtomicBoolean();
   private volatile HsmException deathCause;
+  private final Runnable onReinit = () -> {
+    try {
+      checkAlive();
+    } catch (HsmException e) {
+      // reported to the listener by checkAlive
+    }
+  };
 
   Pkcs11Hsm(SharedModule module, int generation, String tokenLabel, Session anchor, SessionPool<Session> pool,
       CkrMapping ckr, Pkcs11Counters counters, FatalErrorListener listener, boolean sessionKeyCopies) {
@@ -42,6 +51,7 @@ final class Pkcs11Hsm implements Hsm {
     this.ckr = ckr;
     this.counters = counters;
     this.listener = listener;
+    module.addReinitListener(onReinit);
   }
 
   @Override
@@ -85,7 +95,7 @@ final class Pkcs11Hsm implements Hsm {
           "connection to the token is down: " + (cause == null ? "closed" : cause.getMessage()), cause);
     }
     if (module.generation() != generation) {
-      die(new HsmException(HsmErrorKind.DEVICE_ERROR, "the PKCS#11 library was re-initialised"));
+      die(new HsmException(HsmErrorKind.LIBRARY_REINITIALISED, "the PKCS#11 library was re-initialised"));
       checkAlive();
     }
   }
@@ -96,6 +106,32 @@ final class Pkcs11Hsm implements Hsm {
       handles.clear();
       listener.onFatal(cause);
     }
+  }
+
+  @Override
+  public void probe() throws HsmException {
+    checkAlive();
+    long state;
+    try {
+      // C_GetTokenInfo and C_GetSessionInfo: the token is present and the anchor session still logged in
+      anchor.getToken().getTokenInfo();
+      state = anchor.getSessionInfo().getState();
+    } catch (PKCS11Exception e) {
+      HsmException mapped = ckr.map(e, CkrMapping.Call.SESSION_INFO, "health check on token '" + tokenLabel + "' failed");
+      if (mapped.kind().moduleFatal() || mapped.kind() == HsmErrorKind.SESSION_INVALID) {
+        // the anchor holds the login: without it the connection is dead whatever the code says
+        die(mapped.kind().moduleFatal() ? mapped
+            : new HsmException(HsmErrorKind.NOT_LOGGED_IN, -1, null, mapped.getMessage(), mapped));
+      }
+      throw mapped;
+    }
+    if (state != PKCS11Constants.CKS_RO_USER_FUNCTIONS && state != PKCS11Constants.CKS_RW_USER_FUNCTIONS) {
+      HsmException e = new HsmException(HsmErrorKind.NOT_LOGGED_IN, "health check: the crypto user is no longer "
+          + "logged in to token '" + tokenLabel + "' (session state " + state + ")");
+      die(e);
+      throw e;
+    }
+    withSession(s -> s.generateRandom(8));
   }
 
   @Override
@@ -120,6 +156,7 @@ final class Pkcs11Hsm implements Hsm {
     if (closed.getAndSet(true)) {
       return;
     }
+    module.removeReinitListener(onReinit);
     dead.set(true);
     handles.clear();
     pool.close();

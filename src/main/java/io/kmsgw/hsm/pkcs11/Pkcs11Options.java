@@ -11,6 +11,8 @@ import java.util.function.Supplier;
  *     {@code C_Login}
  * @param generalErrorMeansBadTag the vendor answers a failed GCM tag check with CKR_GENERAL_ERROR (SoftHSM2)
  * @param sessionKeyCopies run crypto on session-object copies of the token keys (see {@code KeyHandles})
+ * @param minHsms tokens that must carry the label; more than one is accepted only when this is above one (the
+ *     members of a cluster the vendor's library replicates)
  */
 public record Pkcs11Options(
     String library,
@@ -20,7 +22,8 @@ public record Pkcs11Options(
     Duration borrowTimeout,
     Duration validateAfterIdle,
     boolean generalErrorMeansBadTag,
-    boolean sessionKeyCopies) {
+    boolean sessionKeyCopies,
+    int minHsms) {
 
   public Pkcs11Options {
     Objects.requireNonNull(library);

@@ -32,6 +32,8 @@ public final class SharedModule {
   private final Path library;
   private final PKCS11Module module;
   private final java.util.Set<String> connectedTokens = new java.util.HashSet<>();
+  /** Live connections, told at once when the library is re-initialised under them. */
+  private final java.util.Set<Runnable> reinitListeners = new java.util.concurrent.CopyOnWriteArraySet<>();
   private int generation;
 
   private SharedModule(Path library, PKCS11Module module) {
@@ -110,7 +112,25 @@ public final class SharedModule {
    * Finalises and re-initialises the library, unless someone already did since {@code seenGeneration}. Every
    * session and object handle of the old generation is invalid afterwards.
    */
-  public synchronized void reinitialize(int seenGeneration) throws HsmException {
+  public void reinitialize(int seenGeneration) throws HsmException {
+    try {
+      reinitializeOnce(seenGeneration);
+    } finally {
+      // every connection of the old generation is dead: each reconnects now rather than at its next request
+      reinitListeners.forEach(Runnable::run);
+    }
+  }
+
+  /** Registers a connection to hear of re-initialisations (it unregisters when it closes). */
+  void addReinitListener(Runnable listener) {
+    reinitListeners.add(listener);
+  }
+
+  void removeReinitListener(Runnable listener) {
+    reinitListeners.remove(listener);
+  }
+
+  private synchronized void reinitializeOnce(int seenGeneration) throws HsmException {
     if (generation != seenGeneration) {
       return;
     }

@@ -1,6 +1,7 @@
 package io.kmsgw.store.jdbc;
 
 import io.kmsgw.domain.Alias;
+import io.kmsgw.domain.CustomKeyStore;
 import io.kmsgw.domain.KeyRecord;
 import io.kmsgw.domain.KeyRotation;
 import io.kmsgw.domain.KeyState;
@@ -291,6 +292,151 @@ public final class JdbcMetadataStore implements MetadataStore {
     });
   }
 
+  @Override
+  public void deleteKeyRecordingDestruction(UUID keyId, String keyStoreId, List<KeyVersion> versions) {
+    inTransaction("delete key, recording its HSM objects", c -> {
+      try (PreparedStatement ps = c.prepareStatement("MERGE INTO kms_pending_destruction (key_store_id, hsm_label,"
+          + " hsm_id, recorded_at) KEY (key_store_id, hsm_label) VALUES (?,?,?,?)")) {
+        for (KeyVersion v : versions) {
+          ps.setString(1, keyStoreId);
+          ps.setString(2, v.hsmLabel());
+          ps.setBytes(3, v.hsmId());
+          ps.setLong(4, System.currentTimeMillis());
+          ps.addBatch();
+        }
+        ps.executeBatch();
+      }
+      deleteKeyRows(c, keyId);
+      return null;
+    });
+  }
+
+  @Override
+  public Map<String, byte[]> pendingDestruction(String keyStoreId) {
+    return inTransaction("list pending destruction", c -> {
+      Map<String, byte[]> out = new LinkedHashMap<>();
+      try (PreparedStatement ps = c.prepareStatement(
+          "SELECT hsm_label, hsm_id FROM kms_pending_destruction WHERE key_store_id = ? ORDER BY hsm_label")) {
+        ps.setString(1, keyStoreId);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            out.put(rs.getString(1), rs.getBytes(2));
+          }
+        }
+      }
+      return out;
+    });
+  }
+
+  @Override
+  public void destroyed(String keyStoreId, String hsmLabel) {
+    inTransaction("remove pending destruction", c -> {
+      try (PreparedStatement ps = c.prepareStatement(
+          "DELETE FROM kms_pending_destruction WHERE key_store_id = ? AND hsm_label = ?")) {
+        ps.setString(1, keyStoreId);
+        ps.setString(2, hsmLabel);
+        ps.executeUpdate();
+      }
+      return null;
+    });
+  }
+
+  private static boolean nameTaken(Connection c, CustomKeyStore cks) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(
+        "SELECT 1 FROM kms_custom_key_store WHERE account_id = ? AND name = ? AND key_store_id <> ?")) {
+      ps.setString(1, cks.accountId());
+      ps.setString(2, cks.name());
+      ps.setString(3, cks.id());
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next();
+      }
+    }
+  }
+
+  @Override
+  public boolean insertCustomKeyStore(CustomKeyStore cks) {
+    return inTransaction("insert custom key store", c -> {
+      if (nameTaken(c, cks)) {
+        return false;
+      }
+      try (PreparedStatement ps = c.prepareStatement("INSERT INTO kms_custom_key_store (key_store_id, account_id, name,"
+          + " cluster_id, trust_anchor, sealed_pin, created_at, connect_wanted) VALUES (?,?,?,?,?,?,?,?)")) {
+        ps.setString(1, cks.id());
+        ps.setString(2, cks.accountId());
+        ps.setString(3, cks.name());
+        ps.setString(4, cks.clusterId());
+        ps.setString(5, cks.trustAnchor());
+        ps.setBytes(6, cks.sealedPin());
+        ps.setLong(7, cks.createdAt().toEpochMilli());
+        ps.setBoolean(8, cks.connectWanted());
+        ps.executeUpdate();
+      }
+      return true;
+    });
+  }
+
+  @Override
+  public boolean updateCustomKeyStore(CustomKeyStore cks) {
+    return inTransaction("update custom key store", c -> {
+      if (nameTaken(c, cks)) {
+        return false;
+      }
+      try (PreparedStatement ps = c.prepareStatement("UPDATE kms_custom_key_store SET name = ?, cluster_id = ?,"
+          + " sealed_pin = ?, connect_wanted = ? WHERE key_store_id = ?")) {
+        ps.setString(1, cks.name());
+        ps.setString(2, cks.clusterId());
+        ps.setBytes(3, cks.sealedPin());
+        ps.setBoolean(4, cks.connectWanted());
+        ps.setString(5, cks.id());
+        ps.executeUpdate();
+      }
+      return true;
+    });
+  }
+
+  @Override
+  public boolean deleteCustomKeyStore(String keyStoreId) {
+    return inTransaction("delete custom key store", c -> {
+      try (PreparedStatement ps = c.prepareStatement("DELETE FROM kms_custom_key_store WHERE key_store_id = ?")) {
+        ps.setString(1, keyStoreId);
+        return ps.executeUpdate() == 1;
+      }
+    });
+  }
+
+  @Override
+  public List<CustomKeyStore> customKeyStores(String accountId) {
+    return inTransaction("list custom key stores", c -> {
+      List<CustomKeyStore> out = new ArrayList<>();
+      try (PreparedStatement ps = c.prepareStatement("SELECT key_store_id, account_id, name, cluster_id, trust_anchor,"
+          + " sealed_pin, created_at, connect_wanted FROM kms_custom_key_store WHERE account_id = ?"
+          + " ORDER BY key_store_id")) {
+        ps.setString(1, accountId);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            out.add(new CustomKeyStore(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
+                rs.getString(5), rs.getBytes(6), Instant.ofEpochMilli(rs.getLong(7)), rs.getBoolean(8)));
+          }
+        }
+      }
+      return out;
+    });
+  }
+
+  @Override
+  public int countKeysInStore(String keyStoreId) {
+    return inTransaction("count keys in a key store", c -> {
+      try (PreparedStatement ps = c.prepareStatement(
+          "SELECT COUNT(*) FROM kms_key WHERE key_store_id = ? AND key_state <> 'CREATING'")) {
+        ps.setString(1, keyStoreId);
+        try (ResultSet rs = ps.executeQuery()) {
+          rs.next();
+          return rs.getInt(1);
+        }
+      }
+    });
+  }
+
   private static List<Alias> aliases(Connection c, String where, Binder binder) throws SQLException {
     List<Alias> out = new ArrayList<>();
     try (PreparedStatement ps = c.prepareStatement(
@@ -321,7 +467,11 @@ public final class JdbcMetadataStore implements MetadataStore {
 
   @Override
   public boolean deleteKey(UUID keyId) {
-    return inTransaction("delete key", c -> {
+    return inTransaction("delete key", c -> deleteKeyRows(c, keyId));
+  }
+
+  private static boolean deleteKeyRows(Connection c, UUID keyId) throws SQLException {
+    {
       // children first: not every database honours ON DELETE CASCADE the same way
       for (String table : List.of("kms_alias", "kms_key_tag", "kms_key_version")) {
         String column = table.equals("kms_alias") ? "target_key_id" : "key_id";
@@ -334,7 +484,7 @@ public final class JdbcMetadataStore implements MetadataStore {
         ps.setString(1, keyId.toString());
         return ps.executeUpdate() == 1;
       }
-    });
+    }
   }
 
   @Override

@@ -138,7 +138,7 @@ class Pkcs11HsmTest {
     Pkcs11Options o = token.options(2);
     // validate every session on borrow, so the pool is the first to meet the failure
     Hsm hsm = new Pkcs11Connector(new Pkcs11Options(o.library(), o.tokenLabel(), o.pin(), 2, o.borrowTimeout(),
-        Duration.ZERO, true, true)).connect(e -> fatal.incrementAndGet());
+        Duration.ZERO, true, true, 1)).connect(e -> fatal.incrementAndGet());
     opened.add(hsm);
     SharedModule module = SharedModule.of(token.library());
     module.module().finalize(null); // the library loses every session, as after a device reset
@@ -257,7 +257,7 @@ class Pkcs11HsmTest {
   void connect_toUnknownLabel_failsTokenNotFound() {
     Pkcs11Options o = token.options(1);
     Pkcs11Options other = new Pkcs11Options(o.library(), "no-such-token", o.pin(), 1, o.borrowTimeout(),
-        o.validateAfterIdle(), true, true);
+        o.validateAfterIdle(), true, true, 1);
     HsmException e = assertThrows(HsmException.class, () -> new Pkcs11Connector(other).connect(x -> {}));
     assertEquals(HsmErrorKind.TOKEN_NOT_FOUND, e.kind());
   }
@@ -266,7 +266,7 @@ class Pkcs11HsmTest {
   void connect_toMissingLibrary_failsLibraryError() {
     Pkcs11Options o = token.options(1);
     Pkcs11Options other = new Pkcs11Options("/nonexistent/libpkcs11.so", o.tokenLabel(), o.pin(), 1,
-        o.borrowTimeout(), o.validateAfterIdle(), true, true);
+        o.borrowTimeout(), o.validateAfterIdle(), true, true, 1);
     HsmException e = assertThrows(HsmException.class, () -> new Pkcs11Connector(other).connect(x -> {}));
     assertEquals(HsmErrorKind.LIBRARY_ERROR, e.kind());
   }

@@ -25,15 +25,12 @@ public final class GenerateRandomHandler implements OperationHandler {
   @Override
   public CompletionStage<Map<String, Object>> handle(OperationContext ctx, Input in) {
     in.refuseRecipient();
-    if (in.string("CustomKeyStoreId") != null) {
-      throw new KmsException(ErrorCode.CUSTOM_KEY_STORE_NOT_FOUND,
-          "Custom key store " + in.string("CustomKeyStoreId") + " does not exist.");
-    }
     Integer n = in.integer("NumberOfBytes");
     if (n == null) {
       throw KmsException.validation(
           "1 validation error detected: Value at 'numberOfBytes' failed to satisfy constraint: Member must not be null");
     }
-    return crypto.generateRandom(ctx.caller(), n).thenApply(bytes -> Map.of("Plaintext", bytes));
+    return crypto.generateRandom(ctx.caller(), n, in.string("CustomKeyStoreId"))
+        .thenApply(bytes -> Map.of("Plaintext", bytes));
   }
 }

@@ -11,9 +11,14 @@ import java.util.Map;
 /** The model's {@code KeyMetadata} structure for a key, with the state clients see now. */
 public final class KeyMetadataView {
   private final KeyService keys;
+  private final java.util.function.Function<String, String> clusterOfStore;
 
-  public KeyMetadataView(KeyService keys) {
+  /**
+   * @param clusterOfStore the CloudHsmClusterId of a custom key store
+   */
+  public KeyMetadataView(KeyService keys, java.util.function.Function<String, String> clusterOfStore) {
     this.keys = keys;
+    this.clusterOfStore = clusterOfStore;
   }
 
   public Map<String, Object> of(KeyRecord key) {
@@ -32,6 +37,10 @@ public final class KeyMetadataView {
       m.put("PendingDeletionWindowInDays", key.pendingWindowDays());
     }
     m.put("Origin", key.origin());
+    if (!KeyRecord.DEFAULT_KEY_STORE.equals(key.keyStoreId())) {
+      m.put("CustomKeyStoreId", key.keyStoreId());
+      m.put("CloudHsmClusterId", clusterOfStore.apply(key.keyStoreId()));
+    }
     m.put("KeyManager", "CUSTOMER");
     m.put("CustomerMasterKeySpec", key.keySpec());
     m.put("KeySpec", key.keySpec());

@@ -1,0 +1,93 @@
+package io.kmsgw.kms;
+
+import io.kmsgw.error.ErrorCode;
+import io.kmsgw.error.KmsException;
+import io.kmsgw.hsm.HsmKey;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.util.Arrays;
+import java.util.concurrent.CompletionException;
+
+/**
+ * Seals custom key store passwords (the crypto user PINs of other HSMs) so that the metadata store never holds one
+ * in clear: AES-256-GCM inside the default key store's HSM, under a key-encryption key that is a non-extractable
+ * token object there (created on first use), with the key store id as additional data so a sealed PIN cannot be
+ * moved to another key store.
+ *
+ * <p>Sealed form: {@code 0x01 || IV (12 bytes) || ciphertext || tag (16 bytes)}.
+ *
+ * <p>Blocking: called on the lifecycle thread and at login time on a key store's connector thread.
+ */
+public final class PinSealer {
+  /** Outside the {@code kmsgw:} prefix of CMK versions, so reconciliation never takes it for a CMK. */
+  static final HsmKey KEK = new HsmKey("kmsgw-kek:key-store-passwords",
+      "kmsgw-kek-1".getBytes(StandardCharsets.US_ASCII));
+  private static final byte VERSION = 1;
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  /** How long unsealing waits for the default key store to be connected. */
+  static final java.time.Duration UNSEAL_WAIT = java.time.Duration.ofSeconds(30);
+
+  private final KeyStores stores;
+
+  public PinSealer(KeyStores stores) {
+    this.stores = stores;
+  }
+
+  private static byte[] aad(String keyStoreId) {
+    return ("kmsgw key store password v1|" + keyStoreId).getBytes(StandardCharsets.UTF_8);
+  }
+
+  public byte[] seal(String keyStoreId, char[] pin) {
+    ByteBuffer encoded = StandardCharsets.UTF_8.encode(CharBuffer.wrap(pin));
+    byte[] clear = new byte[encoded.remaining()];
+    encoded.get(clear);
+    Arrays.fill(encoded.array(), (byte) 0);
+    byte[] iv = new byte[12];
+    RANDOM.nextBytes(iv);
+    try {
+      byte[] sealed = join(stores.defaultStore().run(ErrorCode.KMS_INTERNAL, null, s -> {
+        if (!s.exists(KEK)) {
+          s.generateAes256Key(KEK.label(), KEK.id());
+        }
+        return s.encryptAesGcm(KEK, iv, aad(keyStoreId), clear);
+      }));
+      return ByteBuffer.allocate(1 + iv.length + sealed.length).put(VERSION).put(iv).put(sealed).array();
+    } finally {
+      Arrays.fill(clear, (byte) 0);
+    }
+  }
+
+  /** The PIN; the caller wipes it after use. */
+  public char[] unseal(String keyStoreId, byte[] sealed) {
+    if (sealed.length < 1 + 12 + 16 || sealed[0] != VERSION) {
+      throw KmsException.internal("the sealed password of key store " + keyStoreId + " is damaged", null);
+    }
+    byte[] iv = Arrays.copyOfRange(sealed, 1, 13);
+    byte[] body = Arrays.copyOfRange(sealed, 13, sealed.length);
+    // after a re-initialisation of a shared library both stores reconnect at once: give the default one time
+    stores.defaultStore().awaitConnected(UNSEAL_WAIT);
+    byte[] clear = join(stores.defaultStore().run(ErrorCode.KMS_INTERNAL, null,
+        s -> s.decryptAesGcm(KEK, iv, aad(keyStoreId), body)));
+    try {
+      CharBuffer chars = StandardCharsets.UTF_8.decode(ByteBuffer.wrap(clear));
+      char[] pin = new char[chars.remaining()];
+      chars.get(pin);
+      Arrays.fill(chars.array(), '\0');
+      return pin;
+    } finally {
+      Arrays.fill(clear, (byte) 0);
+    }
+  }
+
+  private static <T> T join(java.util.concurrent.CompletableFuture<T> f) {
+    try {
+      return f.join();
+    } catch (CompletionException e) {
+      Throwable t = Completions.unwrap(e);
+      throw t instanceof RuntimeException r ? r : new IllegalStateException(t);
+    }
+  }
+}
