@@ -81,6 +81,23 @@ public final class GatewayProcess implements AutoCloseable {
     return g;
   }
 
+  /**
+   * Starts with arguments after {@code serve} (such as {@code --config FILE}); {@code env} may use the data
+   * directory, given before the process starts.
+   */
+  public static GatewayProcess start(String name, java.util.function.Function<Path, Map<String, String>> env,
+      java.util.function.Function<Path, List<String>> serveArgs) {
+    GatewayProcess probe = new GatewayProcess(name, Map.of());
+    GatewayProcess g = new GatewayProcess(probe, env.apply(probe.dataDir));
+    g.start(serveArgs.apply(probe.dataDir), true);
+    return g;
+  }
+
+  /** Starts again on the same data directory and port with the same environment and arguments. */
+  public void restart(List<String> serveArgs) {
+    start(serveArgs, true);
+  }
+
   /** Starts (again) on the same data directory and port, and waits until the key store is connected. */
   public void start() {
     start(List.of(), true);

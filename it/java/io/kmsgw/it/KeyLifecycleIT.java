@@ -213,17 +213,7 @@ class KeyLifecycleIT {
 
   /** Token objects labelled for this key, read with OpenSC's pkcs11-tool while the gateway is stopped. */
   private static int hsmObjectsOf(String keyId) throws Exception {
-    Path softhsm = gateway.dataDir().resolve("softhsm");
-    String pin = Files.readString(softhsm.resolve("user-pin")).strip();
-    String library = java.util.stream.Stream.of("/usr/lib/softhsm/libsofthsm2.so",
-            "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so", "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so")
-        .filter(p -> Files.isReadable(Path.of(p))).findFirst().orElseThrow();
-    ProcessBuilder pb = new ProcessBuilder("pkcs11-tool", "--module", library, "--token-label", "kmsgw", "--login",
-        "--pin", pin, "--list-objects", "--type", "secrkey").redirectError(ProcessBuilder.Redirect.DISCARD);
-    pb.environment().put("SOFTHSM2_CONF", softhsm.resolve("softhsm2.conf").toString());
-    Process p = pb.start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+    String out = Pkcs11Tool.listSecretKeys(gateway.dataDir(), "kmsgw");
     int n = 0;
     for (String line : out.split("\n")) {
       if (line.contains("label:") && line.contains("kmsgw:" + keyId + ":")) {

@@ -205,7 +205,7 @@ class KmsSdkIT {
 
   @Test
   void operationNotImplementedYet_failsUnsupportedOperation() {
-    assertThrows(UnsupportedOperationException.class, () -> kms.describeCustomKeyStores());
+    assertThrows(UnsupportedOperationException.class, () -> kms.listGrants(r -> r.keyId("alias/none")));
   }
 
   @Test

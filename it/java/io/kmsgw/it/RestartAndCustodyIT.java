@@ -90,7 +90,7 @@ class RestartAndCustodyIT {
       }
     }
     String log = gateway.logText();
-    Matcher m = Pattern.compile("reconcile: (\\d+) keys, (\\d+) HSM objects; rolled back (\\d+), missing material (\\d+), orphans (\\d+)")
+    Matcher m = Pattern.compile("reconcile default: (\\d+) keys, (\\d+) HSM objects; rolled back (\\d+), missing material (\\d+), orphans (\\d+)")
         .matcher(log);
     String last = null;
     while (m.find()) {
@@ -112,21 +112,7 @@ class RestartAndCustodyIT {
     }
     gateway.stop();
     try {
-      Path softhsm = gateway.dataDir().resolve("softhsm");
-      String pin = Files.readString(softhsm.resolve("user-pin")).strip();
-      String library = java.util.stream.Stream.of("/usr/lib/softhsm/libsofthsm2.so",
-              "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so", "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so")
-          .filter(p -> Files.isReadable(Path.of(p))).findFirst().orElseThrow();
-      ProcessBuilder pb = new ProcessBuilder("pkcs11-tool", "--module", library, "--token-label", "kmsgw",
-          "--login", "--pin", pin, "--list-objects", "--type", "secrkey")
-          // stderr carries a CKR_ATTRIBUTE_SENSITIVE warning per object (it cannot read CKA_VALUE: good); keep it
-          // out of the listing parsed below
-          .redirectError(ProcessBuilder.Redirect.DISCARD);
-      pb.environment().put("SOFTHSM2_CONF", softhsm.resolve("softhsm2.conf").toString());
-      Process p = pb.start();
-      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-      assertTrue(p.waitFor(60, TimeUnit.SECONDS));
-      assertEquals(0, p.exitValue(), out);
+      String out = Pkcs11Tool.listSecretKeys(gateway.dataDir(), "kmsgw");
       List<String> objects = new ArrayList<>();
       for (String block : out.split("Secret Key Object")) {
         if (block.contains("label:") && block.contains("kmsgw:")) {

@@ -326,11 +326,14 @@ public final class Gateway implements AutoCloseable {
     }
   }
 
-  /** {@code GET /healthz}: every key store, its state and its pool; healthy when the default store is CONNECTED. */
+  /**
+   * {@code GET /healthz}: the default key store's state and pool, and {@code keyStores}: every store (the default
+   * one first) with its state and pool. Healthy (200) when the default store is CONNECTED.
+   */
   static GatewayHttpServer.Health health(KeyStores stores, CustomKeyStoreService customStores, KeyCache cache) {
-    Map<String, Object> doc = new LinkedHashMap<>();
+    // the default key store at the top level (as before custom key stores), then every store
     KeyStoreConnection.Status main = stores.defaultStore().status();
-    doc.put("state", main.state().name());
+    Map<String, Object> doc = storeHealth(main, null);
     doc.put("keys", cache.size());
     List<Map<String, Object>> all = new ArrayList<>();
     for (KeyStoreConnection c : stores.all()) {

@@ -1,5 +1,7 @@
 package io.kmsgw.bench;
 
+import io.kmsgw.client.KmsHttp;
+
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.ByteArrayOutputStream;

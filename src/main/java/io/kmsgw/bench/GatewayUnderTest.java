@@ -1,5 +1,7 @@
 package io.kmsgw.bench;
 
+import io.kmsgw.client.KmsHttp;
+
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;

@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** The {@code kmsgw} command line. */
 @Command(name = "kmsgw", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
     description = "HSM-backed key management gateway speaking the AWS KMS API.",
-    subcommands = {ServeCommand.class, io.kmsgw.bench.BenchCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {ServeCommand.class, KeystoreCommand.class, io.kmsgw.bench.BenchCommand.class,
+        CommandLine.HelpCommand.class})
 public final class Main {
   public static void main(String[] args) {
     int code = new CommandLine(new Main()).execute(args);

@@ -289,6 +289,11 @@ public final class CustomKeyStoreService {
         throw new KmsException(ErrorCode.CUSTOM_KEY_STORE_HAS_CMKS, "The custom key store " + keyStoreId + " still has "
             + keys + " KMS keys; delete them (ScheduleKeyDeletion) and wait for their deletion first.");
       }
+      int left = store.pendingDestruction(keyStoreId).size();
+      if (left > 0) {
+        LOG.warning(() -> "custom key store " + keyStoreId + ": " + left + " HSM objects of deleted keys were never "
+            + "destroyed (the store was not connected again); they stay in the HSM");
+      }
       store.deleteCustomKeyStore(keyStoreId);
       byId.remove(keyStoreId);
       stores.custom(keyStoreId).ifPresent(KeyStoreConnection::close);

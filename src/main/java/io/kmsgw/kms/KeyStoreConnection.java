@@ -93,6 +93,10 @@ public final class KeyStoreConnection implements AutoCloseable {
     } catch (HsmException e) {
       failed(e);
       return;
+    } catch (KmsException e) {
+      // the PIN supplier: a custom store's password is unsealed by the default key store's HSM
+      failed(new HsmException(HsmErrorKind.OTHER, -1, null, "cannot get the PIN: " + e.getMessage(), e));
+      return;
     } catch (RuntimeException e) {
       failed(new HsmException(HsmErrorKind.OTHER, -1, null, "unexpected failure: " + e, e));
       return;

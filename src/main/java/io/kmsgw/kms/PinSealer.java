@@ -67,10 +67,7 @@ public final class PinSealer {
     }
     byte[] iv = Arrays.copyOfRange(sealed, 1, 13);
     byte[] body = Arrays.copyOfRange(sealed, 13, sealed.length);
-    // after a re-initialisation of a shared library both stores reconnect at once: give the default one time
-    stores.defaultStore().awaitConnected(UNSEAL_WAIT);
-    byte[] clear = join(stores.defaultStore().run(ErrorCode.KMS_INTERNAL, null,
-        s -> s.decryptAesGcm(KEK, iv, aad(keyStoreId), body)));
+    byte[] clear = unsealInHsm(keyStoreId, iv, body);
     try {
       CharBuffer chars = StandardCharsets.UTF_8.decode(ByteBuffer.wrap(clear));
       char[] pin = new char[chars.remaining()];
@@ -79,6 +76,32 @@ public final class PinSealer {
       return pin;
     } finally {
       Arrays.fill(clear, (byte) 0);
+    }
+  }
+
+  /**
+   * After a re-initialisation of a shared library, the default key store and the one whose PIN is unsealed here
+   * reconnect at the same time: while the default store is reconnecting (or has not yet noticed that its sessions
+   * are gone), wait and try again, up to {@link #UNSEAL_WAIT}.
+   */
+  private byte[] unsealInHsm(String keyStoreId, byte[] iv, byte[] body) {
+    long deadline = System.nanoTime() + UNSEAL_WAIT.toNanos();
+    while (true) {
+      stores.defaultStore().awaitConnected(java.time.Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+      try {
+        return join(stores.defaultStore().run(ErrorCode.DEPENDENCY_TIMEOUT, null,
+            s -> s.decryptAesGcm(KEK, iv, aad(keyStoreId), body)));
+      } catch (KmsException e) {
+        if (e.code() != ErrorCode.DEPENDENCY_TIMEOUT || System.nanoTime() > deadline) {
+          throw e;
+        }
+        try {
+          Thread.sleep(50);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          throw e;
+        }
+      }
     }
   }
 

@@ -193,4 +193,87 @@ class ConfigLoaderTest {
       }
     }
   }
+
+  @Test
+  void developmentMode_definesTheSecondTokenAsACluster() {
+    GatewayConfig c = ConfigLoader.load(null, Map.of());
+    assertEquals(1, c.clusters().size());
+    HsmDefinition dev = c.clusters().get(0);
+    assertEquals(HsmDefinitions.DEV_CLUSTER_ID, dev.id());
+    assertEquals("kmsgw-dev-2", dev.tokenLabel());
+    assertEquals(c.hsm().library(), dev.library());
+    assertTrue(dev.devToken());
+    assertTrue(dev.id().matches(HsmDefinition.ID_PATTERN));
+  }
+
+  @Test
+  void clusters_fromTheFile_withEnvironmentOverrides() throws IOException {
+    Path f = yaml("hsm:\n  pin: '1234'\nclusters:\n  cluster-lunahagroup2:\n    vendor: luna\n"
+        + "    library: /opt/luna/lib.so\n    token_label: ha-1\n    min_hsms: 2\n    auto_reconnect: true\n"
+        + "  cluster-softhsmtwo2:\n    token_label: second\n    pool:\n      size: 3\n");
+    GatewayConfig c = ConfigLoader.load(f, Map.of("KMSGW_CLUSTERS_CLUSTER_LUNAHAGROUP2_TOKEN_LABEL", "ha-2"));
+    assertEquals(2, c.clusters().size(), "no development cluster with a configuration file");
+    HsmDefinition luna = c.clusters().stream().filter(d -> d.id().equals("cluster-lunahagroup2")).findFirst()
+        .orElseThrow();
+    assertEquals(VendorProfile.LUNA, luna.vendor());
+    assertEquals("ha-2", luna.tokenLabel(), "the environment wins over the file");
+    assertEquals(2, luna.minHsms());
+    assertTrue(luna.autoReconnect());
+    assertEquals(16, luna.poolSize(), "the vendor's default pool size");
+    HsmDefinition soft = c.clusters().stream().filter(d -> d.id().equals("cluster-softhsmtwo2")).findFirst()
+        .orElseThrow();
+    assertEquals(3, soft.poolSize());
+    assertFalse(soft.autoReconnect(), "as AWS: a FAILED custom key store waits for Disconnect then Connect");
+    assertTrue(soft.gcmGeneralErrorOnTagMismatch(), "SoftHSM2's profile");
+  }
+
+  @Test
+  void clusters_badIdsAndFieldsAreRefused() throws IOException {
+    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(yaml(
+        "hsm:\n  pin: '1'\nclusters:\n  mycluster:\n    token_label: x\n"), Map.of()));
+    assertTrue(e.getMessage().contains("cluster id"), e.getMessage());
+    e = assertThrows(ConfigException.class, () -> ConfigLoader.load(yaml(
+        "hsm:\n  pin: '1'\nclusters:\n  cluster-softhsmtwo2:\n    token_label: x\n    pin: '1234'\n"), Map.of()));
+    assertTrue(e.getMessage().contains("clusters.cluster-softhsmtwo2.pin"), e.getMessage());
+    e = assertThrows(ConfigException.class, () -> ConfigLoader.load(yaml(
+        "hsm:\n  pin: '1'\nclusters:\n  cluster-softhsmtwo2:\n    library: /x.so\n"), Map.of()));
+    assertTrue(e.getMessage().contains("token_label"), e.getMessage());
+  }
+
+  @Test
+  void shippedTemplates_clusterExamplesParseOnceUncommented() throws IOException {
+    try (var files = Files.list(Path.of("hsm-config"))) {
+      for (Path f : files.filter(p -> p.toString().endsWith(".yaml")).toList()) {
+        StringBuilder clusters = new StringBuilder();
+        boolean in = false;
+        for (String line : Files.readAllLines(f)) {
+          in |= line.startsWith("#clusters:");
+          if (in && line.startsWith("#")) {
+            clusters.append(line.substring(1)).append('\n');
+          }
+        }
+        assertFalse(clusters.isEmpty(), f + " has a commented clusters: example");
+        Path only = yaml("hsm:\n  pin: '1'\n" + clusters);
+        GatewayConfig c;
+        try {
+          c = ConfigLoader.load(only, Map.of());
+        } catch (ConfigException e) {
+          // a vendor whose profile kmsgw refuses (no AES-GCM, or HSM-made IVs) says so; nothing else may fail
+          assertTrue(e.getMessage().contains("vendor:"), f + ": " + e.getMessage());
+          continue;
+        }
+        assertEquals(1, c.clusters().size(), f.toString());
+        assertTrue(c.clusters().get(0).id().matches(HsmDefinition.ID_PATTERN));
+      }
+    }
+  }
+
+  @Test
+  void devPin_isSevenTo32Characters_andOnlyForDevelopmentMode() throws IOException {
+    assertEquals("seven-7", ConfigLoader.load(null, Map.of("KMSGW_DEV_PIN", "seven-7")).hsm().devPin());
+    assertThrows(ConfigException.class, () -> ConfigLoader.load(null, Map.of("KMSGW_DEV_PIN", "six-66")));
+    assertThrows(ConfigException.class, () -> ConfigLoader.load(null, Map.of("KMSGW_DEV_PIN", "x".repeat(33))));
+    Path f = yaml("hsm:\n  pin: '1234'\n");
+    assertThrows(ConfigException.class, () -> ConfigLoader.load(f, Map.of("KMSGW_DEV_PIN", "long-enough")));
+  }
 }

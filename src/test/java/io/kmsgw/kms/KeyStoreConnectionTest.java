@@ -24,6 +24,7 @@ import io.kmsgw.testing.TestToken;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -276,5 +277,41 @@ class KeyStoreConnectionTest {
     eventually("CONNECTED again by itself", c::isConnected);
     assertTrue(connector.recoveries.get() >= 1);
     assertEquals(8, c.run(ErrorCode.KMS_INVALID_STATE, null, s -> s.generateRandom(8)).join().length);
+  }
+
+  @Test
+  void fewerTokensThanMinHsms_failsWithInsufficientCloudHsmHsms() throws Exception {
+    TestToken token = TestToken.create("ks-min-hsms");
+    Pkcs11Options o = token.options(1);
+    KeyStoreConnection c = connection(new Counting(new Pkcs11Options(o.library(), o.tokenLabel(), o.pin(), 1,
+        o.borrowTimeout(), o.validateAfterIdle(), true, true, 2)));
+    c.connect();
+    eventually("FAILED", () -> c.status().state() == KeyStoreConnection.State.FAILED);
+    assertEquals("INSUFFICIENT_CLOUDHSM_HSMS", c.status().errorCode());
+    assertTrue(c.status().message().contains("min_hsms"), c.status().message());
+  }
+
+  @Test
+  void everyHsmFailureHasItsConnectionErrorCode() {
+    Map<io.kmsgw.hsm.HsmErrorKind, String> expected = Map.of(
+        io.kmsgw.hsm.HsmErrorKind.PIN_INCORRECT, "INVALID_CREDENTIALS",
+        io.kmsgw.hsm.HsmErrorKind.PIN_LOCKED, "USER_LOCKED_OUT",
+        io.kmsgw.hsm.HsmErrorKind.ANOTHER_USER_LOGGED_IN, "USER_LOGGED_IN",
+        io.kmsgw.hsm.HsmErrorKind.TOKEN_NOT_FOUND, "CLUSTER_NOT_FOUND",
+        io.kmsgw.hsm.HsmErrorKind.INSUFFICIENT_HSMS, "INSUFFICIENT_CLOUDHSM_HSMS",
+        io.kmsgw.hsm.HsmErrorKind.DEVICE_ERROR, "NETWORK_ERRORS",
+        io.kmsgw.hsm.HsmErrorKind.NOT_LOGGED_IN, "NETWORK_ERRORS",
+        io.kmsgw.hsm.HsmErrorKind.LIBRARY_ERROR, "INTERNAL_ERROR");
+    expected.forEach((kind, code) -> assertEquals(code, KeyStoreConnection.connectionErrorCode(kind), kind.name()));
+    // every code is one of the model's ConnectionErrorCodeType values
+    java.util.Set<String> model = java.util.Set.of("INVALID_CREDENTIALS", "CLUSTER_NOT_FOUND", "NETWORK_ERRORS",
+        "INTERNAL_ERROR", "INSUFFICIENT_CLOUDHSM_HSMS", "USER_LOCKED_OUT", "USER_NOT_FOUND", "USER_LOGGED_IN",
+        "SUBNET_NOT_FOUND", "INSUFFICIENT_FREE_ADDRESSES_IN_SUBNET", "XKS_PROXY_ACCESS_DENIED",
+        "XKS_PROXY_NOT_REACHABLE", "XKS_VPC_ENDPOINT_SERVICE_NOT_FOUND", "XKS_PROXY_INVALID_RESPONSE",
+        "XKS_PROXY_INVALID_CONFIGURATION", "XKS_VPC_ENDPOINT_SERVICE_INVALID_CONFIGURATION", "XKS_PROXY_TIMED_OUT",
+        "XKS_PROXY_INVALID_TLS_CONFIGURATION");
+    for (io.kmsgw.hsm.HsmErrorKind kind : io.kmsgw.hsm.HsmErrorKind.values()) {
+      assertTrue(model.contains(KeyStoreConnection.connectionErrorCode(kind)), kind.name());
+    }
   }
 }

@@ -397,6 +397,11 @@ public final class JdbcMetadataStore implements MetadataStore {
   @Override
   public boolean deleteCustomKeyStore(String keyStoreId) {
     return inTransaction("delete custom key store", c -> {
+      // objects still waiting for destruction stay in the HSM, as key material does when AWS deletes a key store
+      try (PreparedStatement ps = c.prepareStatement("DELETE FROM kms_pending_destruction WHERE key_store_id = ?")) {
+        ps.setString(1, keyStoreId);
+        ps.executeUpdate();
+      }
       try (PreparedStatement ps = c.prepareStatement("DELETE FROM kms_custom_key_store WHERE key_store_id = ?")) {
         ps.setString(1, keyStoreId);
         return ps.executeUpdate() == 1;

@@ -1,4 +1,4 @@
-package io.kmsgw.bench;
+package io.kmsgw.client;
 
 import io.kmsgw.auth.SigV4Signer;
 import io.vertx.core.json.JsonObject;
@@ -13,31 +13,32 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * A minimal signed KMS client for the benchmark's set-up (creating keys, making ciphertexts, listing keys) and for
- * building the pre-signed requests that wrk replays.
+ * A minimal signed KMS client: the benchmark's set-up (creating keys, making ciphertexts, listing keys) and the
+ * pre-signed requests that wrk replays, and the operator commands ({@code kmsgw keystore}), which go through the
+ * API like any client.
  */
-final class KmsHttp {
-  static final String CONTENT_TYPE = "application/x-amz-json-1.1";
+public final class KmsHttp {
+  public static final String CONTENT_TYPE = "application/x-amz-json-1.1";
 
   private final URI endpoint;
   private final SigV4Signer signer;
   private final HttpClient http = HttpClient.newHttpClient();
 
-  KmsHttp(URI endpoint, String accessKeyId, String secret, String region) {
+  public KmsHttp(URI endpoint, String accessKeyId, String secret, String region) {
     this.endpoint = endpoint;
     this.signer = new SigV4Signer(accessKeyId, secret, region, "kms");
   }
 
-  URI endpointUri() {
+  public URI endpointUri() {
     return endpoint;
   }
 
-  String hostHeader() {
+  public String hostHeader() {
     return endpoint.getHost() + ":" + endpoint.getPort();
   }
 
   /** The signed headers of a KMS call, signed now. */
-  Map<String, String> signedHeaders(String operation, byte[] body) {
+  public Map<String, String> signedHeaders(String operation, byte[] body) {
     Map<String, String> h = new LinkedHashMap<>();
     h.put("Host", hostHeader());
     h.put("Content-Type", CONTENT_TYPE);
@@ -46,7 +47,7 @@ final class KmsHttp {
   }
 
   /** A complete HTTP/1.1 request, as wrk sends it. */
-  byte[] rawRequest(String operation, JsonObject body) {
+  public byte[] rawRequest(String operation, JsonObject body) {
     byte[] bytes = body.toBuffer().getBytes();
     StringBuilder sb = new StringBuilder(512 + bytes.length);
     sb.append("POST / HTTP/1.1\r\n");
@@ -56,7 +57,31 @@ final class KmsHttp {
     return sb.toString().getBytes(StandardCharsets.UTF_8);
   }
 
-  JsonObject call(String operation, JsonObject body) throws IOException, InterruptedException {
+  /** An answer: the HTTP status and the JSON body (an AWS error document when the status is not 200). */
+  public record Answer(int status, JsonObject body) {
+    public String errorType() {
+      String t = body.getString("__type", "");
+      return t.substring(t.indexOf('#') + 1);
+    }
+
+    public String errorMessage() {
+      return body.getString("message", body.getString("Message", ""));
+    }
+  }
+
+  /** Sends a call and returns whatever it answered. */
+  public Answer send(String operation, JsonObject body) throws IOException, InterruptedException {
+    HttpResponse<String> r = post(operation, body);
+    String text = r.body() == null || r.body().isBlank() ? "{}" : r.body();
+    try {
+      return new Answer(r.statusCode(), new JsonObject(text));
+    } catch (io.vertx.core.json.DecodeException e) {
+      throw new IOException(operation + " answered " + r.statusCode() + " without a JSON body: "
+          + text.substring(0, Math.min(200, text.length())));
+    }
+  }
+
+  private HttpResponse<String> post(String operation, JsonObject body) throws IOException, InterruptedException {
     byte[] bytes = body.toBuffer().getBytes();
     HttpRequest.Builder b = HttpRequest.newBuilder(endpoint.resolve("/")).POST(HttpRequest.BodyPublishers.ofByteArray(bytes));
     signedHeaders(operation, bytes).forEach((k, v) -> {
@@ -64,14 +89,19 @@ final class KmsHttp {
         b.header(k, v);
       }
     });
-    HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** Sends a call; anything but 200 is an IOException with the answer. */
+  public JsonObject call(String operation, JsonObject body) throws IOException, InterruptedException {
+    HttpResponse<String> r = post(operation, body);
     if (r.statusCode() != 200) {
       throw new IOException(operation + " answered " + r.statusCode() + ": " + r.body());
     }
     return new JsonObject(r.body());
   }
 
-  JsonObject health() throws IOException, InterruptedException {
+  public JsonObject health() throws IOException, InterruptedException {
     HttpResponse<String> r = http.send(HttpRequest.newBuilder(endpoint.resolve("/healthz")).build(),
         HttpResponse.BodyHandlers.ofString());
     return new JsonObject(r.body());
