@@ -169,14 +169,18 @@ final class KeystoreCommand implements Callable<Integer> {
     }
   }
 
-  @Command(name = "connect", mixinStandardHelpOptions = true,
-      description = "Connect a custom key store and wait until it is CONNECTED or FAILED.")
-  static final class Connect implements Callable<Integer> {
+  /** A command on one store, named by id or name. */
+  abstract static class OneStore implements Callable<Integer> {
     @Mixin
     Target target = new Target();
 
     @Parameters(paramLabel = "STORE", description = "Custom key store id (cks-...) or name.")
     String store;
+  }
+
+  @Command(name = "connect", mixinStandardHelpOptions = true,
+      description = "Connect a custom key store and wait until it is CONNECTED or FAILED.")
+  static final class Connect extends OneStore {
 
     @Option(names = "--wait-seconds", defaultValue = "60",
         description = "How long to wait for the connection to settle (0: do not wait).")
@@ -201,13 +205,7 @@ final class KeystoreCommand implements Callable<Integer> {
 
   @Command(name = "disconnect", mixinStandardHelpOptions = true,
       description = "Disconnect a custom key store: its keys are Unavailable until it is connected again.")
-  static final class Disconnect implements Callable<Integer> {
-    @Mixin
-    Target target = new Target();
-
-    @Parameters(paramLabel = "STORE", description = "Custom key store id (cks-...) or name.")
-    String store;
-
+  static final class Disconnect extends OneStore {
     @Override
     public Integer call() {
       return run(target, (kms, out) -> {
