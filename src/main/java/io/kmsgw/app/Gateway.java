@@ -12,8 +12,6 @@ import io.kmsgw.kms.CustomKeyStoreService;
 import io.kmsgw.kms.KeyStores;
 import io.kmsgw.kms.PinSealer;
 import java.util.ArrayList;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.function.BiConsumer;
 import io.kmsgw.api.kms.KeyIdResolver;
@@ -151,17 +149,14 @@ public final class Gateway implements AutoCloseable {
         hsm.poolSize(), Duration.ofMillis(hsm.borrowTimeoutMs()), Duration.ofMillis(hsm.validateAfterIdleMs()),
         hsm.gcmGeneralErrorOnTagMismatch(), hsm.sessionKeyCopies(), 1));
     Reconciler reconciler = new Reconciler(store, cache, started);
-    Set<String> reconciled = ConcurrentHashMap.newKeySet();
-    // after each connection of any store, before it counts as CONNECTED
+    // after each connection of any store, before it counts as CONNECTED: store and HSM brought in line (a store's
+    // cluster may have changed since its last connection), then destructions left pending
     BiConsumer<String, Hsm> afterConnect = (storeId, connected) -> {
-      if (reconciled.add(storeId)) {
-        try {
-          reconciler.reconcile(storeId, connected);
-        } catch (HsmException | RuntimeException e) {
-          reconciled.remove(storeId);
-          LOG.warning(() -> "reconciliation of " + storeId + " failed, will run again at its next connection: "
-              + e.getMessage());
-        }
+      try {
+        reconciler.reconcile(storeId, connected);
+      } catch (HsmException | RuntimeException e) {
+        LOG.warning(() -> "reconciliation of " + storeId + " failed, it runs again at the next connection: "
+            + e.getMessage());
       }
       CustomKeyStoreService custom = customRef.get();
       if (custom != null) {

@@ -28,6 +28,7 @@ public enum ErrorCode {
   CUSTOM_KEY_STORE_INVALID_STATE("CustomKeyStoreInvalidStateException", 400),
   CUSTOM_KEY_STORE_NAME_IN_USE("CustomKeyStoreNameInUseException", 400),
   CUSTOM_KEY_STORE_NOT_FOUND("CustomKeyStoreNotFoundException", 400),
+  INCORRECT_TRUST_ANCHOR("IncorrectTrustAnchorException", 400),
   DEPENDENCY_TIMEOUT("DependencyTimeoutException", 500),
   DISABLED("DisabledException", 400),
   DRY_RUN_OPERATION("DryRunOperationException", 412),

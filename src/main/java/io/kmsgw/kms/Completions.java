@@ -29,6 +29,29 @@ final class Completions {
     }
   }
 
+  /**
+   * How long background work (on the lifecycle thread, or while connecting) waits for one HSM call: a hung HSM
+   * must not hold that thread, and with it every other store's management, for ever.
+   */
+  static final java.time.Duration HSM_CALL_LIMIT = java.time.Duration.ofSeconds(30);
+
+  /**
+   * Waits for HSM work from a background thread, at most {@link #HSM_CALL_LIMIT}; its failure is rethrown
+   * unwrapped, and a timeout is DependencyTimeoutException.
+   */
+  static <T> T await(CompletableFuture<T> f) {
+    try {
+      return f.orTimeout(HSM_CALL_LIMIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS).join();
+    } catch (CompletionException e) {
+      Throwable t = unwrap(e);
+      if (t instanceof java.util.concurrent.TimeoutException) {
+        throw new KmsException(io.kmsgw.error.ErrorCode.DEPENDENCY_TIMEOUT, "The HSM did not answer within "
+            + HSM_CALL_LIMIT.toSeconds() + " s.", t);
+      }
+      throw t instanceof RuntimeException r ? r : new IllegalStateException(t);
+    }
+  }
+
   /** The failure inside a CompletionException. */
   static Throwable unwrap(Throwable t) {
     while (t instanceof CompletionException && t.getCause() != null) {

@@ -198,7 +198,8 @@ public final class CryptoService {
     if (customKeyStoreId == null) {
       return stores.defaultStore().run(ErrorCode.DEPENDENCY_TIMEOUT, null, s -> s.generateRandom(numberOfBytes));
     }
-    KeyStoreConnection store = stores.of(customKeyStoreId);
+    KeyStoreConnection store = stores.custom(customKeyStoreId).orElseThrow(() -> new KmsException(
+        ErrorCode.CUSTOM_KEY_STORE_NOT_FOUND, "Custom key store " + customKeyStoreId + " does not exist."));
     if (!store.isConnected()) {
       throw new KmsException(ErrorCode.CUSTOM_KEY_STORE_INVALID_STATE, "The custom key store " + customKeyStoreId
           + " is not connected.");

@@ -34,6 +34,8 @@ public final class CustomKeyStoreService {
   private static final Logger LOG = Logger.getLogger(CustomKeyStoreService.class.getName());
   /** AWS KMS quota: custom key stores per account and Region. */
   public static final int MAX_STORES = 10;
+  /** How long DisconnectCustomKeyStore waits for the sessions to close before it answers. */
+  static final java.time.Duration DISCONNECT_WAIT = java.time.Duration.ofSeconds(10);
   private static final String ID_ALPHABET = "0123456789abcdef";
   private static final SecureRandom RANDOM = new SecureRandom();
 
@@ -90,8 +92,7 @@ public final class CustomKeyStoreService {
       }
       if (!clusterIds.contains(cks.clusterId())) {
         LOG.warning(() -> "custom key store " + cks.id() + " uses " + cks.clusterId()
-            + ", which the configuration no longer defines; it stays disconnected");
-        continue;
+            + ", which the configuration no longer defines; it will be FAILED with CLUSTER_NOT_FOUND");
       }
       stores.custom(cks.id()).ifPresent(KeyStoreConnection::connect);
     }
@@ -153,7 +154,7 @@ public final class CustomKeyStoreService {
       }
     }
     if (!ok) {
-      throw new KmsException(ErrorCode.VALIDATION, "TrustAnchorCertificate must be one PEM-encoded X.509 "
+      throw new KmsException(ErrorCode.INCORRECT_TRUST_ANCHOR, "TrustAnchorCertificate must be one PEM-encoded X.509 "
           + "certificate (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----), the trust anchor of the "
           + "cluster.");
     }
@@ -162,15 +163,22 @@ public final class CustomKeyStoreService {
   /** CreateCustomKeyStore (AWS_CLOUDHSM): the store is created DISCONNECTED. */
   public CompletableFuture<CustomKeyStore> create(Caller caller, String name, String clusterId, String trustAnchor,
       char[] password, String type) {
-    if (type != null && !"AWS_CLOUDHSM".equals(type)) {
-      throw new KmsException(ErrorCode.UNSUPPORTED_OPERATION,
-          "Custom key stores of type " + type + " are not supported; kmsgw offers AWS_CLOUDHSM key stores.");
+    try {
+      if (type != null && !"AWS_CLOUDHSM".equals(type)) {
+        throw new KmsException(ErrorCode.UNSUPPORTED_OPERATION,
+            "Custom key stores of type " + type + " are not supported; kmsgw offers AWS_CLOUDHSM key stores.");
+      }
+      if (clusterId == null || password == null) {
+        throw KmsException.validation("An AWS_CLOUDHSM key store needs CloudHsmClusterId, TrustAnchorCertificate and "
+            + "KeyStorePassword.");
+      }
+      checkTrustAnchor(trustAnchor);
+    } catch (RuntimeException e) {
+      if (password != null) {
+        Arrays.fill(password, '\0');
+      }
+      throw e;
     }
-    if (clusterId == null || password == null) {
-      throw KmsException.validation("An AWS_CLOUDHSM key store needs CloudHsmClusterId, TrustAnchorCertificate and "
-          + "KeyStorePassword.");
-    }
-    checkTrustAnchor(trustAnchor);
     return Completions.on(lifecycle, () -> {
       try {
         if (byId.size() >= MAX_STORES) {
@@ -195,19 +203,20 @@ public final class CustomKeyStoreService {
     });
   }
 
-  /** ConnectCustomKeyStore: returns at once; the state goes CONNECTING, then CONNECTED or FAILED. */
+  /**
+   * ConnectCustomKeyStore: returns at once; the state goes CONNECTING, then CONNECTED or FAILED (a cluster the
+   * configuration no longer defines is FAILED with CLUSTER_NOT_FOUND). Connecting a FAILED or DISCONNECTING store
+   * is CustomKeyStoreInvalidStateException, as AWS.
+   */
   public CompletableFuture<Void> connect(Caller caller, String keyStoreId) {
     return Completions.on(lifecycle, () -> {
       CustomKeyStore cks = existing(keyStoreId);
       KeyStoreConnection c = stores.of(keyStoreId);
       KeyStoreConnection.State state = c.status().state();
-      if (state == KeyStoreConnection.State.FAILED) {
+      if (state == KeyStoreConnection.State.FAILED || state == KeyStoreConnection.State.DISCONNECTING) {
         throw new KmsException(ErrorCode.CUSTOM_KEY_STORE_INVALID_STATE, "The custom key store " + keyStoreId
-            + " is FAILED (" + c.status().errorCode() + "): disconnect it, then connect it again.");
-      }
-      if (!clusterIds.contains(cks.clusterId())) {
-        throw new KmsException(ErrorCode.CLOUD_HSM_CLUSTER_NOT_FOUND, "No HSM definition has the id "
-            + cks.clusterId() + " any more.");
+            + " is " + state + (c.status().errorCode() == null ? "" : " (" + c.status().errorCode() + ")")
+            + ": disconnect it, then connect it again.");
       }
       if (!cks.connectWanted()) {
         CustomKeyStore wanted = cks.with(cks.name(), cks.clusterId(), cks.sealedPin(), true);
@@ -220,7 +229,11 @@ public final class CustomKeyStoreService {
     });
   }
 
-  /** DisconnectCustomKeyStore: its keys become Unavailable. Disconnecting a disconnected store changes nothing. */
+  /**
+   * DisconnectCustomKeyStore: its keys become Unavailable. The sessions are closed on the store's own thread, so a
+   * hung HSM does not hold up the lifecycle thread; the call answers once the store is DISCONNECTED, or after
+   * {@link #DISCONNECT_WAIT} with the store still DISCONNECTING. Disconnecting a disconnected store changes nothing.
+   */
   public CompletableFuture<Void> disconnect(Caller caller, String keyStoreId) {
     return Completions.on(lifecycle, () -> {
       CustomKeyStore cks = existing(keyStoreId);
@@ -229,10 +242,10 @@ public final class CustomKeyStoreService {
         store.updateCustomKeyStore(unwanted);
         byId.put(keyStoreId, unwanted);
       }
-      stores.of(keyStoreId).disconnect();
-      LOG.info(() -> "custom key store " + keyStoreId + " disconnected by " + caller.arn());
-      return null;
-    });
+      LOG.info(() -> "custom key store " + keyStoreId + ": disconnect requested by " + caller.arn());
+      return stores.of(keyStoreId).disconnect();
+    }).thenCompose(closing -> closing.completeOnTimeout(null, DISCONNECT_WAIT.toMillis(),
+        java.util.concurrent.TimeUnit.MILLISECONDS));
   }
 
   /**

@@ -177,7 +177,7 @@ public final class KeyLifecycle {
     byte[] hsmId = HsmLabels.id(k.keyId(), n);
     HsmKey object = new HsmKey(label, hsmId);
     KeyStoreConnection hsm = stores.of(k);
-    join(hsm.run(ErrorCode.KMS_INVALID_STATE, k.arn(), s -> {
+    Completions.await(hsm.run(ErrorCode.KMS_INVALID_STATE, k.arn(), s -> {
       if (s.exists(object)) {
         s.destroy(object);
       }
@@ -191,7 +191,7 @@ public final class KeyLifecycle {
     try {
       store.addVersion(k.keyId(), version, rotation);
     } catch (RuntimeException e) {
-      join(hsm.run(ErrorCode.KMS_INVALID_STATE, k.arn(), s -> {
+      Completions.await(hsm.run(ErrorCode.KMS_INVALID_STATE, k.arn(), s -> {
         s.destroy(object);
         return null;
       }));
@@ -202,14 +202,7 @@ public final class KeyLifecycle {
     return next;
   }
 
-  private static <T> T join(CompletableFuture<T> f) {
-    try {
-      return f.join();
-    } catch (CompletionException e) {
-      Throwable t = Completions.unwrap(e);
-      throw t instanceof RuntimeException r ? r : new IllegalStateException(t);
-    }
-  }
+
 
   /** TagResource: adds tags, replacing the values of keys that exist. */
   public CompletableFuture<KeyRecord> tag(Caller caller, UUID keyId, List<Tag> tags) {
@@ -291,7 +284,7 @@ public final class KeyLifecycle {
     KeyStoreConnection hsm = stores.of(k);
     for (KeyVersion v : k.versions()) {
       HsmKey object = new HsmKey(v.hsmLabel(), v.hsmId());
-      join(hsm.run(ErrorCode.KMS_INVALID_STATE, k.arn(), s -> {
+      Completions.await(hsm.run(ErrorCode.KMS_INVALID_STATE, k.arn(), s -> {
         s.destroy(object);
         return null;
       }));

@@ -8,6 +8,7 @@ import io.kmsgw.hsm.HsmErrorKind;
 import io.kmsgw.hsm.HsmException;
 import io.kmsgw.hsm.HsmStats;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -48,6 +49,8 @@ public final class KeyStoreConnection implements AutoCloseable {
 
   private volatile Snapshot current = new Snapshot(State.DISCONNECTED, null, null, "");
   private Duration nextBackoff;
+  /** Incremented by each Connect and Disconnect; an attempt acts only while its epoch is current. */
+  private long epoch;
   private ScheduledFuture<?> pending;
   private volatile boolean closed;
 
@@ -72,17 +75,30 @@ public final class KeyStoreConnection implements AutoCloseable {
     this.onConnected = onConnected;
   }
 
-  /** Starts connecting in the background. */
+  /**
+   * Starts connecting in the background. Each Connect starts a new attempt epoch: an attempt of an older epoch
+   * (one that was under way when the store was disconnected) can neither publish its connection nor fail the
+   * store; it closes what it opened.
+   */
   public synchronized void connect() {
     State state = current.state();
-    if (closed || state == State.CONNECTED || state == State.CONNECTING) {
+    if (closed || state == State.CONNECTED || state == State.CONNECTING || state == State.DISCONNECTING) {
       return;
     }
+    long attemptEpoch = ++epoch;
+    nextBackoff = initialBackoff;
     transition(State.CONNECTING, null, null, "connecting to " + connector.describe());
-    pending = scheduler.schedule(this::attempt, 0, TimeUnit.MILLISECONDS);
+    pending = scheduler.schedule(() -> attempt(attemptEpoch), 0, TimeUnit.MILLISECONDS);
   }
 
-  private void attempt() {
+  private synchronized boolean current(long attemptEpoch, State expected) {
+    return !closed && attemptEpoch == epoch && current.state() == expected;
+  }
+
+  private void attempt(long attemptEpoch) {
+    if (!current(attemptEpoch, State.CONNECTING)) {
+      return;
+    }
     Hsm connected;
     try {
       if (recoverFirst) {
@@ -91,24 +107,26 @@ public final class KeyStoreConnection implements AutoCloseable {
       }
       connected = connector.connect(this::onFatal);
     } catch (HsmException e) {
-      failed(e);
+      failed(e, attemptEpoch);
       return;
     } catch (KmsException e) {
       // the PIN supplier: a custom store's password is unsealed by the default key store's HSM
-      failed(new HsmException(HsmErrorKind.OTHER, -1, null, "cannot get the PIN: " + e.getMessage(), e));
+      failed(new HsmException(HsmErrorKind.OTHER, -1, null, "cannot get the PIN: " + e.getMessage(), e), attemptEpoch);
       return;
     } catch (RuntimeException e) {
-      failed(new HsmException(HsmErrorKind.OTHER, -1, null, "unexpected failure: " + e, e));
+      failed(new HsmException(HsmErrorKind.OTHER, -1, null, "unexpected failure: " + e, e), attemptEpoch);
       return;
     }
-    try {
-      onConnected.accept(connected);
-    } catch (RuntimeException e) {
-      LOG.log(Level.SEVERE, "key store " + keyStoreId + ": start-up work after connecting failed", e);
+    if (current(attemptEpoch, State.CONNECTING)) {
+      try {
+        onConnected.accept(connected);
+      } catch (RuntimeException e) {
+        LOG.log(Level.SEVERE, "key store " + keyStoreId + ": start-up work after connecting failed", e);
+      }
     }
     synchronized (this) {
-      if (closed || current.state() != State.CONNECTING) {
-        // closed or disconnected while the attempt was under way
+      if (!current(attemptEpoch, State.CONNECTING)) {
+        // closed, disconnected or connected anew while this attempt was under way
         connected.close();
         return;
       }
@@ -119,74 +137,94 @@ public final class KeyStoreConnection implements AutoCloseable {
     }
   }
 
-  private synchronized void failed(HsmException e) {
-    if (closed || current.state() == State.DISCONNECTED || current.state() == State.DISCONNECTING) {
+  /** A failed attempt of the current epoch: FAILED, and retried later unless it waits for an operator. */
+  private synchronized void failed(HsmException e, long attemptEpoch) {
+    if (!current(attemptEpoch, State.CONNECTING)) {
       return;
     }
     String code = connectionErrorCode(e.kind());
     boolean pin = e.kind() == HsmErrorKind.PIN_INCORRECT || e.kind() == HsmErrorKind.PIN_LOCKED;
     String advice = advice(e.kind());
-    if (!autoReconnect && !pin) {
-      transition(State.FAILED, null, code, e.getMessage() + "; " + advice
-          + "; disconnect and connect the key store to try again");
-      return;
-    }
-    if (!pin) {
-      Duration wait = nextBackoff;
-      nextBackoff = nextBackoff.multipliedBy(2).compareTo(maxBackoff) > 0 ? maxBackoff : nextBackoff.multipliedBy(2);
-      transition(State.FAILED, null, code, e.getMessage() + "; " + advice + "; retrying in " + wait.toMillis() + " ms");
-      pending = scheduler.schedule(() -> {
-        synchronized (this) {
-          if (closed || current.state() != State.FAILED) {
-            return;
-          }
-          transition(State.CONNECTING, null, null, "retrying " + connector.describe());
-        }
-        attempt();
-      }, wait.toMillis(), TimeUnit.MILLISECONDS);
-    } else {
+    if (pin) {
       transition(State.FAILED, null, code, e.getMessage() + "; " + advice + "; not retrying (a retry would count "
           + "against the HSM's PIN attempts)");
+    } else if (!autoReconnect) {
+      transition(State.FAILED, null, code, e.getMessage() + "; " + advice
+          + "; disconnect and connect the key store to try again");
+    } else {
+      transition(State.FAILED, null, code, e.getMessage() + "; " + advice + "; retrying in "
+          + retryLater(attemptEpoch).toMillis() + " ms");
     }
+  }
+
+  /** Schedules the next attempt of this epoch after the backoff; returns the wait. */
+  private synchronized Duration retryLater(long attemptEpoch) {
+    Duration wait = nextBackoff;
+    nextBackoff = nextBackoff.multipliedBy(2).compareTo(maxBackoff) > 0 ? maxBackoff : nextBackoff.multipliedBy(2);
+    pending = scheduler.schedule(() -> {
+      synchronized (this) {
+        if (!current(attemptEpoch, State.FAILED)) {
+          return;
+        }
+        transition(State.CONNECTING, null, null, "retrying " + connector.describe());
+      }
+      attempt(attemptEpoch);
+    }, wait.toMillis(), TimeUnit.MILLISECONDS);
+    return wait;
   }
 
   /** Called by the HSM connection when it dies (device error, logged out, library re-initialised). */
   private void onFatal(HsmException e) {
-    scheduler.execute(() -> {
-      Hsm dead;
-      boolean reinitialised = e.kind() == HsmErrorKind.LIBRARY_REINITIALISED;
-      synchronized (this) {
-        if (closed || current.state() != State.CONNECTED) {
-          return;
-        }
-        dead = current.hsm();
-        if (reinitialised) {
-          // another store on the same library recovered; nothing is known to be wrong with this one: log in again
-          transition(State.CONNECTING, null, null, "the shared PKCS#11 library was re-initialised; reconnecting to "
-              + connector.describe());
-        } else if (!autoReconnect) {
-          // the library is re-initialised when an operator connects the store again
-          recoverFirst = true;
-          transition(State.FAILED, null, connectionErrorCode(e.kind()), "connection lost: " + e.getMessage() + "; "
-              + advice(e.kind()) + "; disconnect and connect the key store to try again");
-        } else {
-          transition(State.FAILED, null, connectionErrorCode(e.kind()), "connection lost: " + e.getMessage());
-        }
+    try {
+      scheduler.execute(() -> connectionLost(e));
+    } catch (java.util.concurrent.RejectedExecutionException closedStore) {
+      // the store is closed (deleted, or the gateway is stopping): nothing to reconnect
+    }
+  }
+
+  private void connectionLost(HsmException e) {
+    Hsm dead;
+    long attemptEpoch;
+    boolean reinitialised = e.kind() == HsmErrorKind.LIBRARY_REINITIALISED;
+    synchronized (this) {
+      if (closed || current.state() != State.CONNECTED) {
+        return;
       }
-      if (dead != null) {
-        dead.close();
-      }
+      dead = current.hsm();
+      attemptEpoch = epoch;
       if (reinitialised) {
-        attempt();
-      } else if (autoReconnect) {
-        try {
-          connector.recover();
-        } catch (HsmException re) {
-          LOG.warning(() -> "key store " + keyStoreId + ": re-initialising the library failed: " + re.getMessage());
-        }
-        failed(e);
+        // another store on the same library recovered; nothing is known to be wrong with this one: log in again
+        transition(State.CONNECTING, null, null, "the shared PKCS#11 library was re-initialised; reconnecting to "
+            + connector.describe());
+      } else if (!autoReconnect) {
+        // a device fault: the library is re-initialised when an operator connects the store again (a lost login
+        // needs only a new one, and re-initialising would cut every other store on the library)
+        recoverFirst = e.kind() == HsmErrorKind.DEVICE_ERROR;
+        transition(State.FAILED, null, connectionErrorCode(e.kind()), "connection lost: " + e.getMessage() + "; "
+            + advice(e.kind()) + "; disconnect and connect the key store to try again");
+      } else {
+        transition(State.FAILED, null, connectionErrorCode(e.kind()), "connection lost: " + e.getMessage());
       }
-    });
+    }
+    if (dead != null) {
+      dead.close();
+    }
+    if (reinitialised) {
+      attempt(attemptEpoch);
+    } else if (autoReconnect) {
+      try {
+        connector.recover();
+      } catch (HsmException | RuntimeException re) {
+        LOG.warning(() -> "key store " + keyStoreId + ": re-initialising the library failed: " + re.getMessage());
+      }
+      synchronized (this) {
+        if (current(attemptEpoch, State.FAILED)) {
+          Duration wait = retryLater(attemptEpoch);
+          transition(State.FAILED, null, connectionErrorCode(e.kind()), "connection lost: " + e.getMessage() + "; "
+              + advice(e.kind()) + "; retrying in " + wait.toMillis() + " ms");
+        }
+      }
+    }
   }
 
   /** The AWS ConnectionErrorCode for an HSM failure. */
@@ -302,23 +340,47 @@ public final class KeyStoreConnection implements AutoCloseable {
     return keyStoreId;
   }
 
-  /** DisconnectCustomKeyStore: closes the connection; connecting again is allowed. */
-  public void disconnect() {
+  /**
+   * DisconnectCustomKeyStore: DISCONNECTING at once, then the sessions are closed on this store's own connecting
+   * thread (never the caller's: a hung HSM must not hold up other work) and the store is DISCONNECTED. The future
+   * completes then. Connecting again is allowed once it is DISCONNECTED.
+   */
+  public CompletableFuture<Void> disconnect() {
     Hsm h;
+    long disconnectEpoch;
     synchronized (this) {
       if (pending != null) {
         pending.cancel(false);
         pending = null;
       }
+      disconnectEpoch = ++epoch;
+      if (current.state() == State.DISCONNECTED) {
+        return CompletableFuture.completedFuture(null);
+      }
       h = current.hsm();
       transition(State.DISCONNECTING, null, null, "disconnecting");
     }
-    if (h != null) {
-      h.close();
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    Runnable close = () -> {
+      try {
+        if (h != null) {
+          h.close();
+        }
+      } finally {
+        synchronized (this) {
+          if (disconnectEpoch == epoch && current.state() == State.DISCONNECTING) {
+            transition(State.DISCONNECTED, null, null, "disconnected");
+          }
+        }
+        done.complete(null);
+      }
+    };
+    try {
+      scheduler.execute(close);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      close.run();
     }
-    synchronized (this) {
-      transition(State.DISCONNECTED, null, null, "disconnected");
-    }
+    return done;
   }
 
   public Status status() {
@@ -342,6 +404,7 @@ public final class KeyStoreConnection implements AutoCloseable {
 
   private void closeConnection() {
     closed = true;
+    epoch++;
     if (pending != null) {
       pending.cancel(false);
     }

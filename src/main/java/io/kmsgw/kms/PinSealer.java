@@ -48,7 +48,7 @@ public final class PinSealer {
     byte[] iv = new byte[12];
     RANDOM.nextBytes(iv);
     try {
-      byte[] sealed = join(stores.defaultStore().run(ErrorCode.KMS_INTERNAL, null, s -> {
+      byte[] sealed = Completions.await(stores.defaultStore().run(ErrorCode.KMS_INTERNAL, null, s -> {
         if (!s.exists(KEK)) {
           s.generateAes256Key(KEK.label(), KEK.id());
         }
@@ -89,7 +89,7 @@ public final class PinSealer {
     while (true) {
       stores.defaultStore().awaitConnected(java.time.Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
       try {
-        return join(stores.defaultStore().run(ErrorCode.DEPENDENCY_TIMEOUT, null,
+        return Completions.await(stores.defaultStore().run(ErrorCode.DEPENDENCY_TIMEOUT, null,
             s -> s.decryptAesGcm(KEK, iv, aad(keyStoreId), body)));
       } catch (KmsException e) {
         if (e.code() != ErrorCode.DEPENDENCY_TIMEOUT || System.nanoTime() > deadline) {
@@ -105,12 +105,5 @@ public final class PinSealer {
     }
   }
 
-  private static <T> T join(java.util.concurrent.CompletableFuture<T> f) {
-    try {
-      return f.join();
-    } catch (CompletionException e) {
-      Throwable t = Completions.unwrap(e);
-      throw t instanceof RuntimeException r ? r : new IllegalStateException(t);
-    }
-  }
+
 }

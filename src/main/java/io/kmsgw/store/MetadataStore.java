@@ -81,7 +81,10 @@ public interface MetadataStore extends AutoCloseable {
 
   List<CustomKeyStore> customKeyStores(String accountId);
 
-  /** Keys in a key store, in any state but Creating. */
+  /**
+   * Keys in a key store, in any state, Creating included: an unfinished CreateKey may have left an object in the
+   * HSM that reconciliation has yet to roll back.
+   */
   int countKeysInStore(String keyStoreId);
 
   Optional<KeyRecord> findKey(UUID keyId);

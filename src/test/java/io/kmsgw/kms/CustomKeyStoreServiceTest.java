@@ -218,13 +218,20 @@ class CustomKeyStoreServiceTest {
     int before = await(service.list(ROOT)).size();
     assertEquals(ErrorCode.CLOUD_HSM_CLUSTER_NOT_FOUND, failure(() -> create("x1", "cluster-zzzzzzzzzzz7",
         TestToken.USER_PIN)));
-    assertEquals(ErrorCode.VALIDATION, failure(() -> await(service.create(ROOT, "x2", CLUSTER_NO_TOKEN,
+    assertEquals(ErrorCode.INCORRECT_TRUST_ANCHOR, failure(() -> await(service.create(ROOT, "x2", CLUSTER_NO_TOKEN,
         "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----", "password".toCharArray(),
         "AWS_CLOUDHSM"))));
     assertEquals(ErrorCode.UNSUPPORTED_OPERATION, failure(() -> await(service.create(ROOT, "x3", CLUSTER_NO_TOKEN,
         ANCHOR, "password".toCharArray(), "EXTERNAL_KEY_STORE"))));
     assertEquals(ErrorCode.CUSTOM_KEY_STORE_NOT_FOUND, failure(() -> await(service.connect(ROOT,
         "cks-0123456789abcdef0"))));
+    assertEquals(ErrorCode.CUSTOM_KEY_STORE_NOT_FOUND, failure(() -> await(kms.crypto.generateRandom(ROOT, 8,
+        "default"))), "the default key store is not a custom key store");
+    String emoji = "\uD83D\uDD11".repeat(256);
+    CustomKeyStore longName = create(emoji, CLUSTER_NO_TOKEN, TestToken.USER_PIN);
+    assertEquals(emoji, await(service.list(ROOT)).stream().filter(c -> c.id().equals(longName.id())).findFirst()
+        .orElseThrow().name(), "256 characters outside the BMP fit");
+    await(service.delete(ROOT, longName.id()));
     assertEquals(before, await(service.list(ROOT)).size());
   }
 

@@ -255,7 +255,8 @@ class KeyStoreConnectionTest {
     assertEquals(KeyStoreConnection.State.FAILED, c.status().state(), "a custom store waits for an operator");
 
     connector.fault.set(false);
-    c.disconnect();
+    c.disconnect().get(10, java.util.concurrent.TimeUnit.SECONDS);
+    assertEquals(KeyStoreConnection.State.DISCONNECTED, c.status().state());
     c.connect();
     eventually("CONNECTED again", c::isConnected);
     assertEquals(1, connector.recoveries.get(), "the library is re-initialised before connecting again");
@@ -313,5 +314,57 @@ class KeyStoreConnectionTest {
     for (io.kmsgw.hsm.HsmErrorKind kind : io.kmsgw.hsm.HsmErrorKind.values()) {
       assertTrue(model.contains(KeyStoreConnection.connectionErrorCode(kind)), kind.name());
     }
+  }
+
+  /**
+   * Connect, Disconnect while the attempt is still logging in, Connect again: the stale attempt closes what it
+   * opened (and gives the token back), the new one connects, and nothing stays logged in twice.
+   */
+  @Test
+  void disconnectDuringASlowAttempt_thenConnect_endsWithOneConnection() throws Exception {
+    TestToken token = TestToken.create("ks-race");
+    AtomicInteger attempts = new AtomicInteger();
+    Pkcs11Connector real = new Pkcs11Connector(token.options(1));
+    HsmConnector slow = new HsmConnector() {
+      @Override
+      public Hsm connect(FatalErrorListener listener) throws HsmException {
+        if (attempts.incrementAndGet() == 1) {
+          try {
+            Thread.sleep(400);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
+        return real.connect(listener);
+      }
+
+      @Override
+      public void recover() throws HsmException {
+        real.recover();
+      }
+
+      @Override
+      public String describe() {
+        return "slow " + real.describe();
+      }
+    };
+    connection = new KeyStoreConnection("cks-00000000000000002", slow, scheduler, Duration.ofMillis(50),
+        Duration.ofMillis(200), new HsmWorkers(workerPool, Duration.ofSeconds(2)), false, h -> {});
+    KeyStoreConnection c = connection;
+    c.connect();
+    Thread.sleep(100);
+    var disconnected = c.disconnect();
+    assertEquals(KeyStoreConnection.State.DISCONNECTING, c.status().state());
+    c.connect();
+    assertEquals(KeyStoreConnection.State.DISCONNECTING, c.status().state(), "no Connect while DISCONNECTING");
+    disconnected.get(10, java.util.concurrent.TimeUnit.SECONDS);
+    assertEquals(KeyStoreConnection.State.DISCONNECTED, c.status().state(), "the stale attempt did not publish");
+    c.connect();
+    eventually("CONNECTED", c::isConnected);
+    assertEquals(2, attempts.get());
+    assertEquals(8, c.run(ErrorCode.KMS_INVALID_STATE, null, s -> s.generateRandom(8)).join().length);
+    c.disconnect().get(10, java.util.concurrent.TimeUnit.SECONDS);
+    c.connect();
+    eventually("CONNECTED again: the token was given back each time", c::isConnected);
   }
 }

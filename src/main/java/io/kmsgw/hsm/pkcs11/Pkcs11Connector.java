@@ -63,9 +63,10 @@ public final class Pkcs11Connector implements HsmConnector {
         options.validateAfterIdle());
     try {
       login(anchor, counters);
+      pool.fill();
+      // last: the connection registers with the module for re-initialisations, which a failed attempt must not
       Pkcs11Hsm hsm = new Pkcs11Hsm(m, generation, options.tokenLabel(), anchor, pool, ckr, counters, listener,
           options.sessionKeyCopies());
-      pool.fill();
       connectedGeneration = generation;
       return hsm;
     } catch (HsmException | RuntimeException e) {

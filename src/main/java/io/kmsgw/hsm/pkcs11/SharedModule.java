@@ -117,7 +117,13 @@ public final class SharedModule {
       reinitializeOnce(seenGeneration);
     } finally {
       // every connection of the old generation is dead: each reconnects now rather than at its next request
-      reinitListeners.forEach(Runnable::run);
+      for (Runnable listener : reinitListeners) {
+        try {
+          listener.run();
+        } catch (RuntimeException e) {
+          LOG.warning(() -> "a connection could not be told of the re-initialisation: " + e);
+        }
+      }
     }
   }
 

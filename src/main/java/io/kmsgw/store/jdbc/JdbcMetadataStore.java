@@ -432,7 +432,7 @@ public final class JdbcMetadataStore implements MetadataStore {
   public int countKeysInStore(String keyStoreId) {
     return inTransaction("count keys in a key store", c -> {
       try (PreparedStatement ps = c.prepareStatement(
-          "SELECT COUNT(*) FROM kms_key WHERE key_store_id = ? AND key_state <> 'CREATING'")) {
+          "SELECT COUNT(*) FROM kms_key WHERE key_store_id = ?")) {
         ps.setString(1, keyStoreId);
         try (ResultSet rs = ps.executeQuery()) {
           rs.next();

@@ -22,7 +22,8 @@ public final class Migrations {
   private static final Logger LOG = Logger.getLogger(Migrations.class.getName());
 
   /** Every migration of this build, in order. Append; never edit one that has shipped. */
-  static final List<String> SCRIPTS = List.of("V1__keys.sql", "V2__lifecycle.sql", "V3__custom_key_stores.sql");
+  static final List<String> SCRIPTS = List.of("V1__keys.sql", "V2__lifecycle.sql", "V3__custom_key_stores.sql",
+      "V4__custom_key_store_names.sql");
 
   private Migrations() {}
 
