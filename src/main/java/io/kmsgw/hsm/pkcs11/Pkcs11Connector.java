@@ -46,6 +46,16 @@ public final class Pkcs11Connector implements HsmConnector {
   public Hsm connect(FatalErrorListener listener) throws HsmException {
     SharedModule m = SharedModule.of(options.library());
     module = m;
+    // the PIN before entering the library: unsealing a custom key store's PIN waits for another store's calls
+    char[] pin = options.pin().get();
+    try (SharedModule.Usage inside = m.enter()) {
+      return connect(m, listener, pin);
+    } finally {
+      Arrays.fill(pin, '\0');
+    }
+  }
+
+  private Hsm connect(SharedModule m, FatalErrorListener listener, char[] pin) throws HsmException {
     int generation = m.generation();
     Token token = findToken(m);
     m.claim(options.tokenLabel());
@@ -62,7 +72,7 @@ public final class Pkcs11Connector implements HsmConnector {
         new SessionFactory(m, generation, token, counters), options.poolSize(), options.borrowTimeout(),
         options.validateAfterIdle());
     try {
-      login(anchor, counters);
+      login(anchor, counters, pin);
       pool.fill();
       // last: the connection registers with the module for re-initialisations, which a failed attempt must not
       Pkcs11Hsm hsm = new Pkcs11Hsm(m, generation, options.tokenLabel(), anchor, pool, ckr, counters, listener,
@@ -128,8 +138,7 @@ public final class Pkcs11Connector implements HsmConnector {
     return matches.get(0);
   }
 
-  private void login(Session anchor, Pkcs11Counters counters) throws HsmException {
-    char[] pin = options.pin().get();
+  private void login(Session anchor, Pkcs11Counters counters, char[] pin) throws HsmException {
     try {
       counters.logins.increment();
       anchor.login(CKU_USER, pin);
@@ -139,8 +148,6 @@ public final class Pkcs11Connector implements HsmConnector {
       }
       // sessions from outside kmsgw's connections are still open in this process; the PIN was not re-checked
       LOG.warning(() -> "token '" + options.tokenLabel() + "' reports the user already logged in");
-    } finally {
-      Arrays.fill(pin, '\0');
     }
   }
 

@@ -56,6 +56,12 @@ final class Pkcs11Hsm implements Hsm {
 
   @Override
   public <T> T withSession(SessionWork<T> work) throws HsmException {
+    try (SharedModule.Usage inside = module.enter()) {
+      return withSessionInside(work);
+    }
+  }
+
+  private <T> T withSessionInside(SessionWork<T> work) throws HsmException {
     for (int attempt = 0; ; attempt++) {
       checkAlive();
       SessionPool.Lease<Session> lease;
@@ -110,6 +116,12 @@ final class Pkcs11Hsm implements Hsm {
 
   @Override
   public void probe() throws HsmException {
+    try (SharedModule.Usage inside = module.enter()) {
+      probeInside();
+    }
+  }
+
+  private void probeInside() throws HsmException {
     checkAlive();
     long state;
     try {
@@ -159,7 +171,9 @@ final class Pkcs11Hsm implements Hsm {
     module.removeReinitListener(onReinit);
     dead.set(true);
     handles.clear();
-    pool.close();
+    try (SharedModule.Usage inside = module.enter()) {
+      pool.close();
+    }
     long deadline = System.nanoTime() + DRAIN.toNanos();
     while (pool.stats().inUse() > 0 && System.nanoTime() < deadline) {
       try {
@@ -173,8 +187,10 @@ final class Pkcs11Hsm implements Hsm {
       LOG.warning(() -> "closing token '" + tokenLabel + "' with " + pool.stats().inUse() + " calls still running");
     }
     // the anchor goes last: closing the application's last session logs it out
-    if (module.generation() == generation) {
-      Pkcs11Connector.closeQuietly(anchor);
+    try (SharedModule.Usage inside = module.enter()) {
+      if (module.generation() == generation) {
+        Pkcs11Connector.closeQuietly(anchor);
+      }
     }
     module.release(tokenLabel);
   }

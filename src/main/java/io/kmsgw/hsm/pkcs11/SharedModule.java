@@ -34,6 +34,13 @@ public final class SharedModule {
   private final java.util.Set<String> connectedTokens = new java.util.HashSet<>();
   /** Live connections, told at once when the library is re-initialised under them. */
   private final java.util.Set<Runnable> reinitListeners = new java.util.concurrent.CopyOnWriteArraySet<>();
+  /**
+   * Read-held by every thread while it is inside the library; re-initialisation takes it exclusively, so that
+   * {@code C_Finalize} never runs under another thread's call (the PKCS#11 standard leaves that undefined, and
+   * SoftHSM2 crashes).
+   */
+  private final java.util.concurrent.locks.ReentrantReadWriteLock usage =
+      new java.util.concurrent.locks.ReentrantReadWriteLock();
   private int generation;
 
   private SharedModule(Path library, PKCS11Module module) {
@@ -113,8 +120,17 @@ public final class SharedModule {
    * session and object handle of the old generation is invalid afterwards.
    */
   public void reinitialize(int seenGeneration) throws HsmException {
+    if (usage.getReadHoldCount() > 0) {
+      throw new IllegalStateException("re-initialising the PKCS#11 library from inside a call to it");
+    }
     try {
-      reinitializeOnce(seenGeneration);
+      // the lock before the monitor: a thread inside the library may need the monitor (generation()) to finish
+      usage.writeLock().lock();
+      try {
+        reinitializeOnce(seenGeneration);
+      } finally {
+        usage.writeLock().unlock();
+      }
     } finally {
       // every connection of the old generation is dead: each reconnects now rather than at its next request
       for (Runnable listener : reinitListeners) {
@@ -125,6 +141,23 @@ public final class SharedModule {
         }
       }
     }
+  }
+
+
+  /**
+   * Marks the calling thread as inside the library until the returned handle is closed; re-initialisation waits
+   * for every such thread. Re-entrant. Never wait for another thread's library call while holding it.
+   */
+  public Usage enter() {
+    usage.readLock().lock();
+    return () -> usage.readLock().unlock();
+  }
+
+  /** A hold on the library, released by {@link #close()}. */
+  @FunctionalInterface
+  public interface Usage extends AutoCloseable {
+    @Override
+    void close();
   }
 
   /** Registers a connection to hear of re-initialisations (it unregisters when it closes). */

@@ -38,7 +38,10 @@ public final class SoftHsmTokens {
 
   /** Whether an initialised token with this label exists in the library. */
   public static boolean exists(String library, String label) throws HsmException {
-    return findToken(SharedModule.of(library), label) != null;
+    SharedModule m = SharedModule.of(library);
+    try (SharedModule.Usage inside = m.enter()) {
+      return findToken(m, label) != null;
+    }
   }
 
   /**
@@ -48,6 +51,12 @@ public final class SoftHsmTokens {
    */
   public static void initToken(String library, String label, char[] soPin, char[] userPin) throws HsmException {
     SharedModule m = SharedModule.of(library);
+    try (SharedModule.Usage inside = m.enter()) {
+      initToken(m, label, soPin, userPin);
+    }
+  }
+
+  private static void initToken(SharedModule m, String label, char[] soPin, char[] userPin) throws HsmException {
     if (findToken(m, label) != null) {
       throw new HsmException(HsmErrorKind.OTHER, "a token labelled '" + label + "' already exists");
     }

@@ -152,50 +152,63 @@ class Pkcs11HsmTest {
   }
 
   /**
-   * Two key stores on one library: the library is re-initialised while a call of the first is running. When that
-   * call returns its dead session, the handle number may already belong to a session of the second.
+   * Two key stores on one library: after the library is re-initialised, the first connection's session handles
+   * are dead and their numbers may already belong to sessions of the second. Closing the first must not close them.
    */
   @Test
   void sessionsOfAnEarlierLibraryGeneration_areNeverClosedByHandle() throws Exception {
     TestToken other = TestToken.create("pkcs11-other");
     Hsm old = connect(2);
+    assertEquals(1, old.withSession(s -> s.generateRandom(1)).length);
+    SharedModule module = SharedModule.of(token.library());
+    module.reinitialize(module.generation());
+    Hsm fresh = new Pkcs11Connector(other.options(4)).connect(e -> {});
+    opened.add(fresh);
+    old.close();
+    for (int i = 0; i < 20; i++) {
+      assertEquals(4, fresh.withSession(s -> s.generateRandom(4)).length);
+    }
+    assertEquals(0, fresh.stats().evicted(), "the new connection's sessions were not closed by the old one");
+    assertEquals(4, fresh.stats().open());
+  }
+
+  /**
+   * C_Finalize never runs under another thread's call (undefined in PKCS#11; SoftHSM2 crashes): re-initialisation
+   * waits until the call in flight has returned, and the call completes normally.
+   */
+  @Test
+  void reinitialisation_waitsForCallsInFlight() throws Exception {
+    Hsm hsm = connect(2);
     CountDownLatch holding = new CountDownLatch(1);
-    CountDownLatch release = new CountDownLatch(1);
+    java.util.concurrent.atomic.AtomicLong callEnded = new java.util.concurrent.atomic.AtomicLong();
+    java.util.concurrent.atomic.AtomicReference<byte[]> result = new java.util.concurrent.atomic.AtomicReference<>();
     Thread inFlight = new Thread(() -> {
       try {
-        old.withSession(s -> {
+        result.set(hsm.withSession(s -> {
           holding.countDown();
           try {
-            release.await();
+            Thread.sleep(300);
           } catch (InterruptedException ie) {
             Thread.currentThread().interrupt();
           }
-          return s.generateRandom(1);
-        });
+          byte[] r = s.generateRandom(16);
+          callEnded.set(System.nanoTime());
+          return r;
+        }));
       } catch (Exception e) {
-        // expected: the library went away under it
+        throw new IllegalStateException(e);
       }
     });
     inFlight.start();
-    Thread closer = new Thread(old::close); // waits for the in-flight call
-    try {
-      assertTrue(holding.await(5, TimeUnit.SECONDS));
-      SharedModule module = SharedModule.of(token.library());
-      module.reinitialize(module.generation());
-      closer.start();
-      Hsm fresh = new Pkcs11Connector(other.options(4)).connect(e -> {});
-      opened.add(fresh);
-      release.countDown(); // the old call hands back its dead session now
-      inFlight.join();
-      closer.join();
-      for (int i = 0; i < 20; i++) {
-        assertEquals(4, fresh.withSession(s -> s.generateRandom(4)).length);
-      }
-      assertEquals(0, fresh.stats().evicted(), "the new connection's sessions were not closed by the old one");
-      assertEquals(4, fresh.stats().open());
-    } finally {
-      release.countDown();
-    }
+    assertTrue(holding.await(5, TimeUnit.SECONDS));
+    SharedModule module = SharedModule.of(token.library());
+    module.reinitialize(module.generation());
+    long reinitialised = System.nanoTime();
+    inFlight.join();
+    assertEquals(16, result.get().length, "the call in flight finished normally");
+    assertTrue(callEnded.get() > 0 && callEnded.get() < reinitialised, "re-initialisation waited for it");
+    assertThrows(HsmException.class, () -> hsm.withSession(s -> s.generateRandom(1)),
+        "afterwards the old connection is dead");
   }
 
   @Test
