@@ -14,6 +14,18 @@ public record PolicyDocument(String version, List<Statement> statements, String 
     statements = List.copyOf(statements);
   }
 
+  /** Whether any statement has a condition on this key (canonical name); lets callers skip costly keys. */
+  public boolean mentions(String canonicalKey) {
+    for (Statement s : statements) {
+      for (Condition c : s.conditions()) {
+        if (c.key().equals(canonicalKey)) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
   /** Whom a statement is about: {@code "*"}, AWS principals (normalised ARNs) and service principals. */
   public record Principals(boolean anyone, Set<String> aws, Set<String> services) {
     public Principals {

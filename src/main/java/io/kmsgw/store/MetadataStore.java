@@ -19,6 +19,15 @@ public interface MetadataStore extends AutoCloseable {
   /** Inserts a key with its versions and tags, atomically. */
   void insertKey(KeyRecord key);
 
+  /** Inserts a key together with its key policy (null: none stored, the account's default applies). */
+  void insertKey(KeyRecord key, String keyPolicy);
+
+  /** Replaces a key's key policy; false if the key does not exist. */
+  boolean putKeyPolicy(UUID keyId, String document, java.time.Instant at);
+
+  /** Every stored key policy by key id. */
+  java.util.Map<UUID, String> keyPolicies();
+
   /**
    * Moves a key from one state to another if it is still in the expected state.
    *

@@ -147,6 +147,21 @@ class CreateKeyCrashSafetyTest {
   /** Delegates to a real store but fails the Creating to Enabled step, as a full disk or lost database would. */
   private static final class FailingStore implements MetadataStore {
     @Override
+    public void insertKey(KeyRecord key, String keyPolicy) {
+      delegate.insertKey(key, keyPolicy);
+    }
+
+    @Override
+    public boolean putKeyPolicy(UUID keyId, String document, java.time.Instant at) {
+      return delegate.putKeyPolicy(keyId, document, at);
+    }
+
+    @Override
+    public java.util.Map<UUID, String> keyPolicies() {
+      return delegate.keyPolicies();
+    }
+
+    @Override
     public boolean updateKey(KeyRecord key, KeyState expected) {
       return delegate.updateKey(key, expected);
     }

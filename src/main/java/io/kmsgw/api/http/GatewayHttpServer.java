@@ -114,7 +114,8 @@ public final class GatewayHttpServer extends VerticleBase {
     rec.caller = caller.arn();
     String operation = api.operationName(ctx.request().getHeader("X-Amz-Target"));
     rec.operation = operation;
-    OperationContext oc = KmsApi.context(rec.requestId, operation, caller);
+    OperationContext oc = KmsApi.context(rec.requestId, operation,
+        caller.in(new Caller.Scope("-".equals(rec.source) ? null : rec.source, null, null)));
     Future.fromCompletionStage(api.invoke(oc, body), ctx.vertx().getOrCreateContext()).onComplete(ar -> {
       rec.keyArn = oc.keyArn();
       if (ar.succeeded()) {

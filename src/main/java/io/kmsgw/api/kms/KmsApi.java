@@ -65,10 +65,24 @@ public final class KmsApi {
       Map<String, Object> parsed = JsonBody.parseObject(body);
       String inputShape = model.operation(ctx.operation()).orElseThrow().input();
       Input input = new Input(inputShape == null ? Map.of() : validator.validate(inputShape, parsed));
+      ctx.scope(requestAlias(input), input.has("GrantTokens") ? input.strings("GrantTokens") : List.of());
       return handler.handle(ctx, input);
     } catch (RuntimeException e) {
       return CompletableFuture.failedFuture(e);
     }
+  }
+
+  /** The alias a request's KeyId names (alias name or alias ARN, as kms:RequestAlias wants it), or null. */
+  static String requestAlias(Input input) {
+    if (!input.has("KeyId")) {
+      return null;
+    }
+    String keyId = input.string("KeyId");
+    if (keyId.startsWith("alias/")) {
+      return keyId;
+    }
+    int at = keyId.startsWith("arn:") ? keyId.indexOf(":alias/") : -1;
+    return at < 0 ? null : keyId.substring(at + 1);
   }
 
   /** A context for a request; the operation name must come from {@link #operationName}. */

@@ -6,7 +6,7 @@ import io.kmsgw.domain.Caller;
 public final class OperationContext {
   private final String requestId;
   private final String operation;
-  private final Caller caller;
+  private volatile Caller caller;
   private volatile String keyArn;
 
   public OperationContext(String requestId, String operation, Caller caller) {
@@ -25,6 +25,15 @@ public final class OperationContext {
 
   public Caller caller() {
     return caller;
+  }
+
+  /**
+   * Adds what the request body says about the caller's request (kms:RequestAlias, GrantTokens) to its scope; the
+   * source address is already there.
+   */
+  public void scope(String requestAlias, java.util.List<String> grantTokens) {
+    Caller.Scope s = caller.scope();
+    caller = caller.in(new Caller.Scope(s.sourceIp(), requestAlias, grantTokens));
   }
 
   /** The key the request used, for the request log; null until known. */

@@ -68,6 +68,11 @@ public final class JdbcMetadataStore implements MetadataStore {
 
   @Override
   public void insertKey(KeyRecord key) {
+    insertKey(key, null);
+  }
+
+  @Override
+  public void insertKey(KeyRecord key, String keyPolicy) {
     inTransaction("insert key", c -> {
       try (PreparedStatement ps = c.prepareStatement(
           "INSERT INTO kms_key (" + KEY_COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
@@ -93,7 +98,55 @@ public final class JdbcMetadataStore implements MetadataStore {
         insertVersion(c, key.keyId(), v);
       }
       insertTags(c, key.keyId(), key.tags());
+      if (keyPolicy != null) {
+        insertPolicy(c, key.keyId(), keyPolicy, key.createdAt());
+      }
       return null;
+    });
+  }
+
+  private static void insertPolicy(Connection c, UUID keyId, String document, Instant at) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(
+        "INSERT INTO kms_key_policy (key_id, policy_name, document, updated_at) VALUES (?,?,?,?)")) {
+      ps.setString(1, keyId.toString());
+      ps.setString(2, "default");
+      ps.setString(3, document);
+      ps.setLong(4, at.toEpochMilli());
+      ps.executeUpdate();
+    }
+  }
+
+  @Override
+  public boolean putKeyPolicy(UUID keyId, String document, Instant at) {
+    return inTransaction("put key policy", c -> {
+      try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM kms_key WHERE key_id = ? FOR UPDATE")) {
+        ps.setString(1, keyId.toString());
+        try (ResultSet rs = ps.executeQuery()) {
+          if (!rs.next()) {
+            return false;
+          }
+        }
+      }
+      try (PreparedStatement ps = c.prepareStatement("DELETE FROM kms_key_policy WHERE key_id = ?")) {
+        ps.setString(1, keyId.toString());
+        ps.executeUpdate();
+      }
+      insertPolicy(c, keyId, document, at);
+      return true;
+    });
+  }
+
+  @Override
+  public java.util.Map<UUID, String> keyPolicies() {
+    return inTransaction("load key policies", c -> {
+      java.util.Map<UUID, String> out = new java.util.HashMap<>();
+      try (PreparedStatement ps = c.prepareStatement("SELECT key_id, document FROM kms_key_policy");
+          ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.put(UUID.fromString(rs.getString(1)), rs.getString(2));
+        }
+      }
+      return out;
     });
   }
 
@@ -478,7 +531,7 @@ public final class JdbcMetadataStore implements MetadataStore {
   private static boolean deleteKeyRows(Connection c, UUID keyId) throws SQLException {
     {
       // children first: not every database honours ON DELETE CASCADE the same way
-      for (String table : List.of("kms_alias", "kms_key_tag", "kms_key_version")) {
+      for (String table : List.of("kms_alias", "kms_key_tag", "kms_key_version", "kms_key_policy")) {
         String column = table.equals("kms_alias") ? "target_key_id" : "key_id";
         try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + table + " WHERE " + column + " = ?")) {
           ps.setString(1, keyId.toString());

@@ -1,0 +1,176 @@
+package io.kmsgw.kms;
+
+import io.kmsgw.domain.Caller;
+import io.kmsgw.domain.KeyRecord;
+import io.kmsgw.error.ErrorCode;
+import io.kmsgw.error.KmsException;
+import io.kmsgw.policy.ConditionKeys;
+import io.kmsgw.policy.IdentityPolicies;
+import io.kmsgw.policy.PolicyDocument;
+import io.kmsgw.policy.PolicyEvaluator;
+import io.kmsgw.policy.Principal;
+import io.kmsgw.policy.RequestContext;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.Consumer;
+import java.util.function.Function;
+
+/**
+ * Decides whether a caller may run an operation: on a key (key policy, the caller's IAM policies, grants) or on
+ * the account (IAM policies only, as for CreateKey and ListKeys). Pure and in memory; runs on whatever thread
+ * calls it, the event loop included. Work the gateway does by itself (the {@code AWSService} caller) is not
+ * checked.
+ *
+ * <p>The request context carries {@code kms:CallerAccount}, {@code aws:Principal*}, {@code aws:SourceIp},
+ * {@code aws:CurrentTime}, {@code aws:EpochTime}, {@code kms:KeySpec}, {@code kms:KeyUsage},
+ * {@code kms:KeyOrigin}, {@code kms:RequestAlias}, {@code kms:ResourceAliases} (only when
+ * a policy asks, since it costs a scan of the aliases), the encryption context keys, and whatever the operation
+ * adds. {@code kms:ViaService} is never present: no AWS service stands between callers and the gateway.
+ */
+public final class Authorizer {
+  private static final String RESOURCE_ALIASES = ConditionKeys.canonical("kms:ResourceAliases");
+
+  private final KeyPolicies policies;
+  private final IdentityPolicies identities;
+  private final Function<UUID, List<String>> aliasesOf;
+  private final Clock clock;
+  private volatile GrantAuthority grants = GrantAuthority.NONE;
+
+  /**
+   * @param aliasesOf the alias names of a key, from memory
+   */
+  public Authorizer(KeyPolicies policies, IdentityPolicies identities, Function<UUID, List<String>> aliasesOf,
+      Clock clock) {
+    this.policies = policies;
+    this.identities = identities;
+    this.aliasesOf = aliasesOf;
+    this.clock = clock;
+  }
+
+  /** Where grants are looked up (set once the grant service exists). */
+  public void grants(GrantAuthority authority) {
+    this.grants = authority;
+  }
+
+  public KeyPolicies policies() {
+    return policies;
+  }
+
+  public IdentityPolicies identities() {
+    return identities;
+  }
+
+  /** Whether the caller is the gateway itself. */
+  static boolean internal(Caller caller) {
+    return "AWSService".equals(caller.type());
+  }
+
+  /** {@link #onKey(Caller, String, KeyRecord, Map, Consumer)} with nothing operation-specific. */
+  public void onKey(Caller caller, String operation, KeyRecord key, Map<String, String> encryptionContext) {
+    onKey(caller, operation, key, encryptionContext, null);
+  }
+
+  /**
+   * Checks {@code kms:<operation>} on a key.
+   *
+   * @param operation the action without its prefix ({@code Encrypt}, {@code ReEncryptFrom}); it is also the grant
+   *     operation a grant must list
+   * @param encryptionContext the request's encryption context, or null for operations that have none
+   * @param extra operation-specific condition keys, or null
+   * @throws KmsException AccessDeniedException with AWS's message when neither a policy nor a grant allows
+   */
+  public void onKey(Caller caller, String operation, KeyRecord key, Map<String, String> encryptionContext,
+      Consumer<RequestContext.Builder> extra) {
+    if (internal(caller)) {
+      return;
+    }
+    PolicyDocument keyPolicy = policies.of(key);
+    List<PolicyDocument> identity = identities.of(caller);
+    RequestContext.Builder b = common(caller, "kms:" + operation, key.arn());
+    b.put("kms:KeySpec", key.keySpec())
+        .put("kms:KeyUsage", key.keyUsage())
+        .put("kms:KeyOrigin", key.origin());
+    if (encryptionContext != null && !encryptionContext.isEmpty()) {
+      b.encryptionContext(encryptionContext);
+    }
+    if (keyPolicy.mentions(RESOURCE_ALIASES) || mentions(identity, RESOURCE_ALIASES)) {
+      b.putAll(RESOURCE_ALIASES, aliasesOf.apply(key.keyId()));
+    }
+    if (extra != null) {
+      extra.accept(b);
+    }
+    RequestContext r = b.build();
+    PolicyEvaluator.Outcome outcome = PolicyEvaluator.evaluate(r, key.accountId(), keyPolicy, identity, false);
+    if (outcome.allowed()) {
+      return;
+    }
+    boolean explicitDeny = outcome == PolicyEvaluator.Outcome.EXPLICIT_DENY_IDENTITY
+        || outcome == PolicyEvaluator.Outcome.EXPLICIT_DENY_RESOURCE;
+    if (!explicitDeny
+        && grants.allows(key, caller, operation, encryptionContext == null ? Map.of() : encryptionContext)) {
+      return;
+    }
+    throw new KmsException(ErrorCode.ACCESS_DENIED, outcome.message(r));
+  }
+
+  /**
+   * Checks an action that has no key (CreateKey, ListKeys, GenerateRandom, custom key store operations) against the
+   * caller's IAM policies alone; the account root may do everything.
+   *
+   * @param action the full action ({@code kms:CreateKey})
+   * @param resource the resource ARN, or {@code "*"}
+   */
+  public void onAccount(Caller caller, String action, String resource, Consumer<RequestContext.Builder> extra) {
+    if (internal(caller)) {
+      return;
+    }
+    RequestContext.Builder b = common(caller, action, resource);
+    if (extra != null) {
+      extra.accept(b);
+    }
+    RequestContext r = b.build();
+    PolicyEvaluator.Outcome outcome = PolicyEvaluator.evaluateIdentity(r, identities.of(caller));
+    if (!outcome.allowed()) {
+      throw new KmsException(ErrorCode.ACCESS_DENIED, outcome.message(r));
+    }
+  }
+
+  /**
+   * Whether a policy would let the caller make the next PutKeyPolicy on a key with this key policy: AWS's lockout
+   * safety check for CreateKey and PutKeyPolicy.
+   */
+  public boolean keepsPutKeyPolicy(Caller caller, KeyRecord key, PolicyDocument candidate) {
+    if (internal(caller)) {
+      return true;
+    }
+    RequestContext r = common(caller, "kms:PutKeyPolicy", key.arn())
+        .put("kms:KeySpec", key.keySpec())
+        .put("kms:KeyUsage", key.keyUsage())
+        .put("kms:KeyOrigin", key.origin())
+        .build();
+    return PolicyEvaluator.evaluate(r, key.accountId(), candidate, identities.of(caller), false).allowed();
+  }
+
+  private RequestContext.Builder common(Caller caller, String action, String resource) {
+    Instant now = clock.instant();
+    RequestContext.Builder b = RequestContext.builder(Principal.of(caller.arn()), action, resource)
+        .put("aws:CurrentTime", DateTimeFormatter.ISO_INSTANT.format(now))
+        .put("aws:EpochTime", Long.toString(now.getEpochSecond()))
+        .put("aws:SourceIp", caller.scope().sourceIp())
+        .put("kms:RequestAlias", caller.scope().requestAlias());
+    return b;
+  }
+
+  private static boolean mentions(List<PolicyDocument> docs, String key) {
+    for (PolicyDocument d : docs) {
+      if (d.mentions(key)) {
+        return true;
+      }
+    }
+    return false;
+  }
+}
