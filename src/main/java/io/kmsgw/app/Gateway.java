@@ -38,6 +38,9 @@ import io.kmsgw.hsm.HsmStats;
 import io.kmsgw.hsm.pkcs11.Pkcs11Connector;
 import io.kmsgw.hsm.pkcs11.Pkcs11Options;
 import io.kmsgw.kms.AliasService;
+import io.kmsgw.kms.Authorizer;
+import io.kmsgw.kms.KeyPolicies;
+import io.kmsgw.policy.IdentityPolicies;
 import io.kmsgw.kms.CryptoService;
 import io.kmsgw.kms.KeyLifecycle;
 import io.kmsgw.kms.HsmWorkers;
@@ -184,14 +187,18 @@ public final class Gateway implements AutoCloseable {
     KeyStores stores = new KeyStores(keyStore);
 
     KmsSettings settings = new KmsSettings(config.accountId(), config.region());
+    KeyPolicies keyPolicies = new KeyPolicies();
+    keyPolicies.load(store);
+    Authorizer authz = new Authorizer(keyPolicies, IdentityPolicies.NONE, lifecycleClock);
     KeyService keys = new KeyService(settings, store, cache, stores, storeExecutor, lifecycleClock,
-        config.keyQuota());
+        config.keyQuota(), authz);
     CryptoService crypto = new CryptoService(keys, stores);
     AliasService aliases = new AliasService(settings, store, keys::lookup, stores, lifecycleExecutor,
-        storeExecutor, lifecycleClock);
+        storeExecutor, lifecycleClock, authz);
     aliases.load();
+    authz.aliases(aliases::namesOf);
     KeyLifecycle lifecycle = new KeyLifecycle(settings, store, cache, stores, lifecycleExecutor, lifecycleClock,
-        aliases);
+        aliases, authz);
     lifecycleRef.set(lifecycle);
 
     Map<String, HsmDefinition> definitions = new LinkedHashMap<>();
@@ -209,7 +216,7 @@ public final class Gateway implements AutoCloseable {
     scheduler.scheduleWithFixedDelay(() -> stores.all().forEach(KeyStoreConnection::probe),
         HEALTH_CHECK_SECONDS, HEALTH_CHECK_SECONDS, TimeUnit.SECONDS);
 
-    KmsApi api = kmsApi(settings, keys, crypto, lifecycle, aliases, customStores, stores);
+    KmsApi api = kmsApi(settings, keys, crypto, lifecycle, aliases, customStores, stores, authz);
     SigV4Verifier verifier = new SigV4Verifier("kms", config.region(),
         new StaticCredentialStore(List.of(admin.key())), clock);
 
@@ -239,7 +246,7 @@ public final class Gateway implements AutoCloseable {
 
   /** The KMS API with one handler per implemented operation. */
   static KmsApi kmsApi(KmsSettings settings, KeyService keys, CryptoService crypto, KeyLifecycle lifecycle,
-      AliasService aliases, CustomKeyStoreService customStores, KeyStores stores) {
+      AliasService aliases, CustomKeyStoreService customStores, KeyStores stores, Authorizer authz) {
     KeyIdResolver resolver = new KeyIdResolver(settings, aliases);
     KeyMetadataView view = new KeyMetadataView(keys, storeId -> customStores.clusterOf(storeId));
     List<io.kmsgw.api.kms.OperationHandler> handlers = new java.util.ArrayList<>(List.of(
@@ -254,7 +261,7 @@ public final class Gateway implements AutoCloseable {
         new GenerateRandomHandler(crypto)));
     handlers.addAll(new LifecycleOperations(lifecycle, keys, resolver).handlers());
     handlers.addAll(new AliasOperations(aliases, resolver, settings).handlers());
-    handlers.addAll(new CustomKeyStoreOperations(customStores, stores).handlers());
+    handlers.addAll(new CustomKeyStoreOperations(customStores, stores, authz).handlers());
     return new KmsApi(ServiceModel.kms(), handlers);
   }
 

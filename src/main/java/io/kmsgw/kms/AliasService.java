@@ -43,8 +43,11 @@ public final class AliasService {
     CompletableFuture<KeyRecord> lookup(UUID keyId);
   }
 
+  private final Authorizer authz;
+
   public AliasService(KmsSettings settings, MetadataStore store, KeyReads keys, KeyStores stores,
-      Executor lifecycle, Executor storeExecutor, Clock clock) {
+      Executor lifecycle, Executor storeExecutor, Clock clock, Authorizer authz) {
+    this.authz = authz;
     this.settings = settings;
     this.store = store;
     this.keys = keys;
@@ -77,6 +80,28 @@ public final class AliasService {
     return a.targetKeyId();
   }
 
+  /** The names of a key's aliases (kms:ResourceAliases), from memory. */
+  public List<String> namesOf(UUID keyId) {
+    List<String> names = new java.util.ArrayList<>();
+    for (Alias a : byName.values()) {
+      if (a.targetKeyId().equals(keyId)) {
+        names.add(a.name());
+      }
+    }
+    return names;
+  }
+
+  /**
+   * AWS checks alias operations twice: the caller's IAM policies on the alias, and the key policy of each key the
+   * alias points to (or will).
+   */
+  private void authorizeAlias(Caller caller, String operation, String name, KeyRecord... keysInvolved) {
+    authz.onAccount(caller, "kms:" + operation, arn(name), null);
+    for (KeyRecord k : keysInvolved) {
+      authz.onKey(caller, operation, k, null);
+    }
+  }
+
   String arn(String aliasName) {
     return "arn:aws:kms:" + settings.region() + ":" + settings.accountId() + ":"
         + (aliasName.length() > 300 ? aliasName.substring(0, 300) + "..." : aliasName);
@@ -99,6 +124,7 @@ public final class AliasService {
   public CompletableFuture<Alias> create(Caller caller, String name, UUID targetKeyId) {
     checkName(name);
     return keys.lookup(targetKeyId).thenCompose(target -> Completions.on(lifecycle, () -> {
+      authorizeAlias(caller, "CreateAlias", name, target);
       KeyStateRules.require(Op.MANAGE, target, stores.connected(target));
       Instant now = now();
       Alias alias = new Alias(settings.accountId(), name, targetKeyId, now, now);
@@ -121,6 +147,7 @@ public final class AliasService {
       throw KmsException.notFound("Alias " + arn(name) + " is not found.");
     }
     return keys.lookup(newTargetKeyId).thenCombine(keys.lookup(current.targetKeyId()), (target, old) -> {
+      authorizeAlias(caller, "UpdateAlias", name, old, target);
       KeyStateRules.require(Op.ALIAS_TARGET, target, stores.connected(target));
       if (!target.keySpec().equals(old.keySpec()) || !target.keyUsage().equals(old.keyUsage())) {
         throw KmsException.validation("The new key must have the same KeySpec and KeyUsage as the key the alias "
@@ -139,13 +166,18 @@ public final class AliasService {
 
   public CompletableFuture<Void> delete(Caller caller, String name) {
     checkName(name);
-    return Completions.on(lifecycle, () -> {
+    Alias current = byName.get(name);
+    if (current == null) {
+      throw KmsException.notFound("Alias " + arn(name) + " is not found.");
+    }
+    return keys.lookup(current.targetKeyId()).thenCompose(target -> Completions.on(lifecycle, () -> {
+      authorizeAlias(caller, "DeleteAlias", name, target);
       if (!store.deleteAlias(settings.accountId(), name)) {
         throw KmsException.notFound("Alias " + arn(name) + " is not found.");
       }
       byName.remove(name);
       return null;
-    });
+    }));
   }
 
   /** The key was deleted: its aliases went with it in the store. */
@@ -157,6 +189,7 @@ public final class AliasService {
   public record Page(List<Alias> aliases, String nextMarker) {}
 
   public CompletableFuture<Page> list(Caller caller, UUID keyId, String marker, int limit) {
+    authz.onAccount(caller, "kms:ListAliases", "*", null);
     String after = decodeMarker(marker);
     return Completions.on(storeExecutor, () -> {
       List<Alias> raw = store.listAliases(settings.accountId(), keyId, after, limit + 1);

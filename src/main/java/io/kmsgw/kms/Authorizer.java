@@ -36,19 +36,19 @@ public final class Authorizer {
 
   private final KeyPolicies policies;
   private final IdentityPolicies identities;
-  private final Function<UUID, List<String>> aliasesOf;
   private final Clock clock;
+  private volatile Function<UUID, List<String>> aliasesOf = keyId -> List.of();
   private volatile GrantAuthority grants = GrantAuthority.NONE;
 
-  /**
-   * @param aliasesOf the alias names of a key, from memory
-   */
-  public Authorizer(KeyPolicies policies, IdentityPolicies identities, Function<UUID, List<String>> aliasesOf,
-      Clock clock) {
+  public Authorizer(KeyPolicies policies, IdentityPolicies identities, Clock clock) {
     this.policies = policies;
     this.identities = identities;
-    this.aliasesOf = aliasesOf;
     this.clock = clock;
+  }
+
+  /** Where a key's alias names come from (set once the alias service exists; it must answer from memory). */
+  public void aliases(Function<UUID, List<String>> aliasNamesOfKey) {
+    this.aliasesOf = aliasNamesOfKey;
   }
 
   /** Where grants are looked up (set once the grant service exists). */

@@ -53,14 +53,22 @@ public final class CryptoService {
 
   public CompletableFuture<EncryptResult> encrypt(Caller caller, UUID keyId, byte[] plaintext,
       Map<String, String> context, String algorithm, boolean dryRun) {
-    return sealUnder(keyId, context, algorithm, dryRun, "Encrypt", (s, key, version, aadContext) ->
+    return sealUnder(caller, keyId, context, algorithm, dryRun, "Encrypt", (s, key, version, aadContext) ->
         new EncryptResult(key, seal(s, key, version, plaintext, aadContext)));
   }
 
   public CompletableFuture<DataKeyResult> generateDataKey(Caller caller, UUID keyId, int numberOfBytes,
       Map<String, String> context, boolean dryRun) {
+    return generateDataKey(caller, "GenerateDataKey", keyId, numberOfBytes, context, dryRun);
+  }
+
+  /**
+   * @param operation GenerateDataKey or GenerateDataKeyWithoutPlaintext: the action policies and grants must allow
+   */
+  public CompletableFuture<DataKeyResult> generateDataKey(Caller caller, String operation, UUID keyId,
+      int numberOfBytes, Map<String, String> context, boolean dryRun) {
     // the data key comes from the HSM's generator and is sealed in the same session
-    return sealUnder(keyId, context, SYMMETRIC_DEFAULT, dryRun, "GenerateDataKey", (s, key, version, aadContext) -> {
+    return sealUnder(caller, keyId, context, SYMMETRIC_DEFAULT, dryRun, operation, (s, key, version, aadContext) -> {
       byte[] dataKey = s.generateRandom(numberOfBytes);
       return new DataKeyResult(key, version.version(), dataKey, seal(s, key, version, dataKey, aadContext));
     });
@@ -73,10 +81,10 @@ public final class CryptoService {
   }
 
   /** Every check first (context, key state, usage, algorithm, DryRun), then the HSM work on the current version. */
-  private <T> CompletableFuture<T> sealUnder(UUID keyId, Map<String, String> context, String algorithm,
-      boolean dryRun, String operation, SealWork<T> work) {
+  private <T> CompletableFuture<T> sealUnder(Caller caller, UUID keyId, Map<String, String> context,
+      String algorithm, boolean dryRun, String operation, SealWork<T> work) {
     byte[] encodedContext = EncryptionContextCodec.encode(context);
-    return keys.lookup(keyId).thenCompose(key -> {
+    return keys.lookup(caller, operation, keyId, context).thenCompose(key -> {
       checkEncryptable(key, algorithm, operation);
       dryRunStop(dryRun);
       KeyVersion version = key.current();
@@ -96,7 +104,7 @@ public final class CryptoService {
       if (expectedKeyId == null) {
         throw KmsException.validation("KeyId is required when DryRunModifiers contains IGNORE_CIPHERTEXT.");
       }
-      return keys.lookup(expectedKeyId).thenApply(key -> {
+      return keys.lookup(caller, "Decrypt", expectedKeyId, context).thenApply(key -> {
         checkEncryptable(key, algorithm, "Decrypt");
         dryRunStop(true);
         return null;
@@ -113,6 +121,7 @@ public final class CryptoService {
     // a blob naming a key that does not exist is not a valid ciphertext (a flipped byte in the key id)
     return blobKey(blob)
         .thenCompose(key -> {
+          keys.authorizer().onKey(caller, "Decrypt", key, context);
           checkEncryptable(key, algorithm, "Decrypt");
           KeyVersion version = key.version(blob.keyVersion()).orElseThrow(CryptoService::invalidCiphertext);
           dryRunStop(dryRun);
@@ -145,6 +154,8 @@ public final class CryptoService {
       });
     }
     return blobKey(blob).thenCombine(keys.lookup(destinationKeyId), (source, destination) -> {
+      keys.authorizer().onKey(caller, "ReEncryptFrom", source, sourceContext);
+      keys.authorizer().onKey(caller, "ReEncryptTo", destination, destinationContext);
       checkEncryptable(source, sourceAlgorithm, "ReEncrypt");
       KeyVersion sourceVersion = source.version(blob.keyVersion()).orElseThrow(CryptoService::invalidCiphertext);
       checkEncryptable(destination, destinationAlgorithm, "ReEncrypt");
@@ -195,6 +206,7 @@ public final class CryptoService {
 
   /** Random bytes from the default key store's HSM, or from a custom key store's (CustomKeyStoreId). */
   public CompletableFuture<byte[]> generateRandom(Caller caller, int numberOfBytes, String customKeyStoreId) {
+    keys.authorizer().onAccount(caller, "kms:GenerateRandom", "*", null);
     if (customKeyStoreId == null) {
       return stores.defaultStore().run(ErrorCode.DEPENDENCY_TIMEOUT, null, s -> s.generateRandom(numberOfBytes));
     }

@@ -11,6 +11,7 @@ import io.kmsgw.error.KmsException;
 import io.kmsgw.hsm.HsmKey;
 import io.kmsgw.policy.KeyStateRules;
 import io.kmsgw.policy.KeyStateRules.Op;
+import io.kmsgw.policy.PolicyDocument;
 import io.kmsgw.policy.TagRules;
 import io.kmsgw.store.MetadataStore;
 import java.time.Clock;
@@ -59,7 +60,8 @@ public final class KeyLifecycle {
   private final AliasService aliases;
 
   public KeyLifecycle(KmsSettings settings, MetadataStore store, KeyCache cache, KeyStores stores,
-      Executor lifecycle, Clock clock, AliasService aliases) {
+      Executor lifecycle, Clock clock, AliasService aliases, Authorizer authz) {
+    this.authz = authz;
     this.settings = settings;
     this.store = store;
     this.cache = cache;
@@ -69,14 +71,17 @@ public final class KeyLifecycle {
     this.aliases = aliases;
   }
 
+  private final Authorizer authz;
+
   private Instant now() {
     return clock.instant().truncatedTo(ChronoUnit.MILLIS);
   }
 
   /** Reads the key fresh from the store, checks the state table, applies the change, writes it. */
-  private CompletableFuture<KeyRecord> mutate(UUID keyId, Op op, Function<KeyRecord, KeyRecord> change) {
+  private CompletableFuture<KeyRecord> mutate(Caller caller, String operation, UUID keyId, Op op,
+      Function<KeyRecord, KeyRecord> change) {
     return Completions.on(lifecycle, () -> {
-      KeyRecord current = fresh(keyId);
+      KeyRecord current = fresh(caller, operation, keyId);
       KeyStateRules.require(op, current, stores.connected(current));
       KeyRecord next = change.apply(current);
       if (next != current) {
@@ -89,6 +94,13 @@ public final class KeyLifecycle {
     });
   }
 
+  /** {@link #fresh(UUID)}, once the caller may run the operation on it (AccessDeniedException otherwise). */
+  KeyRecord fresh(Caller caller, String operation, UUID keyId) {
+    KeyRecord k = fresh(keyId);
+    authz.onKey(caller, operation, k, null);
+    return k;
+  }
+
   /** The key as the store has it now; NotFoundException if it does not exist (or is still being created). */
   KeyRecord fresh(UUID keyId) {
     KeyRecord k = store.findKey(keyId).orElse(null);
@@ -99,15 +111,17 @@ public final class KeyLifecycle {
   }
 
   public CompletableFuture<KeyRecord> enableKey(Caller caller, UUID keyId) {
-    return mutate(keyId, Op.ENABLE_DISABLE, k -> k.state() == KeyState.ENABLED ? k : k.withState(KeyState.ENABLED));
+    return mutate(caller, "EnableKey", keyId, Op.ENABLE_DISABLE,
+        k -> k.state() == KeyState.ENABLED ? k : k.withState(KeyState.ENABLED));
   }
 
   public CompletableFuture<KeyRecord> disableKey(Caller caller, UUID keyId) {
-    return mutate(keyId, Op.ENABLE_DISABLE, k -> k.state() == KeyState.DISABLED ? k : k.withState(KeyState.DISABLED));
+    return mutate(caller, "DisableKey", keyId, Op.ENABLE_DISABLE,
+        k -> k.state() == KeyState.DISABLED ? k : k.withState(KeyState.DISABLED));
   }
 
   public CompletableFuture<KeyRecord> updateDescription(Caller caller, UUID keyId, String description) {
-    return mutate(keyId, Op.MANAGE, k -> k.withDescription(description));
+    return mutate(caller, "UpdateKeyDescription", keyId, Op.MANAGE, k -> k.withDescription(description));
   }
 
   /** ScheduleKeyDeletion: PendingDeletion until now + window days; crypto is refused from now on. */
@@ -117,7 +131,7 @@ public final class KeyLifecycle {
       throw KmsException.validation("PendingWindowInDays must be between " + MIN_PENDING_WINDOW_DAYS + " and "
           + MAX_PENDING_WINDOW_DAYS + ".");
     }
-    return mutate(keyId, Op.MANAGE, k -> {
+    return mutate(caller, "ScheduleKeyDeletion", keyId, Op.MANAGE, k -> {
       Instant date = now().plus(Duration.ofDays(days));
       LOG.info(() -> "key " + k.arn() + " scheduled for deletion on " + date + " by " + caller.arn());
       return k.withDeletion(KeyState.PENDING_DELETION, date, days);
@@ -126,14 +140,14 @@ public final class KeyLifecycle {
 
   /** CancelKeyDeletion: back to Disabled, as AWS does; the owner enables it explicitly. */
   public CompletableFuture<KeyRecord> cancelDeletion(Caller caller, UUID keyId) {
-    return mutate(keyId, Op.CANCEL_DELETION, k -> {
+    return mutate(caller, "CancelKeyDeletion", keyId, Op.CANCEL_DELETION, k -> {
       LOG.info(() -> "deletion of key " + k.arn() + " cancelled by " + caller.arn());
       return k.withDeletion(KeyState.DISABLED, null, 0);
     });
   }
 
   public CompletableFuture<KeyRecord> enableRotation(Caller caller, UUID keyId, Integer periodDays) {
-    return mutate(keyId, Op.ROTATION_SETTINGS, k -> {
+    return mutate(caller, "EnableKeyRotation", keyId, Op.ROTATION_SETTINGS, k -> {
       int period = periodDays != null ? periodDays
           : k.rotation().enabled() ? k.rotation().periodDays() : KeyRotation.DEFAULT_PERIOD_DAYS;
       if (k.rotation().enabled() && k.rotation().periodDays() == period) {
@@ -144,14 +158,14 @@ public final class KeyLifecycle {
   }
 
   public CompletableFuture<KeyRecord> disableRotation(Caller caller, UUID keyId) {
-    return mutate(keyId, Op.ROTATION_SETTINGS, k -> k.rotation().enabled()
+    return mutate(caller, "DisableKeyRotation", keyId, Op.ROTATION_SETTINGS, k -> k.rotation().enabled()
         ? k.withRotation(new KeyRotation(false, k.rotation().periodDays(), null)) : k);
   }
 
   /** RotateKeyOnDemand: a new version now, whether or not automatic rotation is enabled. */
   public CompletableFuture<KeyRecord> rotateOnDemand(Caller caller, UUID keyId) {
     return Completions.on(lifecycle, () -> {
-      KeyRecord k = fresh(keyId);
+      KeyRecord k = fresh(caller, "RotateKeyOnDemand", keyId);
       KeyStateRules.require(Op.ROTATE_NOW, k, stores.connected(k));
       long onDemand = k.versions().stream().filter(v -> "ON_DEMAND".equals(v.rotationType())).count();
       if (onDemand >= MAX_ON_DEMAND_ROTATIONS) {
@@ -204,6 +218,42 @@ public final class KeyLifecycle {
 
 
 
+  /** GetKeyPolicy: the document as it was submitted (or the AWS default key policy). */
+  public CompletableFuture<String> getKeyPolicy(Caller caller, UUID keyId, String policyName) {
+    KeyPolicies.checkName(policyName);
+    return Completions.on(lifecycle, () -> {
+      KeyRecord k = fresh(caller, "GetKeyPolicy", keyId);
+      KeyStateRules.require(Op.READ, k, stores.connected(k));
+      return authz.policies().of(k).source();
+    });
+  }
+
+  /**
+   * PutKeyPolicy: a malformed document changes nothing; unless the caller bypasses it, the lockout safety check
+   * refuses a policy that would not let the caller put the next one. The document is durable before any request
+   * is evaluated against it.
+   */
+  public CompletableFuture<KeyRecord> putKeyPolicy(Caller caller, UUID keyId, String policyName, String document,
+      boolean bypassLockoutCheck) {
+    KeyPolicies.checkName(policyName);
+    PolicyDocument policy = KeyPolicies.parse(document);
+    return Completions.on(lifecycle, () -> {
+      KeyRecord k = fresh(keyId);
+      authz.onKey(caller, "PutKeyPolicy", k, null,
+          b -> b.put("kms:BypassPolicyLockoutSafetyCheck", Boolean.toString(bypassLockoutCheck)));
+      KeyStateRules.require(Op.READ, k, stores.connected(k));
+      if (!bypassLockoutCheck && !authz.keepsPutKeyPolicy(caller, k, policy)) {
+        throw new KmsException(ErrorCode.MALFORMED_POLICY_DOCUMENT, KeyPolicies.LOCKOUT_MESSAGE);
+      }
+      if (!store.putKeyPolicy(keyId, policy.source(), now())) {
+        throw KmsException.notFound(k.arn() + " does not exist.");
+      }
+      authz.policies().put(keyId, policy);
+      LOG.info(() -> "key policy of " + k.arn() + " replaced by " + caller.arn());
+      return k;
+    });
+  }
+
   /** TagResource: adds tags, replacing the values of keys that exist. */
   public CompletableFuture<KeyRecord> tag(Caller caller, UUID keyId, List<Tag> tags) {
     Map<String, String> requested = new LinkedHashMap<>();
@@ -214,7 +264,7 @@ public final class KeyLifecycle {
     }
     TagRules.check(tags);
     return Completions.on(lifecycle, () -> {
-      KeyRecord k = fresh(keyId);
+      KeyRecord k = fresh(caller, "TagResource", keyId);
       KeyStateRules.require(Op.MANAGE, k, stores.connected(k));
       Map<String, String> merged = new LinkedHashMap<>();
       k.tags().forEach(t -> merged.put(t.key(), t.value()));
@@ -232,7 +282,7 @@ public final class KeyLifecycle {
   /** UntagResource: removes the named tags; names that are not tags of the key are ignored, as AWS does. */
   public CompletableFuture<KeyRecord> untag(Caller caller, UUID keyId, List<String> tagKeys) {
     return Completions.on(lifecycle, () -> {
-      KeyRecord k = fresh(keyId);
+      KeyRecord k = fresh(caller, "UntagResource", keyId);
       KeyStateRules.require(Op.MANAGE, k, stores.connected(k));
       List<Tag> next = k.tags().stream().filter(t -> !tagKeys.contains(t.key())).toList();
       store.replaceTags(keyId, next);
@@ -276,6 +326,7 @@ public final class KeyLifecycle {
       store.deleteKeyRecordingDestruction(k.keyId(), k.keyStoreId(), k.versions());
       cache.remove(k.keyId());
       aliases.forgetKey(k.keyId());
+      authz.policies().remove(k.keyId());
       LOG.warning(() -> "key " + k.arn() + " deleted at the end of its waiting period; its key store "
           + k.keyStoreId() + " is not connected, so its " + k.versions().size()
           + " HSM objects are destroyed at the next connection");

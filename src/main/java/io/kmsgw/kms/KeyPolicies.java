@@ -22,6 +22,10 @@ public final class KeyPolicies {
   /** AWS KMS refuses key policies over 32 KB with LimitExceededException. */
   public static final int MAX_BYTES = 32 * 1024;
 
+  /** AWS's answer when a new key policy would lock its author out. */
+  public static final String LOCKOUT_MESSAGE = "The new key policy will not allow you to update the key policy in "
+      + "the future.";
+
   private final ConcurrentHashMap<UUID, PolicyDocument> byKey = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, PolicyDocument> defaults = new ConcurrentHashMap<>();
 

@@ -10,6 +10,7 @@ import io.kmsgw.error.ErrorCode;
 import io.kmsgw.error.KmsException;
 import io.kmsgw.hsm.HsmKey;
 import io.kmsgw.policy.KeyStateRules;
+import io.kmsgw.policy.PolicyDocument;
 import io.kmsgw.policy.TagRules;
 import io.kmsgw.store.MetadataStore;
 import java.nio.charset.StandardCharsets;
@@ -19,6 +20,7 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
@@ -44,6 +46,7 @@ public final class KeyService {
   private final Executor storeExecutor;
   private final Clock clock;
   private final int keyQuota;
+  private final Authorizer authz;
   private final Object quotaLock = new Object();
 
   /**
@@ -51,8 +54,9 @@ public final class KeyService {
    * @param keyQuota keys per account, those pending deletion included (AWS's default quota is 1000)
    */
   public KeyService(KmsSettings settings, MetadataStore store, KeyCache cache, KeyStores stores,
-      Executor storeExecutor, Clock clock, int keyQuota) {
+      Executor storeExecutor, Clock clock, int keyQuota, Authorizer authz) {
     this.keyQuota = keyQuota;
+    this.authz = authz;
     this.settings = settings;
     this.store = store;
     this.cache = cache;
@@ -62,10 +66,35 @@ public final class KeyService {
   }
 
   /** What CreateKey asks for, after the API layer has checked the request against the model. */
+  /**
+   * What CreateKey asks for, after the API layer has checked the request against the model.
+   *
+   * @param policy the key policy, or null for the AWS default key policy
+   */
   public record NewKey(String description, String keySpec, String keyUsage, String origin, List<Tag> tags,
-      String customKeyStoreId, boolean multiRegion) {}
+      String customKeyStoreId, boolean multiRegion, String policy, boolean bypassPolicyLockoutSafetyCheck) {
+    public NewKey(String description, String keySpec, String keyUsage, String origin, List<Tag> tags,
+        String customKeyStoreId, boolean multiRegion) {
+      this(description, keySpec, keyUsage, origin, tags, customKeyStoreId, multiRegion, null, false);
+    }
+  }
+
+  public Authorizer authorizer() {
+    return authz;
+  }
 
   public CompletableFuture<KeyRecord> createKey(Caller caller, NewKey request) {
+    PolicyDocument policy = request.policy() == null ? null : KeyPolicies.parse(request.policy());
+    if (!Authorizer.internal(caller) && !caller.accountId().equals(settings.accountId())) {
+      throw new KmsException(ErrorCode.UNSUPPORTED_OPERATION, "kmsgw keeps KMS keys in its own account "
+          + settings.accountId() + "; principals of account " + caller.accountId() + " can use keys whose key "
+          + "policy allows them but cannot create keys.");
+    }
+    authz.onAccount(caller, "kms:CreateKey", "*", b -> b
+        .put("kms:KeySpec", request.keySpec())
+        .put("kms:KeyUsage", request.keyUsage())
+        .put("kms:KeyOrigin", request.origin())
+        .put("kms:BypassPolicyLockoutSafetyCheck", Boolean.toString(request.bypassPolicyLockoutSafetyCheck())));
     checkCreatable(request);
     KeyStoreConnection target;
     String keyStoreId;
@@ -95,6 +124,12 @@ public final class KeyService {
         "SYMMETRIC_DEFAULT", origin, keyStoreId, 1, null, 0, KeyRotation.DISABLED,
         List.of(new KeyVersion(1, label, hsmId, now, null)), request.tags());
     String arn = creating.arn();
+    String policyText = policy == null ? KeyPolicies.defaultPolicy(creating.accountId()) : policy.source();
+    PolicyDocument effective = policy == null ? authz.policies().of(creating) : policy;
+    if (policy != null && !request.bypassPolicyLockoutSafetyCheck()
+        && !authz.keepsPutKeyPolicy(caller, creating, policy)) {
+      throw new KmsException(ErrorCode.MALFORMED_POLICY_DOCUMENT, KeyPolicies.LOCKOUT_MESSAGE);
+    }
 
     return Completions.on(storeExecutor, () -> {
           // counting and inserting under one lock: two CreateKey calls cannot both take the last slot
@@ -104,8 +139,10 @@ public final class KeyService {
                   + keyQuota + " KMS keys in " + settings.region() + ", the most it may have (keys pending deletion "
                   + "count). Schedule unused keys for deletion or raise limits.keys_per_account.");
             }
-            store.insertKey(creating);
+            store.insertKey(creating, policyText);
           }
+          // in memory before the key becomes visible; a key in Creating is invisible to every request
+          authz.policies().put(keyId, effective);
           return creating;
         })
         .thenCompose(k -> target.run(ErrorCode.DEPENDENCY_TIMEOUT, null, s -> s.generateAes256Key(label, hsmId)))
@@ -174,6 +211,20 @@ public final class KeyService {
   }
 
   /**
+   * The key, once the caller may run {@code operation} on it: {@link #lookup(UUID)}, then the key policy, the
+   * caller's IAM policies and grants (AccessDeniedException).
+   *
+   * @param encryptionContext the request's encryption context, or null for operations without one
+   */
+  public CompletableFuture<KeyRecord> lookup(Caller caller, String operation, UUID keyId,
+      Map<String, String> encryptionContext) {
+    return lookup(keyId).thenApply(key -> {
+      authz.onKey(caller, operation, key, encryptionContext);
+      return key;
+    });
+  }
+
+  /**
    * The key with this id, from the cache or else the store; NotFoundException if there is none (keys still
    * being created do not exist as far as clients can tell).
    */
@@ -211,6 +262,7 @@ public final class KeyService {
   public record Page(List<KeyRecord> keys, String nextMarker) {}
 
   public CompletableFuture<Page> listKeys(Caller caller, String marker, int limit) {
+    authz.onAccount(caller, "kms:ListKeys", "*", null);
     String after = decodeMarker(marker);
     return Completions.on(storeExecutor, () -> {
       List<KeyRecord> raw = store.listKeys(settings.accountId(), after, limit + 1);

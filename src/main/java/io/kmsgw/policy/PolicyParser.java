@@ -98,8 +98,13 @@ public final class PolicyParser {
       }
     }
     Object sid = m.get("Sid");
-    if (sid != null && (!(sid instanceof String s) || !s.chars().allMatch(Character::isLetterOrDigit))) {
-      throw new PolicyException(where + ".Sid: letters and digits only");
+    // IAM policies allow only letters and digits in a Sid; key policies (and trust policies) also allow spaces and
+    // punctuation, as AWS's own default key policy ("Enable IAM User Permissions") shows
+    if (sid != null && !(sid instanceof String)) {
+      throw new PolicyException(where + ".Sid: must be a string");
+    }
+    if (sid != null && kind == Kind.IDENTITY && !((String) sid).chars().allMatch(Character::isLetterOrDigit)) {
+      throw new PolicyException(where + ".Sid: letters and digits only in an IAM policy");
     }
     Object effect = m.get("Effect");
     if (!"Allow".equals(effect) && !"Deny".equals(effect)) {

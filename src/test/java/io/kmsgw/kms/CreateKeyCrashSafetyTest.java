@@ -125,7 +125,7 @@ class CreateKeyCrashSafetyTest {
   void createKey_whenTheFinalMetadataWriteFails_rollsBackTheHsmObject() throws Exception {
     MetadataStore failing = new FailingStore(kms.store);
     KeyService keys = new KeyService(KmsFixture.SETTINGS, failing, kms.cache, kms.stores, kms.storeExecutor,
-        Clock.systemUTC(), 1000);
+        Clock.systemUTC(), 1000, kms.authz);
     int objectsBefore = hsm().withSession(s -> s.findSecretKeys(HsmLabels.PREFIX)).size();
     int rowsBefore = kms.store.allKeys().size();
     KmsException e = assertThrows(KmsException.class, () -> await(keys.createKey(ROOT,

@@ -254,7 +254,7 @@ class KeyLifecycleTest {
   void quota_countsKeysPendingDeletion() throws Exception {
     try (KmsFixture small = new KmsFixture("quota")) {
       KeyService limited = new KeyService(KmsFixture.SETTINGS, small.store, small.cache, small.stores,
-          small.storeExecutor, small.clock, 2);
+          small.storeExecutor, small.clock, 2, small.authz);
       KeyService.NewKey spec = new KeyService.NewKey("", "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT", "AWS_KMS", List.of(),
           null, false);
       KeyRecord first = await(limited.createKey(ROOT, spec));

@@ -130,7 +130,8 @@ class KeyStoreConnectionTest {
       var exec = Executors.newFixedThreadPool(2);
       HsmWorkers workers = new HsmWorkers(exec, Duration.ofSeconds(2));
       KeyService keys = new KeyService(KmsFixture.SETTINGS, store, new KeyCache(), new KeyStores(c), exec,
-          Clock.systemUTC(), 1000);
+          Clock.systemUTC(), 1000, new io.kmsgw.kms.Authorizer(new io.kmsgw.kms.KeyPolicies(),
+              io.kmsgw.policy.IdentityPolicies.NONE, Clock.systemUTC()));
       CryptoService crypto = new CryptoService(keys, new KeyStores(c));
       UUID id = UUID.randomUUID();
       store.insertKey(new KeyRecord(id, "111122223333", "us-east-1", java.time.Instant.now(), "", KeyState.ENABLED,

@@ -4,6 +4,7 @@ import io.kmsgw.domain.Caller;
 import io.kmsgw.domain.KeyRecord;
 import io.kmsgw.hsm.pkcs11.Pkcs11Connector;
 import io.kmsgw.kms.AliasService;
+import io.kmsgw.kms.Authorizer;
 import io.kmsgw.kms.CryptoService;
 import io.kmsgw.kms.KeyLifecycle;
 import io.kmsgw.kms.HsmWorkers;
@@ -52,6 +53,13 @@ public final class KmsFixture implements AutoCloseable {
   public final AliasService aliases;
   public final KeyLifecycle lifecycle;
   public final KeyService keys;
+  public final io.kmsgw.kms.KeyPolicies keyPolicies = new io.kmsgw.kms.KeyPolicies();
+  /** Identity policies by caller ARN; tests put a principal's IAM policies here. */
+  public final java.util.Map<String, java.util.List<io.kmsgw.policy.PolicyDocument>> iamPolicies =
+      new java.util.concurrent.ConcurrentHashMap<>();
+  private final io.kmsgw.policy.IdentityPolicies identities =
+      caller -> iamPolicies.getOrDefault(caller.arn(), java.util.List.of());
+  public final io.kmsgw.kms.Authorizer authz;
   public final CryptoService crypto;
 
   public KmsFixture(String name) {
@@ -74,10 +82,14 @@ public final class KmsFixture implements AutoCloseable {
       }
       Thread.onSpinWait();
     }
-    this.keys = new KeyService(SETTINGS, store, cache, stores, storeExecutor, clock, 1000);
+    this.keyPolicies.load(store);
+    this.authz = new Authorizer(keyPolicies, identities, clock);
+    this.keys = new KeyService(SETTINGS, store, cache, stores, storeExecutor, clock, 1000, authz);
     this.crypto = new CryptoService(keys, stores);
-    this.aliases = new AliasService(SETTINGS, store, keys::lookup, stores, lifecycleExecutor, storeExecutor, clock);
-    this.lifecycle = new KeyLifecycle(SETTINGS, store, cache, stores, lifecycleExecutor, clock, aliases);
+    this.aliases = new AliasService(SETTINGS, store, keys::lookup, stores, lifecycleExecutor, storeExecutor, clock,
+        authz);
+    authz.aliases(aliases::namesOf);
+    this.lifecycle = new KeyLifecycle(SETTINGS, store, cache, stores, lifecycleExecutor, clock, aliases, authz);
   }
 
   public KeyRecord newKey() {

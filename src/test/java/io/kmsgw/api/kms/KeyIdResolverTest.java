@@ -14,7 +14,7 @@ class KeyIdResolverTest {
   private static final KmsSettings SETTINGS = new KmsSettings("111122223333", "us-east-1");
   /** No aliases exist: an alias resolves to NotFoundException. */
   private final KeyIdResolver resolver = new KeyIdResolver(SETTINGS,
-      new io.kmsgw.kms.AliasService(SETTINGS, null, null, null, null, null, java.time.Clock.systemUTC()));
+      new io.kmsgw.kms.AliasService(SETTINGS, null, null, null, null, null, java.time.Clock.systemUTC(), null));
 
   private void assertRefused(ErrorCode code, String keyId) {
     KmsException e = assertThrows(KmsException.class, () -> resolver.any(keyId));

@@ -29,11 +29,6 @@ public final class CreateKeyHandler implements OperationHandler {
 
   @Override
   public CompletionStage<Map<String, Object>> handle(OperationContext ctx, Input in) {
-    if (in.has("Policy")) {
-      // refusing is honest: accepting a policy that is not enforced would grant what it seems to deny
-      throw new KmsException(ErrorCode.UNSUPPORTED_OPERATION,
-          "Key policies are not supported yet; omit Policy (the caller's account has full access to its keys).");
-    }
     if (in.has("XksKeyId")) {
       throw new KmsException(ErrorCode.UNSUPPORTED_OPERATION, "External key store keys are not supported yet.");
     }
@@ -50,7 +45,8 @@ public final class CreateKeyHandler implements OperationHandler {
       tags.add(new Tag((String) t.get("TagKey"), (String) t.get("TagValue")));
     }
     KeyService.NewKey request = new KeyService.NewKey(in.string("Description"), spec, usage, origin, tags,
-        in.string("CustomKeyStoreId"), in.flag("MultiRegion"));
+        in.string("CustomKeyStoreId"), in.flag("MultiRegion"), in.string("Policy"),
+        in.flag("BypassPolicyLockoutSafetyCheck"));
     return keys.createKey(ctx.caller(), request).thenApply(key -> {
       ctx.keyArn(key.arn());
       return Map.of("KeyMetadata", view.of(key));

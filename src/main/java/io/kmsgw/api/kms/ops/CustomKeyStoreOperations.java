@@ -6,6 +6,7 @@ import io.kmsgw.api.kms.OperationHandler;
 import io.kmsgw.domain.CustomKeyStore;
 import io.kmsgw.error.ErrorCode;
 import io.kmsgw.error.KmsException;
+import io.kmsgw.kms.Authorizer;
 import io.kmsgw.kms.CustomKeyStoreService;
 import io.kmsgw.kms.KeyStoreConnection;
 import io.kmsgw.kms.KeyStores;
@@ -23,13 +24,26 @@ import java.util.concurrent.CompletionStage;
 public final class CustomKeyStoreOperations {
   private final CustomKeyStoreService service;
   private final KeyStores stores;
+  private final Authorizer authz;
 
-  public CustomKeyStoreOperations(CustomKeyStoreService service, KeyStores stores) {
+  public CustomKeyStoreOperations(CustomKeyStoreService service, KeyStores stores, Authorizer authz) {
     this.service = service;
     this.stores = stores;
+    this.authz = authz;
   }
 
+  /**
+   * The handlers, each checking the caller's IAM policies first: custom key store operations have no key policy
+   * (AWS: "Cross-account use: No", IAM policy only).
+   */
   public List<OperationHandler> handlers() {
+    return unchecked().stream().<OperationHandler>map(h -> new SimpleHandler(h.name(), (ctx, in) -> {
+      authz.onAccount(ctx.caller(), "kms:" + h.name(), "*", null);
+      return h.handle(ctx, in);
+    })).toList();
+  }
+
+  private List<OperationHandler> unchecked() {
     return List.of(
         new SimpleHandler("CreateCustomKeyStore", (ctx, in) -> {
           if (in.has("XksProxyUriEndpoint") || in.has("XksProxyUriPath") || in.has("XksProxyAuthenticationCredential")

@@ -29,7 +29,7 @@ public final class DescribeKeyHandler implements OperationHandler {
   public CompletionStage<Map<String, Object>> handle(OperationContext ctx, Input in) {
     java.util.UUID keyId = resolver.any(in.string("KeyId"));
     ctx.keyArn(resolver.arn(keyId));
-    return keys.lookup(keyId).thenApply(key -> {
+    return keys.lookup(ctx.caller(), "DescribeKey", keyId, null).thenApply(key -> {
       ctx.keyArn(key.arn());
       return Map.of("KeyMetadata", view.of(key));
     });

@@ -43,7 +43,7 @@ public final class GenerateDataKeyHandler implements OperationHandler {
     int bytes = n != null ? n : "AES_128".equals(spec) ? 16 : 32;
     UUID keyId = resolver.any(in.string("KeyId"));
     ctx.keyArn(resolver.arn(keyId));
-    return crypto.generateDataKey(ctx.caller(), keyId, bytes,
+    return crypto.generateDataKey(ctx.caller(), name(), keyId, bytes,
             in.stringMap("EncryptionContext"), in.flag("DryRun"))
         .thenApply(r -> {
           ctx.keyArn(r.key().arn());

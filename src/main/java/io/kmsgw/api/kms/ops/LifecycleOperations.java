@@ -9,6 +9,7 @@ import io.kmsgw.domain.KeyVersion;
 import io.kmsgw.domain.Tag;
 import io.kmsgw.kms.HsmLabels;
 import io.kmsgw.kms.KeyLifecycle;
+import io.kmsgw.kms.KeyPolicies;
 import io.kmsgw.kms.KeyService;
 import io.kmsgw.policy.KeyStateRules;
 import java.util.ArrayList;
@@ -65,7 +66,13 @@ public final class LifecycleOperations {
             .thenApply(k -> Map.of())),
         new SimpleHandler("UntagResource", (ctx, in) -> lifecycle.untag(ctx.caller(), key(ctx, in),
             in.strings("TagKeys")).thenApply(k -> Map.of())),
-        new SimpleHandler("ListResourceTags", this::listTags));
+        new SimpleHandler("ListResourceTags", this::listTags),
+        new SimpleHandler("GetKeyPolicy", (ctx, in) -> lifecycle.getKeyPolicy(ctx.caller(), key(ctx, in),
+            in.string("PolicyName")).thenApply(doc -> Map.of("Policy", doc, "PolicyName", KeyPolicies.DEFAULT_NAME))),
+        new SimpleHandler("PutKeyPolicy", (ctx, in) -> lifecycle.putKeyPolicy(ctx.caller(), key(ctx, in),
+            in.string("PolicyName"), in.string("Policy"), in.flag("BypassPolicyLockoutSafetyCheck"))
+            .thenApply(k -> Map.of())),
+        new SimpleHandler("ListKeyPolicies", this::listPolicies));
   }
 
   private UUID key(OperationContext ctx, Input in) {
@@ -76,10 +83,16 @@ public final class LifecycleOperations {
 
   /** A read of a key in any state (READ in the state table). */
   private CompletionStage<KeyRecord> read(OperationContext ctx, Input in) {
-    return keys.lookup(key(ctx, in)).thenApply(k -> {
+    return keys.lookup(ctx.caller(), ctx.operation(), key(ctx, in), null).thenApply(k -> {
       KeyStateRules.require(KeyStateRules.Op.READ, k, keys.keyStoreConnected(k));
       return k;
     });
+  }
+
+  /** ListKeyPolicies: a key has one policy, named default. */
+  private CompletionStage<Map<String, Object>> listPolicies(OperationContext ctx, Input in) {
+    return read(ctx, in).thenApply(k -> Paging.page("PolicyNames", List.of(KeyPolicies.DEFAULT_NAME),
+        in.string("Marker"), in.integer("Limit"), 100, "p1:"));
   }
 
   private static List<Tag> tags(Input in) {
