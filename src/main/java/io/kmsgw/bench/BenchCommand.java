@@ -74,6 +74,10 @@ public final class BenchCommand implements Callable<Integer> {
     out.printf("  %-40s %8.0f ops/s%n", "AES-GCM seal 32 B, " + hsmConfig.poolSize() + " sessions",
         raw.getDouble("ops_per_second"));
 
+    out.println("authorization decision, in process (pure: no I/O):");
+    JsonObject authz = AuthzBench.run(plan.mode().equals("full") ? 2000 : 300);
+    authz.forEach(e -> out.printf("  %-40s %8.0f ns%n", e.getKey(), ((Number) e.getValue()).doubleValue()));
+
     GatewayUnderTest started = null;
     KmsHttp kms;
     long pid = targetPid;
@@ -110,6 +114,7 @@ public final class BenchCommand implements Callable<Integer> {
         .put("time", Instant.now().toString())
         .put("machine", machine())
         .put("raw_pkcs11", raw)
+        .put("authorization_ns", authz)
         .put("scenarios", Benchmark.toArray(results));
     List<String> failures = check(plan, raw, results, pid >= 0, doc);
     Path reportFile = report != null ? report : work.resolve("report.json");

@@ -33,6 +33,43 @@ import java.util.function.Function;
  */
 public final class Authorizer {
   private static final String RESOURCE_ALIASES = ConditionKeys.canonical("kms:ResourceAliases");
+  private static final String KEY_SPEC = ConditionKeys.canonical("kms:KeySpec");
+  private static final String KEY_USAGE = ConditionKeys.canonical("kms:KeyUsage");
+  private static final String KEY_ORIGIN = ConditionKeys.canonical("kms:KeyOrigin");
+  private static final String CURRENT_TIME = ConditionKeys.canonical("aws:CurrentTime");
+  private static final String EPOCH_TIME = ConditionKeys.canonical("aws:EpochTime");
+  private static final String SOURCE_IP = ConditionKeys.canonical("aws:SourceIp");
+  private static final String REQUEST_ALIAS = ConditionKeys.canonical("kms:RequestAlias");
+
+  /**
+   * Which condition keys the policies of one decision look at: values nobody asks for are not computed (a key
+   * absent from the request context and a key no condition names cannot change the outcome).
+   */
+  private record Wanted(PolicyDocument resource, List<PolicyDocument> identity) {
+    boolean any(String canonicalKey) {
+      if (resource != null && resource.mentions(canonicalKey)) {
+        return true;
+      }
+      for (PolicyDocument d : identity) {
+        if (d.mentions(canonicalKey)) {
+          return true;
+        }
+      }
+      return false;
+    }
+
+    boolean encryptionContext() {
+      if (resource != null && resource.usesEncryptionContext()) {
+        return true;
+      }
+      for (PolicyDocument d : identity) {
+        if (d.usesEncryptionContext()) {
+          return true;
+        }
+      }
+      return false;
+    }
+  }
 
   private final KeyPolicies policies;
   private final IdentityPolicies identities;
@@ -90,14 +127,21 @@ public final class Authorizer {
     }
     PolicyDocument keyPolicy = policies.of(key);
     List<PolicyDocument> identity = identities.of(caller);
-    RequestContext.Builder b = common(caller, "kms:" + operation, key.arn());
-    b.put("kms:KeySpec", key.keySpec())
-        .put("kms:KeyUsage", key.keyUsage())
-        .put("kms:KeyOrigin", key.origin());
-    if (encryptionContext != null && !encryptionContext.isEmpty()) {
+    Wanted wanted = new Wanted(keyPolicy, identity);
+    RequestContext.Builder b = common(caller, "kms:" + operation, key.arn(), wanted);
+    if (wanted.any(KEY_SPEC)) {
+      b.put(KEY_SPEC, key.keySpec());
+    }
+    if (wanted.any(KEY_USAGE)) {
+      b.put(KEY_USAGE, key.keyUsage());
+    }
+    if (wanted.any(KEY_ORIGIN)) {
+      b.put(KEY_ORIGIN, key.origin());
+    }
+    if (encryptionContext != null && !encryptionContext.isEmpty() && wanted.encryptionContext()) {
       b.encryptionContext(encryptionContext);
     }
-    if (keyPolicy.mentions(RESOURCE_ALIASES) || mentions(identity, RESOURCE_ALIASES)) {
+    if (wanted.any(RESOURCE_ALIASES)) {
       b.putAll(RESOURCE_ALIASES, aliasesOf.apply(key.keyId()));
     }
     if (extra != null) {
@@ -128,12 +172,13 @@ public final class Authorizer {
     if (internal(caller)) {
       return;
     }
-    RequestContext.Builder b = common(caller, action, resource);
+    List<PolicyDocument> identity = identities.of(caller);
+    RequestContext.Builder b = common(caller, action, resource, new Wanted(null, identity));
     if (extra != null) {
       extra.accept(b);
     }
     RequestContext r = b.build();
-    PolicyEvaluator.Outcome outcome = PolicyEvaluator.evaluateIdentity(r, identities.of(caller));
+    PolicyEvaluator.Outcome outcome = PolicyEvaluator.evaluateIdentity(r, identity);
     if (!outcome.allowed()) {
       throw new KmsException(ErrorCode.ACCESS_DENIED, outcome.message(r));
     }
@@ -147,30 +192,44 @@ public final class Authorizer {
     if (internal(caller)) {
       return true;
     }
-    RequestContext r = common(caller, "kms:PutKeyPolicy", key.arn())
-        .put("kms:KeySpec", key.keySpec())
-        .put("kms:KeyUsage", key.keyUsage())
-        .put("kms:KeyOrigin", key.origin())
+    List<PolicyDocument> identity = identities.of(caller);
+    RequestContext r = common(caller, "kms:PutKeyPolicy", key.arn(), new Wanted(candidate, identity))
+        .put(KEY_SPEC, key.keySpec())
+        .put(KEY_USAGE, key.keyUsage())
+        .put(KEY_ORIGIN, key.origin())
         .build();
-    return PolicyEvaluator.evaluate(r, key.accountId(), candidate, identities.of(caller), false).allowed();
+    return PolicyEvaluator.evaluate(r, key.accountId(), candidate, identity, false).allowed();
   }
 
-  private RequestContext.Builder common(Caller caller, String action, String resource) {
-    Instant now = clock.instant();
-    RequestContext.Builder b = RequestContext.builder(Principal.of(caller.arn()), action, resource)
-        .put("aws:CurrentTime", DateTimeFormatter.ISO_INSTANT.format(now))
-        .put("aws:EpochTime", Long.toString(now.getEpochSecond()))
-        .put("aws:SourceIp", caller.scope().sourceIp())
-        .put("kms:RequestAlias", caller.scope().requestAlias());
-    return b;
-  }
+  /** Callers' principals, parsed once per ARN; bounded (cleared when full) since session ARNs come and go. */
+  private final java.util.concurrent.ConcurrentHashMap<String, Principal> principals =
+      new java.util.concurrent.ConcurrentHashMap<>();
 
-  private static boolean mentions(List<PolicyDocument> docs, String key) {
-    for (PolicyDocument d : docs) {
-      if (d.mentions(key)) {
-        return true;
+  private Principal principal(Caller caller) {
+    Principal p = principals.get(caller.arn());
+    if (p == null) {
+      if (principals.size() > 10_000) {
+        principals.clear();
       }
+      p = Principal.of(caller.arn());
+      principals.put(caller.arn(), p);
     }
-    return false;
+    return p;
+  }
+
+  private RequestContext.Builder common(Caller caller, String action, String resource, Wanted wanted) {
+    RequestContext.Builder b = RequestContext.builder(principal(caller), action, resource);
+    if (wanted.any(CURRENT_TIME) || wanted.any(EPOCH_TIME)) {
+      Instant now = clock.instant();
+      b.put(CURRENT_TIME, DateTimeFormatter.ISO_INSTANT.format(now)).put(EPOCH_TIME,
+          Long.toString(now.getEpochSecond()));
+    }
+    if (wanted.any(SOURCE_IP)) {
+      b.put(SOURCE_IP, caller.scope().sourceIp());
+    }
+    if (wanted.any(REQUEST_ALIAS)) {
+      b.put(REQUEST_ALIAS, caller.scope().requestAlias());
+    }
+    return b;
   }
 }

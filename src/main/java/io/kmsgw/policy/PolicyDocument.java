@@ -6,24 +6,51 @@ import java.util.Set;
 /**
  * A parsed, validated policy: a key policy, an IAM identity policy or a role's trust policy. Immutable; parse once
  * ({@link PolicyParser}) and evaluate many times ({@link PolicyEvaluator}).
- *
- * @param source the document as submitted, returned unchanged by GetKeyPolicy
  */
-public record PolicyDocument(String version, List<Statement> statements, String source) {
-  public PolicyDocument {
-    statements = List.copyOf(statements);
+public final class PolicyDocument {
+  private final String version;
+  private final List<Statement> statements;
+  private final String source;
+  /** Every condition key the statements use (canonical names), so evaluation skips values nobody asks for. */
+  private final Set<String> conditionKeys;
+  private final boolean usesEncryptionContext;
+
+  public PolicyDocument(String version, List<Statement> statements, String source) {
+    this.version = version;
+    this.statements = List.copyOf(statements);
+    this.source = source;
+    Set<String> keys = new java.util.HashSet<>();
+    for (Statement st : this.statements) {
+      for (Condition c : st.conditions()) {
+        keys.add(c.key());
+      }
+    }
+    this.conditionKeys = Set.copyOf(keys);
+    this.usesEncryptionContext = keys.stream().anyMatch(k -> k.startsWith(ConditionKeys.ENCRYPTION_CONTEXT_PREFIX)
+        || k.equals(ConditionKeys.canonical("kms:EncryptionContextKeys")));
+  }
+
+  public String version() {
+    return version;
+  }
+
+  public List<Statement> statements() {
+    return statements;
+  }
+
+  /** The document as submitted, returned unchanged by GetKeyPolicy. */
+  public String source() {
+    return source;
   }
 
   /** Whether any statement has a condition on this key (canonical name); lets callers skip costly keys. */
   public boolean mentions(String canonicalKey) {
-    for (Statement s : statements) {
-      for (Condition c : s.conditions()) {
-        if (c.key().equals(canonicalKey)) {
-          return true;
-        }
-      }
-    }
-    return false;
+    return conditionKeys.contains(canonicalKey);
+  }
+
+  /** Whether any condition looks at the encryption context ({@code kms:EncryptionContext:*} or its keys). */
+  public boolean usesEncryptionContext() {
+    return usesEncryptionContext;
   }
 
   /** Whom a statement is about: {@code "*"}, AWS principals (normalised ARNs) and service principals. */

@@ -24,6 +24,11 @@ public record RequestContext(Principal principal, String action, String resource
 
   /** Collects condition key values; the {@code aws:Principal*} keys are filled in from the principal. */
   public static final class Builder {
+    private static final String PRINCIPAL_ARN = ConditionKeys.canonical("aws:PrincipalArn");
+    private static final String PRINCIPAL_ACCOUNT = ConditionKeys.canonical("aws:PrincipalAccount");
+    private static final String PRINCIPAL_TYPE = ConditionKeys.canonical("aws:PrincipalType");
+    private static final String CALLER_ACCOUNT = ConditionKeys.canonical("kms:CallerAccount");
+
     private final Principal principal;
     private final String action;
     private final String resource;
@@ -33,10 +38,10 @@ public record RequestContext(Principal principal, String action, String resource
       this.principal = principal;
       this.action = action;
       this.resource = resource;
-      put("aws:PrincipalArn", principal.principalArn());
-      put("aws:PrincipalAccount", principal.account());
-      put("aws:PrincipalType", principal.kind().principalType);
-      put("kms:CallerAccount", principal.account());
+      keys.put(PRINCIPAL_ARN, List.of(principal.principalArn()));
+      keys.put(PRINCIPAL_ACCOUNT, List.of(principal.account()));
+      keys.put(PRINCIPAL_TYPE, List.of(principal.kind().principalType));
+      keys.put(CALLER_ACCOUNT, List.of(principal.account()));
     }
 
     /** Sets a single-valued key (ignored when the value is null: the request does not have the key). */

@@ -47,6 +47,9 @@ final class Wildcards {
    * one, so a wildcard in one part never spans a colon into the next (the last part, the resource, may hold colons).
    */
   static boolean arnMatches(String pattern, String arn) {
+    if (!hasWildcard(pattern)) {
+      return pattern.equals(arn);
+    }
     String[] p = pattern.split(":", 6);
     String[] a = arn.split(":", 6);
     if (p.length != 6 || a.length != 6) {
