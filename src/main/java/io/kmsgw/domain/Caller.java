@@ -16,12 +16,17 @@ public record Caller(String arn, String accountId, String principalId, String ac
    * @param sourceIp the connection's peer address (aws:SourceIp), or null
    * @param requestAlias the alias the request named as KeyId ({@code alias/...}), or null (kms:RequestAlias)
    * @param grantTokens the request's GrantTokens
+   * @param secureTransport whether the request came over TLS (aws:SecureTransport)
    */
-  public record Scope(String sourceIp, String requestAlias, List<String> grantTokens) {
-    public static final Scope NONE = new Scope(null, null, List.of());
+  public record Scope(String sourceIp, String requestAlias, List<String> grantTokens, boolean secureTransport) {
+    public static final Scope NONE = new Scope(null, null, List.of(), false);
 
     public Scope {
       grantTokens = grantTokens == null ? List.of() : List.copyOf(grantTokens);
+    }
+
+    public Scope(String sourceIp, String requestAlias, List<String> grantTokens) {
+      this(sourceIp, requestAlias, grantTokens, false);
     }
   }
 

@@ -26,7 +26,8 @@ import java.util.function.Function;
  * checked.
  *
  * <p>The request context carries {@code kms:CallerAccount}, {@code aws:Principal*}, {@code aws:SourceIp},
- * {@code aws:CurrentTime}, {@code aws:EpochTime}, {@code kms:KeySpec}, {@code kms:KeyUsage},
+ * {@code aws:CurrentTime}, {@code aws:EpochTime}, {@code aws:SecureTransport}, {@code aws:RequestedRegion} (key
+ * operations), {@code kms:KeySpec}, {@code kms:KeyUsage},
  * {@code kms:KeyOrigin}, {@code kms:RequestAlias}, {@code kms:ResourceAliases} (only when
  * a policy asks, since it costs a scan of the aliases), the encryption context keys, and whatever the operation
  * adds. {@code kms:ViaService} is never present: no AWS service stands between callers and the gateway.
@@ -40,6 +41,8 @@ public final class Authorizer {
   private static final String EPOCH_TIME = ConditionKeys.canonical("aws:EpochTime");
   private static final String SOURCE_IP = ConditionKeys.canonical("aws:SourceIp");
   private static final String REQUEST_ALIAS = ConditionKeys.canonical("kms:RequestAlias");
+  private static final String SECURE_TRANSPORT = ConditionKeys.canonical("aws:SecureTransport");
+  private static final String REQUESTED_REGION = ConditionKeys.canonical("aws:RequestedRegion");
 
   /**
    * Which condition keys the policies of one decision look at: values nobody asks for are not computed (a key
@@ -138,6 +141,9 @@ public final class Authorizer {
     if (wanted.any(KEY_ORIGIN)) {
       b.put(KEY_ORIGIN, key.origin());
     }
+    if (wanted.any(REQUESTED_REGION)) {
+      b.put(REQUESTED_REGION, key.region());
+    }
     if (encryptionContext != null && !encryptionContext.isEmpty() && wanted.encryptionContext()) {
       b.encryptionContext(encryptionContext);
     }
@@ -229,6 +235,9 @@ public final class Authorizer {
     }
     if (wanted.any(REQUEST_ALIAS)) {
       b.put(REQUEST_ALIAS, caller.scope().requestAlias());
+    }
+    if (wanted.any(SECURE_TRANSPORT)) {
+      b.put(SECURE_TRANSPORT, Boolean.toString(caller.scope().secureTransport()));
     }
     return b;
   }

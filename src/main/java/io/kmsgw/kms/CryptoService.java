@@ -84,7 +84,7 @@ public final class CryptoService {
   private <T> CompletableFuture<T> sealUnder(Caller caller, UUID keyId, Map<String, String> context,
       String algorithm, boolean dryRun, String operation, SealWork<T> work) {
     byte[] encodedContext = EncryptionContextCodec.encode(context);
-    return keys.lookup(caller, operation, keyId, context).thenCompose(key -> {
+    return keys.lookup(caller, operation, keyId, context, algorithmKey(algorithm)).thenCompose(key -> {
       checkEncryptable(key, algorithm, operation);
       dryRunStop(dryRun);
       KeyVersion version = key.current();
@@ -104,7 +104,7 @@ public final class CryptoService {
       if (expectedKeyId == null) {
         throw KmsException.validation("KeyId is required when DryRunModifiers contains IGNORE_CIPHERTEXT.");
       }
-      return keys.lookup(caller, "Decrypt", expectedKeyId, context).thenApply(key -> {
+      return keys.lookup(caller, "Decrypt", expectedKeyId, context, algorithmKey(algorithm)).thenApply(key -> {
         checkEncryptable(key, algorithm, "Decrypt");
         dryRunStop(true);
         return null;
@@ -121,7 +121,7 @@ public final class CryptoService {
     // a blob naming a key that does not exist is not a valid ciphertext (a flipped byte in the key id)
     return blobKey(blob)
         .thenCompose(key -> {
-          keys.authorizer().onKey(caller, "Decrypt", key, context);
+          keys.authorizer().onKey(caller, "Decrypt", key, context, algorithmKey(algorithm));
           checkEncryptable(key, algorithm, "Decrypt");
           KeyVersion version = key.version(blob.keyVersion()).orElseThrow(CryptoService::invalidCiphertext);
           dryRunStop(dryRun);
@@ -154,8 +154,9 @@ public final class CryptoService {
       });
     }
     return blobKey(blob).thenCombine(keys.lookup(destinationKeyId), (source, destination) -> {
-      keys.authorizer().onKey(caller, "ReEncryptFrom", source, sourceContext);
-      keys.authorizer().onKey(caller, "ReEncryptTo", destination, destinationContext);
+      keys.authorizer().onKey(caller, "ReEncryptFrom", source, sourceContext, algorithmKey(sourceAlgorithm));
+      keys.authorizer().onKey(caller, "ReEncryptTo", destination, destinationContext,
+          algorithmKey(destinationAlgorithm));
       checkEncryptable(source, sourceAlgorithm, "ReEncrypt");
       KeyVersion sourceVersion = source.version(blob.keyVersion()).orElseThrow(CryptoService::invalidCiphertext);
       checkEncryptable(destination, destinationAlgorithm, "ReEncrypt");
@@ -236,6 +237,12 @@ public final class CryptoService {
       throw new KmsException(ErrorCode.INVALID_KEY_USAGE,
           "EncryptionAlgorithm " + algorithm + " is not valid for the symmetric key " + key.arn() + ".");
     }
+  }
+
+  /** kms:EncryptionAlgorithm: the algorithm the request names, SYMMETRIC_DEFAULT when it names none. */
+  private static java.util.function.Consumer<io.kmsgw.policy.RequestContext.Builder> algorithmKey(String algorithm) {
+    String value = algorithm == null ? SYMMETRIC_DEFAULT : algorithm;
+    return b -> b.put("kms:EncryptionAlgorithm", value);
   }
 
   private static void dryRunStop(boolean dryRun) {

@@ -11,6 +11,7 @@ import io.kmsgw.error.KmsException;
 import io.kmsgw.hsm.HsmKey;
 import io.kmsgw.policy.KeyStateRules;
 import io.kmsgw.policy.PolicyDocument;
+import io.kmsgw.policy.RequestContext;
 import io.kmsgw.policy.TagRules;
 import io.kmsgw.store.MetadataStore;
 import java.nio.charset.StandardCharsets;
@@ -218,8 +219,14 @@ public final class KeyService {
    */
   public CompletableFuture<KeyRecord> lookup(Caller caller, String operation, UUID keyId,
       Map<String, String> encryptionContext) {
+    return lookup(caller, operation, keyId, encryptionContext, null);
+  }
+
+  /** {@link #lookup(Caller, String, UUID, Map)} with operation-specific condition keys. */
+  public CompletableFuture<KeyRecord> lookup(Caller caller, String operation, UUID keyId,
+      Map<String, String> encryptionContext, java.util.function.Consumer<RequestContext.Builder> extra) {
     return lookup(keyId).thenApply(key -> {
-      authz.onKey(caller, operation, key, encryptionContext);
+      authz.onKey(caller, operation, key, encryptionContext, extra);
       return key;
     });
   }

@@ -289,6 +289,28 @@ class AuthorizationTest {
   }
 
   @Test
+  void secureTransportAndAlgorithmConditions() {
+    KeyRecord key = newKey(ROOT, """
+        {"Version":"2012-10-17","Statement":[
+          {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},
+          {"Effect":"Deny","Principal":"*","Action":"kms:Encrypt","Resource":"*",
+           "Condition":{"Bool":{"aws:SecureTransport":"false"}}},
+          {"Effect":"Deny","Principal":"*","Action":"kms:Decrypt","Resource":"*",
+           "Condition":{"StringNotEquals":{"kms:EncryptionAlgorithm":"SYMMETRIC_DEFAULT"}}},
+          {"Effect":"Deny","Principal":"*","Action":"kms:GenerateDataKey","Resource":"*",
+           "Condition":{"StringNotEquals":{"aws:RequestedRegion":"us-east-1"}}},
+          {"Effect":"Deny","Principal":"*","Action":"kms:GenerateDataKeyWithoutPlaintext","Resource":"*",
+           "Condition":{"StringEquals":{"aws:RequestedRegion":"us-east-1"}}}]}""", false);
+    refused(ErrorCode.ACCESS_DENIED, () -> encrypt(ROOT.in(new Caller.Scope(null, null, null, false)), key, CONTEXT));
+    byte[] blob = encrypt(ROOT.in(new Caller.Scope(null, null, null, true)), key, CONTEXT);
+    // the request names no algorithm: SYMMETRIC_DEFAULT is what policies see (a missing key would be denied)
+    decrypt(ROOT, blob, CONTEXT);
+    await(kms.crypto.generateDataKey(ROOT, key.keyId(), 32, CONTEXT, false));
+    refused(ErrorCode.ACCESS_DENIED, () -> await(kms.crypto.generateDataKey(ROOT, "GenerateDataKeyWithoutPlaintext",
+        key.keyId(), 32, CONTEXT, false)));
+  }
+
+  @Test
   void deletedKeys_takeTheirPolicyWithThem() {
     KeyRecord key = newKey(ROOT, separatedPolicy(), false);
     MetadataStore store = kms.store;

@@ -115,7 +115,7 @@ public final class GatewayHttpServer extends VerticleBase {
     String operation = api.operationName(ctx.request().getHeader("X-Amz-Target"));
     rec.operation = operation;
     OperationContext oc = KmsApi.context(rec.requestId, operation,
-        caller.in(new Caller.Scope("-".equals(rec.source) ? null : rec.source, null, null)));
+        caller.in(new Caller.Scope("-".equals(rec.source) ? null : rec.source, null, null, ctx.request().isSSL())));
     Future.fromCompletionStage(api.invoke(oc, body), ctx.vertx().getOrCreateContext()).onComplete(ar -> {
       rec.keyArn = oc.keyArn();
       if (ar.succeeded()) {

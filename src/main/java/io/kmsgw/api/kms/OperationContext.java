@@ -33,7 +33,7 @@ public final class OperationContext {
    */
   public void scope(String requestAlias, java.util.List<String> grantTokens) {
     Caller.Scope s = caller.scope();
-    caller = caller.in(new Caller.Scope(s.sourceIp(), requestAlias, grantTokens));
+    caller = caller.in(new Caller.Scope(s.sourceIp(), requestAlias, grantTokens, s.secureTransport()));
   }
 
   /** The key the request used, for the request log; null until known. */
