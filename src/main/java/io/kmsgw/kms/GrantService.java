@@ -101,11 +101,14 @@ public final class GrantService implements GrantAuthority {
    */
   @Override
   public boolean allows(KeyRecord key, Caller caller, String operation, Map<String, String> encryptionContext) {
-    if (operation.equals("CreateGrant") || operation.equals("RetireGrant")) {
-      return false;
-    }
     List<Grant> grants = byKey.get(key.keyId());
-    if (grants == null) {
+    return grants != null && anyAllows(grants, caller, operation, encryptionContext);
+  }
+
+  /** Whether one of these grants (of one key) allows the caller this operation with this encryption context. */
+  static boolean anyAllows(List<Grant> grants, Caller caller, String operation,
+      Map<String, String> encryptionContext) {
+    if (operation.equals("CreateGrant") || operation.equals("RetireGrant")) {
       return false;
     }
     Principal p = Principal.of(caller.arn());
