@@ -18,6 +18,7 @@ import io.kmsgw.api.kms.KeyIdResolver;
 import io.kmsgw.api.kms.KmsApi;
 import io.kmsgw.api.kms.model.ServiceModel;
 import io.kmsgw.api.kms.ops.AliasOperations;
+import io.kmsgw.api.kms.ops.GrantOperations;
 import io.kmsgw.api.kms.ops.CreateKeyHandler;
 import io.kmsgw.api.kms.ops.LifecycleOperations;
 import io.kmsgw.api.kms.ops.ReEncryptHandler;
@@ -38,6 +39,7 @@ import io.kmsgw.hsm.HsmStats;
 import io.kmsgw.hsm.pkcs11.Pkcs11Connector;
 import io.kmsgw.hsm.pkcs11.Pkcs11Options;
 import io.kmsgw.kms.AliasService;
+import io.kmsgw.kms.GrantService;
 import io.kmsgw.kms.Authorizer;
 import io.kmsgw.kms.KeyPolicies;
 import io.kmsgw.policy.IdentityPolicies;
@@ -200,6 +202,10 @@ public final class Gateway implements AutoCloseable {
     KeyLifecycle lifecycle = new KeyLifecycle(settings, store, cache, stores, lifecycleExecutor, lifecycleClock,
         aliases, authz);
     lifecycleRef.set(lifecycle);
+    GrantService grants = new GrantService(settings, store, keys, stores, authz, lifecycleExecutor, lifecycleClock,
+        GrantService.DEFAULT_MAX_GRANTS_PER_KEY);
+    grants.load();
+    authz.grants(grants);
 
     Map<String, HsmDefinition> definitions = new LinkedHashMap<>();
     config.clusters().forEach(d -> definitions.put(d.id(), d));
@@ -216,7 +222,7 @@ public final class Gateway implements AutoCloseable {
     scheduler.scheduleWithFixedDelay(() -> stores.all().forEach(KeyStoreConnection::probe),
         HEALTH_CHECK_SECONDS, HEALTH_CHECK_SECONDS, TimeUnit.SECONDS);
 
-    KmsApi api = kmsApi(settings, keys, crypto, lifecycle, aliases, customStores, stores, authz);
+    KmsApi api = kmsApi(settings, keys, crypto, lifecycle, aliases, customStores, stores, authz, grants);
     SigV4Verifier verifier = new SigV4Verifier("kms", config.region(),
         new StaticCredentialStore(List.of(admin.key())), clock);
 
@@ -246,7 +252,8 @@ public final class Gateway implements AutoCloseable {
 
   /** The KMS API with one handler per implemented operation. */
   static KmsApi kmsApi(KmsSettings settings, KeyService keys, CryptoService crypto, KeyLifecycle lifecycle,
-      AliasService aliases, CustomKeyStoreService customStores, KeyStores stores, Authorizer authz) {
+      AliasService aliases, CustomKeyStoreService customStores, KeyStores stores, Authorizer authz,
+      GrantService grants) {
     KeyIdResolver resolver = new KeyIdResolver(settings, aliases);
     KeyMetadataView view = new KeyMetadataView(keys, storeId -> customStores.clusterOf(storeId));
     List<io.kmsgw.api.kms.OperationHandler> handlers = new java.util.ArrayList<>(List.of(
@@ -261,6 +268,7 @@ public final class Gateway implements AutoCloseable {
         new GenerateRandomHandler(crypto)));
     handlers.addAll(new LifecycleOperations(lifecycle, keys, resolver).handlers());
     handlers.addAll(new AliasOperations(aliases, resolver, settings).handlers());
+    handlers.addAll(new GrantOperations(grants, resolver).handlers());
     handlers.addAll(new CustomKeyStoreOperations(customStores, stores, authz).handlers());
     return new KmsApi(ServiceModel.kms(), handlers);
   }

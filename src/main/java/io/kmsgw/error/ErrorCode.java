@@ -36,6 +36,7 @@ public enum ErrorCode {
   INVALID_ALIAS_NAME("InvalidAliasNameException", 400),
   INVALID_ARN("InvalidArnException", 400),
   INVALID_CIPHERTEXT("InvalidCiphertextException", 400),
+  INVALID_GRANT_ID("InvalidGrantIdException", 400),
   INVALID_GRANT_TOKEN("InvalidGrantTokenException", 400),
   INVALID_KEY_USAGE("InvalidKeyUsageException", 400),
   INVALID_MARKER("InvalidMarkerException", 400),

@@ -96,6 +96,12 @@ public final class Authorizer {
     this.grants = authority;
   }
 
+  /** A deleted key: its policy and grants are gone from the store, and now from memory. */
+  public void forgetKey(UUID keyId) {
+    policies.remove(keyId);
+    grants.forgetKey(keyId);
+  }
+
   public KeyPolicies policies() {
     return policies;
   }
@@ -125,6 +131,16 @@ public final class Authorizer {
    */
   public void onKey(Caller caller, String operation, KeyRecord key, Map<String, String> encryptionContext,
       Consumer<RequestContext.Builder> extra) {
+    onKey(caller, operation, key, encryptionContext, extra, grants);
+  }
+
+  /**
+   * {@link #onKey(Caller, String, KeyRecord, Map, Consumer)} with the grant check of this one request given: for
+   * CreateGrant (a grant allows it only for a grant within its own operations and constraints) and RetireGrant (the
+   * grant being retired decides). An explicit Deny still wins over it.
+   */
+  public void onKey(Caller caller, String operation, KeyRecord key, Map<String, String> encryptionContext,
+      Consumer<RequestContext.Builder> extra, GrantAuthority grants) {
     if (internal(caller)) {
       return;
     }

@@ -21,4 +21,7 @@ public interface GrantAuthority {
    *     {@code caller.scope()} make grants usable before they are visible everywhere
    */
   boolean allows(KeyRecord key, Caller caller, String operation, Map<String, String> encryptionContext);
+
+  /** The key was deleted (with its grants, in the store): forget its grants. */
+  default void forgetKey(java.util.UUID keyId) {}
 }

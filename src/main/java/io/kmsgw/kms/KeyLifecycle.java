@@ -326,7 +326,7 @@ public final class KeyLifecycle {
       store.deleteKeyRecordingDestruction(k.keyId(), k.keyStoreId(), k.versions());
       cache.remove(k.keyId());
       aliases.forgetKey(k.keyId());
-      authz.policies().remove(k.keyId());
+      authz.forgetKey(k.keyId());
       LOG.warning(() -> "key " + k.arn() + " deleted at the end of its waiting period; its key store "
           + k.keyStoreId() + " is not connected, so its " + k.versions().size()
           + " HSM objects are destroyed at the next connection");
@@ -343,6 +343,7 @@ public final class KeyLifecycle {
     store.deleteKey(k.keyId());
     cache.remove(k.keyId());
     aliases.forgetKey(k.keyId());
+    authz.forgetKey(k.keyId());
     LOG.warning(() -> "key " + k.arn() + " deleted at the end of its waiting period (" + k.deletionDate()
         + "): its " + k.versions().size() + " HSM objects are destroyed");
   }

@@ -28,6 +28,7 @@ public final class ConditionKeys {
       key("kms:GrantIsForAWSResource", Type.BOOL, false),
       key("kms:GranteePrincipal", Type.STRING, false),
       key("kms:RetiringPrincipal", Type.STRING, false),
+      key("kms:GrantConstraintType", Type.STRING, false),
       key("kms:KeySpec", Type.STRING, false),
       key("kms:KeyUsage", Type.STRING, false),
       key("kms:KeyOrigin", Type.STRING, false),

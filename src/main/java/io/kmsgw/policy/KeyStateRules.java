@@ -34,7 +34,11 @@ public final class KeyStateRules {
     /** RotateKeyOnDemand: needs the HSM. */
     ROTATE_NOW,
     /** The key an alias is being pointed at by UpdateAlias. */
-    ALIAS_TARGET
+    ALIAS_TARGET,
+    /** CreateGrant: like crypto, except that a key whose key store is not connected (Unavailable) takes grants. */
+    CREATE_GRANT,
+    /** ListGrants, RetireGrant, RevokeGrant: every state. */
+    GRANTS
   }
 
   /** What a state does to an operation: allowed (null), or the error. */
@@ -66,6 +70,8 @@ public final class KeyStateRules {
     row(Op.ROTATION_SETTINGS,     OK,      DISABLED, INVALID,         INVALID,       OK);
     row(Op.ROTATE_NOW,            OK,      DISABLED, INVALID,         INVALID,       INVALID);
     row(Op.ALIAS_TARGET,          OK,      OK,       INVALID,         OK,            OK);
+    row(Op.CREATE_GRANT,          OK,      DISABLED, INVALID,         INVALID,       OK);
+    row(Op.GRANTS,                OK,      OK,       OK,              OK,            OK);
   }
 
   private KeyStateRules() {}

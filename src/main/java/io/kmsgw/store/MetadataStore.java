@@ -96,6 +96,15 @@ public interface MetadataStore extends AutoCloseable {
    */
   int countKeysInStore(String keyStoreId);
 
+  /** Inserts a grant; false if its key no longer exists. */
+  boolean insertGrant(io.kmsgw.domain.Grant grant);
+
+  /** Deletes a grant of a key; false if there is none with that id. */
+  boolean deleteGrant(UUID keyId, String grantId);
+
+  /** Every grant of every key, oldest first (for the in-memory index at start). */
+  List<io.kmsgw.domain.Grant> allGrants();
+
   Optional<KeyRecord> findKey(UUID keyId);
 
   /** Keys of an account ordered by key id, starting after {@code afterKeyId} (exclusive) when given. */

@@ -268,6 +268,21 @@ class CreateKeyCrashSafetyTest {
     }
 
     @Override
+    public boolean insertGrant(io.kmsgw.domain.Grant grant) {
+      return delegate.insertGrant(grant);
+    }
+
+    @Override
+    public boolean deleteGrant(UUID keyId, String grantId) {
+      return delegate.deleteGrant(keyId, grantId);
+    }
+
+    @Override
+    public List<io.kmsgw.domain.Grant> allGrants() {
+      return delegate.allGrants();
+    }
+
+    @Override
     public Optional<KeyRecord> findKey(UUID keyId) {
       return delegate.findKey(keyId);
     }

@@ -61,7 +61,19 @@ class KeyStateRulesTest {
         Arguments.of(Op.ROTATE_NOW, KeyState.UNAVAILABLE, ErrorCode.KMS_INVALID_STATE),
         // UpdateAlias: the new target
         Arguments.of(Op.ALIAS_TARGET, KeyState.DISABLED, OK),
-        Arguments.of(Op.ALIAS_TARGET, KeyState.PENDING_DELETION, ErrorCode.KMS_INVALID_STATE));
+        Arguments.of(Op.ALIAS_TARGET, KeyState.PENDING_DELETION, ErrorCode.KMS_INVALID_STATE),
+        // CreateGrant
+        Arguments.of(Op.CREATE_GRANT, KeyState.ENABLED, OK),
+        Arguments.of(Op.CREATE_GRANT, KeyState.DISABLED, ErrorCode.DISABLED),
+        Arguments.of(Op.CREATE_GRANT, KeyState.PENDING_DELETION, ErrorCode.KMS_INVALID_STATE),
+        Arguments.of(Op.CREATE_GRANT, KeyState.PENDING_IMPORT, ErrorCode.KMS_INVALID_STATE),
+        Arguments.of(Op.CREATE_GRANT, KeyState.UNAVAILABLE, OK),
+        // ListGrants, RetireGrant, RevokeGrant
+        Arguments.of(Op.GRANTS, KeyState.ENABLED, OK),
+        Arguments.of(Op.GRANTS, KeyState.DISABLED, OK),
+        Arguments.of(Op.GRANTS, KeyState.PENDING_DELETION, OK),
+        Arguments.of(Op.GRANTS, KeyState.PENDING_IMPORT, OK),
+        Arguments.of(Op.GRANTS, KeyState.UNAVAILABLE, OK));
   }
 
   private static KeyRecord key(KeyState state) {

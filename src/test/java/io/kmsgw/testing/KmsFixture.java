@@ -6,6 +6,7 @@ import io.kmsgw.hsm.pkcs11.Pkcs11Connector;
 import io.kmsgw.kms.AliasService;
 import io.kmsgw.kms.Authorizer;
 import io.kmsgw.kms.CryptoService;
+import io.kmsgw.kms.GrantService;
 import io.kmsgw.kms.KeyLifecycle;
 import io.kmsgw.kms.HsmWorkers;
 import io.kmsgw.kms.KeyCache;
@@ -61,6 +62,7 @@ public final class KmsFixture implements AutoCloseable {
       caller -> iamPolicies.getOrDefault(caller.arn(), java.util.List.of());
   public final io.kmsgw.kms.Authorizer authz;
   public final CryptoService crypto;
+  public final GrantService grants;
 
   public KmsFixture(String name) {
     this(TestToken.create(name), TestToken.scratch(name));
@@ -90,6 +92,10 @@ public final class KmsFixture implements AutoCloseable {
         authz);
     authz.aliases(aliases::namesOf);
     this.lifecycle = new KeyLifecycle(SETTINGS, store, cache, stores, lifecycleExecutor, clock, aliases, authz);
+    this.grants = new GrantService(SETTINGS, store, keys, stores, authz, lifecycleExecutor, clock,
+        GrantService.DEFAULT_MAX_GRANTS_PER_KEY);
+    grants.load();
+    authz.grants(grants);
   }
 
   public KeyRecord newKey() {

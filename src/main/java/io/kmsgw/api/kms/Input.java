@@ -47,6 +47,12 @@ public final class Input {
     return (Map<String, String>) values.get(member);
   }
 
+  /** A structure member, or null when absent. */
+  @SuppressWarnings("unchecked")
+  public Map<String, Object> structure(String member) {
+    return (Map<String, Object>) values.get(member);
+  }
+
   @SuppressWarnings("unchecked")
   public List<Map<String, Object>> structures(String member) {
     List<Map<String, Object>> l = (List<Map<String, Object>>) values.get(member);

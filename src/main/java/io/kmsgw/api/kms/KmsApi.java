@@ -5,6 +5,7 @@ import io.kmsgw.api.kms.model.ServiceModel;
 import io.kmsgw.domain.Caller;
 import io.kmsgw.error.ErrorCode;
 import io.kmsgw.error.KmsException;
+import io.kmsgw.format.GrantToken;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
@@ -65,7 +66,10 @@ public final class KmsApi {
       Map<String, Object> parsed = JsonBody.parseObject(body);
       String inputShape = model.operation(ctx.operation()).orElseThrow().input();
       Input input = new Input(inputShape == null ? Map.of() : validator.validate(inputShape, parsed));
-      ctx.scope(requestAlias(input), input.has("GrantTokens") ? input.strings("GrantTokens") : List.of());
+      List<String> grantTokens = input.has("GrantTokens") ? input.strings("GrantTokens") : List.of();
+      // grants take effect at once in kmsgw, so a token only has to be one CreateGrant issued
+      GrantToken.checkAll(grantTokens);
+      ctx.scope(requestAlias(input), grantTokens);
       return handler.handle(ctx, input);
     } catch (RuntimeException e) {
       return CompletableFuture.failedFuture(e);

@@ -2,6 +2,7 @@ package io.kmsgw.store.jdbc;
 
 import io.kmsgw.domain.Alias;
 import io.kmsgw.domain.CustomKeyStore;
+import io.kmsgw.domain.Grant;
 import io.kmsgw.domain.KeyRecord;
 import io.kmsgw.domain.KeyRotation;
 import io.kmsgw.domain.KeyState;
@@ -531,7 +532,8 @@ public final class JdbcMetadataStore implements MetadataStore {
   private static boolean deleteKeyRows(Connection c, UUID keyId) throws SQLException {
     {
       // children first: not every database honours ON DELETE CASCADE the same way
-      for (String table : List.of("kms_alias", "kms_key_tag", "kms_key_version", "kms_key_policy")) {
+      for (String table : List.of("kms_alias", "kms_key_tag", "kms_key_version", "kms_key_policy",
+          "kms_grant_constraint", "kms_grant")) {
         String column = table.equals("kms_alias") ? "target_key_id" : "key_id";
         try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + table + " WHERE " + column + " = ?")) {
           ps.setString(1, keyId.toString());
@@ -543,6 +545,106 @@ public final class JdbcMetadataStore implements MetadataStore {
         return ps.executeUpdate() == 1;
       }
     }
+  }
+
+  @Override
+  public boolean insertGrant(Grant grant) {
+    return inTransaction("insert grant", c -> {
+      try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM kms_key WHERE key_id = ? FOR UPDATE")) {
+        ps.setString(1, grant.keyId().toString());
+        try (ResultSet rs = ps.executeQuery()) {
+          if (!rs.next()) {
+            return false;
+          }
+        }
+      }
+      try (PreparedStatement ps = c.prepareStatement("INSERT INTO kms_grant (grant_id, key_id, name, created_at,"
+          + " grantee_principal, retiring_principal, issuing_account, operations) VALUES (?,?,?,?,?,?,?,?)")) {
+        ps.setString(1, grant.grantId());
+        ps.setString(2, grant.keyId().toString());
+        ps.setString(3, grant.name());
+        ps.setLong(4, grant.createdAt().toEpochMilli());
+        ps.setString(5, grant.granteePrincipal());
+        ps.setString(6, grant.retiringPrincipal());
+        ps.setString(7, grant.issuingAccount());
+        ps.setString(8, String.join(",", grant.operations()));
+        ps.executeUpdate();
+      }
+      try (PreparedStatement ps = c.prepareStatement("INSERT INTO kms_grant_constraint (grant_id, key_id, kind,"
+          + " ctx_key, ctx_value) VALUES (?,?,?,?,?)")) {
+        addConstraintRows(ps, grant, "EQUALS", grant.constraints().encryptionContextEquals());
+        addConstraintRows(ps, grant, "SUBSET", grant.constraints().encryptionContextSubset());
+        ps.executeBatch();
+      }
+      return true;
+    });
+  }
+
+  private static void addConstraintRows(PreparedStatement ps, Grant grant, String kind, Map<String, String> pairs)
+      throws SQLException {
+    if (pairs == null) {
+      return;
+    }
+    if (pairs.isEmpty()) {
+      // an empty constraint (EncryptionContextEquals = {}) is not the same as none: a marker row with no pair
+      pairs = Map.of("", "");
+      kind = kind + "0";
+    }
+    for (Map.Entry<String, String> e : pairs.entrySet()) {
+      ps.setString(1, grant.grantId());
+      ps.setString(2, grant.keyId().toString());
+      ps.setString(3, kind);
+      ps.setString(4, e.getKey());
+      ps.setString(5, e.getValue());
+      ps.addBatch();
+    }
+  }
+
+  @Override
+  public boolean deleteGrant(UUID keyId, String grantId) {
+    return inTransaction("delete grant", c -> {
+      try (PreparedStatement ps = c.prepareStatement("DELETE FROM kms_grant_constraint WHERE grant_id = ?")) {
+        ps.setString(1, grantId);
+        ps.executeUpdate();
+      }
+      try (PreparedStatement ps = c.prepareStatement("DELETE FROM kms_grant WHERE grant_id = ? AND key_id = ?")) {
+        ps.setString(1, grantId);
+        ps.setString(2, keyId.toString());
+        return ps.executeUpdate() == 1;
+      }
+    });
+  }
+
+  @Override
+  public List<Grant> allGrants() {
+    return inTransaction("load grants", c -> {
+      Map<String, Map<String, String>> equals = new HashMap<>();
+      Map<String, Map<String, String>> subsets = new HashMap<>();
+      try (PreparedStatement ps = c.prepareStatement(
+              "SELECT grant_id, kind, ctx_key, ctx_value FROM kms_grant_constraint");
+          ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          String kind = rs.getString(2);
+          Map<String, Map<String, String>> into = kind.startsWith("EQUALS") ? equals : subsets;
+          Map<String, String> pairs = into.computeIfAbsent(rs.getString(1), id -> new HashMap<>());
+          if (!kind.endsWith("0")) {
+            pairs.put(rs.getString(3), rs.getString(4));
+          }
+        }
+      }
+      List<Grant> out = new ArrayList<>();
+      try (PreparedStatement ps = c.prepareStatement("SELECT grant_id, key_id, name, created_at, grantee_principal,"
+              + " retiring_principal, issuing_account, operations FROM kms_grant ORDER BY created_at, grant_id");
+          ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          String id = rs.getString(1);
+          out.add(new Grant(UUID.fromString(rs.getString(2)), id, rs.getString(3), Instant.ofEpochMilli(rs.getLong(4)),
+              rs.getString(5), rs.getString(6), rs.getString(7), List.of(rs.getString(8).split(",")),
+              new Grant.Constraints(equals.get(id), subsets.get(id))));
+        }
+      }
+      return out;
+    });
   }
 
   @Override

@@ -21,9 +21,12 @@ import java.util.logging.Logger;
 public final class Migrations {
   private static final Logger LOG = Logger.getLogger(Migrations.class.getName());
 
-  /** Every migration of this build, in order. Append; never edit one that has shipped. */
+  /**
+   * Every migration of this build, in order; a script's recorded version is its position here. Append; never edit
+   * one that has shipped. (V7__grants.sql was written beside V6 of another branch: V6 goes before it when they meet.)
+   */
   static final List<String> SCRIPTS = List.of("V1__keys.sql", "V2__lifecycle.sql", "V3__custom_key_stores.sql",
-      "V4__custom_key_store_names.sql", "V5__key_policies.sql");
+      "V4__custom_key_store_names.sql", "V5__key_policies.sql", "V7__grants.sql");
 
   private Migrations() {}
 

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 
 import io.kmsgw.api.kms.model.ServiceModel;
 import io.kmsgw.domain.Caller;
+import io.kmsgw.format.GrantToken;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
@@ -48,8 +49,10 @@ class KmsApiScopeTest {
 
   @Test
   void grantTokensAndTheConnectionFacts_reachTheHandler() {
-    Caller.Scope s = scopeSeen("{\"KeyId\":\"alias/x\",\"GrantTokens\":[\"t1\",\"t2\"]}");
-    assertEquals(List.of("t1", "t2"), s.grantTokens());
+    String t1 = GrantToken.issue("a".repeat(64));
+    String t2 = GrantToken.issue("b".repeat(64));
+    Caller.Scope s = scopeSeen("{\"KeyId\":\"alias/x\",\"GrantTokens\":[\"" + t1 + "\",\"" + t2 + "\"]}");
+    assertEquals(List.of(t1, t2), s.grantTokens());
     assertEquals("10.0.0.1", s.sourceIp());
     assertEquals(true, s.secureTransport());
   }
