@@ -23,7 +23,7 @@ public final class Migrations {
 
   /** Every migration of this build, in order. Append; never edit one that has shipped. */
   static final List<String> SCRIPTS = List.of("V1__keys.sql", "V2__lifecycle.sql", "V3__custom_key_stores.sql",
-      "V4__custom_key_store_names.sql", "V5__key_policies.sql");
+      "V4__custom_key_store_names.sql", "V5__key_policies.sql", "V6__identities.sql");
 
   private Migrations() {}
 
