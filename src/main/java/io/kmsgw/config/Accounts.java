@@ -22,7 +22,8 @@ import java.util.TreeSet;
  * </pre>
  *
  * Each field can be overridden by {@code KMSGW_ACCOUNTS_<ID>_<FIELD>} (e.g. {@code
- * KMSGW_ACCOUNTS_444455556666_SECRET_ACCESS_KEY}). With neither key id nor secret, a pair is generated once into
+ * KMSGW_ACCOUNTS_444455556666_SECRET_ACCESS_KEY}). With neither key id nor secret (a bare {@code "777788889999":}
+ * entry), a pair is generated once into
  * {@code <data_dir>/account-<id>-credentials}, as for the bootstrap administrator.
  */
 public final class Accounts {
@@ -37,7 +38,9 @@ public final class Accounts {
       if (key.startsWith(PREFIX)) {
         String rest = key.substring(PREFIX.length());
         int dot = rest.indexOf('.');
-        if (dot < 0 || !FIELDS.contains(rest.substring(dot + 1))) {
+        // a bare "<id>:" declares an account whose root key is generated
+        boolean bare = dot < 0 && fromFile.get(key).isEmpty();
+        if (!bare && (dot < 0 || !FIELDS.contains(rest.substring(dot + 1)))) {
           unknown.add(key);
         }
       }
@@ -55,7 +58,7 @@ public final class Accounts {
     for (String key : fromFile.keySet()) {
       if (key.startsWith(PREFIX)) {
         String rest = key.substring(PREFIX.length());
-        ids.add(rest.substring(0, Math.max(0, rest.indexOf('.'))));
+        ids.add(rest.indexOf('.') < 0 ? rest : rest.substring(0, rest.indexOf('.')));
       }
     }
     List<GatewayConfig.Account> out = new ArrayList<>();
@@ -79,10 +82,10 @@ public final class Accounts {
       String secret = v.get("secret_access_key");
       Path secretFile = v.get("secret_access_key_file") == null ? null : Path.of(v.get("secret_access_key_file"));
       if (secret != null && secretFile != null) {
-        errors.add(where + "secret_access_key and secret_access_key_file: set one, not both");
+        errors.add(PREFIX + id + ": set secret_access_key or secret_access_key_file, not both");
       }
       if ((akid == null) != (secret == null && secretFile == null)) {
-        errors.add(where + "set access_key_id with secret_access_key or secret_access_key_file, or none of them to "
+        errors.add(PREFIX + id + ": set access_key_id with secret_access_key or secret_access_key_file, or none of them to "
             + "have a pair generated");
       }
       if (akid != null && !akid.matches("[A-Z0-9]{16,128}")) {
