@@ -28,18 +28,41 @@ final class AdminCredentials {
     return new Caller("arn:aws:iam::" + accountId + ":root", accountId, accountId, accessKeyId, "Root");
   }
 
+  /**
+   * The root access key of a further account ({@code accounts:}): configured (the secret given or read from its
+   * file), or generated once into {@code <data_dir>/account-<id>-credentials}.
+   */
+  static AccessKey account(GatewayConfig config, GatewayConfig.Account account) throws IOException {
+    if (account.accessKeyId() != null) {
+      String secret = account.secretAccessKey() != null ? account.secretAccessKey()
+          : SecretFiles.firstLine(account.secretAccessKeyFile());
+      if (secret.length() < 16 || secret.length() > 128) {
+        throw new ConfigException("accounts." + account.id() + ": the secret access key in "
+            + account.secretAccessKeyFile() + " must have 16 to 128 characters");
+      }
+      return new AccessKey(account.accessKeyId(), secret, root(account.id(), account.accessKeyId()));
+    }
+    Resolved r = fromFile(config.dataDir().resolve("account-" + account.id() + "-credentials"), account.id(),
+        "account root");
+    return r.key();
+  }
+
   static Resolved resolve(GatewayConfig config) throws IOException {
     GatewayConfig.Admin admin = config.admin();
     if (admin.accessKeyId() != null) {
       return new Resolved(new AccessKey(admin.accessKeyId(), admin.secretAccessKey(),
           root(config.accountId(), admin.accessKeyId())), admin.secretAccessKey(), false, null);
     }
-    Path file = config.dataDir().resolve(FILE);
+    return fromFile(config.dataDir().resolve(FILE), config.accountId(), "bootstrap administrator");
+  }
+
+  /** Reads an account root's key pair from its file, generating the file first if it does not exist. */
+  private static Resolved fromFile(Path file, String accountId, String who) throws IOException {
     boolean generated = false;
     if (!Files.exists(file)) {
       String akid = "AKIA" + SecretFiles.random(BASE32, 16);
       String secret = SecretFiles.random(SECRET_ALPHABET, 40);
-      SecretFiles.createPrivate(file, "# kmsgw bootstrap administrator (root of account " + config.accountId()
+      SecretFiles.createPrivate(file, "# kmsgw " + who + " (root of account " + accountId
           + "). Keep this file private.\naccess_key_id=" + akid + "\nsecret_access_key=" + secret + "\n");
       generated = true;
     }
@@ -55,6 +78,6 @@ final class AdminCredentials {
     if (akid == null || secret == null || akid.isEmpty() || secret.isEmpty()) {
       throw new ConfigException(file + " is damaged: it needs access_key_id= and secret_access_key= lines");
     }
-    return new Resolved(new AccessKey(akid, secret, root(config.accountId(), akid)), secret, generated, file);
+    return new Resolved(new AccessKey(akid, secret, root(accountId, akid)), secret, generated, file);
   }
 }

@@ -30,7 +30,15 @@ import io.kmsgw.api.kms.ops.GenerateRandomHandler;
 import io.kmsgw.api.kms.ops.KeyMetadataView;
 import io.kmsgw.api.kms.ops.ListKeysHandler;
 import io.kmsgw.auth.SigV4Verifier;
-import io.kmsgw.auth.StaticCredentialStore;
+import io.kmsgw.api.iam.IamActions;
+import io.kmsgw.api.iam.QueryApi;
+import io.kmsgw.api.iam.StsActions;
+import io.kmsgw.iam.IamService;
+import io.kmsgw.iam.Identities;
+import io.kmsgw.iam.IdentityLoader;
+import io.kmsgw.iam.StsService;
+import io.kmsgw.kms.SecretSealer;
+import io.kmsgw.store.IdentityStore;
 import io.kmsgw.config.ConfigException;
 import io.kmsgw.config.GatewayConfig;
 import io.kmsgw.domain.KeyState;
@@ -42,7 +50,6 @@ import io.kmsgw.kms.AliasService;
 import io.kmsgw.kms.GrantService;
 import io.kmsgw.kms.Authorizer;
 import io.kmsgw.kms.KeyPolicies;
-import io.kmsgw.policy.IdentityPolicies;
 import io.kmsgw.kms.CryptoService;
 import io.kmsgw.kms.KeyLifecycle;
 import io.kmsgw.kms.HsmWorkers;
@@ -136,7 +143,18 @@ public final class Gateway implements AutoCloseable {
     ExecutorService storeExecutor = Executors.newFixedThreadPool(storeThreads, named("kmsgw-store"));
     String url = config.store().jdbcUrl() != null ? config.store().jdbcUrl() : StoreFactory.embeddedUrl(config.dataDir());
     String dbPassword = config.store().passwordFile() == null ? null : SecretFiles.firstLine(config.store().passwordFile());
-    MetadataStore store = StoreFactory.open(url, config.store().username(), dbPassword, storeThreads);
+    io.kmsgw.store.jdbc.JdbcMetadataStore jdbcStore = StoreFactory.open(url, config.store().username(), dbPassword,
+        storeThreads);
+    MetadataStore store = jdbcStore;
+    // identities: the account roots from configuration, then users, roles and sessions from the store (their
+    // secrets stay sealed until the default key store first connects, see afterConnect below)
+    List<io.kmsgw.auth.AccessKey> roots = new ArrayList<>(List.of(admin.key()));
+    for (GatewayConfig.Account a : config.accounts()) {
+      roots.add(AdminCredentials.account(config, a));
+    }
+    Identities identities = new Identities(roots);
+    IdentityStore identityStore = jdbcStore.identities();
+    AtomicReference<IdentityLoader> identityLoader = new AtomicReference<>();
     KeyCache cache = new KeyCache();
     cache.loadAll(store.allKeys().stream().filter(k -> k.state() != KeyState.CREATING).toList());
 
@@ -174,6 +192,12 @@ public final class Gateway implements AutoCloseable {
         Duration.ofMillis(hsm.initialBackoffMs()), Duration.ofMillis(hsm.maxBackoffMs()), hsmWorkers, true,
         connected -> {
           afterConnect.accept(KeyRecord.DEFAULT_KEY_STORE, connected);
+          // secret access keys and session secrets, before this store counts as CONNECTED (and /healthz as healthy)
+          try {
+            identityLoader.get().unseal(connected);
+          } catch (HsmException | RuntimeException e) {
+            LOG.warning(() -> "unsealing identity secrets failed, retried at the next connection: " + e.getMessage());
+          }
           // the next scheduler turn, once this connection counts as CONNECTED: due rotations and deletions, and
           // (the first time) the custom key stores left connected, whose PINs this store unseals
           scheduler.execute(() -> {
@@ -188,10 +212,18 @@ public final class Gateway implements AutoCloseable {
         });
     KeyStores stores = new KeyStores(keyStore);
 
+    SecretSealer identitySealer = SecretSealer.identities(stores);
+    IdentityLoader loader = new IdentityLoader(identities, identityStore, identitySealer, lifecycleClock);
+    loader.load();
+    identityLoader.set(loader);
+    // sessions expire by the lifecycle clock, which only development mode moves (to test expiry without waiting)
+    IamService iam = new IamService(identities, identityStore, identitySealer, storeExecutor, lifecycleClock);
+    StsService sts = new StsService(identities, iam, identityStore, identitySealer, lifecycleClock);
+
     KmsSettings settings = new KmsSettings(config.accountId(), config.region());
     KeyPolicies keyPolicies = new KeyPolicies();
     keyPolicies.load(store);
-    Authorizer authz = new Authorizer(keyPolicies, IdentityPolicies.NONE, lifecycleClock);
+    Authorizer authz = new Authorizer(keyPolicies, identities, lifecycleClock);
     KeyService keys = new KeyService(settings, store, cache, stores, storeExecutor, lifecycleClock,
         config.keyQuota(), authz);
     CryptoService crypto = new CryptoService(keys, stores);
@@ -223,8 +255,18 @@ public final class Gateway implements AutoCloseable {
         HEALTH_CHECK_SECONDS, HEALTH_CHECK_SECONDS, TimeUnit.SECONDS);
 
     KmsApi api = kmsApi(settings, keys, crypto, lifecycle, aliases, customStores, stores, authz, grants);
-    SigV4Verifier verifier = new SigV4Verifier("kms", config.region(),
-        new StaticCredentialStore(List.of(admin.key())), clock);
+    SigV4Verifier verifier = new SigV4Verifier("kms", List.of(config.region()), identities, clock, lifecycleClock);
+    // the AWS CLI and SDKs sign IAM and STS requests for us-east-1 (IAM's global region) or the configured region
+    List<String> globalRegions = config.region().equals("us-east-1") ? List.of("us-east-1")
+        : List.of(config.region(), "us-east-1");
+    GatewayHttpServer.Query query = new GatewayHttpServer.Query(
+        new QueryApi(IamActions.of(iam), StsActions.of(sts)),
+        new SigV4Verifier("iam", globalRegions, identities, clock, lifecycleClock),
+        new SigV4Verifier("sts", globalRegions, identities, clock, lifecycleClock));
+    scheduler.scheduleWithFixedDelay(() -> sts.purgeExpired().exceptionally(e -> {
+      LOG.warning(() -> "purging expired STS sessions failed: " + e.getMessage());
+      return 0;
+    }), 60, 60, TimeUnit.SECONDS);
 
     int eventLoops = Math.max(2, Runtime.getRuntime().availableProcessors());
     Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(eventLoops));
@@ -233,7 +275,7 @@ public final class Gateway implements AutoCloseable {
         http.tlsKey());
     Supplier<GatewayHttpServer.Health> health = () -> health(stores, customStores, cache);
     try {
-      vertx.deployVerticle(() -> new GatewayHttpServer(listen, verifier, api, health),
+      vertx.deployVerticle(() -> new GatewayHttpServer(listen, verifier, api, health, query),
               new DeploymentOptions().setInstances(eventLoops))
           .await(30, TimeUnit.SECONDS);
     } catch (Exception e) {

@@ -14,11 +14,12 @@ import java.time.format.DateTimeFormatter;
 import java.util.List;
 
 /**
- * Verifies AWS Signature Version 4 in the {@code Authorization} header form, for one service name and region.
+ * Verifies AWS Signature Version 4 in the {@code Authorization} header form, for one service name and its regions.
  *
  * <p>Checks, in order: the header is present and well-formed; the credential scope names this region and
  * service and the day of {@code x-amz-date}; {@code host} and {@code x-amz-date} are signed; the date is within
- * five minutes of now; the access key is known; {@code x-amz-content-sha256}, when sent, is the hash of the
+ * five minutes of now; the access key is known; a session token is present exactly for temporary credentials, is
+ * theirs, and they have not expired; {@code x-amz-content-sha256}, when sent, is the hash of the
  * body; and the signature, computed over the canonical request with the body's real hash, equals the one sent
  * (compared in constant time). See "Create a signed AWS API request" in the IAM user guide.
  */
@@ -34,15 +35,47 @@ public final class SigV4Verifier {
   private static final DateTimeFormatter AMZ_DATE =
       DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
   private final String service;
-  private final String region;
+  private final List<String> regions;
   private final CredentialStore credentials;
   private final Clock clock;
+  private final Clock sessionClock;
 
   public SigV4Verifier(String service, String region, CredentialStore credentials, Clock clock) {
+    this(service, List.of(region), credentials, clock, clock);
+  }
+
+  /**
+   * @param regions the regions a credential scope may name (IAM and STS clients sign with us-east-1 or with the
+   *     configured region)
+   * @param clock the clock the request date is checked against
+   * @param sessionClock the clock temporary credentials expire by (the development clock offset moves it)
+   */
+  public SigV4Verifier(String service, List<String> regions, CredentialStore credentials, Clock clock,
+      Clock sessionClock) {
     this.service = service;
-    this.region = region;
+    this.regions = List.copyOf(regions);
     this.credentials = credentials;
     this.clock = clock;
+    this.sessionClock = sessionClock;
+  }
+
+  /**
+   * The service named by the credential scope of an {@code Authorization} header
+   * ({@code Credential=AKIA.../20240101/us-east-1/iam/aws4_request}), or null when there is none to read. Used to
+   * route a request before it is verified; the verifier bound to that service then checks everything.
+   */
+  public static String scopeService(String authorization) {
+    if (authorization == null) {
+      return null;
+    }
+    int at = authorization.indexOf("Credential=");
+    if (at < 0) {
+      return null;
+    }
+    int end = authorization.indexOf(',', at);
+    String[] scope = authorization.substring(at + "Credential=".length(), end < 0 ? authorization.length() : end)
+        .strip().split("/", -1);
+    return scope.length == 5 ? scope[3] : null;
   }
 
   /** The parsed {@code Authorization} header. */
@@ -53,7 +86,7 @@ public final class SigV4Verifier {
    * Verifies the request and returns who signed it.
    *
    * @throws KmsException MissingAuthenticationTokenException, IncompleteSignatureException,
-   *     InvalidSignatureException or UnrecognizedClientException
+   *     InvalidSignatureException, UnrecognizedClientException or ExpiredTokenException
    */
   public Caller verify(SignedRequest request) {
     List<String> authHeaders = request.headers("authorization");
@@ -73,7 +106,7 @@ public final class SigV4Verifier {
     if (!auth.date().equals(amzDate.substring(0, 8))) {
       throw invalid("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP.");
     }
-    if (!auth.region().equals(region)) {
+    if (!regions.contains(auth.region())) {
       throw invalid("Credential should be scoped to a valid region.");
     }
     if (!auth.service().equals(service)) {
@@ -93,12 +126,8 @@ public final class SigV4Verifier {
           + AMZ_DATE.format(now) + ".");
     }
     AccessKey key = credentials.find(auth.accessKeyId())
-        .orElseThrow(() -> new KmsException(ErrorCode.UNRECOGNIZED_CLIENT,
-            "The security token included in the request is invalid."));
-    if (!request.headers("x-amz-security-token").isEmpty()) {
-      // temporary credentials (STS) are not issued yet, so no session token can be valid
-      throw new KmsException(ErrorCode.UNRECOGNIZED_CLIENT, "The security token included in the request is invalid.");
-    }
+        .orElseThrow(SigV4Verifier::unrecognized);
+    checkSessionToken(key, request.headers("x-amz-security-token"));
     String payloadHash = SigV4.HEX.formatHex(SigV4.sha256(request.body()));
     List<String> declared = request.headers("x-amz-content-sha256");
     if (!declared.isEmpty() && !(declared.size() == 1 && declared.get(0).strip().equalsIgnoreCase(payloadHash))) {
@@ -115,6 +144,34 @@ public final class SigV4Verifier {
           + "AWS Secret Access Key and signing method. Consult the service documentation for details.");
     }
     return key.identity();
+  }
+
+  /**
+   * Temporary credentials need their own session token (compared in constant time, as a SHA-256) and must not have
+   * expired; a long-term key must come without a token. Checked before the signature: an expired session has no
+   * secret left to check it with.
+   */
+  private void checkSessionToken(AccessKey key, List<String> tokens) {
+    if (tokens.size() > 1) {
+      throw incomplete("Only one X-Amz-Security-Token header is allowed.");
+    }
+    String token = tokens.isEmpty() ? null : tokens.get(0).strip();
+    if (!key.temporary()) {
+      if (token != null) {
+        throw unrecognized();
+      }
+      return;
+    }
+    if (token == null || !key.tokenMatches(token)) {
+      throw unrecognized();
+    }
+    if (!sessionClock.instant().isBefore(key.expiration()) || key.seed() == null) {
+      throw new KmsException(ErrorCode.EXPIRED_TOKEN, "The security token included in the request is expired");
+    }
+  }
+
+  private static KmsException unrecognized() {
+    return new KmsException(ErrorCode.UNRECOGNIZED_CLIENT, "The security token included in the request is invalid.");
   }
 
   /** yyyyMMdd'T'HHmmss'Z', parsed by hand: DateTimeFormatter costs microseconds on every request. */

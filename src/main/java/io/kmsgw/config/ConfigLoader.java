@@ -122,8 +122,9 @@ public final class ConfigLoader {
     flatten("", m, flat);
     TreeSet<String> unknown = new TreeSet<>(flat.keySet());
     unknown.removeAll(DEFAULTS.keySet());
-    unknown.removeIf(k -> k.startsWith(HsmDefinitions.PREFIX));
+    unknown.removeIf(k -> k.startsWith(HsmDefinitions.PREFIX) || k.startsWith(Accounts.PREFIX));
     unknown.addAll(HsmDefinitions.unknownKeys(flat));
+    unknown.addAll(Accounts.unknownKeys(flat));
     if (!unknown.isEmpty()) {
       throw new ConfigException("unknown configuration keys in " + file + ": " + unknown);
     }
@@ -259,6 +260,7 @@ public final class ConfigLoader {
       errors.add("log.level: one of SEVERE, WARNING, INFO, FINE, FINER, FINEST");
     }
     List<HsmDefinition> clusters = HsmDefinitions.parse(fromFile, env, devToken, library, errors);
+    List<GatewayConfig.Account> accounts = Accounts.parse(fromFile, env, account, errors);
     if (!errors.isEmpty()) {
       throw new ConfigException(String.join("\n", errors));
     }
@@ -269,7 +271,7 @@ public final class ConfigLoader {
             initialBackoff, maxBackoff, ivFromHsm, generalError, sessionCopies, devPin),
         new GatewayConfig.Store(blankToNull(v.get("store.jdbc_url")), blankToNull(v.get("store.username")),
             path(v.get("store.password_file"))),
-        List.copyOf(clusters), keyQuota, clockOffsetDays, logLevel);
+        List.copyOf(clusters), List.copyOf(accounts), keyQuota, clockOffsetDays, logLevel);
   }
 
   static boolean isLoopback(String host) {

@@ -19,6 +19,7 @@ public record GatewayConfig(
     Hsm hsm,
     Store store,
     java.util.List<HsmDefinition> clusters,
+    java.util.List<Account> accounts,
     int keyQuota,
     int devClockOffsetDays,
     String logLevel) {
@@ -63,6 +64,17 @@ public record GatewayConfig(
     public String toString() {
       return "Hsm[vendor=" + vendor + ", library=" + library + ", token=" + tokenLabel + ", devToken=" + devToken
           + ", pool=" + poolSize + "]";
+    }
+  }
+
+  /**
+   * A further account ({@code accounts:}) and its root's access key: an id with a secret or a secret file, or
+   * neither (generated into the data directory).
+   */
+  public record Account(String id, String accessKeyId, String secretAccessKey, Path secretAccessKeyFile) {
+    @Override
+    public String toString() {
+      return "Account[" + id + ", accessKeyId=" + accessKeyId + "]";
     }
   }
 

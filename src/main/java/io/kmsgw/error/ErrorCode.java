@@ -19,6 +19,8 @@ public enum ErrorCode {
   VALIDATION("ValidationException", 400),
   THROTTLING("ThrottlingException", 400),
   REQUEST_ENTITY_TOO_LARGE("RequestEntityTooLargeException", 413),
+  /** Temporary (STS) credentials past their expiration; IAM and STS answer their own names for it. */
+  EXPIRED_TOKEN("ExpiredTokenException", 400),
   // modelled KMS exceptions
   ALREADY_EXISTS("AlreadyExistsException", 400),
   CONFLICT("ConflictException", 400),

@@ -6,17 +6,15 @@ import io.kmsgw.hsm.HsmKey;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
 import java.nio.charset.StandardCharsets;
-import java.security.SecureRandom;
 import java.util.Arrays;
-import java.util.concurrent.CompletionException;
+import java.util.function.Supplier;
 
 /**
  * Seals custom key store passwords (the crypto user PINs of other HSMs) so that the metadata store never holds one
- * in clear: AES-256-GCM inside the default key store's HSM, under a key-encryption key that is a non-extractable
- * token object there (created on first use), with the key store id as additional data so a sealed PIN cannot be
- * moved to another key store.
+ * in clear: a {@link SecretSealer} under its own key-encryption key, with the key store id as additional data so a
+ * sealed PIN cannot be moved to another key store.
  *
- * <p>Sealed form: {@code 0x01 || IV (12 bytes) || ciphertext || tag (16 bytes)}.
+ * <p>Sealed form: {@code 0x01 || IV (12 bytes) || ciphertext || tag (16 bytes)} (see {@link SecretSealer}).
  *
  * <p>Blocking: called on the lifecycle thread and at login time on a key store's connector thread.
  */
@@ -24,20 +22,14 @@ public final class PinSealer {
   /** Outside the {@code kmsgw:} prefix of CMK versions, so reconciliation never takes it for a CMK. */
   static final HsmKey KEK = new HsmKey("kmsgw-kek:key-store-passwords",
       "kmsgw-kek-1".getBytes(StandardCharsets.US_ASCII));
-  private static final byte VERSION = 1;
-  private static final SecureRandom RANDOM = new SecureRandom();
 
   /** How long unsealing waits for the default key store to be connected. */
   static final java.time.Duration UNSEAL_WAIT = java.time.Duration.ofSeconds(30);
 
-  private final KeyStores stores;
+  private final SecretSealer sealer;
 
   public PinSealer(KeyStores stores) {
-    this.stores = stores;
-  }
-
-  private static byte[] aad(String keyStoreId) {
-    return ("kmsgw key store password v1|" + keyStoreId).getBytes(StandardCharsets.UTF_8);
+    this.sealer = new SecretSealer(stores, KEK, "kmsgw key store password v1");
   }
 
   public byte[] seal(String keyStoreId, char[] pin) {
@@ -45,16 +37,8 @@ public final class PinSealer {
     byte[] clear = new byte[encoded.remaining()];
     encoded.get(clear);
     Arrays.fill(encoded.array(), (byte) 0);
-    byte[] iv = new byte[12];
-    RANDOM.nextBytes(iv);
     try {
-      byte[] sealed = Completions.await(stores.defaultStore().run(ErrorCode.KMS_INTERNAL, null, s -> {
-        if (!s.exists(KEK)) {
-          s.generateAes256Key(KEK.label(), KEK.id());
-        }
-        return s.encryptAesGcm(KEK, iv, aad(keyStoreId), clear);
-      }));
-      return ByteBuffer.allocate(1 + iv.length + sealed.length).put(VERSION).put(iv).put(sealed).array();
+      return sealer.seal(keyStoreId, clear);
     } finally {
       Arrays.fill(clear, (byte) 0);
     }
@@ -62,12 +46,10 @@ public final class PinSealer {
 
   /** The PIN; the caller wipes it after use. */
   public char[] unseal(String keyStoreId, byte[] sealed) {
-    if (sealed.length < 1 + 12 + 16 || sealed[0] != VERSION) {
+    if (sealed.length < 1 + 12 + 16 || sealed[0] != 1) {
       throw KmsException.internal("the sealed password of key store " + keyStoreId + " is damaged", null);
     }
-    byte[] iv = Arrays.copyOfRange(sealed, 1, 13);
-    byte[] body = Arrays.copyOfRange(sealed, 13, sealed.length);
-    byte[] clear = unsealInHsm(keyStoreId, iv, body);
+    byte[] clear = sealer.unseal(keyStoreId, sealed);
     try {
       CharBuffer chars = StandardCharsets.UTF_8.decode(ByteBuffer.wrap(clear));
       char[] pin = new char[chars.remaining()];
@@ -84,13 +66,12 @@ public final class PinSealer {
    * reconnect at the same time: while the default store is reconnecting (or has not yet noticed that its sessions
    * are gone), wait and try again, up to {@link #UNSEAL_WAIT}.
    */
-  private byte[] unsealInHsm(String keyStoreId, byte[] iv, byte[] body) {
+  static byte[] retryWhileReconnecting(KeyStores stores, Supplier<byte[]> unseal) {
     long deadline = System.nanoTime() + UNSEAL_WAIT.toNanos();
     while (true) {
       stores.defaultStore().awaitConnected(java.time.Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
       try {
-        return Completions.await(stores.defaultStore().run(ErrorCode.DEPENDENCY_TIMEOUT, null,
-            s -> s.decryptAesGcm(KEK, iv, aad(keyStoreId), body)));
+        return unseal.get();
       } catch (KmsException e) {
         if (e.code() != ErrorCode.DEPENDENCY_TIMEOUT || System.nanoTime() > deadline) {
           throw e;
@@ -104,6 +85,4 @@ public final class PinSealer {
       }
     }
   }
-
-
 }

@@ -68,6 +68,31 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void accounts_areReadFromTheFile_withFieldsFromTheEnvironment_andCheckedWithoutQuotingSecrets() throws IOException {
+    Path f = yaml("hsm:\n  pin: '1234'\naccounts:\n  444455556666:\n    access_key_id: AKIAPARTNERROOT00001\n"
+        + "    secret_access_key: partner-secret-0000000000\n  777788889999:\n");
+    GatewayConfig c = ConfigLoader.load(f, Map.of("KMSGW_ACCOUNTS_444455556666_ACCESS_KEY_ID", "AKIAFROMTHEENV000001"));
+    assertEquals(2, c.accounts().size());
+    GatewayConfig.Account partner = c.accounts().get(0);
+    assertEquals("444455556666", partner.id());
+    assertEquals("AKIAFROMTHEENV000001", partner.accessKeyId());
+    assertEquals("partner-secret-0000000000", partner.secretAccessKey());
+    assertFalse(partner.toString().contains("partner-secret"));
+    assertNull(c.accounts().get(1).accessKeyId(), "neither key nor secret: generated at start");
+    Path bad = yaml("hsm:\n  pin: '1234'\naccounts:\n  12345:\n    access_key_id: AKIAPARTNERROOT00001\n  111122223333: {}\n"
+        + "  444455556666:\n    access_key_id: AKIAPARTNERROOT00001\n    colour: blue\n");
+    // the other mistakes of that file are reported too
+    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(bad, Map.of()));
+    assertTrue(e.getMessage().contains("accounts.444455556666.colour"), e.getMessage());
+    Path noSecret = yaml("hsm:\n  pin: '1234'\naccounts:\n  444455556666:\n    access_key_id: AKIAPARTNERROOT00001\n"
+        + "  111122223333:\n  12345:\n");
+    e = assertThrows(ConfigException.class, () -> ConfigLoader.load(noSecret, Map.of()));
+    assertTrue(e.getMessage().contains("accounts.12345: an account id is 12 digits"), e.getMessage());
+    assertTrue(e.getMessage().contains("accounts.111122223333: this is the default account"), e.getMessage());
+    assertTrue(e.getMessage().contains("accounts.444455556666: set access_key_id with"), e.getMessage());
+  }
+
+  @Test
   void keyQuota_defaultsToAwsDefault() {
     assertEquals(1000, ConfigLoader.load(null, Map.of()).keyQuota());
     assertEquals(5, ConfigLoader.load(null, Map.of("KMSGW_LIMITS_KEYS_PER_ACCOUNT", "5")).keyQuota());

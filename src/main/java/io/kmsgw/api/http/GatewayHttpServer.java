@@ -1,5 +1,6 @@
 package io.kmsgw.api.http;
 
+import io.kmsgw.api.iam.QueryApi;
 import io.kmsgw.api.kms.JsonResponse;
 import io.kmsgw.api.kms.KmsApi;
 import io.kmsgw.api.kms.OperationContext;
@@ -31,6 +32,7 @@ import java.util.logging.Logger;
 public final class GatewayHttpServer extends VerticleBase {
   private static final Logger LOG = Logger.getLogger(GatewayHttpServer.class.getName());
   private static final String RECORD = "kmsgw.request";
+  private static final String QUERY_SERVICE = "kmsgw.query";
 
   /** Largest request body accepted: a 4 KiB plaintext in base64 with a full context fits many times over. */
   public static final long MAX_BODY_BYTES = 256 * 1024;
@@ -45,13 +47,30 @@ public final class GatewayHttpServer extends VerticleBase {
   private final SigV4Verifier verifier;
   private final KmsApi api;
   private final Supplier<Health> health;
+  private final Query query;
   private HttpServer server;
 
+  /**
+   * The IAM and STS Query APIs and a verifier for each (signing names {@code iam} and {@code sts}).
+   */
+  public record Query(QueryApi api, SigV4Verifier iam, SigV4Verifier sts) {
+    SigV4Verifier verifier(QueryApi.Service service) {
+      return service == QueryApi.Service.STS ? sts : iam;
+    }
+  }
+
   public GatewayHttpServer(Listen listen, SigV4Verifier verifier, KmsApi api, Supplier<Health> health) {
+    this(listen, verifier, api, health, null);
+  }
+
+  /** @param query the IAM and STS APIs, or null to serve KMS alone */
+  public GatewayHttpServer(Listen listen, SigV4Verifier verifier, KmsApi api, Supplier<Health> health,
+      Query query) {
     this.listen = listen;
     this.verifier = verifier;
     this.api = api;
     this.health = health;
+    this.query = query;
   }
 
   @Override
@@ -59,7 +78,7 @@ public final class GatewayHttpServer extends VerticleBase {
     Router router = Router.router(vertx);
     router.route().handler(this::begin);
     router.get("/healthz").handler(this::health);
-    router.post("/").handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES)).handler(this::kms);
+    router.post("/").handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES)).handler(this::post);
     router.route().handler(ctx -> ctx.fail(new KmsException(ErrorCode.UNKNOWN_OPERATION,
         "No such endpoint: KMS requests are POST / with an X-Amz-Target header.")));
     router.route().failureHandler(this::failure);
@@ -107,6 +126,46 @@ public final class GatewayHttpServer extends VerticleBase {
         .end(Buffer.buffer(JsonResponse.write(h.document())));
   }
 
+  /** KMS (JSON, X-Amz-Target) or, by the credential scope's service or a form body, IAM and STS (Query, XML). */
+  private void post(RoutingContext ctx) {
+    if (query != null) {
+      QueryApi.Service service = QueryApi.Service.bySigningName(
+          SigV4Verifier.scopeService(ctx.request().getHeader("Authorization")));
+      String contentType = ctx.request().getHeader("Content-Type");
+      if (service == null && ctx.request().getHeader("X-Amz-Target") == null && contentType != null
+          && contentType.toLowerCase(java.util.Locale.ROOT).startsWith("application/x-www-form-urlencoded")) {
+        service = QueryApi.guessService(body(ctx));
+      }
+      if (service != null) {
+        query(ctx, service);
+        return;
+      }
+    }
+    kms(ctx);
+  }
+
+  private static byte[] body(RoutingContext ctx) {
+    return ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
+  }
+
+  private void query(RoutingContext ctx, QueryApi.Service service) {
+    RequestRecord rec = ctx.get(RECORD);
+    ctx.put(QUERY_SERVICE, service);
+    byte[] body = body(ctx);
+    rec.operation = service.signingName + ":" + QueryApi.actionOf(body);
+    Caller caller = query.verifier(service).verify(new VertxSignedRequest(ctx, body));
+    rec.caller = caller.arn();
+    Caller scoped = caller.in(new Caller.Scope("-".equals(rec.source) ? null : rec.source, null, null));
+    Future.fromCompletionStage(query.api().invoke(service, scoped, body, rec.requestId),
+        ctx.vertx().getOrCreateContext()).onComplete(ar -> {
+          if (ar.succeeded()) {
+            ctx.response().putHeader("Content-Type", "text/xml").end(Buffer.buffer(ar.result()));
+          } else {
+            ctx.fail(ar.cause());
+          }
+        });
+  }
+
   private void kms(RoutingContext ctx) {
     RequestRecord rec = ctx.get(RECORD);
     byte[] body = ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
@@ -151,6 +210,17 @@ public final class GatewayHttpServer extends VerticleBase {
       String id = rec == null ? "-" : rec.requestId;
       KmsException e = error;
       LOG.warning(() -> "request " + id + ": " + e.code().awsName() + ": " + e.getCause().getMessage());
+    }
+    QueryApi.Service service = ctx.get(QUERY_SERVICE);
+    if (service != null) {
+      io.kmsgw.api.iam.QueryErrors.Rendered r = QueryApi.error(service, error, rec == null ? "-" : rec.requestId);
+      if (rec != null) {
+        rec.error = r.code();
+      }
+      if (!ctx.response().ended() && !ctx.response().closed()) {
+        ctx.response().setStatusCode(r.status()).putHeader("Content-Type", "text/xml").end(Buffer.buffer(r.xml()));
+      }
+      return;
     }
     if (rec != null) {
       rec.error = error.code().awsName();

@@ -40,6 +40,11 @@ public final class JdbcMetadataStore implements MetadataStore {
     this.connections = connections;
   }
 
+  /** The identity store (IAM users, roles, access keys, STS sessions), on the same connections. */
+  public JdbcIdentityStore identities() {
+    return new JdbcIdentityStore(connections);
+  }
+
   @FunctionalInterface
   private interface Work<T> {
     T run(Connection c) throws SQLException;

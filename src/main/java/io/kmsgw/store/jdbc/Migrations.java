@@ -23,10 +23,10 @@ public final class Migrations {
 
   /**
    * Every migration of this build, in order; a script's recorded version is its position here. Append; never edit
-   * one that has shipped. (V7__grants.sql was written beside V6 of another branch: V6 goes before it when they meet.)
+   * one that has shipped.
    */
   static final List<String> SCRIPTS = List.of("V1__keys.sql", "V2__lifecycle.sql", "V3__custom_key_stores.sql",
-      "V4__custom_key_store_names.sql", "V5__key_policies.sql", "V7__grants.sql");
+      "V4__custom_key_store_names.sql", "V5__key_policies.sql", "V6__identities.sql", "V7__grants.sql");
 
   private Migrations() {}
 
