@@ -65,8 +65,13 @@ public final class GatewayProcess implements AutoCloseable {
    * the development clock offset), and waits until it is connected.
    */
   public static GatewayProcess restartWith(GatewayProcess stopped, Map<String, String> env) {
+    return restartWith(stopped, env, List.of());
+  }
+
+  /** {@link #restartWith(GatewayProcess, Map)} with arguments after {@code serve} (such as {@code --config}). */
+  public static GatewayProcess restartWith(GatewayProcess stopped, Map<String, String> env, List<String> serveArgs) {
     GatewayProcess g = new GatewayProcess(stopped, env);
-    g.start();
+    g.start(serveArgs, true);
     return g;
   }
 

@@ -8,10 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -66,39 +63,14 @@ class IdentityIT {
     }
   }
 
-  record Result(int exit, String out, String err) {}
-
   /** {@code aws <args>} against the gateway, with the given credentials (id, secret, and token or null). */
-  static Result aws(String[] credentials, String... args) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of(AwsCli.AWS, "--endpoint-url", gateway.endpoint().toString(),
-        "--region", GatewayProcess.REGION, "--output", "json"));
-    cmd.addAll(List.of(args));
-    ProcessBuilder pb = new ProcessBuilder(cmd).directory(work.toFile());
-    Map<String, String> env = pb.environment();
-    env.put("AWS_ACCESS_KEY_ID", credentials[0]);
-    env.put("AWS_SECRET_ACCESS_KEY", credentials[1]);
-    if (credentials.length > 2 && credentials[2] != null) {
-      env.put("AWS_SESSION_TOKEN", credentials[2]);
-    } else {
-      env.remove("AWS_SESSION_TOKEN");
-    }
-    env.put("AWS_CONFIG_FILE", work.resolve("no-config").toString());
-    env.put("AWS_SHARED_CREDENTIALS_FILE", work.resolve("no-credentials").toString());
-    env.put("AWS_PAGER", "");
-    env.put("AWS_MAX_ATTEMPTS", "1");
-    env.remove("AWS_PROFILE");
-    Path out = Files.createTempFile(work, "out", ".txt");
-    Path err = Files.createTempFile(work, "err", ".txt");
-    Process p = pb.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-    if (!p.waitFor(120, TimeUnit.SECONDS)) {
-      p.destroyForcibly();
-      throw new IllegalStateException("aws " + String.join(" ", args) + " did not finish");
-    }
-    return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
+  static AwsCli.Result aws(String[] credentials, String... args) throws Exception {
+    return new AwsCli(gateway, work).as(credentials[0], credentials[1], credentials.length > 2 ? credentials[2] : null)
+        .any(args);
   }
 
   static JsonObject ok(String[] credentials, String... args) throws Exception {
-    Result r = aws(credentials, args);
+    AwsCli.Result r = aws(credentials, args);
     assertEquals(0, r.exit(), "aws " + String.join(" ", args) + " failed: " + r.err());
     return r.out().isBlank() ? new JsonObject() : new JsonObject(r.out());
   }
@@ -125,16 +97,16 @@ class IdentityIT {
         .anyMatch(u -> ((JsonObject) u).getString("UserName").equals("alice")));
     assertEquals(key.getString("AccessKeyId"), ok(admin(), "iam", "list-access-keys", "--user-name", "alice")
         .getJsonArray("AccessKeyMetadata").getJsonObject(0).getString("AccessKeyId"));
-    Result malformed = aws(admin(), "iam", "put-user-policy", "--user-name", "alice", "--policy-name", "bad",
+    AwsCli.Result malformed = aws(admin(), "iam", "put-user-policy", "--user-name", "alice", "--policy-name", "bad",
         "--policy-document", "{\"Statement\":\"nope\"}");
     assertTrue(malformed.err().contains("MalformedPolicyDocument"), malformed.err());
-    Result missing = aws(admin(), "iam", "get-user-policy", "--user-name", "nobody", "--policy-name", "x");
+    AwsCli.Result missing = aws(admin(), "iam", "get-user-policy", "--user-name", "nobody", "--policy-name", "x");
     assertTrue(missing.err().contains("NoSuchEntity"), missing.err());
 
     JsonObject me = ok(alice, "sts", "get-caller-identity");
     assertEquals("arn:aws:iam::" + ACCOUNT + ":user/alice", me.getString("Arn"));
     assertEquals(ACCOUNT, me.getString("Account"));
-    Result denied = aws(alice, "iam", "list-users");
+    AwsCli.Result denied = aws(alice, "iam", "list-users");
     assertTrue(denied.err().contains("AccessDenied"), denied.err());
   }
 
@@ -168,15 +140,15 @@ class IdentityIT {
     JsonObject me = ok(session, "sts", "get-caller-identity");
     assertEquals("arn:aws:sts::" + ACCOUNT + ":assumed-role/app/it-session", me.getString("Arn"));
     assertEquals(assumed.getJsonObject("AssumedRoleUser").getString("AssumedRoleId"), me.getString("UserId"));
-    Result wrongToken = aws(new String[] {session[0], session[1], session[2] + "x"}, "sts", "get-caller-identity");
+    AwsCli.Result wrongToken = aws(new String[] {session[0], session[1], session[2] + "x"}, "sts", "get-caller-identity");
     assertTrue(wrongToken.err().contains("InvalidClientTokenId"), wrongToken.err());
-    Result noToken = aws(new String[] {session[0], session[1]}, "sts", "get-caller-identity");
+    AwsCli.Result noToken = aws(new String[] {session[0], session[1]}, "sts", "get-caller-identity");
     assertTrue(noToken.err().contains("InvalidClientTokenId"), noToken.err());
     // the SDK's STS client sends the session token too
     try (StsClient sts = stsClient(session)) {
       assertEquals(me.getString("Arn"), sts.getCallerIdentity().arn());
     }
-    Result denied = aws(session, "iam", "list-users");
+    AwsCli.Result denied = aws(session, "iam", "list-users");
     assertTrue(denied.err().contains("AccessDenied"), denied.err());
   }
 
@@ -190,18 +162,18 @@ class IdentityIT {
   @Test
   @Order(4)
   void cli_deletesWhatItCreated_deleteRefusedWhileKeysOrPoliciesRemain() throws Exception {
-    Result conflict = aws(admin(), "iam", "delete-user", "--user-name", "alice");
+    AwsCli.Result conflict = aws(admin(), "iam", "delete-user", "--user-name", "alice");
     assertTrue(conflict.err().contains("DeleteConflict"), conflict.err());
     ok(admin(), "iam", "create-user", "--user-name", "temp");
     JsonObject key = ok(admin(), "iam", "create-access-key", "--user-name", "temp").getJsonObject("AccessKey");
     String[] temp = {key.getString("AccessKeyId"), key.getString("SecretAccessKey")};
     ok(temp, "sts", "get-caller-identity");
     ok(admin(), "iam", "delete-access-key", "--user-name", "temp", "--access-key-id", temp[0]);
-    Result gone = aws(temp, "sts", "get-caller-identity");
+    AwsCli.Result gone = aws(temp, "sts", "get-caller-identity");
     assertTrue(gone.err().contains("InvalidClientTokenId"), gone.err());
     ok(admin(), "iam", "delete-user", "--user-name", "temp");
     ok(admin(), "iam", "delete-user-policy", "--user-name", "alice", "--policy-name", "assume-app");
-    Result policyGone = aws(admin(), "iam", "get-user-policy", "--user-name", "alice", "--policy-name",
+    AwsCli.Result policyGone = aws(admin(), "iam", "get-user-policy", "--user-name", "alice", "--policy-name",
         "assume-app");
     assertTrue(policyGone.err().contains("NoSuchEntity"), policyGone.err());
   }
@@ -213,10 +185,10 @@ class IdentityIT {
     gateway = GatewayProcess.restartWith(gateway, Map.of("KMSGW_DEV_CLOCK_OFFSET_DAYS", "1"));
     assertEquals("arn:aws:iam::" + ACCOUNT + ":user/alice", ok(alice, "sts", "get-caller-identity")
         .getString("Arn"));
-    Result expired = aws(session, "sts", "get-caller-identity");
+    AwsCli.Result expired = aws(session, "sts", "get-caller-identity");
     assertNotEquals(0, expired.exit());
     assertTrue(expired.err().contains("ExpiredToken"), expired.err());
-    Result kms = aws(session, "kms", "list-keys");
+    AwsCli.Result kms = aws(session, "kms", "list-keys");
     assertTrue(kms.err().contains("ExpiredTokenException"), kms.err());
     try (StsClient sts = stsClient(session)) {
       assertThrows(ExpiredTokenException.class, sts::getCallerIdentity);
