@@ -390,6 +390,7 @@ public final class AuditLog implements AutoCloseable {
     lastIsDigest = false;
     sinceDigest += events.size();
     records.addAndGet(events.size());
+    publish();
     events.forEach(p -> p.done().complete(null));
     toSinks(lines);
   }
@@ -499,6 +500,7 @@ public final class AuditLog implements AutoCloseable {
     sinceDigest = 0;
     lastDigestNanos = nanos;
     digests.incrementAndGet();
+    publish();
     toSinks(List.of(line));
     return true;
   }

@@ -159,10 +159,10 @@ public final class AuditVerifier {
     if (index == 0 && !"file".equals(p.kind())) {
       problem(here, "the file does not begin with its header (the start of the file was removed or edited)");
     }
+    link(p, here, lines, index);
     if ("file".equals(p.kind())) {
       header(p, here, index);
     }
-    link(p, here, lines, index);
     if ("digest".equals(p.kind())) {
       digest(p, text, hash, here);
     }
@@ -255,7 +255,11 @@ public final class AuditVerifier {
         problem(here, (missing == 1 ? "seq " + (prevSeq + 1) : "seq " + (prevSeq + 1) + ".." + (seq - 1))
             + " missing after seq " + prevSeq + " (" + prevWhere.file() + " line " + prevWhere.line() + "): "
             + (missing == 1 ? "a record was" : missing + " records were") + " deleted"
-            + ("file".equals(p.kind()) && index == 0 ? ", or the end of the previous file was cut off" : ""));
+            + (!"file".equals(p.kind()) || index != 0 ? ""
+                : Objects.equals(p.json().getJsonObject("file").getString("previousFile"), prevWhere.file())
+                ? ", or the end of the previous file was cut off"
+                : "; the file before this one, " + p.json().getJsonObject("file").getString("previousFile")
+                    + ", is missing"));
       }
     } else {
       problem(here, "seq " + seq + " after seq " + prevSeq + ": records out of order (swapped, moved or "
