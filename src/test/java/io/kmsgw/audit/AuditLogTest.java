@@ -252,6 +252,17 @@ class AuditLogTest {
   }
 
   @Test
+  void noSecretOfTheRequest_appearsInAnyAuditFile() throws Exception {
+    Path dir = TestToken.scratch("audit-secrets");
+    AuditTesting.writeLog(dir, signer, 3);
+    String all = Files.readString(AuditTesting.only(dir));
+    // AuditTesting.event puts the base64 Plaintext "c2VjcmV0" ("secret") in the request
+    assertFalse(all.contains("c2VjcmV0"));
+    assertFalse(all.toLowerCase(java.util.Locale.ROOT).contains("plaintext"));
+    assertTrue(all.contains("\"encryptionContext\":{\"n\":\"2\"}"));
+  }
+
+  @Test
   void appendAfterClose_fails() throws Exception {
     Path dir = TestToken.scratch("audit-closed");
     AuditLog log = AuditLog.open(settings(dir), Clock.systemUTC(), signer, List.of());
