@@ -1,6 +1,12 @@
 package io.kmsgw.app;
 
 import io.kmsgw.api.http.GatewayHttpServer;
+import io.kmsgw.audit.AuditEvent;
+import io.kmsgw.audit.AuditLog;
+import io.kmsgw.audit.AuditSink;
+import io.kmsgw.audit.HttpSink;
+import io.kmsgw.audit.StdoutSink;
+import io.kmsgw.kms.AuditSigningKey;
 import io.kmsgw.api.kms.ops.CustomKeyStoreOperations;
 import io.kmsgw.config.HsmDefinition;
 import io.kmsgw.domain.CustomKeyStore;
@@ -106,12 +112,13 @@ public final class Gateway implements AutoCloseable {
   private final ThreadPoolExecutor hsmExecutor;
   private final ScheduledExecutorService scheduler;
   private final ExecutorService lifecycleExecutor;
+  private final AuditLog audit;
   private final int port;
 
   private Gateway(GatewayConfig config, AdminCredentials.Resolved admin, DevToken.Prepared dev, Vertx vertx,
       KeyStores stores,
       MetadataStore store, KeyCache cache, ExecutorService storeExecutor, ThreadPoolExecutor hsmExecutor,
-      ScheduledExecutorService scheduler, ExecutorService lifecycleExecutor, int port) {
+      ScheduledExecutorService scheduler, ExecutorService lifecycleExecutor, AuditLog audit, int port) {
     this.config = config;
     this.admin = admin;
     this.vertx = vertx;
@@ -123,6 +130,7 @@ public final class Gateway implements AutoCloseable {
     this.hsmExecutor = hsmExecutor;
     this.scheduler = scheduler;
     this.lifecycleExecutor = lifecycleExecutor;
+    this.audit = audit;
     this.port = port;
   }
 
@@ -188,6 +196,7 @@ public final class Gateway implements AutoCloseable {
     };
     AtomicBoolean firstConnection = new AtomicBoolean(true);
     HsmWorkers hsmWorkers = new HsmWorkers(hsmExecutor, Duration.ofMillis(hsm.borrowTimeoutMs()));
+    AtomicReference<AuditSigningKey> auditKeyRef = new AtomicReference<>();
     KeyStoreConnection keyStore = new KeyStoreConnection(KeyRecord.DEFAULT_KEY_STORE, connector, scheduler,
         Duration.ofMillis(hsm.initialBackoffMs()), Duration.ofMillis(hsm.maxBackoffMs()), hsmWorkers, true,
         connected -> {
@@ -198,9 +207,15 @@ public final class Gateway implements AutoCloseable {
           } catch (HsmException | RuntimeException e) {
             LOG.warning(() -> "unsealing identity secrets failed, retried at the next connection: " + e.getMessage());
           }
-          // the next scheduler turn, once this connection counts as CONNECTED: due rotations and deletions, and
-          // (the first time) the custom key stores left connected, whose PINs this store unseals
+          // the next scheduler turn, once this connection counts as CONNECTED: the audit signing key (digests wait
+          // for it), due rotations and deletions, and (the first time) the custom key stores left connected, whose
+          // PINs this store unseals
           scheduler.execute(() -> {
+            try {
+              auditKeyRef.get().initialise();
+            } catch (RuntimeException e) {
+              LOG.warning(() -> "audit: the signing key is not usable, digests wait for it: " + e.getMessage());
+            }
             if (firstConnection.getAndSet(false) && customRef.get() != null) {
               customRef.get().connectWanted();
             }
@@ -211,6 +226,10 @@ public final class Gateway implements AutoCloseable {
           });
         });
     KeyStores stores = new KeyStores(keyStore);
+    AuditSigningKey auditKey = new AuditSigningKey(keyStore);
+    auditKeyRef.set(auditKey);
+    // before the HSM connects: events are written and chained at once, digests wait for the signing key
+    AuditLog audit = openAudit(config, clock, auditKey);
 
     SecretSealer identitySealer = SecretSealer.identities(stores);
     IdentityLoader loader = new IdentityLoader(identities, identityStore, identitySealer, lifecycleClock);
@@ -280,6 +299,7 @@ public final class Gateway implements AutoCloseable {
           .await(30, TimeUnit.SECONDS);
     } catch (Exception e) {
       vertx.close();
+      audit.close();
       stores.all().forEach(KeyStoreConnection::close);
       scheduler.shutdownNow();
       lifecycleExecutor.shutdownNow();
@@ -289,7 +309,31 @@ public final class Gateway implements AutoCloseable {
       throw new ConfigException("cannot listen on " + http.endpoint() + ": " + e.getMessage(), e);
     }
     return new Gateway(config, admin, dev, vertx, stores, store, cache, storeExecutor, hsmExecutor, scheduler,
-        lifecycleExecutor, http.port());
+        lifecycleExecutor, audit, http.port());
+  }
+
+  /** The audit trail with its sinks, and the gateway's start recorded in it (durably, before serving). */
+  private static AuditLog openAudit(GatewayConfig config, Clock clock, AuditSigningKey key) throws IOException {
+    GatewayConfig.Audit a = config.audit();
+    List<AuditSink> sinks = new ArrayList<>();
+    if (a.stdout()) {
+      sinks.add(new StdoutSink(System.out));
+    }
+    if (a.httpSinkUrl() != null) {
+      sinks.add(new HttpSink(a.httpSinkUrl()));
+    }
+    AuditLog log = AuditLog.open(new AuditLog.Settings(a.dir(), (long) a.maxFileMb() << 20, a.retentionDays(),
+        a.digestEveryEvents(), Duration.ofSeconds(a.digestEverySeconds()), config.accountId(), config.region()),
+        clock, key, sinks);
+    log.append(AuditEvent.serviceEvent("KmsgwStarted").time(clock.instant()).region(config.region())
+        .recipientAccountId(config.accountId()).serviceEventDetail("endpoint", config.http().endpoint()).build())
+        .join();
+    return log;
+  }
+
+  /** The audit trail, for the request path and the gateway's own service events. */
+  public AuditLog audit() {
+    return audit;
   }
 
   /** The KMS API with one handler per implemented operation. */
@@ -479,6 +523,14 @@ public final class Gateway implements AutoCloseable {
     } catch (Exception e) {
       LOG.warning(() -> "HTTP shutdown: " + e.getMessage());
     }
+    // while the HSM workers still run: the last digest is signed there
+    try {
+      audit.append(AuditEvent.serviceEvent("KmsgwStopped").time(Instant.now()).region(config.region())
+          .recipientAccountId(config.accountId()).build()).get(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      LOG.warning(() -> "audit: the stop event was not recorded: " + e);
+    }
+    audit.close();
     scheduler.shutdownNow();
     lifecycleExecutor.shutdown();
     hsmExecutor.shutdown();

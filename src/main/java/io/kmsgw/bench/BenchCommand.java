@@ -78,6 +78,15 @@ public final class BenchCommand implements Callable<Integer> {
     JsonObject authz = AuthzBench.run(plan.mode().equals("full") ? 2000 : 300);
     authz.forEach(e -> out.printf("  %-40s %8.0f ns%n", e.getKey(), ((Number) e.getValue()).doubleValue()));
 
+    out.println("audit append, in process (group commit: line written and fsynced before the future completes):");
+    JsonObject audit = AuditBench.run(work.resolve("audit"), plan.mode().equals("full") ? 5000 : 1500);
+    for (Object o : audit.getJsonArray("cases")) {
+      JsonObject c = (JsonObject) o;
+      out.printf("  %-40s %8.0f events/s  p50 %.2f ms  p99 %.2f ms  %.1f events/fsync%n",
+          c.getInteger("appenders") + " concurrent appender(s)", c.getDouble("events_per_second"),
+          c.getDouble("p50_ms"), c.getDouble("p99_ms"), c.getDouble("events_per_fsync"));
+    }
+
     GatewayUnderTest started = null;
     KmsHttp kms;
     long pid = targetPid;
@@ -115,6 +124,7 @@ public final class BenchCommand implements Callable<Integer> {
         .put("machine", machine())
         .put("raw_pkcs11", raw)
         .put("authorization_ns", authz)
+        .put("audit_append", audit)
         .put("scenarios", Benchmark.toArray(results));
     List<String> failures = check(plan, raw, results, pid >= 0, doc);
     Path reportFile = report != null ? report : work.resolve("report.json");

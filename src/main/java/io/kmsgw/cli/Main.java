@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The {@code kmsgw} command line. */
 @Command(name = "kmsgw", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
     description = "HSM-backed key management gateway speaking the AWS KMS API.",
-    subcommands = {ServeCommand.class, KeystoreCommand.class, io.kmsgw.bench.BenchCommand.class,
+    subcommands = {ServeCommand.class, KeystoreCommand.class, AuditCommand.class, io.kmsgw.bench.BenchCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main {
   public static void main(String[] args) {

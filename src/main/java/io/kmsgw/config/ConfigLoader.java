@@ -65,6 +65,13 @@ public final class ConfigLoader {
     DEFAULTS.put("dev.clock_offset_days", "0");
     DEFAULTS.put("dev.pin", "");
     DEFAULTS.put("log.level", "INFO");
+    DEFAULTS.put("audit.dir", "");
+    DEFAULTS.put("audit.max_file_mb", "64");
+    DEFAULTS.put("audit.retention_days", "0");
+    DEFAULTS.put("audit.digest_every_events", "1000");
+    DEFAULTS.put("audit.digest_every_seconds", "60");
+    DEFAULTS.put("audit.stdout", "false");
+    DEFAULTS.put("audit.http_sink_url", "");
   }
 
   /** Where SoftHSM2 keeps its library on common systems, for development mode. */
@@ -259,6 +266,7 @@ public final class ConfigLoader {
     if (!List.of("SEVERE", "WARNING", "INFO", "FINE", "FINER", "FINEST", "ALL", "OFF").contains(logLevel)) {
       errors.add("log.level: one of SEVERE, WARNING, INFO, FINE, FINER, FINEST");
     }
+    GatewayConfig.Audit audit = audit(v, dataDir, errors);
     List<HsmDefinition> clusters = HsmDefinitions.parse(fromFile, env, devToken, library, errors);
     List<GatewayConfig.Account> accounts = Accounts.parse(fromFile, env, account, errors);
     if (!errors.isEmpty()) {
@@ -271,7 +279,29 @@ public final class ConfigLoader {
             initialBackoff, maxBackoff, ivFromHsm, generalError, sessionCopies, devPin),
         new GatewayConfig.Store(blankToNull(v.get("store.jdbc_url")), blankToNull(v.get("store.username")),
             path(v.get("store.password_file"))),
-        List.copyOf(clusters), List.copyOf(accounts), keyQuota, clockOffsetDays, logLevel);
+        List.copyOf(clusters), List.copyOf(accounts), keyQuota, clockOffsetDays, logLevel, audit);
+  }
+
+  private static GatewayConfig.Audit audit(Map<String, String> v, Path dataDir, List<String> errors) {
+    Path dir = v.get("audit.dir").isBlank() ? dataDir.resolve("audit") : Path.of(v.get("audit.dir"));
+    int maxMb = integer(v, "audit.max_file_mb", 1, 65_536, errors);
+    int retention = integer(v, "audit.retention_days", 0, 36_500, errors);
+    int everyEvents = integer(v, "audit.digest_every_events", 1, 10_000_000, errors);
+    int everySeconds = integer(v, "audit.digest_every_seconds", 1, 86_400, errors);
+    boolean stdout = bool(v, "audit.stdout", errors);
+    java.net.URI sink = null;
+    String url = v.get("audit.http_sink_url").trim();
+    if (!url.isEmpty()) {
+      try {
+        sink = new java.net.URI(url);
+        if (!"http".equals(sink.getScheme()) && !"https".equals(sink.getScheme()) || sink.getHost() == null) {
+          errors.add("audit.http_sink_url: an http:// or https:// URL");
+        }
+      } catch (java.net.URISyntaxException e) {
+        errors.add("audit.http_sink_url: not a URL");
+      }
+    }
+    return new GatewayConfig.Audit(dir, maxMb, retention, everyEvents, everySeconds, stdout, sink);
   }
 
   static boolean isLoopback(String host) {

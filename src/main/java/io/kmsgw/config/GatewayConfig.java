@@ -22,7 +22,8 @@ public record GatewayConfig(
     java.util.List<Account> accounts,
     int keyQuota,
     int devClockOffsetDays,
-    String logLevel) {
+    String logLevel,
+    Audit audit) {
 
   public record Http(String host, int port, Path tlsCertificate, Path tlsKey) {
     public boolean tls() {
@@ -80,4 +81,11 @@ public record GatewayConfig(
 
   /** {@code jdbcUrl} null means the embedded H2 file under the data directory. */
   public record Store(String jdbcUrl, String username, Path passwordFile) {}
+
+  /**
+   * The audit trail (docs/audit.md): its directory, file size limit, retention (0 keeps every file), how often a
+   * digest is signed, and the optional copies for a SIEM ({@code httpSinkUrl} null for none).
+   */
+  public record Audit(Path dir, int maxFileMb, int retentionDays, int digestEveryEvents, int digestEverySeconds,
+      boolean stdout, java.net.URI httpSinkUrl) {}
 }

@@ -23,7 +23,8 @@ final class CkrMapping {
     FIND,
     DESTROY,
     GET_ATTRIBUTES,
-    SESSION_INFO
+    SESSION_INFO,
+    SIGN
   }
 
   private final boolean generalErrorMeansBadTag;

@@ -1,0 +1,69 @@
+package io.kmsgw.audit;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.LocalDate;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * The audit files of a directory: {@code audit-YYYYMMDD-NNN.jsonl}, the UTC day the file was started and a counter
+ * within the day (three digits or more), in the order the chain runs through them.
+ */
+public final class AuditFiles {
+  static final Pattern NAME = Pattern.compile("audit-(\\d{8})-(\\d{3,})\\.jsonl");
+  private static final DateTimeFormatter DAY = DateTimeFormatter.BASIC_ISO_DATE;
+
+  private AuditFiles() {}
+
+  /** One audit file by its name's parts. */
+  public record Entry(Path path, LocalDate day, int counter) {
+    public String name() {
+      return path.getFileName().toString();
+    }
+  }
+
+  static final Comparator<Entry> ORDER = Comparator.comparing(Entry::day).thenComparingInt(Entry::counter);
+
+  /** Every audit file in the directory, in chain order; other files are ignored. */
+  public static List<Entry> list(Path dir) throws IOException {
+    List<Entry> out = new ArrayList<>();
+    if (!Files.isDirectory(dir)) {
+      return out;
+    }
+    try (Stream<Path> s = Files.list(dir)) {
+      s.forEach(p -> {
+        Matcher m = NAME.matcher(p.getFileName().toString());
+        if (m.matches() && Files.isRegularFile(p)) {
+          out.add(new Entry(p, LocalDate.parse(m.group(1), DAY), Integer.parseInt(m.group(2))));
+        }
+      });
+    }
+    out.sort(ORDER);
+    return out;
+  }
+
+  static String name(LocalDate day, int counter) {
+    return String.format("audit-%s-%03d.jsonl", DAY.format(day), counter);
+  }
+
+  /** Makes a created or deleted file's directory entry durable (fsync of the directory). */
+  static void syncDirectory(Path dir) throws IOException {
+    try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+      d.force(true);
+    } catch (IOException e) {
+      // some file systems refuse to open a directory for reading; the file's own fsync is all there is then
+      if (!Files.isDirectory(dir)) {
+        throw e;
+      }
+    }
+  }
+}

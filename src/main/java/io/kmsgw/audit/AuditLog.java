@@ -1,0 +1,648 @@
+package io.kmsgw.audit;
+
+import io.vertx.core.json.JsonObject;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The durable, hash-chained audit trail (format: {@link AuditRecords}, docs/audit.md).
+ *
+ * <p><b>Group commit.</b> {@link #append} queues the event and returns a future; one writer thread takes everything
+ * queued, gives each line its seq and the hash of the line before, writes them with one {@code write}, makes them
+ * durable with one {@code fdatasync} ({@code FileChannel.force(false)}) and only then completes their futures. The
+ * request path answers the client after its future completes, so an acknowledged request's event survives a
+ * {@code kill -9} or a power cut, and concurrent requests share one fsync. Futures complete on the writer thread:
+ * callers hop to their own executor for anything but a short callback.
+ *
+ * <p><b>Digests.</b> Every {@code digestEveryEvents} lines or {@code digestEvery}, at each file rotation and at
+ * {@link #close}, a digest line covering the lines since the previous digest is signed by the {@link DigestSigner}
+ * (an ECDSA P-256 key in the HSM). While the signer is not ready (HSM not connected), events are still written and
+ * chained, and the digest waits.
+ *
+ * <p><b>Files.</b> {@code audit-YYYYMMDD-NNN.jsonl}; a file is started when the current one reaches
+ * {@code maxFileBytes} or the UTC day changes, but only right after a digest, whose line the new file's first line
+ * (the file header) repeats as its {@code anchor}: so every file but the first can be checked on its own after
+ * retention has removed the ones before it. A restart continues the newest file; an incomplete last line (a write
+ * cut short by a crash, never acknowledged) is cut off and a {@code KmsgwAuditLogRepaired} service event records
+ * its length and hash.
+ */
+public final class AuditLog implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(AuditLog.class.getName());
+  private static final int MAX_BATCH = 4096;
+  private static final int QUEUE_CAPACITY = 65_536;
+  /** How soon a digest is tried again after the signer was not ready or failed. */
+  private static final Duration DIGEST_RETRY = Duration.ofSeconds(5);
+
+  /**
+   * @param dir the audit directory
+   * @param maxFileBytes a file is rotated (after the next digest) once it is this large
+   * @param retentionDays whole files older than this are deleted; 0 keeps every file
+   * @param digestEveryEvents a digest after this many lines
+   * @param digestEvery and at least this often while there are lines not yet covered
+   * @param accountId the account of the gateway's own service events
+   * @param region the region of the gateway's own service events
+   */
+  public record Settings(Path dir, long maxFileBytes, int retentionDays, int digestEveryEvents, Duration digestEvery,
+      String accountId, String region) {}
+
+  /** Figures for health checks and the benchmark. */
+  public record Stats(long records, long fsyncs, long digests, long digestFailures, long lastSeq, long notCovered,
+      long sinkDrops) {}
+
+  private enum Control { NONE, DIGEST, STOP }
+
+  private record Pending(String eventJson, CompletableFuture<Void> done, Control control) {}
+
+  private final Settings settings;
+  private final Clock clock;
+  private final DigestSigner signer;
+  private final List<AuditSink> sinks;
+  private final BlockingQueue<Pending> queue = new ArrayBlockingQueue<>(QUEUE_CAPACITY);
+  private final Object admission = new Object();
+  private final Thread writer;
+  private volatile boolean closing;
+  private volatile Throwable broken;
+
+  private final AtomicLong records = new AtomicLong();
+  private final AtomicLong fsyncs = new AtomicLong();
+  private final AtomicLong digests = new AtomicLong();
+  private final AtomicLong digestFailures = new AtomicLong();
+  private volatile long publishedSeq;
+  private volatile long publishedNotCovered;
+
+  // the writer thread's state (and open()'s, before the thread starts)
+  private FileChannel channel;
+  private AuditFiles.Entry current;
+  private long size;
+  private long lastSeq;
+  private String lastHash = Hashes.GENESIS;
+  private boolean lastIsDigest;
+  private String lastDigestLine;
+  private long lastDigestSeq;
+  private String lastDigestHash;
+  private long sinceDigest;
+  private long lastDigestNanos = System.nanoTime();
+  private long digestRetryNanos;
+  private long lastFailureLogNanos;
+  private String lastFingerprint;
+
+  private AuditLog(Settings settings, Clock clock, DigestSigner signer, List<AuditSink> sinks) {
+    this.settings = settings;
+    this.clock = clock;
+    this.signer = signer;
+    this.sinks = List.copyOf(sinks);
+    this.writer = new Thread(this::run, "kmsgw-audit-writer");
+    writer.setDaemon(true);
+  }
+
+  /**
+   * Opens the trail in its directory: continues the newest file (cutting off an incomplete last line, and recording
+   * that as the first new event) or starts the first one. Blocking; call it before serving requests.
+   */
+  public static AuditLog open(Settings settings, Clock clock, DigestSigner signer, List<AuditSink> sinks)
+      throws IOException {
+    AuditLog log = new AuditLog(settings, clock, signer, sinks);
+    JsonObject repair = log.recover();
+    log.applyRetention();
+    log.publish();
+    log.writer.start();
+    if (repair != null) {
+      log.append(repair);
+    }
+    return log;
+  }
+
+  /**
+   * Queues an event; the future completes once its line is on disk and fsynced, and fails with
+   * {@link AuditException} if it cannot be written (the request must then fail too).
+   */
+  public CompletableFuture<Void> append(JsonObject event) {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    String json = event.encode();
+    synchronized (admission) {
+      if (broken != null) {
+        done.completeExceptionally(new AuditException("the audit trail cannot be written: " + broken, broken));
+      } else if (closing) {
+        done.completeExceptionally(new AuditException("the audit trail is closed"));
+      } else if (!queue.offer(new Pending(json, done, Control.NONE))) {
+        done.completeExceptionally(new AuditException("the audit trail is overloaded (" + QUEUE_CAPACITY
+            + " events waiting)"));
+      }
+    }
+    return done;
+  }
+
+  /**
+   * Writes a digest now (after the events queued before this call); completes when it is durable, at once if every
+   * line is covered already, and fails if the signer is not ready.
+   */
+  public CompletableFuture<Void> digestNow() {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    synchronized (admission) {
+      if (closing || broken != null) {
+        done.completeExceptionally(new AuditException("the audit trail is closed"));
+      } else if (!queue.offer(new Pending(null, done, Control.DIGEST))) {
+        done.completeExceptionally(new AuditException("the audit trail is overloaded"));
+      }
+    }
+    return done;
+  }
+
+  public Stats stats() {
+    return new Stats(records.get(), fsyncs.get(), digests.get(), digestFailures.get(), publishedSeq,
+        publishedNotCovered, sinks.stream().mapToLong(AuditSink::dropped).sum());
+  }
+
+  /** The audit directory. */
+  public Path dir() {
+    return settings.dir();
+  }
+
+  /** Writes what is queued, a last digest if the signer is ready, and closes the file. */
+  @Override
+  public void close() {
+    synchronized (admission) {
+      if (closing) {
+        return;
+      }
+      closing = true;
+    }
+    try {
+      queue.put(new Pending(null, new CompletableFuture<>(), Control.STOP));
+      writer.join(TimeUnit.SECONDS.toMillis(60));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    sinks.forEach(AuditSink::close);
+  }
+
+  // ---------------------------------------------------------------------------------------------- recovery
+
+  /** Finds where the chain stands; returns the repair event to record first, or null. */
+  private JsonObject recover() throws IOException {
+    Path dir = settings.dir();
+    Files.createDirectories(dir);
+    try {
+      Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+    } catch (UnsupportedOperationException e) {
+      // not a POSIX file system
+    }
+    List<AuditFiles.Entry> files = new ArrayList<>(AuditFiles.list(dir));
+    while (!files.isEmpty()) {
+      AuditFiles.Entry newest = files.get(files.size() - 1);
+      byte[] bytes = Files.readAllBytes(newest.path());
+      int valid = lastNewline(bytes) + 1;
+      if (valid == 0) {
+        // a file whose header never became durable: created by a run that crashed at once; nothing in it counted
+        LOG.warning(() -> "audit: removing " + newest.name() + ", which holds no complete line (" + bytes.length
+            + " bytes): its creation was cut short");
+        Files.delete(newest.path());
+        AuditFiles.syncDirectory(dir);
+        files.remove(files.size() - 1);
+        continue;
+      }
+      String[] lines = new String(bytes, 0, valid - 1, StandardCharsets.UTF_8).split("\n", -1);
+      resume(newest, lines);
+      JsonObject repair = null;
+      channel = FileChannel.open(newest.path(), StandardOpenOption.WRITE);
+      if (valid < bytes.length) {
+        byte[] torn = java.util.Arrays.copyOfRange(bytes, valid, bytes.length);
+        channel.truncate(valid);
+        channel.force(true);
+        LOG.warning(() -> "audit: cut off an incomplete last line of " + newest.name() + " (" + torn.length
+            + " bytes at offset " + valid + "), left by a crash during a write; it was never acknowledged");
+        repair = AuditEvent.serviceEvent("KmsgwAuditLogRepaired")
+            .time(clock.instant())
+            .region(settings.region())
+            .recipientAccountId(settings.accountId())
+            .serviceEventDetail("file", newest.name())
+            .serviceEventDetail("offset", valid)
+            .serviceEventDetail("removedBytes", torn.length)
+            .serviceEventDetail("removedSha256", Hashes.sha256Hex(torn))
+            .serviceEventDetail("reason", "an incomplete last line left by a crash; never acknowledged")
+            .build();
+      }
+      size = valid;
+      channel.position(size);
+      if (lastIsDigest && rotationWanted()) {
+        rotate();
+      }
+      return repair;
+    }
+    current = null;
+    startFile(today(), 1);
+    return null;
+  }
+
+  /** The chain state from the complete lines of the newest file. */
+  private void resume(AuditFiles.Entry file, String[] lines) throws IOException {
+    current = file;
+    String last = lines[lines.length - 1];
+    AuditRecords.Parsed p = AuditRecords.parse(last);
+    if (p.seq() == null || p.kind() == null) {
+      throw new IOException("the last line of " + file.path() + " is damaged (line " + lines.length
+          + "); the audit trail will not continue a chain it cannot read: check it with kmsgw audit verify");
+    }
+    lastSeq = p.seq();
+    lastHash = AuditRecords.hash(last);
+    lastIsDigest = p.kind().equals("digest");
+    lastDigestLine = null;
+    for (int i = lines.length - 1; i >= 0 && lastDigestLine == null; i--) {
+      if (lines[i].contains("},\"digest\":{") && "digest".equals(AuditRecords.parse(lines[i]).kind())) {
+        lastDigestLine = lines[i];
+      }
+    }
+    if (lastDigestLine == null) {
+      // no digest in this file yet: the one its header repeats, if any
+      AuditRecords.Parsed header = AuditRecords.parse(lines[0]);
+      if ("file".equals(header.kind())) {
+        lastDigestLine = header.json().getJsonObject("file").getString("anchor");
+      }
+    }
+    if (lastDigestLine != null) {
+      lastDigestSeq = AuditRecords.quickSeq(lastDigestLine);
+      lastDigestHash = AuditRecords.hash(lastDigestLine);
+    } else {
+      lastDigestSeq = 0;
+      lastDigestHash = null;
+    }
+    sinceDigest = lastSeq - lastDigestSeq;
+    LOG.info(() -> "audit: continuing " + file.name() + " at seq " + (lastSeq + 1) + " (" + sinceDigest
+        + " lines not yet covered by a digest)");
+  }
+
+  private static int lastNewline(byte[] bytes) {
+    for (int i = bytes.length - 1; i >= 0; i--) {
+      if (bytes[i] == '\n') {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  // ---------------------------------------------------------------------------------------------- writer thread
+
+  private void run() {
+    List<Pending> batch = new ArrayList<>(MAX_BATCH);
+    boolean stop = false;
+    try {
+      while (!stop) {
+        Pending first = queue.poll(pollMillis(), TimeUnit.MILLISECONDS);
+        if (first != null) {
+          batch.add(first);
+          queue.drainTo(batch, MAX_BATCH - 1);
+        }
+        stop = process(batch);
+        batch.clear();
+        if (digestDue()) {
+          writeDigest(false);
+        }
+        maybeRotate();
+        publish();
+      }
+      // appends admitted before close() and queued after its STOP
+      queue.drainTo(batch);
+      process(batch);
+      writeDigest(true);
+      publish();
+      channel.force(true);
+      channel.close();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      fail(e);
+    } catch (IOException | RuntimeException | Error e) {
+      LOG.log(Level.SEVERE, "audit: the writer failed; no further event can be recorded", e);
+      fail(e);
+    }
+  }
+
+  /** Writes the batch in order, events in one group commit between controls; true when STOP was seen. */
+  private boolean process(List<Pending> batch) {
+    boolean stop = false;
+    int i = 0;
+    while (i < batch.size()) {
+      int j = i;
+      while (j < batch.size() && batch.get(j).control() == Control.NONE) {
+        j++;
+      }
+      if (j > i) {
+        writeEvents(batch.subList(i, j));
+      }
+      if (j < batch.size()) {
+        Pending c = batch.get(j);
+        if (c.control() == Control.STOP) {
+          stop = true;
+        } else if (writeDigest(true)) {
+          c.done().complete(null);
+        } else {
+          c.done().completeExceptionally(new AuditException("the digest could not be signed now"));
+        }
+        j++;
+      }
+      i = j;
+    }
+    return stop;
+  }
+
+  private void writeEvents(List<Pending> events) {
+    long seq = lastSeq;
+    String prev = lastHash;
+    ByteArrayOutputStream buf = new ByteArrayOutputStream(events.size() * 1024);
+    List<String> lines = new ArrayList<>(events.size());
+    for (Pending p : events) {
+      String line = AuditRecords.eventLine(++seq, prev, p.eventJson());
+      byte[] bytes = line.getBytes(StandardCharsets.UTF_8);
+      prev = Hashes.sha256Hex(bytes);
+      buf.writeBytes(bytes);
+      buf.write('\n');
+      lines.add(line);
+    }
+    try {
+      durable(buf.toByteArray());
+    } catch (IOException e) {
+      AuditException failure = new AuditException("the audit trail could not be written: " + e.getMessage(), e);
+      events.forEach(p -> p.done().completeExceptionally(failure));
+      return;
+    }
+    lastSeq = seq;
+    lastHash = prev;
+    lastIsDigest = false;
+    sinceDigest += events.size();
+    records.addAndGet(events.size());
+    publish();
+    events.forEach(p -> p.done().complete(null));
+    toSinks(lines);
+  }
+
+  /**
+   * Appends and fsyncs; on failure the file is cut back to where it was, so the chain on disk stays whole and the
+   * next batch can try again (a full disk may clear up). If even that fails, the trail stops taking events.
+   */
+  private void durable(byte[] bytes) throws IOException {
+    try {
+      ByteBuffer b = ByteBuffer.wrap(bytes);
+      while (b.hasRemaining()) {
+        channel.write(b);
+      }
+      channel.force(false);
+      fsyncs.incrementAndGet();
+      size += bytes.length;
+    } catch (IOException e) {
+      LOG.severe(() -> "audit: writing " + current.name() + " failed: " + e.getMessage());
+      try {
+        channel.truncate(size);
+        channel.position(size);
+        channel.force(false);
+      } catch (IOException again) {
+        broken = again;
+        throw again;
+      }
+      throw e;
+    }
+  }
+
+  private long pollMillis() {
+    if (sinceDigest == 0) {
+      return 1000;
+    }
+    long now = System.nanoTime();
+    long due = Math.max(lastDigestNanos + settings.digestEvery().toNanos(), digestRetryNanos);
+    return Math.max(1, Math.min(1000, TimeUnit.NANOSECONDS.toMillis(due - now)));
+  }
+
+  private boolean digestDue() {
+    return sinceDigest >= settings.digestEveryEvents()
+        || (sinceDigest > 0 && System.nanoTime() - lastDigestNanos >= settings.digestEvery().toNanos());
+  }
+
+  /**
+   * Signs and writes a digest of the lines since the previous one. Unless {@code now}, does not try again within
+   * {@link #DIGEST_RETRY} of a failure. True when every line is covered afterwards.
+   */
+  private boolean writeDigest(boolean now) {
+    if (sinceDigest == 0) {
+      return true;
+    }
+    long nanos = System.nanoTime();
+    if (!now && nanos < digestRetryNanos) {
+      return false;
+    }
+    byte[] spki = signer.publicKey();
+    if (spki == null) {
+      digestRetryNanos = nanos + DIGEST_RETRY.toNanos();
+      return false;
+    }
+    String fingerprint = Hashes.sha256Hex(spki);
+    if (!fingerprint.equals(lastFingerprint)) {
+      lastFingerprint = fingerprint;
+      LOG.info(() -> "audit: digests are signed by the key with SHA-256 fingerprint " + fingerprint);
+    }
+    long seq = lastSeq + 1;
+    JsonObject d = new JsonObject()
+        .put("firstSeq", lastDigestSeq + 1)
+        .put("lastSeq", lastSeq)
+        .put("lastHash", lastHash)
+        .put("previousDigestSeq", lastDigestSeq == 0 ? null : lastDigestSeq)
+        .put("previousDigestHash", lastDigestHash)
+        .put("time", clock.instant().toString())
+        .put("signatureAlgorithm", AuditRecords.SIGNATURE_ALGORITHM)
+        .put("publicKey", Base64.getEncoder().encodeToString(spki))
+        .put("publicKeyFingerprint", fingerprint);
+    String body = AuditRecords.digestBody(seq, lastHash, d);
+    byte[] signature;
+    try {
+      signature = signer.sign(body.getBytes(StandardCharsets.UTF_8));
+    } catch (Exception e) {
+      digestFailures.incrementAndGet();
+      digestRetryNanos = nanos + DIGEST_RETRY.toNanos();
+      if (nanos - lastFailureLogNanos > TimeUnit.MINUTES.toNanos(1) || lastFailureLogNanos == 0) {
+        lastFailureLogNanos = nanos;
+        LOG.warning(() -> "audit: a digest could not be signed (" + e.getMessage() + "); " + sinceDigest
+            + " lines wait for one, tried again in " + DIGEST_RETRY.toSeconds() + " s");
+      }
+      return false;
+    }
+    String line = AuditRecords.digestLine(body, Base64.getEncoder().encodeToString(signature));
+    byte[] bytes = (line + "\n").getBytes(StandardCharsets.UTF_8);
+    try {
+      durable(bytes);
+    } catch (IOException e) {
+      digestRetryNanos = nanos + DIGEST_RETRY.toNanos();
+      return false;
+    }
+    lastSeq = seq;
+    lastHash = AuditRecords.hash(line);
+    lastIsDigest = true;
+    lastDigestLine = line;
+    lastDigestSeq = seq;
+    lastDigestHash = lastHash;
+    sinceDigest = 0;
+    lastDigestNanos = nanos;
+    digests.incrementAndGet();
+    publish();
+    toSinks(List.of(line));
+    return true;
+  }
+
+  private boolean rotationWanted() {
+    return size >= settings.maxFileBytes() || today().isAfter(current.day());
+  }
+
+  /** A new file once the current one is full or of another day, right after a digest (its anchor). */
+  private void maybeRotate() throws IOException {
+    if (!rotationWanted()) {
+      return;
+    }
+    if (!lastIsDigest && !writeDigest(false)) {
+      return;
+    }
+    rotate();
+    applyRetention();
+  }
+
+  private void rotate() throws IOException {
+    LocalDate day = today().isAfter(current.day()) ? today() : current.day();
+    startFile(day, day.equals(current.day()) ? current.counter() + 1 : 1);
+  }
+
+  /** Creates the next file with its header line, durable together with its directory entry. */
+  private void startFile(LocalDate day, int counter) throws IOException {
+    Path dir = settings.dir();
+    FileChannel next = null;
+    Path path = null;
+    for (int n = counter; next == null; n++) {
+      path = dir.resolve(AuditFiles.name(day, n));
+      try {
+        next = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        counter = n;
+      } catch (java.nio.file.FileAlreadyExistsException e) {
+        if (n > counter + 1000) {
+          throw e;
+        }
+      }
+    }
+    JsonObject header = new JsonObject()
+        .put("name", path.getFileName().toString())
+        .put("created", clock.instant().toString())
+        .put("previousFile", current == null ? null : current.name())
+        .put("anchor", lastIsDigest ? lastDigestLine : null);
+    String line = AuditRecords.fileLine(lastSeq + 1, lastHash, header);
+    byte[] bytes = (line + "\n").getBytes(StandardCharsets.UTF_8);
+    ByteBuffer b = ByteBuffer.wrap(bytes);
+    while (b.hasRemaining()) {
+      next.write(b);
+    }
+    next.force(true);
+    AuditFiles.syncDirectory(dir);
+    if (channel != null) {
+      channel.force(true);
+      channel.close();
+    }
+    channel = next;
+    current = new AuditFiles.Entry(path, day, counter);
+    size = bytes.length;
+    lastSeq++;
+    lastHash = AuditRecords.hash(line);
+    lastIsDigest = false;
+    sinceDigest++;
+    records.incrementAndGet();
+    String name = current.name();
+    LOG.info(() -> "audit: writing " + name + " from seq " + lastSeq);
+    toSinks(List.of(line));
+  }
+
+  /**
+   * Deletes whole files older than the retention, oldest first, never the current one, and only while the file
+   * after the deleted one begins with an anchored header (so the chain that remains still verifies).
+   */
+  private void applyRetention() throws IOException {
+    if (settings.retentionDays() <= 0) {
+      return;
+    }
+    LocalDate cutoff = today().minusDays(settings.retentionDays());
+    List<AuditFiles.Entry> files = AuditFiles.list(settings.dir());
+    boolean deleted = false;
+    for (int i = 0; i + 1 < files.size(); i++) {
+      AuditFiles.Entry f = files.get(i);
+      AuditFiles.Entry successor = files.get(i + 1);
+      // every line of f is older than its successor's start
+      if (f.path().equals(current.path()) || successor.day().isAfter(cutoff) || !anchored(successor.path())) {
+        break;
+      }
+      Files.delete(f.path());
+      deleted = true;
+      LOG.info(() -> "audit: deleted " + f.name() + " (older than the retention of " + settings.retentionDays()
+          + " days)");
+    }
+    if (deleted) {
+      AuditFiles.syncDirectory(settings.dir());
+    }
+  }
+
+  private static boolean anchored(Path file) throws IOException {
+    try (java.io.BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+      String first = r.readLine();
+      if (first == null) {
+        return false;
+      }
+      AuditRecords.Parsed p = AuditRecords.parse(first);
+      return "file".equals(p.kind()) && p.json().getJsonObject("file").getString("anchor") != null;
+    }
+  }
+
+  private LocalDate today() {
+    return LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC);
+  }
+
+  private void toSinks(List<String> lines) {
+    for (AuditSink s : sinks) {
+      try {
+        s.accept(lines);
+      } catch (RuntimeException e) {
+        LOG.warning(() -> "audit: sink failed: " + e);
+      }
+    }
+  }
+
+  private void publish() {
+    publishedSeq = lastSeq;
+    publishedNotCovered = sinceDigest;
+  }
+
+  /** The writer is gone: every waiting and later append fails. */
+  private void fail(Throwable cause) {
+    synchronized (admission) {
+      broken = cause;
+    }
+    List<Pending> left = new ArrayList<>();
+    queue.drainTo(left);
+    AuditException e = new AuditException("the audit trail cannot be written: " + cause, cause);
+    left.forEach(p -> p.done().completeExceptionally(e));
+    try {
+      channel.close();
+    } catch (IOException | RuntimeException ignored) {
+      // closing a failed channel: nothing more to do
+    }
+  }
+}
