@@ -242,7 +242,7 @@ public final class Gateway implements AutoCloseable {
     KmsSettings settings = new KmsSettings(config.accountId(), config.region());
     KeyPolicies keyPolicies = new KeyPolicies();
     keyPolicies.load(store);
-    Authorizer authz = new Authorizer(keyPolicies, identities, lifecycleClock);
+    Authorizer authz = new Authorizer(settings.accountId(), keyPolicies, identities, lifecycleClock);
     KeyService keys = new KeyService(settings, store, cache, stores, storeExecutor, lifecycleClock,
         config.keyQuota(), authz);
     CryptoService crypto = new CryptoService(keys, stores);

@@ -30,7 +30,7 @@ final class AuthzBench {
   static JsonObject run(long millisPerCase) {
     KeyPolicies policies = new KeyPolicies();
     Map<String, List<PolicyDocument>> iam = new java.util.HashMap<>();
-    Authorizer authz = new Authorizer(policies, caller -> iam.getOrDefault(caller.arn(), List.of()),
+    Authorizer authz = new Authorizer(ACCOUNT, policies, caller -> iam.getOrDefault(caller.arn(), List.of()),
         Clock.systemUTC());
     KeyRecord defaultKey = key();
     KeyRecord separated = key();

@@ -90,6 +90,9 @@ final class Checks {
     return RequestContext.builder(Principal.of(caller.arn()), action, resource)
         .put("aws:CurrentTime", DateTimeFormatter.ISO_INSTANT.format(now))
         .put("aws:EpochTime", Long.toString(now.getEpochSecond()))
-        .put("aws:SourceIp", caller.scope().sourceIp());
+        .put("aws:SourceIp", caller.scope().sourceIp())
+        .put("aws:SecureTransport", Boolean.toString(caller.scope().secureTransport()))
+        // IAM and STS are global services here: AWS gives their global endpoint's region
+        .put("aws:RequestedRegion", "us-east-1");
   }
 }

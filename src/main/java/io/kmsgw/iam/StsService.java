@@ -74,6 +74,10 @@ public final class StsService {
   public record AssumeRole(String roleArn, String roleSessionName, Integer durationSeconds, String externalId) {}
 
   public CompletableFuture<Credentials> assumeRole(Caller caller, AssumeRole request) {
+    if ("Root".equals(caller.type())) {
+      // AWS refuses an account root's credentials here, whatever the trust policy says
+      throw new KmsException(ErrorCode.ACCESS_DENIED, "Roles may not be assumed by root accounts.");
+    }
     String roleArn = Checks.string("roleArn", request.roleArn(), 20, 2048, null);
     String sessionName = Checks.string("roleSessionName", request.roleSessionName(), 2, 64, Checks.SESSION_NAME);
     Integer duration = Checks.integer("durationSeconds", request.durationSeconds(), MIN_DURATION, MAX_DURATION);

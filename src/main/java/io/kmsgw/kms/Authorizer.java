@@ -80,7 +80,23 @@ public final class Authorizer {
   private volatile Function<UUID, List<String>> aliasesOf = keyId -> List.of();
   private volatile GrantAuthority grants = GrantAuthority.NONE;
 
-  public Authorizer(KeyPolicies policies, IdentityPolicies identities, Clock clock) {
+  /**
+   * What principals of another account may do with a key its policy shares with them (AWS's "Cross-account use:
+   * Yes" operations); everything else is for the key's own account, whatever the key policy says.
+   */
+  static final java.util.Set<String> CROSS_ACCOUNT_OPERATIONS = java.util.Set.of("Encrypt", "Decrypt", "ReEncryptFrom",
+      "ReEncryptTo", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "GenerateDataKeyPair",
+      "GenerateDataKeyPairWithoutPlaintext", "GenerateMac", "VerifyMac", "Sign", "Verify", "GetPublicKey",
+      "DeriveSharedSecret", "DescribeKey", "GetKeyRotationStatus", "CreateGrant", "ListGrants", "RetireGrant",
+      "RevokeGrant");
+
+  private final String account;
+
+  /**
+   * @param account the gateway's own account: the one whose keys, aliases and key stores it serves
+   */
+  public Authorizer(String account, KeyPolicies policies, IdentityPolicies identities, Clock clock) {
+    this.account = account;
     this.policies = policies;
     this.identities = identities;
     this.clock = clock;
@@ -144,6 +160,11 @@ public final class Authorizer {
     if (internal(caller)) {
       return;
     }
+    if (!caller.accountId().equals(key.accountId()) && !CROSS_ACCOUNT_OPERATIONS.contains(operation)) {
+      throw new KmsException(ErrorCode.ACCESS_DENIED, "User: " + caller.arn() + " is not authorized to perform: kms:"
+          + operation + " on resource: " + key.arn() + " because kms:" + operation + " cannot be used on a key of "
+          + "another account");
+    }
     PolicyDocument keyPolicy = policies.of(key);
     List<PolicyDocument> identity = identities.of(caller);
     Wanted wanted = new Wanted(keyPolicy, identity);
@@ -193,6 +214,11 @@ public final class Authorizer {
   public void onAccount(Caller caller, String action, String resource, Consumer<RequestContext.Builder> extra) {
     if (internal(caller)) {
       return;
+    }
+    if (!caller.accountId().equals(account)) {
+      throw new KmsException(ErrorCode.ACCESS_DENIED, "User: " + caller.arn() + " is not authorized to perform: "
+          + action + " on resource: " + resource + " because " + action + " acts on the account " + account
+          + " only");
     }
     List<PolicyDocument> identity = identities.of(caller);
     RequestContext.Builder b = common(caller, action, resource, new Wanted(null, identity));

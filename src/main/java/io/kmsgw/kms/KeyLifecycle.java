@@ -236,11 +236,12 @@ public final class KeyLifecycle {
   public CompletableFuture<KeyRecord> putKeyPolicy(Caller caller, UUID keyId, String policyName, String document,
       boolean bypassLockoutCheck) {
     KeyPolicies.checkName(policyName);
-    PolicyDocument policy = KeyPolicies.parse(document);
     return Completions.on(lifecycle, () -> {
       KeyRecord k = fresh(keyId);
       authz.onKey(caller, "PutKeyPolicy", k, null,
           b -> b.put("kms:BypassPolicyLockoutSafetyCheck", Boolean.toString(bypassLockoutCheck)));
+      // parsed only for a caller who may put a policy, and off the event loop
+      PolicyDocument policy = KeyPolicies.parse(document);
       KeyStateRules.require(Op.READ, k, stores.connected(k));
       if (!bypassLockoutCheck && !authz.keepsPutKeyPolicy(caller, k, policy)) {
         throw new KmsException(ErrorCode.MALFORMED_POLICY_DOCUMENT, KeyPolicies.LOCKOUT_MESSAGE);

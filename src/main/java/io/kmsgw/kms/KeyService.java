@@ -85,7 +85,6 @@ public final class KeyService {
   }
 
   public CompletableFuture<KeyRecord> createKey(Caller caller, NewKey request) {
-    PolicyDocument policy = request.policy() == null ? null : KeyPolicies.parse(request.policy());
     if (!Authorizer.internal(caller) && !caller.accountId().equals(settings.accountId())) {
       throw new KmsException(ErrorCode.UNSUPPORTED_OPERATION, "kmsgw keeps KMS keys in its own account "
           + settings.accountId() + "; principals of account " + caller.accountId() + " can use keys whose key "
@@ -96,6 +95,8 @@ public final class KeyService {
         .put("kms:KeyUsage", request.keyUsage())
         .put("kms:KeyOrigin", request.origin())
         .put("kms:BypassPolicyLockoutSafetyCheck", Boolean.toString(request.bypassPolicyLockoutSafetyCheck())));
+    // parsed only for a caller who may create keys
+    PolicyDocument policy = request.policy() == null ? null : KeyPolicies.parse(request.policy());
     checkCreatable(request);
     KeyStoreConnection target;
     String keyStoreId;

@@ -48,6 +48,9 @@ public final class SecretSealer {
     return new SecretSealer(stores, IDENTITY_KEK, "kmsgw identity secret v1");
   }
 
+  /** One process creates each key-encryption key once (the gateway is the only writer of its HSM objects). */
+  private static final Object KEK_CREATION = new Object();
+
   private byte[] aad(String owner) {
     return (purpose + "|" + owner).getBytes(StandardCharsets.UTF_8);
   }
@@ -61,8 +64,12 @@ public final class SecretSealer {
     RANDOM.nextBytes(iv);
     byte[] aad = aad(owner);
     return stores.defaultStore().run(whenUnavailable, null, s -> {
-      if (!s.exists(kek)) {
-        s.generateAes256Key(kek.label(), kek.id());
+      // two first seals on two sessions must not both create the key: a second object with the same label would
+      // leave secrets sealed under one that later lookups may not find
+      synchronized (KEK_CREATION) {
+        if (!s.exists(kek)) {
+          s.generateAes256Key(kek.label(), kek.id());
+        }
       }
       return s.encryptAesGcm(kek, iv, aad, clear);
     }).thenApply(sealed -> ByteBuffer.allocate(1 + iv.length + sealed.length).put(VERSION).put(iv).put(sealed)

@@ -296,8 +296,14 @@ public record Condition(Operator operator, Qualifier qualifier, boolean ifExists
         }
         return out;
       }
+      char first = s.charAt(0);
+      if (!(first == ':' || Character.digit(first, 16) >= 0)) {
+        // InetAddress takes only a string starting with a hex digit or a colon as a literal; anything else (".:1")
+        // would go to the resolver, on the event loop
+        return null;
+      }
       try {
-        // a string with a colon is taken as an IPv6 literal, never looked up
+        // starts with a hex digit or a colon and has a colon: parsed as an IPv6 literal or refused, never looked up
         return InetAddress.getByName(s).getAddress();
       } catch (UnknownHostException | SecurityException e) {
         return null;

@@ -139,12 +139,35 @@ public final class PolicyEvaluator {
       }
       boolean principalApplies = !resourcePolicy
           || (s.principal() != null && principalMatch(s.principal(), r.principal()) != NONE)
-          || (s.notPrincipal() != null && principalMatch(s.notPrincipal(), r.principal()) == NONE);
+          || (s.notPrincipal() != null && !exempted(s.notPrincipal(), r.principal()));
       if (principalApplies && s.conditionsHold(r)) {
         return true;
       }
     }
     return false;
+  }
+
+  /**
+   * Whether a Deny's NotPrincipal exempts the caller. AWS checks every level of the caller: its account, then the
+   * user or role, then the role session, and exempts only a caller all of whose levels are listed. Naming the
+   * account alone exempts its root, not its users; a role session needs the account, the role and the session.
+   */
+  private static boolean exempted(PolicyDocument.Principals ps, Principal p) {
+    if (ps.anyone()) {
+      return true;
+    }
+    if (p.kind() == Principal.Kind.SERVICE) {
+      return ps.services().contains(p.arn());
+    }
+    if (!ps.aws().contains(p.accountRoot())) {
+      return false;
+    }
+    return switch (p.kind()) {
+      case ROOT -> true;
+      case USER -> ps.aws().contains(p.arn());
+      case ASSUMED_ROLE -> ps.aws().contains(p.roleArn()) && ps.aws().contains(p.arn());
+      case SERVICE -> false;
+    };
   }
 
   private static boolean applies(PolicyDocument.Statement s, RequestContext r) {

@@ -185,6 +185,17 @@ class IdentityServiceTest {
   }
 
   @Test
+  void iamConditions_seeTheTransport() {
+    String policy = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"iam:*\","
+        + "\"Resource\":\"*\"},{\"Effect\":\"Deny\",\"Action\":\"iam:*\",\"Resource\":\"*\",\"Condition\":"
+        + "{\"Bool\":{\"aws:SecureTransport\":\"false\"}}}]}";
+    Caller admin = userWithKey(ROOT_A, "tls-only-admin", policy);
+    refused(ErrorCode.ACCESS_DENIED, () -> get(iam.createUser(admin.in(new Caller.Scope("10.0.0.1", null, null,
+        false)), "over-http", null)));
+    get(iam.createUser(admin.in(new Caller.Scope("10.0.0.1", null, null, true)), "over-tls", null));
+  }
+
+  @Test
   void assumeRole_sameAccount_needsTrustAndIdentityPolicy_andTheSessionHasTheRolesPolicies() {
     get(iam.createRole(ROOT_A, new IamService.NewRole("app", null, trust(A, null), null, null)));
     get(iam.putRolePolicy(ROOT_A, "app", "use", allow("kms:Decrypt", "*")));
@@ -201,11 +212,15 @@ class IdentityServiceTest {
     assertEquals(new StsService.CallerIdentity(c.assumedRoleId(), A, c.assumedRoleArn()),
         sts.getCallerIdentity(session));
     assertEquals(1, identities.of(session).size());
-    refused(ErrorCode.VALIDATION, () -> get(sts.assumeRole(ROOT_A, new StsService.AssumeRole(req.roleArn(), "s2",
+    refused(ErrorCode.VALIDATION, () -> get(sts.assumeRole(with, new StsService.AssumeRole(req.roleArn(), "s2",
         7200, null))));
-    refused(ErrorCode.ACCESS_DENIED, () -> get(sts.assumeRole(ROOT_A, new StsService.AssumeRole(
+    Caller wide = userWithKey(ROOT_A, "hugo", allow("sts:AssumeRole", "*"));
+    refused(ErrorCode.ACCESS_DENIED, () -> get(sts.assumeRole(wide, new StsService.AssumeRole(
         "arn:aws:iam::" + A + ":role/missing", "s2", null, null))));
-    get(sts.assumeRole(ROOT_A, req));
+    // AWS refuses an account root's credentials for AssumeRole, even where the trust policy names the account
+    KmsException root = assertThrows(KmsException.class, () -> get(sts.assumeRole(ROOT_A, req)));
+    assertEquals(ErrorCode.ACCESS_DENIED, root.code());
+    assertEquals("Roles may not be assumed by root accounts.", root.getMessage());
   }
 
   @Test
@@ -230,7 +245,8 @@ class IdentityServiceTest {
   @Test
   void session_expires_thenAnswersExpiredToken_andIsPurgedAfterTheRetention() {
     get(iam.createRole(ROOT_A, new IamService.NewRole("short", null, trust(A, null), null, null)));
-    StsService.Credentials c = get(sts.assumeRole(ROOT_A, new StsService.AssumeRole(
+    Caller runner = userWithKey(ROOT_A, "runner", allow("sts:AssumeRole", "arn:aws:iam::" + A + ":role/short"));
+    StsService.Credentials c = get(sts.assumeRole(runner, new StsService.AssumeRole(
         "arn:aws:iam::" + A + ":role/short", "brief", 900, null)));
     SigV4Verifier verifier = new SigV4Verifier("sts", List.of("us-east-1"), identities, Clock.systemUTC(), f.clock);
     assertEquals(c.assumedRoleArn(), verifier.verify(signed(c, "sts")).arn());

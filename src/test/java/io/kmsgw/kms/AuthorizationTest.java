@@ -188,6 +188,34 @@ class AuthorizationTest {
   }
 
   @Test
+  void anotherAccount_usesASharedKey_butNeverManagesItOrTheAccount() {
+    Caller otherRoot = new Caller("arn:aws:iam::" + OTHER + ":root", OTHER, OTHER, "AKIAOTHERROOT", "Root");
+    KeyRecord key = newKey(ROOT, """
+        {"Version":"2012-10-17","Statement":[
+          {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},
+          {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:root"},"Action":"kms:*","Resource":"*"}]}""",
+        false);
+    // the key policy gives account B kms:*: it may use and describe the key
+    byte[] blob = encrypt(otherRoot, key, CONTEXT);
+    decrypt(otherRoot, blob, CONTEXT);
+    await(kms.keys.lookup(otherRoot, "DescribeKey", key.keyId(), null));
+    // but not manage it: AWS allows those operations only in the key's own account
+    KmsException e = refused(ErrorCode.ACCESS_DENIED, () -> await(kms.lifecycle.putKeyPolicy(otherRoot, key.keyId(),
+        null, KeyPolicies.defaultPolicy(OTHER), true)));
+    assertTrue(e.getMessage().endsWith("because kms:PutKeyPolicy cannot be used on a key of another account"),
+        e.getMessage());
+    refused(ErrorCode.ACCESS_DENIED, () -> await(kms.lifecycle.scheduleDeletion(otherRoot, key.keyId(), 7)));
+    refused(ErrorCode.ACCESS_DENIED, () -> await(kms.lifecycle.disableKey(otherRoot, key.keyId())));
+    refused(ErrorCode.ACCESS_DENIED, () -> await(kms.lifecycle.getKeyPolicy(otherRoot, key.keyId(), null)));
+    refused(ErrorCode.ACCESS_DENIED, () -> await(kms.aliases.create(otherRoot, "alias/taken-over", key.keyId())));
+    // nor act on the gateway's account: list its keys and aliases, draw its HSM's random numbers
+    refused(ErrorCode.ACCESS_DENIED, () -> await(kms.keys.listKeys(otherRoot, null, 10)));
+    refused(ErrorCode.ACCESS_DENIED, () -> await(kms.aliases.list(otherRoot, null, null, 10)));
+    e = refused(ErrorCode.ACCESS_DENIED, () -> await(kms.crypto.generateRandom(otherRoot, 16, null)));
+    assertTrue(e.getMessage().endsWith("acts on the account 111122223333 only"), e.getMessage());
+  }
+
+  @Test
   void keyPolicy_isReturnedAsSubmitted_andPutKeyPolicyReplacesIt() {
     KeyRecord key = newKey(ROOT, null, false);
     assertEquals(KeyPolicies.defaultPolicy(ACCOUNT), await(kms.lifecycle.getKeyPolicy(ROOT, key.keyId(), null)));

@@ -117,7 +117,7 @@ class AuthorizerGrantTest {
     KeyPolicies policies = new KeyPolicies();
     policies.put(KEY.keyId(), KeyPolicies.parse(keyPolicy));
     policies.put(OTHER_KEY.keyId(), KeyPolicies.parse(ROOT_ONLY));
-    Authorizer authz = new Authorizer(policies, IdentityPolicies.NONE, Clock.fixed(Instant.EPOCH, ZoneOffset.UTC));
+    Authorizer authz = new Authorizer("111122223333", policies, IdentityPolicies.NONE, Clock.fixed(Instant.EPOCH, ZoneOffset.UTC));
     authz.grants((key, c, op, ctx) -> GrantService.anyAllows(
         grants.stream().filter(g -> g.keyId().equals(key.keyId())).toList(), c, op, ctx));
     if (allowed) {

@@ -130,7 +130,7 @@ class KeyStoreConnectionTest {
       var exec = Executors.newFixedThreadPool(2);
       HsmWorkers workers = new HsmWorkers(exec, Duration.ofSeconds(2));
       KeyService keys = new KeyService(KmsFixture.SETTINGS, store, new KeyCache(), new KeyStores(c), exec,
-          Clock.systemUTC(), 1000, new io.kmsgw.kms.Authorizer(new io.kmsgw.kms.KeyPolicies(),
+          Clock.systemUTC(), 1000, new io.kmsgw.kms.Authorizer(KmsFixture.SETTINGS.accountId(), new io.kmsgw.kms.KeyPolicies(),
               io.kmsgw.policy.IdentityPolicies.NONE, Clock.systemUTC()));
       CryptoService crypto = new CryptoService(keys, new KeyStores(c));
       UUID id = UUID.randomUUID();

@@ -85,4 +85,16 @@ class ConditionTest {
   void combining(String name, String condition, String purpose, boolean expected) {
     assertEquals(expected, allowed(condition, Map.of("kms:encryptioncontext:purpose", List.of(purpose))), name);
   }
+
+  @org.junit.jupiter.api.Test
+  void ipLiterals_thatInetAddressWouldLookUp_areRefusedWithoutALookup() {
+    // InetAddress resolves a string that does not start with a hex digit or a colon: these must never reach it
+    for (String hostile : List.of(".:1", "..:3", ".:", "...:ff")) {
+      org.junit.jupiter.api.Assertions.assertNull(Condition.Cidr.literal(hostile), hostile);
+    }
+    org.junit.jupiter.api.Assertions.assertEquals(16, Condition.Cidr.literal("::1").length);
+    org.junit.jupiter.api.Assertions.assertEquals(16, Condition.Cidr.literal("fe80::1").length);
+    org.junit.jupiter.api.Assertions.assertNull(Condition.Cidr.literal("fe80::zz"));
+    org.junit.jupiter.api.Assertions.assertEquals(4, Condition.Cidr.literal("10.0.0.1").length);
+  }
 }

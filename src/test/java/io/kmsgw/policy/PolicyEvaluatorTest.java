@@ -207,7 +207,32 @@ class PolicyEvaluatorTest {
     assertEquals(Outcome.ALLOW, eval(ALICE, "kms:Encrypt", d, iam));
     assertEquals(Outcome.NO_RESOURCE_ALLOW, eval(ALICE, "kms:ScheduleKeyDeletion", d, iam));
     assertEquals(Outcome.EXPLICIT_DENY_RESOURCE, eval(ALICE, "kms:DisableKey", d, iam));
-    assertEquals(Outcome.ALLOW, eval(ADMIN, "kms:DisableKey", d, iam));
+    // AWS: a NotPrincipal that names a user without its account does not exempt the user (every level is checked)
+    assertEquals(Outcome.EXPLICIT_DENY_RESOURCE, eval(ADMIN, "kms:DisableKey", d, iam));
+    PolicyDocument withAccount = PolicyParser.parse(policy.replace(
+        "\"NotPrincipal\":{\"AWS\":\"arn:aws:iam::111122223333:user/key-admin\"}",
+        "\"NotPrincipal\":{\"AWS\":[\"arn:aws:iam::111122223333:user/key-admin\",\"111122223333\"]}"),
+        PolicyParser.Kind.KEY);
+    assertEquals(Outcome.ALLOW, eval(ADMIN, "kms:DisableKey", withAccount, iam));
+    assertEquals(Outcome.EXPLICIT_DENY_RESOURCE, eval(ALICE, "kms:DisableKey", withAccount, iam));
+    assertEquals(Outcome.ALLOW, eval(ROOT_A, "kms:DisableKey", withAccount, List.of()));
+    // naming the account alone exempts its root only, not its users
+    PolicyDocument accountOnly = PolicyParser.parse(policy.replace("arn:aws:iam::111122223333:user/key-admin",
+        "arn:aws:iam::111122223333:root"), PolicyParser.Kind.KEY);
+    assertEquals(Outcome.ALLOW, eval(ROOT_A, "kms:DisableKey", accountOnly, List.of()));
+    assertEquals(Outcome.EXPLICIT_DENY_RESOURCE, eval(ADMIN, "kms:DisableKey", accountOnly, iam));
+    // a role session is exempt only when the account, the role and the session are all named
+    String session = "arn:aws:sts::111122223333:assumed-role/app/nightly";
+    PolicyDocument roleOnly = PolicyParser.parse(policy.replace(
+        "\"NotPrincipal\":{\"AWS\":\"arn:aws:iam::111122223333:user/key-admin\"}",
+        "\"NotPrincipal\":{\"AWS\":[\"111122223333\",\"arn:aws:iam::111122223333:role/app\"]}"),
+        PolicyParser.Kind.KEY);
+    assertEquals(Outcome.EXPLICIT_DENY_RESOURCE, eval(session, "kms:DisableKey", roleOnly, iam));
+    PolicyDocument roleAndSession = PolicyParser.parse(policy.replace(
+        "\"NotPrincipal\":{\"AWS\":\"arn:aws:iam::111122223333:user/key-admin\"}",
+        "\"NotPrincipal\":{\"AWS\":[\"111122223333\",\"arn:aws:iam::111122223333:role/app\",\"" + session
+            + "\"]}"), PolicyParser.Kind.KEY);
+    assertEquals(Outcome.ALLOW, eval(session, "kms:DisableKey", roleAndSession, iam));
     String notResource = """
         {"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*",
          "NotResource":"arn:aws:kms:*:111122223333:key/1234abcd-*"}]}""";

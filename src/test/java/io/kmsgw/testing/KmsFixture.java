@@ -85,7 +85,7 @@ public final class KmsFixture implements AutoCloseable {
       Thread.onSpinWait();
     }
     this.keyPolicies.load(store);
-    this.authz = new Authorizer(keyPolicies, identities, clock);
+    this.authz = new Authorizer(SETTINGS.accountId(), keyPolicies, identities, clock);
     this.keys = new KeyService(SETTINGS, store, cache, stores, storeExecutor, clock, 1000, authz);
     this.crypto = new CryptoService(keys, stores);
     this.aliases = new AliasService(SETTINGS, store, keys::lookup, stores, lifecycleExecutor, storeExecutor, clock,

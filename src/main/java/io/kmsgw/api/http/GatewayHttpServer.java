@@ -155,7 +155,8 @@ public final class GatewayHttpServer extends VerticleBase {
     rec.operation = service.signingName + ":" + QueryApi.actionOf(body);
     Caller caller = query.verifier(service).verify(new VertxSignedRequest(ctx, body));
     rec.caller = caller.arn();
-    Caller scoped = caller.in(new Caller.Scope("-".equals(rec.source) ? null : rec.source, null, null));
+    Caller scoped = caller.in(new Caller.Scope("-".equals(rec.source) ? null : rec.source, null, null,
+        ctx.request().isSSL()));
     Future.fromCompletionStage(query.api().invoke(service, scoped, body, rec.requestId),
         ctx.vertx().getOrCreateContext()).onComplete(ar -> {
           if (ar.succeeded()) {

@@ -93,7 +93,9 @@ public final class QueryApi {
 
   /** The action a body names, for the request log; null when none. */
   public static String actionOf(byte[] body) {
-    return parseForm(body).get("Action");
+    String action = parseForm(body).get("Action");
+    // read before the signature is checked, for the request log: only something shaped like an action name
+    return action != null && action.length() <= 64 && action.chars().allMatch(Character::isLetter) ? action : "-";
   }
 
   /** Runs a verified request; the future's value is the XML answer (HTTP 200), its failure a KmsException. */
