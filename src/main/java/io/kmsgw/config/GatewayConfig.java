@@ -21,7 +21,8 @@ public record GatewayConfig(
     java.util.List<HsmDefinition> clusters,
     int keyQuota,
     int devClockOffsetDays,
-    String logLevel) {
+    String logLevel,
+    XksSettings xks) {
 
   public record Http(String host, int port, Path tlsCertificate, Path tlsKey) {
     public boolean tls() {

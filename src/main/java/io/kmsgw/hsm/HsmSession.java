@@ -31,4 +31,10 @@ public interface HsmSession {
 
   /** Reads the custody attributes of a key object. */
   KeyCustody custody(HsmKey key) throws HsmException;
+
+  /**
+   * The secret-key token objects whose label is exactly {@code label}, with their type, length and usage
+   * attributes (the XKS API reports and enforces a key's usage from these).
+   */
+  List<SecretKeyInfo> describeSecretKeys(String label) throws HsmException;
 }
