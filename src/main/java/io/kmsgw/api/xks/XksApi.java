@@ -86,8 +86,10 @@ public final class XksApi implements Consumer<Router> {
 
   @Override
   public void accept(Router router) {
-    router.routeWithRegex(".*" + Pattern.quote(API_PATH) + "(/.*)?")
-        .handler(this::route)
+    String paths = ".*" + Pattern.quote(API_PATH) + "(/.*)?";
+    // prefix, operation and method before the body is read; then the body, the operation, and the XKS errors
+    router.routeWithRegex(paths).handler(this::route);
+    router.routeWithRegex(paths)
         .handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES))
         .handler(this::handle)
         .failureHandler(this::failure);
