@@ -269,15 +269,27 @@ public final class XksApi implements Consumer<Router> {
     if (cached != null && System.nanoTime() - cached.at() < healthCacheNanos) {
       return CompletableFuture.completedFuture(cached.probe());
     }
-    return inFlight.computeIfAbsent(storeId, id -> keys.probe(id).whenComplete((p, t) -> {
+    CompletableFuture<ExternalKeyService.Probe> mine = new CompletableFuture<>();
+    CompletableFuture<ExternalKeyService.Probe> running = inFlight.putIfAbsent(storeId, mine);
+    if (running != null) {
+      return running;
+    }
+    // one check at a time per key store; every health request meanwhile waits for it
+    keys.probe(storeId).whenComplete((p, t) -> {
       if (p != null) {
-        probes.put(id, new CachedProbe(p, System.nanoTime()));
+        probes.put(storeId, new CachedProbe(p, System.nanoTime()));
         if (!p.ok()) {
-          LOG.warning(() -> "XKS health check of key store " + id + " failed: " + p.detail());
+          LOG.warning(() -> "XKS health check of key store " + storeId + " failed: " + p.detail());
         }
       }
-      inFlight.remove(id);
-    }));
+      inFlight.remove(storeId, mine);
+      if (t != null) {
+        mine.completeExceptionally(t);
+      } else {
+        mine.complete(p);
+      }
+    });
+    return mine;
   }
 
   private void failure(RoutingContext ctx) {

@@ -22,7 +22,9 @@ import javax.naming.ldap.LdapName;
 import javax.naming.ldap.Rdn;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.TrustManager;
+import javax.net.ssl.ManagerFactoryParameters;
 import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.TrustManagerFactorySpi;
 import javax.net.ssl.X509ExtendedTrustManager;
 
 /**
@@ -47,7 +49,8 @@ public final class XksTls {
    */
   public static Consumer<HttpServerOptions> options(Path clientCa, Set<String> clientNames)
       throws IOException, GeneralSecurityException {
-    TrustManager trust = clientCa == null ? null : new NamedClientTrust(pkix(clientCa), Set.copyOf(clientNames));
+    TrustManagerFactory trust = clientCa == null ? null
+        : factoryOf(new NamedClientTrust(pkix(clientCa), Set.copyOf(clientNames)));
     return o -> {
       o.getEnabledCipherSuites().clear();
       CIPHER_SUITES.forEach(o::addEnabledCipherSuite);
@@ -55,6 +58,26 @@ public final class XksTls {
         o.setClientAuth(ClientAuth.REQUIRED).setTrustOptions(TrustOptions.wrap(trust));
       }
     };
+  }
+
+  /**
+   * A factory that hands out this trust manager. (Vert.x's {@code TrustOptions.wrap(TrustManager)} needs SLF4J,
+   * which the gateway does not ship.)
+   */
+  private static TrustManagerFactory factoryOf(TrustManager tm) {
+    TrustManagerFactorySpi spi = new TrustManagerFactorySpi() {
+      @Override
+      protected void engineInit(KeyStore ks) {}
+
+      @Override
+      protected void engineInit(ManagerFactoryParameters spec) {}
+
+      @Override
+      protected TrustManager[] engineGetTrustManagers() {
+        return new TrustManager[] {tm};
+      }
+    };
+    return new TrustManagerFactory(spi, null, "kmsgw-xks-client") {};
   }
 
   static X509ExtendedTrustManager pkix(Path caFile) throws IOException, GeneralSecurityException {
