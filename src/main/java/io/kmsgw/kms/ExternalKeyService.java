@@ -30,7 +30,9 @@ import java.util.regex.Pattern;
  * <p>An external key is either a gateway-managed key (by key id, or alias name without {@code alias/}), served
  * with its versions (the version goes into ciphertextMetadata so decryption works after a rotation), or an HSM
  * secret key named by its {@code CKA_LABEL}, served as it is. Usage comes from the HSM object's own
- * {@code CKA_ENCRYPT}/{@code CKA_DECRYPT}, read with {@code C_GetAttributeValue} and cached a few seconds.
+ * {@code CKA_ENCRYPT}/{@code CKA_DECRYPT}, read with {@code C_GetAttributeValue}: GetKeyMetadata always reads
+ * them afresh; Encrypt and Decrypt use the last reading (the key's first use, or its last GetKeyMetadata), so that
+ * steady-state crypto makes no {@code C_FindObjects} call.
  *
  * <p>Failures are {@link KmsException}s with these codes, which the XKS API turns into its own error names:
  * NOT_FOUND (no such exposed key), KMS_INVALID_STATE (key disabled or key store disconnected), INVALID_KEY_USAGE,
@@ -40,8 +42,6 @@ public final class ExternalKeyService {
   /** The label of the test key the deep health check encrypts with (never a key of a KMS key). */
   public static final String HEALTH_KEY_LABEL = "kmsgw-xks-health";
   private static final byte[] HEALTH_KEY_ID = "kmsgw-xks-health".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-  /** How long HSM attributes read for crypto calls are trusted; metadata calls always read them afresh. */
-  static final long ATTRIBUTE_TTL_NANOS = 10_000_000_000L;
   private static final Pattern UUID_FORM = Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
   private static final ThreadLocal<SecureRandom> IV_RANDOM = ThreadLocal.withInitial(() -> {
     try {
@@ -86,7 +86,7 @@ public final class ExternalKeyService {
   /** What an external key id names: a gateway key, or an HSM object by label. */
   private record Target(KeyRecord managed, String label) {}
 
-  private record CachedInfo(SecretKeyInfo info, long readAt) {}
+  private record CachedInfo(SecretKeyInfo info) {}
 
   private final KeyService keys;
   private final AliasService aliases;
@@ -290,11 +290,11 @@ public final class ExternalKeyService {
         && "ENCRYPT_DECRYPT".equals(key.keyUsage());
   }
 
-  /** The HSM object's attributes: read afresh when asked (metadata), else from the cache while recent. */
+  /** The HSM object's attributes: read afresh when asked (metadata), else as last read. */
   private CompletableFuture<SecretKeyInfo> info(String storeId, Target t, String label, boolean fresh) {
     String cacheKey = storeId + "\n" + label;
     CachedInfo cached = infos.get(cacheKey);
-    if (!fresh && cached != null && System.nanoTime() - cached.readAt() < ATTRIBUTE_TTL_NANOS) {
+    if (!fresh && cached != null) {
       return CompletableFuture.completedFuture(cached.info());
     }
     byte[] expectedId = t.managed() == null ? null
@@ -319,7 +319,7 @@ public final class ExternalKeyService {
             // only AES keys are exposed; another kind of secret key is not an external key
             throw notFound(label);
           }
-          infos.put(cacheKey, new CachedInfo(info, System.nanoTime()));
+          infos.put(cacheKey, new CachedInfo(info));
           return info;
         });
   }
