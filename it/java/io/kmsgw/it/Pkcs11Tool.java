@@ -34,6 +34,17 @@ final class Pkcs11Tool {
     return run(softhsm, false, "--slot", slot, "--login", "--pin", pin, "--list-objects", "--type", "secrkey");
   }
 
+  /**
+   * An AES-256 key generated in the token with exactly this label, as an operator would make one to serve over XKS
+   * (SoftHSM2 gives it CKA_ENCRYPT and CKA_DECRYPT whatever the usage flags).
+   */
+  static void generateAes256(Path dataDir, String tokenLabel, String keyLabel) throws Exception {
+    Path softhsm = dataDir.resolve("softhsm");
+    String pin = Files.readString(softhsm.resolve("user-pin")).strip();
+    run(softhsm, true, "--slot", slotOf(softhsm, tokenLabel), "--login", "--pin", pin, "--keygen", "--key-type",
+        "AES:32", "--label", keyLabel, "--sensitive");
+  }
+
   private static String slotOf(Path softhsm, String tokenLabel) throws Exception {
     String slots = run(softhsm, true, "--list-token-slots");
     String slot = null;

@@ -59,6 +59,44 @@ public final class Banner {
       sb.append("    # then: connect-custom-key-store, and create-key --custom-key-store-id <id> --origin AWS_CLOUDHSM ")
           .append("(docs/key-stores.md)\n");
     }
+    xks(sb, gateway, endpoint);
     Logging.line(sb.toString());
+  }
+
+  /** The XKS endpoints, and for the development one its credential and a curl command to try it. */
+  private static void xks(StringBuilder sb, Gateway gateway, String mainEndpoint) {
+    XksSetup.Prepared xks = gateway.xks();
+    if (xks == null) {
+      return;
+    }
+    String base = mainEndpoint;
+    if (xks.listen() != null) {
+      String h = xks.listen().host().contains(":") ? "[" + xks.listen().host() + "]" : xks.listen().host();
+      base = (xks.listen().tlsCertificate() != null ? "https://" : "http://") + h + ":" + gateway.xksPort();
+    }
+    sb.append("\n  XKS proxy API (AWS external key store proxy):\n");
+    for (io.kmsgw.config.XksSettings.Endpoint e : xks.endpoints()) {
+      String uri = base + (e.prefix().isEmpty() ? "" : "/" + e.prefix()) + "/kms/xks/v1";
+      sb.append("    ").append(uri).append("  (key store ").append(e.keyStoreId()).append(", region ")
+          .append(e.region()).append(", service ").append(e.service()).append(")\n");
+      XksDevCredentials.Resolved dev = xks.dev();
+      if (e.dev() && dev != null) {
+        sb.append("    XKS_ACCESS_KEY_ID=").append(dev.credential().accessKeyId()).append('\n');
+        if (dev.generated()) {
+          sb.append("    XKS_SECRET_ACCESS_KEY=").append(dev.credential().secretAccessKey()).append('\n');
+          sb.append("    # generated now and saved (owner-only) in ").append(dev.file()).append('\n');
+        } else if (dev.file() != null) {
+          sb.append("    XKS_SECRET_ACCESS_KEY=$(sed -n 's/^secret_access_key=//p' ").append(dev.file()).append(")\n");
+        } else {
+          sb.append("    XKS_SECRET_ACCESS_KEY=\"$KMSGW_DEV_XKS_SECRET_ACCESS_KEY\"\n");
+        }
+        sb.append("    # serves every symmetric key (by key id, or alias name without alias/) and every AES key labelled ")
+            .append("xks-* on the token\n");
+        sb.append("    curl --aws-sigv4 aws:amz:").append(e.region()).append(':').append(e.service())
+            .append(" --user \"$XKS_ACCESS_KEY_ID:$XKS_SECRET_ACCESS_KEY\" -H 'Content-Type: application/json' \\\n")
+            .append("      -d '{\"requestMetadata\":{\"kmsRequestId\":\"1\",\"kmsOperation\":\"KmsHealthCheck\"}}' ")
+            .append(uri).append("/health\n");
+      }
+    }
   }
 }

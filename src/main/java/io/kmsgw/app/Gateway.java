@@ -114,6 +114,9 @@ public final class Gateway implements AutoCloseable {
   private final ExecutorService lifecycleExecutor;
   private final AuditLog audit;
   private final int port;
+  /** The XKS API's wiring (endpoints, listener, development credential), or null; set once by start. */
+  private XksSetup.Prepared xks;
+  private int xksPort = -1;
 
   private Gateway(GatewayConfig config, AdminCredentials.Resolved admin, DevToken.Prepared dev, Vertx vertx,
       KeyStores stores,
@@ -293,10 +296,27 @@ public final class Gateway implements AutoCloseable {
     GatewayHttpServer.Listen listen = new GatewayHttpServer.Listen(http.host(), http.port(), http.tlsCertificate(),
         http.tlsKey());
     Supplier<GatewayHttpServer.Health> health = () -> health(stores, customStores, cache);
+    XksSetup.Prepared xks = null;
+    int xksPort = -1;
     try {
-      vertx.deployVerticle(() -> new GatewayHttpServer(listen, verifier, api, health, query),
+      xks = XksSetup.prepare(config, keys, aliases, stores, definitions, customStores::clusterOf, clock);
+      XksSetup.Prepared x = xks;
+      vertx.deployVerticle(() -> x == null ? new GatewayHttpServer(listen, verifier, api, health, query)
+                  : x.onMain(new GatewayHttpServer(listen, verifier, api, health, query)),
               new DeploymentOptions().setInstances(eventLoops))
           .await(30, TimeUnit.SECONDS);
+      if (x != null && x.listen() != null) {
+        // the XKS listener of its own (TLS, mTLS): the XKS routes and /healthz, no KMS API
+        java.util.concurrent.atomic.AtomicReference<GatewayHttpServer> one = new java.util.concurrent.atomic.AtomicReference<>();
+        vertx.deployVerticle(() -> {
+              GatewayHttpServer s = new GatewayHttpServer(x.listen(), null, null, health).mount(x.api())
+                  .configure(x.tls());
+              one.compareAndSet(null, s);
+              return s;
+            }, new DeploymentOptions().setInstances(eventLoops))
+            .await(30, TimeUnit.SECONDS);
+        xksPort = one.get().actualPort();
+      }
     } catch (Exception e) {
       vertx.close();
       audit.close();
@@ -308,8 +328,11 @@ public final class Gateway implements AutoCloseable {
       store.close();
       throw new ConfigException("cannot listen on " + http.endpoint() + ": " + e.getMessage(), e);
     }
-    return new Gateway(config, admin, dev, vertx, stores, store, cache, storeExecutor, hsmExecutor, scheduler,
-        lifecycleExecutor, audit, http.port());
+    Gateway gateway = new Gateway(config, admin, dev, vertx, stores, store, cache, storeExecutor, hsmExecutor,
+        scheduler, lifecycleExecutor, audit, http.port());
+    gateway.xks = xks;
+    gateway.xksPort = xksPort;
+    return gateway;
   }
 
   /** The audit trail with its sinks, and the gateway's start recorded in it (durably, before serving). */
@@ -488,6 +511,16 @@ public final class Gateway implements AutoCloseable {
 
   public int port() {
     return port;
+  }
+
+  /** The XKS API's wiring, or null when no XKS endpoint is configured. */
+  XksSetup.Prepared xks() {
+    return xks;
+  }
+
+  /** The port the XKS listener of its own bound, or -1 when XKS is served on the main listener. */
+  int xksPort() {
+    return xksPort;
   }
 
   public KeyStoreConnection.Status keyStoreStatus() {

@@ -110,6 +110,15 @@ public final class BenchCommand implements Callable<Integer> {
       out.println("scenarios (wrk replaying pre-signed SigV4 requests from a separate process):");
       Benchmark bench = new Benchmark(plan, kms, pid, work, out);
       bench.only(only);
+      if (started != null) {
+        bench.xks(new io.kmsgw.client.XksHttp(kms.endpointUri(), GatewayUnderTest.XKS_ACCESS_KEY_ID,
+            GatewayUnderTest.XKS_SECRET, "us-east-1"));
+      } else if (System.getenv("KMSGW_DEV_XKS_ACCESS_KEY_ID") != null) {
+        // a running development gateway: its kmsgw-dev XKS endpoint, with the credential it was given
+        bench.xks(new io.kmsgw.client.XksHttp(kms.endpointUri(), System.getenv("KMSGW_DEV_XKS_ACCESS_KEY_ID"),
+            System.getenv("KMSGW_DEV_XKS_SECRET_ACCESS_KEY"), System.getenv().getOrDefault("AWS_DEFAULT_REGION",
+                "us-east-1")));
+      }
       bench.run();
       results = bench.results();
     } finally {

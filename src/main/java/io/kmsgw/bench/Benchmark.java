@@ -49,6 +49,12 @@ final class Benchmark {
   private final Random random = new Random(42);
   private final List<JsonObject> results = new ArrayList<>();
   private String only;
+  private io.kmsgw.client.XksHttp xks;
+
+  /** Adds the XKS scenarios, through the development endpoint {@code kmsgw-dev} with this client. */
+  void xks(io.kmsgw.client.XksHttp client) {
+    this.xks = client;
+  }
 
   /** Runs only the scenarios whose name starts with this (for profiling). */
   void only(String prefix) {
@@ -108,6 +114,9 @@ final class Benchmark {
     for (int c : plan.connections()) {
       scenario("Mix 80/15/5", c, plan.seconds(), 400, mix, true);
     }
+    if (xks != null) {
+      xksScenarios(keyId, small);
+    }
     scenario("CreateKey", 8, plan.createKeySeconds(), 64,
         i -> kms.rawRequest("CreateKey", new JsonObject().put("Description", "bench " + i)), true);
 
@@ -116,6 +125,37 @@ final class Benchmark {
     scenario("warm-up over " + keys.size() + " keys (not reported)", 32, plan.warmupSeconds(), keys.size(), spread,
         false);
     scenario("Encrypt 32 B over " + keys.size() + " keys", 32, plan.seconds(), keys.size(), spread, true);
+  }
+
+  /** XKS Encrypt (with AAD, as KMS sends it) and Decrypt of a 32-byte data key with a gateway key. */
+  private void xksScenarios(String keyId, byte[] plaintext) throws IOException, InterruptedException {
+    String base = "/kmsgw-dev/kms/xks/v1/keys/" + keyId;
+    String aad = Base64.getEncoder().encodeToString("kms blob header and encryption context".getBytes(
+        StandardCharsets.UTF_8));
+    java.util.function.Supplier<JsonObject> encrypt = () -> new JsonObject()
+        .put("requestMetadata", io.kmsgw.client.XksHttp.requestMetadata("GenerateDataKey"))
+        .put("plaintext", Base64.getEncoder().encodeToString(plaintext)).put("additionalAuthenticatedData", aad)
+        .put("encryptionAlgorithm", "AES_GCM");
+    List<JsonObject> sealed = new ArrayList<>();
+    for (int i = 0; i < 64; i++) {
+      sealed.add(xks.call(base + "/encrypt", encrypt.get()));
+    }
+    IntFunction<byte[]> xksEncrypt = i -> xks.rawRequest(base + "/encrypt", encrypt.get());
+    IntFunction<byte[]> xksDecrypt = i -> {
+      JsonObject s = sealed.get(i % sealed.size());
+      return xks.rawRequest(base + "/decrypt", new JsonObject()
+          .put("requestMetadata", io.kmsgw.client.XksHttp.requestMetadata("Decrypt"))
+          .put("ciphertext", s.getString("ciphertext")).put("ciphertextMetadata", s.getString("ciphertextMetadata"))
+          .put("initializationVector", s.getString("initializationVector"))
+          .put("authenticationTag", s.getString("authenticationTag")).put("additionalAuthenticatedData", aad)
+          .put("encryptionAlgorithm", "AES_GCM"));
+    };
+    for (int c : plan.connections()) {
+      scenario("XKS Encrypt 32 B", c, plan.seconds(), 256, xksEncrypt, true);
+    }
+    for (int c : plan.connections()) {
+      scenario("XKS Decrypt", c, plan.seconds(), 256, xksDecrypt, true);
+    }
   }
 
   private JsonObject context() {

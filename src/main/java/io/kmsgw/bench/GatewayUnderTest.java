@@ -20,6 +20,9 @@ import java.util.concurrent.TimeUnit;
 final class GatewayUnderTest implements AutoCloseable {
   static final String ACCESS_KEY_ID = "AKIAKMSGWBENCHMARK00";
   static final String SECRET = "kmsgw-benchmark-secret-key-0000000000000";
+  /** The development XKS endpoint's credential (kmsgw-dev). */
+  static final String XKS_ACCESS_KEY_ID = "KMSGWBENCHMARKXKS234567";
+  static final String XKS_SECRET = "a21zZ3ctYmVuY2htYXJrLXhrcy1zZWNyZXQtMDAwMDA=";
   static final String REGION = "us-east-1";
 
   private final Process process;
@@ -57,6 +60,8 @@ final class GatewayUnderTest implements AutoCloseable {
     env.put("KMSGW_HTTP_PORT", Integer.toString(port));
     env.put("KMSGW_ADMIN_ACCESS_KEY_ID", ACCESS_KEY_ID);
     env.put("KMSGW_ADMIN_SECRET_ACCESS_KEY", SECRET);
+    env.put("KMSGW_DEV_XKS_ACCESS_KEY_ID", XKS_ACCESS_KEY_ID);
+    env.put("KMSGW_DEV_XKS_SECRET_ACCESS_KEY", XKS_SECRET);
     env.put("SOFTHSM2_CONF", dataDir.toAbsolutePath().resolve("softhsm").resolve("softhsm2.conf").toString());
     // the spread scenario needs 10,000 keys and CreateKey makes more: above AWS's default quota of 1000
     env.put("KMSGW_LIMITS_KEYS_PER_ACCOUNT", "100000");

@@ -64,6 +64,18 @@ public final class ConfigLoader {
     DEFAULTS.put("limits.keys_per_account", "1000");
     DEFAULTS.put("dev.clock_offset_days", "0");
     DEFAULTS.put("dev.pin", "");
+    DEFAULTS.put("dev.xks_access_key_id", "");
+    DEFAULTS.put("dev.xks_secret_access_key", "");
+    DEFAULTS.put("xks.fleet_size", "1");
+    DEFAULTS.put("xks.iv_from_hsm_random", "false");
+    DEFAULTS.put("xks.health_cache_seconds", "30");
+    DEFAULTS.put("xks.listener.host", "127.0.0.1");
+    DEFAULTS.put("xks.listener.port", "");
+    DEFAULTS.put("xks.listener.tls.certificate_file", "");
+    DEFAULTS.put("xks.listener.tls.private_key_file", "");
+    DEFAULTS.put("xks.listener.tls.self_signed", "");
+    DEFAULTS.put("xks.listener.tls.client_ca_file", "");
+    DEFAULTS.put("xks.listener.tls.client_names", "");
     DEFAULTS.put("log.level", "INFO");
     DEFAULTS.put("audit.dir", "");
     DEFAULTS.put("audit.max_file_mb", "64");
@@ -131,6 +143,8 @@ public final class ConfigLoader {
     unknown.removeAll(DEFAULTS.keySet());
     unknown.removeIf(k -> k.startsWith(HsmDefinitions.PREFIX) || k.startsWith(Accounts.PREFIX));
     unknown.addAll(HsmDefinitions.unknownKeys(flat));
+    unknown.removeIf(k -> k.startsWith(XksSettings.PREFIX));
+    unknown.addAll(XksSettings.unknownKeys(flat));
     unknown.addAll(Accounts.unknownKeys(flat));
     if (!unknown.isEmpty()) {
       throw new ConfigException("unknown configuration keys in " + file + ": " + unknown);
@@ -268,6 +282,8 @@ public final class ConfigLoader {
     }
     GatewayConfig.Audit audit = audit(v, dataDir, errors);
     List<HsmDefinition> clusters = HsmDefinitions.parse(fromFile, env, devToken, library, errors);
+    XksSettings xks = XksSettings.parse(v, fromFile, env, devToken, region, blankToNull(v.get("dev.xks_access_key_id")),
+        blankToNull(v.get("dev.xks_secret_access_key")), errors);
     List<GatewayConfig.Account> accounts = Accounts.parse(fromFile, env, account, errors);
     if (!errors.isEmpty()) {
       throw new ConfigException(String.join("\n", errors));
@@ -279,7 +295,7 @@ public final class ConfigLoader {
             initialBackoff, maxBackoff, ivFromHsm, generalError, sessionCopies, devPin),
         new GatewayConfig.Store(blankToNull(v.get("store.jdbc_url")), blankToNull(v.get("store.username")),
             path(v.get("store.password_file"))),
-        List.copyOf(clusters), List.copyOf(accounts), keyQuota, clockOffsetDays, logLevel, audit);
+        List.copyOf(clusters), List.copyOf(accounts), keyQuota, clockOffsetDays, logLevel, audit, xks);
   }
 
   private static GatewayConfig.Audit audit(Map<String, String> v, Path dataDir, List<String> errors) {

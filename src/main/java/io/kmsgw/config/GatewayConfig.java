@@ -23,7 +23,8 @@ public record GatewayConfig(
     int keyQuota,
     int devClockOffsetDays,
     String logLevel,
-    Audit audit) {
+    Audit audit,
+    XksSettings xks) {
 
   public record Http(String host, int port, Path tlsCertificate, Path tlsKey) {
     public boolean tls() {

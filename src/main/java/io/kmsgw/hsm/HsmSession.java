@@ -53,4 +53,10 @@ public interface HsmSession {
 
   /** The custody attributes of the private key of a signing key pair. */
   KeyCustody signingKeyCustody(HsmKey key) throws HsmException;
+
+  /**
+   * The secret-key token objects whose label is exactly {@code label}, with their type, length and usage
+   * attributes (the XKS API reports and enforces a key's usage from these).
+   */
+  List<SecretKeyInfo> describeSecretKeys(String label) throws HsmException;
 }

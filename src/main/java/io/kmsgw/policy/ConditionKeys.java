@@ -45,7 +45,15 @@ public final class ConditionKeys {
       key("aws:SecureTransport", Type.BOOL, false),
       key("aws:RequestedRegion", Type.STRING, false),
       key("sts:ExternalId", Type.STRING, false),
-      key("sts:RoleSessionName", Type.STRING, false));
+      key("sts:RoleSessionName", Type.STRING, false),
+      // the XKS API's requestMetadata, for the optional secondary authorization of XKS endpoints (docs/xks.md)
+      key("xks:AwsPrincipalArn", Type.ARN, false),
+      key("xks:AwsSourceVpc", Type.STRING, false),
+      key("xks:AwsSourceVpce", Type.STRING, false),
+      key("xks:KmsKeyArn", Type.ARN, false),
+      key("xks:KmsOperation", Type.STRING, false),
+      key("xks:KmsViaService", Type.STRING, false),
+      key("xks:ExternalKeyId", Type.STRING, false));
 
   private ConditionKeys() {}
 

@@ -98,6 +98,19 @@ public final class PolicyEvaluator {
     return identityAllows(identityPolicies, r) ? Outcome.ALLOW : Outcome.NO_IDENTITY_ALLOW;
   }
 
+  /**
+   * A set of policies standing alone, with no principal exempt (the XKS endpoints' secondary authorization, where
+   * the principal is a KMS caller from another system): an explicit deny refuses, else an allow allows.
+   */
+  public static Outcome evaluateStandalone(RequestContext r, List<PolicyDocument> policies) {
+    for (PolicyDocument d : policies) {
+      if (deniedBy(d, r, false)) {
+        return Outcome.EXPLICIT_DENY_IDENTITY;
+      }
+    }
+    return identityAllows(policies, r) ? Outcome.ALLOW : Outcome.NO_IDENTITY_ALLOW;
+  }
+
   private static final int NONE = 0;
   /** The resource policy names the caller's account root: IAM must allow too. */
   private static final int ACCOUNT = 1;

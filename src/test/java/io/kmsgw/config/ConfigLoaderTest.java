@@ -273,7 +273,10 @@ class ConfigLoaderTest {
         boolean in = false;
         for (String line : Files.readAllLines(f)) {
           in |= line.startsWith("#clusters:");
-          if (in && line.startsWith("#")) {
+          if (in && !line.startsWith("#")) {
+            break; // the commented example ends at the first line that is not a comment
+          }
+          if (in) {
             clusters.append(line.substring(1)).append('\n');
           }
         }

@@ -48,6 +48,8 @@ public final class GatewayHttpServer extends VerticleBase {
   private final KmsApi api;
   private final Supplier<Health> health;
   private final Query query;
+  private final java.util.List<java.util.function.Consumer<Router>> mounts = new java.util.ArrayList<>();
+  private java.util.function.Consumer<HttpServerOptions> serverOptions = o -> {};
   private HttpServer server;
 
   /**
@@ -73,12 +75,52 @@ public final class GatewayHttpServer extends VerticleBase {
     this.query = query;
   }
 
+  /**
+   * Routes of another API (the XKS proxy API) on this listener, mounted after the request record is made and
+   * before the KMS routes. Call before deployment.
+   */
+  public GatewayHttpServer mount(java.util.function.Consumer<Router> routes) {
+    mounts.add(routes);
+    return this;
+  }
+
+  /** Adjusts the listener's options after the TLS defaults (cipher suites, client authentication). */
+  public GatewayHttpServer configure(java.util.function.Consumer<HttpServerOptions> options) {
+    serverOptions = options;
+    return this;
+  }
+
+  /**
+   * Fills in the request's log line from routes mounted by other packages; {@code detail} is appended as it is,
+   * so it must hold no secret and no unescaped client text.
+   */
+  public static void describe(RoutingContext ctx, String operation, String caller, String key, String detail) {
+    RequestRecord rec = ctx.get(RECORD);
+    if (rec != null) {
+      rec.operation = operation;
+      rec.caller = caller == null ? "-" : caller;
+      rec.keyArn = key;
+      rec.detail = detail;
+    }
+  }
+
+  /** Records a mounted route's error name in the request's log line. */
+  public static void failed(RoutingContext ctx, String errorName) {
+    RequestRecord rec = ctx.get(RECORD);
+    if (rec != null) {
+      rec.error = errorName;
+    }
+  }
+
   @Override
   public Future<?> start() {
     Router router = Router.router(vertx);
     router.route().handler(this::begin);
+    mounts.forEach(m -> m.accept(router));
     router.get("/healthz").handler(this::health);
-    router.post("/").handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES)).handler(this::post);
+    if (api != null) {
+      router.post("/").handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES)).handler(this::post);
+    }
     router.route().handler(ctx -> ctx.fail(new KmsException(ErrorCode.UNKNOWN_OPERATION,
         "No such endpoint: KMS requests are POST / with an X-Amz-Target header.")));
     router.route().failureHandler(this::failure);
@@ -98,6 +140,7 @@ public final class GatewayHttpServer extends VerticleBase {
           .addEnabledSecureTransportProtocol("TLSv1.2")
           .addEnabledSecureTransportProtocol("TLSv1.3");
     }
+    serverOptions.accept(options);
     return vertx.createHttpServer(options).requestHandler(router).listen().onSuccess(s -> server = s);
   }
 

@@ -12,6 +12,8 @@ final class RequestRecord {
   volatile String caller = "-";
   volatile String keyArn;
   volatile String error;
+  /** More of the line from another API's routes (the XKS kmsRequestId), already escaped. */
+  volatile String detail;
 
   RequestRecord(String requestId, String source) {
     this.requestId = requestId;
@@ -22,6 +24,6 @@ final class RequestRecord {
     long micros = (System.nanoTime() - startNanos) / 1000;
     Logging.line(Instant.now() + " REQUEST id=" + requestId + " op=" + operation + " status=" + status
         + " outcome=" + (error == null ? "ok" : error) + " key=" + (keyArn == null ? "-" : keyArn)
-        + " caller=" + caller + " src=" + source + " latency_us=" + micros);
+        + " caller=" + caller + " src=" + source + " latency_us=" + micros + (detail == null ? "" : " " + detail));
   }
 }

@@ -6,11 +6,11 @@ import io.vertx.ext.web.RoutingContext;
 import java.util.List;
 
 /** A Vert.x request seen as the parts SigV4 covers. */
-final class VertxSignedRequest implements SignedRequest {
+public final class VertxSignedRequest implements SignedRequest {
   private final HttpServerRequest request;
   private final byte[] body;
 
-  VertxSignedRequest(RoutingContext ctx, byte[] body) {
+  public VertxSignedRequest(RoutingContext ctx, byte[] body) {
     this.request = ctx.request();
     this.body = body;
   }

@@ -7,6 +7,7 @@ import io.kmsgw.hsm.HsmException;
 import io.kmsgw.hsm.HsmKey;
 import io.kmsgw.hsm.HsmSession;
 import io.kmsgw.hsm.KeyCustody;
+import io.kmsgw.hsm.SecretKeyInfo;
 import io.kmsgw.hsm.pkcs11.CkrMapping.Call;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -158,6 +159,29 @@ final class Pkcs11Session implements HsmSession {
           isTrue(a.alwaysSensitive()), isTrue(a.extractable()), isTrue(a.neverExtractable()));
     } catch (PKCS11Exception e) {
       throw ckr.map(e, Call.GET_ATTRIBUTES, "reading custody attributes of " + key.label() + " failed");
+    }
+  }
+
+  @Override
+  public List<SecretKeyInfo> describeSecretKeys(String label) throws HsmException {
+    try {
+      counters.findObjects.increment();
+      long[] found = session.findObjectsSingle(
+          new AttributeVector().class_(CKO_SECRET_KEY).token(true).label(label), 16);
+      List<SecretKeyInfo> out = new ArrayList<>(found.length);
+      for (long h : found) {
+        AttributeVector a = session.getAttrValues(h, CKA_ID, CKA_KEY_TYPE, CKA_VALUE_LEN, CKA_ENCRYPT, CKA_DECRYPT,
+            CKA_WRAP, CKA_UNWRAP, CKA_SIGN, CKA_VERIFY, CKA_DERIVE);
+        byte[] id = a.id();
+        Long type = a.keyType();
+        Integer len = a.valueLen();
+        out.add(new SecretKeyInfo(new HsmKey(label, id == null ? new byte[0] : id),
+            type != null && type == CKK_AES, len == null ? -1 : len, isTrue(a.encrypt()), isTrue(a.decrypt()),
+            isTrue(a.wrap()), isTrue(a.unwrap()), isTrue(a.sign()), isTrue(a.verify()), isTrue(a.derive())));
+      }
+      return out;
+    } catch (PKCS11Exception e) {
+      throw ckr.map(e, Call.GET_ATTRIBUTES, "reading the attributes of " + label + " failed");
     }
   }
 

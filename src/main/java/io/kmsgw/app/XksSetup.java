@@ -1,0 +1,118 @@
+package io.kmsgw.app;
+
+import io.kmsgw.api.http.GatewayHttpServer;
+import io.kmsgw.api.xks.XksApi;
+import io.kmsgw.api.xks.XksEndpoint;
+import io.kmsgw.api.xks.XksTls;
+import io.kmsgw.config.ConfigException;
+import io.kmsgw.config.GatewayConfig;
+import io.kmsgw.config.HsmDefinition;
+import io.kmsgw.config.XksSettings;
+import io.kmsgw.domain.KeyRecord;
+import io.kmsgw.kms.AliasService;
+import io.kmsgw.kms.ExternalKeyService;
+import io.kmsgw.kms.KeyService;
+import io.kmsgw.kms.KeyStores;
+import io.kmsgw.policy.PolicyDocument;
+import io.kmsgw.policy.PolicyException;
+import io.kmsgw.policy.PolicyParser;
+import io.vertx.core.http.HttpServerOptions;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.security.GeneralSecurityException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.function.Function;
+
+/**
+ * Wires the XKS proxy API from the configuration: one {@link XksEndpoint} per configured endpoint (plus the
+ * development one, with its credential resolved), their policies, and the listener they are served on.
+ */
+final class XksSetup {
+  /**
+   * @param listen XKS's own listener, or null to serve XKS on the main listener
+   * @param tls the XKS listener's TLS options (cipher suites, mTLS), or null
+   * @param dev the development endpoint's credential, or null
+   */
+  record Prepared(XksApi api, List<XksSettings.Endpoint> endpoints, GatewayHttpServer.Listen listen,
+      Consumer<HttpServerOptions> tls, XksDevCredentials.Resolved dev) {
+    /** Mounts XKS on a main-listener server when it has no listener of its own. */
+    GatewayHttpServer onMain(GatewayHttpServer server) {
+      return listen == null ? server.mount(api) : server;
+    }
+  }
+
+  private XksSetup() {}
+
+  /** The XKS API, or null when no endpoint is configured. */
+  static Prepared prepare(GatewayConfig config, KeyService keys, AliasService aliases, KeyStores stores,
+      Map<String, HsmDefinition> definitions, Function<String, String> clusterOf, Clock clock) throws IOException {
+    XksSettings xks = config.xks();
+    if (xks.endpoints().isEmpty()) {
+      return null;
+    }
+    List<XksSettings.Endpoint> endpoints = new ArrayList<>();
+    List<XksEndpoint> runtime = new ArrayList<>();
+    XksDevCredentials.Resolved dev = null;
+    for (XksSettings.Endpoint e : xks.endpoints()) {
+      if (e.dev()) {
+        dev = XksDevCredentials.resolve(config.dataDir(), e);
+        e = e.withCredentials(List.of(dev.credential()));
+      }
+      if (!KeyRecord.DEFAULT_KEY_STORE.equals(e.keyStoreId()) && stores.custom(e.keyStoreId()).isEmpty()) {
+        throw new ConfigException("xks.endpoints." + e.name() + ".key_store: no key store " + e.keyStoreId()
+            + " (default, or the id of a custom key store)");
+      }
+      endpoints.add(e);
+      runtime.add(XksEndpoint.of(e, policy(e), clock));
+    }
+    ExternalKeyService service = new ExternalKeyService(keys, aliases, stores, xks.ivFromHsmRandom());
+    Function<String, XksApi.EkmInfo> ekm = storeId -> {
+      if (KeyRecord.DEFAULT_KEY_STORE.equals(storeId)) {
+        String vendor = config.hsm().vendor().displayName();
+        return new XksApi.EkmInfo(vendor, vendor + ", token " + config.hsm().tokenLabel());
+      }
+      String cluster = clusterOf.apply(storeId);
+      HsmDefinition d = cluster == null ? null : definitions.get(cluster);
+      return d == null ? new XksApi.EkmInfo("unknown", "custom key store " + storeId)
+          : new XksApi.EkmInfo(d.vendor().displayName(), d.vendor().displayName() + ", token " + d.tokenLabel());
+    };
+    XksApi api = new XksApi(runtime, service, ekm, xks.fleetSize(), Duration.ofSeconds(xks.healthCacheSeconds()));
+    XksSettings.Listener l = xks.listener();
+    if (l == null) {
+      return new Prepared(api, endpoints, null, null, dev);
+    }
+    java.nio.file.Path cert = l.certificate();
+    java.nio.file.Path key = l.privateKey();
+    if (l.selfSigned()) {
+      DevCertificate.Files2 made = DevCertificate.ensure(config.dataDir(), l.host());
+      cert = made.certificate();
+      key = made.privateKey();
+    }
+    Consumer<HttpServerOptions> tls;
+    try {
+      tls = cert == null ? o -> {} : XksTls.options(l.clientCa(), l.clientNames());
+    } catch (GeneralSecurityException e) {
+      throw new ConfigException("xks.listener.tls.client_ca_file: " + e.getMessage(), e);
+    }
+    return new Prepared(api, endpoints, new GatewayHttpServer.Listen(l.host(), l.port(), cert, key), tls, dev);
+  }
+
+  private static List<PolicyDocument> policy(XksSettings.Endpoint e) throws IOException {
+    if (e.policyFile() == null) {
+      return List.of();
+    }
+    try {
+      return List.of(PolicyParser.parse(Files.readString(e.policyFile(), StandardCharsets.UTF_8),
+          PolicyParser.Kind.IDENTITY));
+    } catch (PolicyException p) {
+      throw new ConfigException("xks.endpoints." + e.name() + ".policy_file " + e.policyFile() + ": "
+          + p.getMessage());
+    }
+  }
+}

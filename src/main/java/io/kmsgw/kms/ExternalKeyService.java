@@ -1,0 +1,384 @@
+package io.kmsgw.kms;
+
+import io.kmsgw.domain.KeyRecord;
+import io.kmsgw.domain.KeyState;
+import io.kmsgw.domain.KeyVersion;
+import io.kmsgw.error.ErrorCode;
+import io.kmsgw.error.KmsException;
+import io.kmsgw.format.XksCiphertext;
+import io.kmsgw.hsm.HsmErrorKind;
+import io.kmsgw.hsm.HsmException;
+import io.kmsgw.hsm.HsmKey;
+import io.kmsgw.hsm.HsmSession;
+import io.kmsgw.hsm.SecretKeyInfo;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Pattern;
+
+/**
+ * The operations behind the XKS proxy API: which HSM key an {@code externalKeyId} names, its metadata, and AES-GCM
+ * encryption and decryption with it in the HSM. Byte formats (AAD framing, ciphertextMetadata, CDIV) are in
+ * {@link XksCiphertext}.
+ *
+ * <p>An external key is either a gateway-managed key (by key id, or alias name without {@code alias/}), served
+ * with its versions (the version goes into ciphertextMetadata so decryption works after a rotation), or an HSM
+ * secret key named by its {@code CKA_LABEL}, served as it is. Usage comes from the HSM object's own
+ * {@code CKA_ENCRYPT}/{@code CKA_DECRYPT}, read with {@code C_GetAttributeValue}: GetKeyMetadata always reads
+ * them afresh; Encrypt and Decrypt use the last reading (the key's first use, or its last GetKeyMetadata), so that
+ * steady-state crypto makes no {@code C_FindObjects} call.
+ *
+ * <p>Failures are {@link KmsException}s with these codes, which the XKS API turns into its own error names:
+ * NOT_FOUND (no such exposed key), KMS_INVALID_STATE (key disabled or key store disconnected), INVALID_KEY_USAGE,
+ * INVALID_CIPHERTEXT, UNSUPPORTED_OPERATION (an AES key of another length), THROTTLING, KMS_INTERNAL.
+ */
+public final class ExternalKeyService {
+  /** The label of the test key the deep health check encrypts with (never a key of a KMS key). */
+  public static final String HEALTH_KEY_LABEL = "kmsgw-xks-health";
+  private static final byte[] HEALTH_KEY_ID = "kmsgw-xks-health".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+  private static final Pattern UUID_FORM = Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
+  private static final ThreadLocal<SecureRandom> IV_RANDOM = ThreadLocal.withInitial(() -> {
+    try {
+      return SecureRandom.getInstance("DRBG");
+    } catch (NoSuchAlgorithmException e) {
+      return new SecureRandom();
+    }
+  });
+
+  /**
+   * Which keys an XKS endpoint serves, all in one key store.
+   *
+   * @param allSymmetricKeys every gateway-managed symmetric key of the store (the development profile)
+   * @param keys gateway-managed keys by key id or alias name (without {@code alias/})
+   * @param labels HSM key labels served as they are; an entry ending in {@code *} is a prefix
+   */
+  public record Exposure(String keyStoreId, boolean allSymmetricKeys, Set<String> keys, List<String> labels) {
+    public Exposure {
+      keys = Set.copyOf(keys);
+      labels = List.copyOf(labels);
+    }
+
+    boolean exposesLabel(String label) {
+      for (String l : labels) {
+        if (l.endsWith("*") ? label.startsWith(l.substring(0, l.length() - 1)) : l.equals(label)) {
+          return true;
+        }
+      }
+      return false;
+    }
+  }
+
+  /** GetKeyMetadata's answer. */
+  public record Metadata(String keySpec, List<String> keyUsage, boolean enabled) {}
+
+  /** Encrypt's answer; {@code metadata} and {@code integrityValue} may be null. */
+  public record Sealed(byte[] ciphertext, byte[] metadata, byte[] iv, byte[] tag, byte[] integrityValue) {}
+
+  /** A health round trip: whether it worked, how long it took, the key store, and a reason when it did not. */
+  public record Probe(String keyStoreId, boolean ok, long micros, int waiting, String detail) {}
+
+  /** What an external key id names: a gateway key, or an HSM object by label. */
+  private record Target(KeyRecord managed, String label) {}
+
+  private record CachedInfo(SecretKeyInfo info) {}
+
+  private final KeyService keys;
+  private final AliasService aliases;
+  private final KeyStores stores;
+  private final boolean ivFromHsmRandom;
+  private final ConcurrentHashMap<String, CachedInfo> infos = new ConcurrentHashMap<>();
+
+  /**
+   * @param ivFromHsmRandom draw GCM IVs from the HSM's generator ({@code C_GenerateRandom}) instead of the
+   *     gateway's DRBG
+   */
+  public ExternalKeyService(KeyService keys, AliasService aliases, KeyStores stores, boolean ivFromHsmRandom) {
+    this.keys = keys;
+    this.aliases = aliases;
+    this.stores = stores;
+    this.ivFromHsmRandom = ivFromHsmRandom;
+  }
+
+  public CompletableFuture<Metadata> metadata(Exposure e, String externalKeyId) {
+    return resolve(e, externalKeyId).thenCompose(t -> {
+      String label = t.managed() != null ? t.managed().current().hsmLabel() : t.label();
+      return info(e.keyStoreId(), t, label, true).thenApply(info -> new Metadata(keySpec(info), info.usages(),
+          t.managed() == null || t.managed().state() == KeyState.ENABLED));
+    });
+  }
+
+  public CompletableFuture<Sealed> encrypt(Exposure e, String externalKeyId, byte[] plaintext, byte[] aad,
+      boolean integrityValue) {
+    return resolve(e, externalKeyId).thenCompose(t -> {
+      requireEnabled(t);
+      KeyVersion version = t.managed() == null ? null : t.managed().current();
+      String label = version == null ? t.label() : version.hsmLabel();
+      return info(e.keyStoreId(), t, label, false).thenCompose(info -> {
+        requireAes256(info);
+        if (!info.encrypt()) {
+          throw new KmsException(ErrorCode.INVALID_KEY_USAGE, "The key does not support ENCRYPT (CKA_ENCRYPT is "
+              + "false).");
+        }
+        byte[] metadata = version == null ? null : XksCiphertext.metadata(version.version());
+        byte[] hsmAad = XksCiphertext.hsmAad(aad, metadata);
+        return connection(e.keyStoreId()).run(ErrorCode.KMS_INVALID_STATE, arnOf(t), s -> {
+          byte[] iv = new byte[XksCiphertext.IV_LENGTH];
+          if (ivFromHsmRandom) {
+            iv = s.generateRandom(XksCiphertext.IV_LENGTH);
+          } else {
+            IV_RANDOM.get().nextBytes(iv);
+          }
+          byte[] sealed = s.encryptAesGcm(info.key(), iv, hsmAad, plaintext);
+          byte[] ciphertext = Arrays.copyOf(sealed, sealed.length - XksCiphertext.TAG_LENGTH);
+          byte[] tag = Arrays.copyOfRange(sealed, sealed.length - XksCiphertext.TAG_LENGTH, sealed.length);
+          byte[] cdiv = null;
+          if (integrityValue) {
+            // XKS spec, Appendix C: the CDIV is computed before the verifying decrypt, so a corruption after the
+            // check cannot go unnoticed
+            cdiv = XksCiphertext.integrityValue(aad, metadata, iv, ciphertext, tag);
+            verify(s, info, iv, hsmAad, plaintext, sealed);
+          }
+          return new Sealed(ciphertext, metadata, iv, tag, cdiv);
+        });
+      });
+    });
+  }
+
+  /**
+   * Checks that what was just sealed opens again to the plaintext: by decrypting it, or, for a key that may only
+   * encrypt, by sealing the same plaintext under the same IV again (GCM is deterministic, so this reveals nothing
+   * new) and comparing.
+   */
+  private static void verify(HsmSession s, SecretKeyInfo info, byte[] iv, byte[] hsmAad, byte[] plaintext,
+      byte[] sealed) throws HsmException {
+    byte[] again = info.decrypt() ? s.decryptAesGcm(info.key(), iv, hsmAad, sealed)
+        : s.encryptAesGcm(info.key(), iv, hsmAad, plaintext);
+    boolean same = MessageDigest.isEqual(again, info.decrypt() ? plaintext : sealed);
+    Arrays.fill(again, (byte) 0);
+    if (!same) {
+      throw new HsmException(HsmErrorKind.OTHER, "the ciphertext just produced did not verify");
+    }
+  }
+
+  public CompletableFuture<byte[]> decrypt(Exposure e, String externalKeyId, byte[] ciphertext, byte[] metadata,
+      byte[] aad, byte[] iv, byte[] tag) {
+    return resolve(e, externalKeyId).thenCompose(t -> {
+      requireEnabled(t);
+      KeyVersion version = null;
+      if (t.managed() != null) {
+        if (metadata == null) {
+          throw invalidCiphertext();
+        }
+        int v;
+        try {
+          v = XksCiphertext.keyVersion(metadata);
+        } catch (IllegalArgumentException bad) {
+          throw invalidCiphertext();
+        }
+        version = t.managed().version(v).orElseThrow(ExternalKeyService::invalidCiphertext);
+      } else if (metadata != null) {
+        // an HSM-labelled key never has metadata: this ciphertext was not made by it through the gateway
+        throw invalidCiphertext();
+      }
+      if ((iv.length != 12 && iv.length != 16) || tag.length != XksCiphertext.TAG_LENGTH) {
+        throw invalidCiphertext();
+      }
+      String label = version == null ? t.label() : version.hsmLabel();
+      return info(e.keyStoreId(), t, label, false).thenCompose(info -> {
+        requireAes256(info);
+        if (!info.decrypt()) {
+          throw new KmsException(ErrorCode.INVALID_KEY_USAGE, "The key does not support DECRYPT (CKA_DECRYPT is "
+              + "false).");
+        }
+        byte[] hsmAad = XksCiphertext.hsmAad(aad, metadata);
+        byte[] sealed = new byte[ciphertext.length + tag.length];
+        System.arraycopy(ciphertext, 0, sealed, 0, ciphertext.length);
+        System.arraycopy(tag, 0, sealed, ciphertext.length, tag.length);
+        return connection(e.keyStoreId()).run(ErrorCode.KMS_INVALID_STATE, arnOf(t),
+            s -> s.decryptAesGcm(info.key(), iv, hsmAad, sealed));
+      });
+    });
+  }
+
+  /**
+   * The deep health check of a key store: an AES-GCM round trip in its HSM with the gateway's own test key
+   * ({@link #HEALTH_KEY_LABEL}, created on first use), never with a key of a KMS key.
+   */
+  public CompletableFuture<Probe> probe(String keyStoreId) {
+    long start = System.nanoTime();
+    KeyStoreConnection c;
+    try {
+      c = stores.of(keyStoreId);
+    } catch (KmsException e) {
+      return CompletableFuture.completedFuture(new Probe(keyStoreId, false, 0, 0, "no such key store"));
+    }
+    if (!c.isConnected()) {
+      KeyStoreConnection.Status st = c.status();
+      return CompletableFuture.completedFuture(new Probe(keyStoreId, false, 0, 0, "key store " + st.state()));
+    }
+    int waiting = c.status().stats() == null ? 0 : c.status().stats().waiting();
+    return c.run(ErrorCode.KMS_INTERNAL, null, s -> {
+      HsmKey key = new HsmKey(HEALTH_KEY_LABEL, HEALTH_KEY_ID);
+      if (!s.exists(key)) {
+        s.generateAes256Key(HEALTH_KEY_LABEL, HEALTH_KEY_ID);
+      }
+      byte[] iv = new byte[XksCiphertext.IV_LENGTH];
+      IV_RANDOM.get().nextBytes(iv);
+      byte[] probe = new byte[32];
+      IV_RANDOM.get().nextBytes(probe);
+      byte[] sealed = s.encryptAesGcm(key, iv, new byte[0], probe);
+      byte[] opened = s.decryptAesGcm(key, iv, new byte[0], sealed);
+      if (!Arrays.equals(probe, opened)) {
+        throw new HsmException(HsmErrorKind.OTHER, "the health round trip returned other bytes");
+      }
+      return new Probe(keyStoreId, true, (System.nanoTime() - start) / 1000, waiting, "AES-GCM round trip");
+    }).exceptionally(t -> new Probe(keyStoreId, false, (System.nanoTime() - start) / 1000, waiting,
+        Completions.unwrap(t).getMessage()));
+  }
+
+  /** The key an external key id names, if the endpoint exposes it; NOT_FOUND otherwise. */
+  private CompletableFuture<Target> resolve(Exposure e, String externalKeyId) {
+    if (UUID_FORM.matcher(externalKeyId).matches()) {
+      UUID id = UUID.fromString(externalKeyId);
+      return keys.lookup(id).handle((key, failure) -> {
+        if (failure == null && servable(e, key) && (e.allSymmetricKeys() || e.keys().contains(externalKeyId)
+            || aliases.namesOf(id).stream().anyMatch(a -> e.keys().contains(a.substring("alias/".length()))))) {
+          return new Target(key, null);
+        }
+        Throwable t = failure == null ? null : Completions.unwrap(failure);
+        if (t != null && !(t instanceof KmsException k && k.code() == ErrorCode.NOT_FOUND)) {
+          throw t instanceof RuntimeException r ? r : new IllegalStateException(t);
+        }
+        return byLabel(e, externalKeyId);
+      });
+    }
+    UUID target = null;
+    try {
+      target = aliases.resolve("alias/" + externalKeyId);
+    } catch (KmsException notAnAlias) {
+      // not an alias: maybe an HSM label
+    }
+    if (target != null && (e.allSymmetricKeys() || e.keys().contains(externalKeyId)
+        || e.keys().contains(target.toString()))) {
+      UUID keyId = target;
+      return keys.lookup(keyId).thenApply(key -> {
+        if (!servable(e, key)) {
+          throw notFound(externalKeyId);
+        }
+        return new Target(key, null);
+      });
+    }
+    return CompletableFuture.completedFuture(byLabel(e, externalKeyId));
+  }
+
+  private static Target byLabel(Exposure e, String externalKeyId) {
+    if (e.exposesLabel(externalKeyId)) {
+      return new Target(null, externalKeyId);
+    }
+    throw notFound(externalKeyId);
+  }
+
+  /** A key of the endpoint's store that can encrypt and decrypt (a symmetric key), not being deleted for good. */
+  private static boolean servable(Exposure e, KeyRecord key) {
+    return key.keyStoreId().equals(e.keyStoreId()) && "SYMMETRIC_DEFAULT".equals(key.keySpec())
+        && "ENCRYPT_DECRYPT".equals(key.keyUsage());
+  }
+
+  /** The HSM object's attributes: read afresh when asked (metadata), else as last read. */
+  private CompletableFuture<SecretKeyInfo> info(String storeId, Target t, String label, boolean fresh) {
+    String cacheKey = storeId + "\n" + label;
+    CachedInfo cached = infos.get(cacheKey);
+    if (!fresh && cached != null) {
+      return CompletableFuture.completedFuture(cached.info());
+    }
+    byte[] expectedId = t.managed() == null ? null
+        : t.managed().versions().stream().filter(v -> v.hsmLabel().equals(label)).findFirst().orElseThrow().hsmId();
+    return connection(storeId).run(ErrorCode.KMS_INVALID_STATE, arnOf(t), s -> s.describeSecretKeys(label))
+        .thenApply(found -> {
+          List<SecretKeyInfo> matching = expectedId == null ? found
+              : found.stream().filter(i -> Arrays.equals(i.key().id(), expectedId)).toList();
+          if (matching.isEmpty()) {
+            if (t.managed() != null) {
+              throw KmsException.internal(t.managed().arn() + ": its material (" + label + ") is missing from the "
+                  + "HSM.", null);
+            }
+            throw notFound(label);
+          }
+          if (matching.size() > 1) {
+            throw KmsException.internal("The HSM holds " + matching.size() + " secret keys labelled " + label
+                + "; an external key must name exactly one.", null);
+          }
+          SecretKeyInfo info = matching.get(0);
+          if (!info.aes()) {
+            // only AES keys are exposed; another kind of secret key is not an external key
+            throw notFound(label);
+          }
+          infos.put(cacheKey, new CachedInfo(info));
+          return info;
+        });
+  }
+
+  private static String keySpec(SecretKeyInfo info) {
+    return info.valueLength() > 0 ? "AES_" + info.valueLength() * 8 : "AES";
+  }
+
+  private static void requireAes256(SecretKeyInfo info) {
+    if (info.valueLength() != 32) {
+      throw new KmsException(ErrorCode.UNSUPPORTED_OPERATION, "The key is " + keySpec(info)
+          + "; the XKS API serves AES_256 keys only.");
+    }
+  }
+
+  private static void requireEnabled(Target t) {
+    if (t.managed() != null && t.managed().state() != KeyState.ENABLED) {
+      throw new KmsException(ErrorCode.KMS_INVALID_STATE, "The key is " + t.managed().state().apiName()
+          + " in the gateway; enable it to use it.");
+    }
+  }
+
+  /**
+   * The key store's connection, if it can serve now: a store an operator disconnected is KMS_INVALID_STATE; one
+   * that is connecting, or failed, cannot reach its HSM (KMS_INTERNAL).
+   */
+  private KeyStoreConnection connection(String storeId) {
+    KeyStoreConnection c;
+    try {
+      c = stores.of(storeId);
+    } catch (KmsException e) {
+      throw new KmsException(ErrorCode.KMS_INVALID_STATE, "The key store " + storeId + " does not exist.");
+    }
+    KeyStoreConnection.State s = c.status().state();
+    if (s == KeyStoreConnection.State.DISCONNECTED || s == KeyStoreConnection.State.DISCONNECTING) {
+      throw new KmsException(ErrorCode.KMS_INVALID_STATE, "The key store " + storeId + " is " + s + ".");
+    }
+    if (s != KeyStoreConnection.State.CONNECTED) {
+      throw KmsException.internal("The key store " + storeId + " is " + s + "; its HSM cannot be reached now.",
+          null);
+    }
+    return c;
+  }
+
+  private static String arnOf(Target t) {
+    return t.managed() == null ? null : t.managed().arn();
+  }
+
+  private static KmsException notFound(String externalKeyId) {
+    return KmsException.notFound("The external key " + externalKeyId + " is not found.");
+  }
+
+  private static KmsException invalidCiphertext() {
+    return new KmsException(ErrorCode.INVALID_CIPHERTEXT, "The ciphertext, initialization vector, additional "
+        + "authenticated data or authentication tag is corrupted, missing, or otherwise invalid.");
+  }
+
+  /** Forgets cached attributes (tests, and after an operator changes a key's attributes). */
+  public void forgetAttributes() {
+    infos.clear();
+  }
+}

@@ -1,0 +1,31 @@
+package io.kmsgw.hsm.pkcs11;
+
+import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKM_AES_KEY_GEN;
+
+import io.kmsgw.hsm.Hsm;
+import io.kmsgw.hsm.HsmErrorKind;
+import io.kmsgw.hsm.HsmException;
+import org.xipki.pkcs11.wrapper.AttributeVector;
+import org.xipki.pkcs11.wrapper.Mechanism;
+import org.xipki.pkcs11.wrapper.PKCS11Exception;
+
+/** Makes HSM keys as an operator would (with usage attributes of their choosing), for XKS tests. */
+public final class TestKeys {
+  private TestKeys() {}
+
+  /** A sensitive, non-extractable AES token key with the label and these usage attributes. */
+  public static void generateAes(Hsm hsm, String label, int lengthBytes, boolean encrypt, boolean decrypt)
+      throws HsmException {
+    hsm.withSession(s -> {
+      try {
+        ((Pkcs11Session) s).raw().generateKey(new Mechanism(CKM_AES_KEY_GEN), AttributeVector.newAESSecretKey()
+            .token(true).private_(true).sensitive(true).extractable(false).encrypt(encrypt).decrypt(decrypt)
+            .wrap(false).unwrap(false).sign(false).verify(false).derive(false)
+            .valueLen(lengthBytes).label(label));
+      } catch (PKCS11Exception e) {
+        throw new HsmException(HsmErrorKind.OTHER, "C_GenerateKey failed: " + e.getMessage());
+      }
+      return null;
+    });
+  }
+}
