@@ -233,6 +233,8 @@ public final class Gateway implements AutoCloseable {
     auditKeyRef.set(auditKey);
     // before the HSM connects: events are written and chained at once, digests wait for the signing key
     AuditLog audit = openAudit(config, clock, auditKey);
+    AuditRecorder recorder = new AuditRecorder(audit, clock, config.region(), config.accountId());
+    keyStore.serviceEvents(recorder);
 
     SecretSealer identitySealer = SecretSealer.identities(stores);
     IdentityLoader loader = new IdentityLoader(identities, identityStore, identitySealer, lifecycleClock);
@@ -255,6 +257,7 @@ public final class Gateway implements AutoCloseable {
     authz.aliases(aliases::namesOf);
     KeyLifecycle lifecycle = new KeyLifecycle(settings, store, cache, stores, lifecycleExecutor, lifecycleClock,
         aliases, authz);
+    lifecycle.serviceEvents(recorder);
     lifecycleRef.set(lifecycle);
     GrantService grants = new GrantService(settings, store, keys, stores, authz, lifecycleExecutor, lifecycleClock,
         GrantService.DEFAULT_MAX_GRANTS_PER_KEY);
@@ -264,7 +267,7 @@ public final class Gateway implements AutoCloseable {
     Map<String, HsmDefinition> definitions = new LinkedHashMap<>();
     config.clusters().forEach(d -> definitions.put(d.id(), d));
     CustomKeyStoreService.ConnectionFactory factory = (storeId, clusterId, storePin) -> customConnection(storeId,
-        definitions.get(clusterId), storePin, hsm, afterConnect);
+        definitions.get(clusterId), storePin, hsm, afterConnect).serviceEvents(recorder);
     CustomKeyStoreService customStores = new CustomKeyStoreService(settings, store, stores, definitions.keySet(),
         factory, new PinSealer(stores), lifecycleExecutor, storeExecutor, lifecycleClock);
     customStores.load();
@@ -301,8 +304,8 @@ public final class Gateway implements AutoCloseable {
     try {
       xks = XksSetup.prepare(config, keys, aliases, stores, definitions, customStores::clusterOf, clock);
       XksSetup.Prepared x = xks;
-      vertx.deployVerticle(() -> x == null ? new GatewayHttpServer(listen, verifier, api, health, query)
-                  : x.onMain(new GatewayHttpServer(listen, verifier, api, health, query)),
+      vertx.deployVerticle(() -> x == null ? new GatewayHttpServer(listen, verifier, api, health, query).audit(recorder)
+                  : x.onMain(new GatewayHttpServer(listen, verifier, api, health, query).audit(recorder)),
               new DeploymentOptions().setInstances(eventLoops))
           .await(30, TimeUnit.SECONDS);
       if (x != null && x.listen() != null) {

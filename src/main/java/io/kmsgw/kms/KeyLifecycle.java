@@ -72,6 +72,12 @@ public final class KeyLifecycle {
   }
 
   private final Authorizer authz;
+  private volatile ServiceEvents events = ServiceEvents.NONE;
+
+  /** Where automatic rotations and deletions are recorded (the audit trail). */
+  public void serviceEvents(ServiceEvents sink) {
+    this.events = sink;
+  }
 
   private Instant now() {
     return clock.instant().truncatedTo(ChronoUnit.MILLIS);
@@ -308,6 +314,8 @@ public final class KeyLifecycle {
             KeyRecord rotated = rotate(k, "AUTOMATIC");
             LOG.info(() -> "key " + k.arn() + " rotated automatically to version " + rotated.currentVersion()
                 + "; next rotation " + rotated.rotation().nextRotation());
+            events.record("RotateKey", k.arn(), Map.of("keyVersion", rotated.currentVersion(),
+                "nextRotationDate", String.valueOf(rotated.rotation().nextRotation())));
           }
         } catch (RuntimeException e) {
           LOG.log(Level.WARNING, "lifecycle task for " + k.arn() + " failed; it is retried at the next run", e);
@@ -323,6 +331,12 @@ public final class KeyLifecycle {
    * not connected, the objects to destroy are recorded with the deletion and destroyed at its next connection.
    */
   private void destroy(KeyRecord k) {
+    destroyNow(k);
+    events.record("DeleteKey", k.arn(), Map.of("deletionDate", String.valueOf(k.deletionDate()),
+        "keyStoreId", k.keyStoreId(), "versions", k.versions().size()));
+  }
+
+  private void destroyNow(KeyRecord k) {
     if (!stores.connected(k)) {
       store.deleteKeyRecordingDestruction(k.keyId(), k.keyStoreId(), k.versions());
       cache.remove(k.keyId());

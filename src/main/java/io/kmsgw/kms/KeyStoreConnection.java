@@ -8,6 +8,7 @@ import io.kmsgw.hsm.HsmErrorKind;
 import io.kmsgw.hsm.HsmException;
 import io.kmsgw.hsm.HsmStats;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -43,6 +44,7 @@ public final class KeyStoreConnection implements AutoCloseable {
   private final boolean autoReconnect;
   private volatile boolean recoverFirst;
   private volatile Runnable onClose = () -> {};
+  private volatile ServiceEvents events = ServiceEvents.NONE;
 
   /** State, connection and error change together, so readers never see a CONNECTED state without its HSM. */
   private record Snapshot(State state, Hsm hsm, String errorCode, String message) {}
@@ -261,6 +263,22 @@ public final class KeyStoreConnection implements AutoCloseable {
     Level level = next == State.FAILED ? Level.WARNING : Level.INFO;
     LOG.log(level, () -> "key store " + keyStoreId + ": " + previous + " -> " + next
         + (code == null ? "" : " [" + code + "]") + ": " + why);
+    if (previous != next) {
+      Map<String, Object> details = new java.util.LinkedHashMap<>();
+      details.put("customKeyStoreId", keyStoreId);
+      details.put("previousState", previous.name());
+      details.put("state", next.name());
+      if (code != null) {
+        details.put("connectionErrorCode", code);
+      }
+      events.record("KmsgwKeyStoreStateChanged", null, details);
+    }
+  }
+
+  /** Where state changes are recorded (the audit trail). */
+  public KeyStoreConnection serviceEvents(ServiceEvents sink) {
+    this.events = sink;
+    return this;
   }
 
   public boolean isConnected() {

@@ -49,6 +49,11 @@ public final class GatewayHttpServer extends VerticleBase {
   private final Supplier<Health> health;
   private final Query query;
   private final java.util.List<java.util.function.Consumer<Router>> mounts = new java.util.ArrayList<>();
+  private RequestAudit audit;
+  private static final String KMS_ROUTE = "kmsgw.kms";
+  private static final String KMS_CALLER = "kmsgw.kms.caller";
+  private static final String KMS_CONTEXT = "kmsgw.kms.context";
+  private static final String AUDITED = "kmsgw.audited";
   private java.util.function.Consumer<HttpServerOptions> serverOptions = o -> {};
   private HttpServer server;
 
@@ -102,6 +107,12 @@ public final class GatewayHttpServer extends VerticleBase {
       rec.keyArn = key;
       rec.detail = detail;
     }
+  }
+
+  /** Records every KMS call in the audit trail before answering it. */
+  public GatewayHttpServer audit(RequestAudit recorder) {
+    this.audit = recorder;
+    return this;
   }
 
   /** Records a mounted route's error name in the request's log line. */
@@ -212,23 +223,85 @@ public final class GatewayHttpServer extends VerticleBase {
 
   private void kms(RoutingContext ctx) {
     RequestRecord rec = ctx.get(RECORD);
+    ctx.put(KMS_ROUTE, Boolean.TRUE);
     byte[] body = ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
     Caller caller = verifier.verify(new VertxSignedRequest(ctx, body));
+    ctx.put(KMS_CALLER, caller);
     rec.caller = caller.arn();
     String operation = api.operationName(ctx.request().getHeader("X-Amz-Target"));
     rec.operation = operation;
     OperationContext oc = KmsApi.context(rec.requestId, operation,
         caller.in(new Caller.Scope("-".equals(rec.source) ? null : rec.source, null, null, ctx.request().isSSL())));
+    ctx.put(KMS_CONTEXT, oc);
     Future.fromCompletionStage(api.invoke(oc, body), ctx.vertx().getOrCreateContext()).onComplete(ar -> {
       rec.keyArn = oc.keyArn();
       if (ar.succeeded()) {
-        ctx.response()
+        Buffer out = Buffer.buffer(JsonResponse.write(ar.result()));
+        audited(ctx, call(ctx, rec, oc.operation(), ar.result(), null), () -> ctx.response()
             .putHeader("Content-Type", ErrorResponses.CONTENT_TYPE)
-            .end(Buffer.buffer(JsonResponse.write(ar.result())));
+            .end(out));
       } else {
         ctx.fail(ar.cause());
       }
     });
+  }
+
+  /** The audit record of a KMS call, from what the request got to before it ended. */
+  private RequestAudit.Call call(RoutingContext ctx, RequestRecord rec, String operation,
+      java.util.Map<String, Object> response, KmsException error) {
+    OperationContext oc = ctx.get(KMS_CONTEXT);
+    Caller caller = oc != null ? oc.caller() : ctx.get(KMS_CALLER);
+    return new RequestAudit.Call(rec.requestId, operation, caller, "-".equals(rec.source) ? null : rec.source,
+        ctx.request().getHeader("User-Agent"), oc == null ? null : oc.request(), response, error,
+        oc == null ? null : oc.keyArn());
+  }
+
+  /**
+   * Answers once the call's audit event is durable. If it cannot be recorded, the answer is an internal error:
+   * nothing is acknowledged that the audit trail does not hold (the operation itself may have taken effect).
+   */
+  private void audited(RoutingContext ctx, RequestAudit.Call call, Runnable respond) {
+    if (audit == null) {
+      respond.run();
+      return;
+    }
+    ctx.put(AUDITED, Boolean.TRUE);
+    java.util.concurrent.CompletionStage<Void> recorded;
+    try {
+      recorded = audit.record(call);
+    } catch (RuntimeException e) {
+      recorded = java.util.concurrent.CompletableFuture.failedFuture(e);
+    }
+    Future.fromCompletionStage(recorded, ctx.vertx().getOrCreateContext()).onComplete(ar -> {
+      if (ar.succeeded()) {
+        respond.run();
+        return;
+      }
+      RequestRecord rec = ctx.get(RECORD);
+      LOG.severe(() -> "request " + call.requestId() + ": the audit trail could not record " + call.operation()
+          + ": " + ar.cause().getMessage());
+      if (rec != null) {
+        rec.error = ErrorCode.KMS_INTERNAL.awsName();
+      }
+      if (!ctx.response().ended() && !ctx.response().closed()) {
+        ErrorResponses.write(ctx.response(), KmsException.internal("The request could not be recorded in the audit "
+            + "trail, so it is not acknowledged; it may have taken effect. Request id " + call.requestId() + ".",
+            ar.cause()));
+      }
+    });
+  }
+
+  /** The KMS operation a failed request named, if its X-Amz-Target names one; else null. */
+  private String operationOf(RoutingContext ctx) {
+    OperationContext oc = ctx.get(KMS_CONTEXT);
+    if (oc != null) {
+      return oc.operation();
+    }
+    try {
+      return api.operationName(ctx.request().getHeader("X-Amz-Target"));
+    } catch (KmsException e) {
+      return null;
+    }
   }
 
   private void failure(RoutingContext ctx) {
@@ -268,6 +341,13 @@ public final class GatewayHttpServer extends VerticleBase {
     }
     if (rec != null) {
       rec.error = error.code().awsName();
+    }
+    KmsException answer = error;
+    String operation = ctx.get(KMS_ROUTE) != null && ctx.get(AUDITED) == null ? operationOf(ctx) : null;
+    if (operation != null && rec != null) {
+      // refused and failed calls are recorded too (a target naming no KMS operation is not an API call)
+      audited(ctx, call(ctx, rec, operation, null, answer), () -> ErrorResponses.write(ctx.response(), answer));
+      return;
     }
     ErrorResponses.write(ctx.response(), error);
   }

@@ -64,6 +64,7 @@ public final class KmsApi {
             ctx.operation() + " is not implemented by kmsgw yet; see docs/api-coverage.md.");
       }
       Map<String, Object> parsed = JsonBody.parseObject(body);
+      ctx.request(parsed);
       String inputShape = model.operation(ctx.operation()).orElseThrow().input();
       Input input = new Input(inputShape == null ? Map.of() : validator.validate(inputShape, parsed));
       List<String> grantTokens = input.has("GrantTokens") ? input.strings("GrantTokens") : List.of();

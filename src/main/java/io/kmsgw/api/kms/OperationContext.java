@@ -8,6 +8,7 @@ public final class OperationContext {
   private final String operation;
   private volatile Caller caller;
   private volatile String keyArn;
+  private volatile java.util.Map<String, Object> request;
 
   public OperationContext(String requestId, String operation, Caller caller) {
     this.requestId = requestId;
@@ -34,6 +35,15 @@ public final class OperationContext {
   public void scope(String requestAlias, java.util.List<String> grantTokens) {
     Caller.Scope s = caller.scope();
     caller = caller.in(new Caller.Scope(s.sourceIp(), requestAlias, grantTokens, s.secureTransport()));
+  }
+
+  /** The request body as parsed (before validation), for the audit trail; null until parsed. */
+  public java.util.Map<String, Object> request() {
+    return request;
+  }
+
+  public void request(java.util.Map<String, Object> parsed) {
+    this.request = parsed;
   }
 
   /** The key the request used, for the request log; null until known. */

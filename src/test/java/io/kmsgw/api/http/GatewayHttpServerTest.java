@@ -52,6 +52,10 @@ class GatewayHttpServerTest {
       AKID, "Root");
 
   private final HttpClient http = HttpClient.newHttpClient();
+  /** Every call the server asked the audit trail to record, and how the trail answers. */
+  private final List<RequestAudit.Call> audited = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private volatile java.util.function.Supplier<CompletableFuture<Void>> auditAnswer =
+      () -> CompletableFuture.completedFuture(null);
   private final AtomicBoolean healthy = new AtomicBoolean(true);
   private int port;
 
@@ -107,7 +111,11 @@ class GatewayHttpServerTest {
     KmsApi api = new KmsApi(ServiceModel.kms(), handlers());
     GatewayHttpServer server = new GatewayHttpServer(new GatewayHttpServer.Listen("127.0.0.1", 0, null, null),
         verifier, api, () -> new GatewayHttpServer.Health(healthy.get(), Map.of("state",
-            healthy.get() ? "CONNECTED" : "FAILED")));
+            healthy.get() ? "CONNECTED" : "FAILED")))
+        .audit(call -> {
+          audited.add(call);
+          return auditAnswer.get();
+        });
     vertx.deployVerticle(server).onComplete(ctx.succeeding(id -> {
       port = server.actualPort();
       ctx.completeNow();
@@ -195,5 +203,58 @@ class GatewayHttpServerTest {
     HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString());
     assertEquals(503, r.statusCode());
     assertEquals("FAILED", new JsonObject(r.body()).getString("state"));
+  }
+
+  @Test
+  void everyKmsCall_isAudited_successesRefusalsAndFailures() throws Exception {
+    assertEquals(200, signed("TrentService.ListKeys", "{\"Limit\":5}").statusCode());
+    RequestAudit.Call ok = audited.get(audited.size() - 1);
+    assertEquals("ListKeys", ok.operation());
+    assertEquals(ROOT.arn(), ok.caller().arn());
+    assertEquals(5, ((Number) ok.request().get("Limit")).intValue());
+    assertEquals(null, ok.error());
+
+    assertEquals(500, signed("TrentService.Encrypt", "{\"KeyId\":\"k\",\"Plaintext\":\"AA==\"}").statusCode());
+    RequestAudit.Call failed = audited.get(audited.size() - 1);
+    assertEquals("Encrypt", failed.operation());
+    assertEquals("KMSInternalException", failed.error().code().awsName());
+
+    HttpResponse<String> unsigned = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/"))
+        .header("X-Amz-Target", "TrentService.Decrypt").POST(HttpRequest.BodyPublishers.ofString("{}")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertEquals(403, unsigned.statusCode());
+    RequestAudit.Call refused = audited.get(audited.size() - 1);
+    assertEquals("Decrypt", refused.operation());
+    assertEquals(null, refused.caller());
+    assertEquals("MissingAuthenticationTokenException", refused.error().code().awsName());
+
+    int before = audited.size();
+    // a target that names no KMS operation is not an API call
+    signed("TrentService.NoSuchThing", "{}");
+    assertEquals(before, audited.size());
+  }
+
+  @Test
+  void theAnswerWaitsForTheAuditRecord_andIsAnErrorWhenItCannotBeRecorded() throws Exception {
+    CompletableFuture<Void> held = new CompletableFuture<>();
+    auditAnswer = () -> held;
+    CompletableFuture<HttpResponse<String>> pending = CompletableFuture.supplyAsync(() -> {
+      try {
+        return signed("TrentService.ListKeys", "{}");
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    Thread.sleep(300);
+    assertEquals(false, pending.isDone(), "answered before the audit record was durable");
+    held.complete(null);
+    assertEquals(200, pending.get(10, java.util.concurrent.TimeUnit.SECONDS).statusCode());
+
+    auditAnswer = () -> CompletableFuture.failedFuture(new java.io.IOException("disk full"));
+    HttpResponse<String> r = signed("TrentService.ListKeys", "{}");
+    assertEquals(500, r.statusCode());
+    assertTrue(r.body().contains("KMSInternalException"), r.body());
+    assertTrue(r.body().contains("audit trail"), r.body());
+    assertTrue(!r.body().contains("disk full"), r.body());
   }
 }

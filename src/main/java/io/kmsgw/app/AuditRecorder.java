@@ -1,0 +1,71 @@
+package io.kmsgw.app;
+
+import io.kmsgw.api.http.RequestAudit;
+import io.kmsgw.audit.AuditEvent;
+import io.kmsgw.audit.AuditLog;
+import io.kmsgw.kms.ServiceEvents;
+import io.vertx.core.json.JsonObject;
+import java.time.Clock;
+import java.util.Map;
+import java.util.concurrent.CompletionStage;
+import java.util.logging.Logger;
+
+/** Turns KMS API calls and the gateway's own actions into CloudTrail-format events in the audit log. */
+final class AuditRecorder implements RequestAudit, ServiceEvents {
+  private static final Logger LOG = Logger.getLogger(AuditRecorder.class.getName());
+  private static final int MAX_USER_AGENT = 1024;
+
+  private final AuditLog log;
+  private final Clock clock;
+  private final String region;
+  private final String account;
+
+  AuditRecorder(AuditLog log, Clock clock, String region, String account) {
+    this.log = log;
+    this.clock = clock;
+    this.region = region;
+    this.account = account;
+  }
+
+  @Override
+  public CompletionStage<Void> record(Call c) {
+    AuditEvent.Builder b = AuditEvent.apiCall(c.operation())
+        .time(clock.instant())
+        .caller(c.caller())
+        .region(region)
+        .sourceIp(c.sourceIp())
+        .userAgent(c.userAgent() == null ? null
+            : c.userAgent().length() > MAX_USER_AGENT ? c.userAgent().substring(0, MAX_USER_AGENT) : c.userAgent())
+        .requestId(c.requestId())
+        // the key's account receives the event, as in CloudTrail (a cross-account caller's own trail is not here)
+        .recipientAccountId(account);
+    if (c.request() != null) {
+      b.requestParameters(new JsonObject(c.request()));
+    }
+    if (c.response() != null) {
+      b.responseElements(new JsonObject(c.response()));
+    }
+    if (c.error() != null) {
+      b.error(c.error().code().awsName(), c.error().getMessage());
+    }
+    if (c.keyArn() != null) {
+      b.key(c.keyArn());
+    }
+    return log.append(b.build());
+  }
+
+  @Override
+  public void record(String eventName, String keyArn, Map<String, Object> details) {
+    AuditEvent.Builder b = AuditEvent.serviceEvent(eventName).time(clock.instant()).region(region)
+        .recipientAccountId(account);
+    if (keyArn != null) {
+      b.key(keyArn);
+    }
+    details.forEach(b::serviceEventDetail);
+    log.append(b.build()).whenComplete((ok, e) -> {
+      if (e != null) {
+        LOG.warning(() -> "audit: could not record " + eventName + ": " + e.getMessage());
+      }
+    });
+  }
+}
