@@ -25,8 +25,9 @@ import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * {@code aws cloudtrail lookup-events} (the unmodified AWS CLI v2) against the real gateway: a key's Decrypt calls
- * with the caller and the encryption context, the EventName and time filters, paging with {@code --page-size}, {@code --max-items},
- * {@code --starting-token} and {@code --next-token}, and a user without {@code cloudtrail:LookupEvents} refused.
+ * with the caller and the encryption context, the EventName and time filters, paging with {@code --page-size},
+ * {@code --max-items}, {@code --starting-token} and {@code --next-token}, and a user without
+ * {@code cloudtrail:LookupEvents} refused.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class AuditLookupIT {

@@ -3,8 +3,9 @@ package io.kmsgw.error;
 /**
  * Every error the KMS API can answer, with its AWS name and HTTP status.
  *
- * <p>Modelled exceptions come from {@code kms-service-2.json} (and, for LookupEvents, {@code cloudtrail-service-2.json}) (HTTP 400, or 500 for the three marked
- * {@code fault}); the rest are AWS's common errors that the model does not list. {@code retryable} follows
+ * <p>Modelled exceptions come from {@code kms-service-2.json} (HTTP 400, or 500 for the three marked
+ * {@code fault}), and for LookupEvents from {@code cloudtrail-service-2.json}; the rest are AWS's common errors that
+ * the models do not list. {@code retryable} follows
  * the AWS SDKs: they retry throttling and 5xx answers.
  */
 public enum ErrorCode {
