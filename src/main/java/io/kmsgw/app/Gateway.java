@@ -288,6 +288,11 @@ public final class Gateway implements AutoCloseable {
         new QueryApi(IamActions.of(iam), StsActions.of(sts)),
         new SigV4Verifier("iam", globalRegions, identities, clock, lifecycleClock),
         new SigV4Verifier("sts", globalRegions, identities, clock, lifecycleClock));
+    // CloudTrail's LookupEvents over the audit trail; CloudTrail is regional: signed for the configured region
+    io.kmsgw.api.cloudtrail.CloudTrailApi cloudTrail = io.kmsgw.api.cloudtrail.CloudTrailApi.create(
+        config.accountId(), config.region(), io.kmsgw.audit.AuditLookup.of(audit), identities,
+        new SigV4Verifier(io.kmsgw.api.cloudtrail.CloudTrailApi.SIGNING_NAME, List.of(config.region()), identities,
+            clock, lifecycleClock), clock);
     scheduler.scheduleWithFixedDelay(() -> sts.purgeExpired().exceptionally(e -> {
       LOG.warning(() -> "purging expired STS sessions failed: " + e.getMessage());
       return 0;
@@ -304,8 +309,10 @@ public final class Gateway implements AutoCloseable {
     try {
       xks = XksSetup.prepare(config, keys, aliases, stores, definitions, customStores::clusterOf, clock);
       XksSetup.Prepared x = xks;
-      vertx.deployVerticle(() -> x == null ? new GatewayHttpServer(listen, verifier, api, health, query).audit(recorder)
-                  : x.onMain(new GatewayHttpServer(listen, verifier, api, health, query).audit(recorder)),
+      vertx.deployVerticle(() -> x == null
+                  ? new GatewayHttpServer(listen, verifier, api, health, query).audit(recorder).cloudTrail(cloudTrail)
+                  : x.onMain(new GatewayHttpServer(listen, verifier, api, health, query).audit(recorder)
+                      .cloudTrail(cloudTrail)),
               new DeploymentOptions().setInstances(eventLoops))
           .await(30, TimeUnit.SECONDS);
       if (x != null && x.listen() != null) {

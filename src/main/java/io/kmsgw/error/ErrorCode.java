@@ -4,7 +4,8 @@ package io.kmsgw.error;
  * Every error the KMS API can answer, with its AWS name and HTTP status.
  *
  * <p>Modelled exceptions come from {@code kms-service-2.json} (HTTP 400, or 500 for the three marked
- * {@code fault}); the rest are AWS's common errors that the model does not list. {@code retryable} follows
+ * {@code fault}), and for LookupEvents from {@code cloudtrail-service-2.json}; the rest are AWS's common errors that
+ * the models do not list. {@code retryable} follows
  * the AWS SDKs: they retry throttling and 5xx answers.
  */
 public enum ErrorCode {
@@ -49,7 +50,16 @@ public enum ErrorCode {
   MALFORMED_POLICY_DOCUMENT("MalformedPolicyDocumentException", 400),
   NOT_FOUND("NotFoundException", 400),
   TAG("TagException", 400),
-  UNSUPPORTED_OPERATION("UnsupportedOperationException", 400);
+  UNSUPPORTED_OPERATION("UnsupportedOperationException", 400),
+  // modelled CloudTrail exceptions of LookupEvents (cloudtrail-service-2.json; UnsupportedOperationException above)
+  INVALID_LOOKUP_ATTRIBUTES("InvalidLookupAttributesException", 400),
+  INVALID_TIME_RANGE("InvalidTimeRangeException", 400),
+  INVALID_MAX_RESULTS("InvalidMaxResultsException", 400),
+  INVALID_NEXT_TOKEN("InvalidNextTokenException", 400),
+  INVALID_EVENT_CATEGORY("InvalidEventCategoryException", 400),
+  OPERATION_NOT_PERMITTED("OperationNotPermittedException", 400),
+  /** AWS's common error for a failure on the service's side, for the APIs other than KMS (CloudTrail). */
+  INTERNAL_FAILURE("InternalFailure", 500);
 
   private final String awsName;
   private final int httpStatus;

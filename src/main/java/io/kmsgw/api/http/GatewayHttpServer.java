@@ -55,6 +55,7 @@ public final class GatewayHttpServer extends VerticleBase {
   private static final String KMS_CONTEXT = "kmsgw.kms.context";
   private static final String AUDITED = "kmsgw.audited";
   private java.util.function.Consumer<HttpServerOptions> serverOptions = o -> {};
+  private io.kmsgw.api.cloudtrail.CloudTrailApi cloudTrail;
   private HttpServer server;
 
   /**
@@ -86,6 +87,12 @@ public final class GatewayHttpServer extends VerticleBase {
    */
   public GatewayHttpServer mount(java.util.function.Consumer<Router> routes) {
     mounts.add(routes);
+    return this;
+  }
+
+  /** Serves CloudTrail's LookupEvents over the audit trail on {@code POST /} too. Call before deployment. */
+  public GatewayHttpServer cloudTrail(io.kmsgw.api.cloudtrail.CloudTrailApi trail) {
+    this.cloudTrail = trail;
     return this;
   }
 
@@ -182,6 +189,11 @@ public final class GatewayHttpServer extends VerticleBase {
 
   /** KMS (JSON, X-Amz-Target) or, by the credential scope's service or a form body, IAM and STS (Query, XML). */
   private void post(RoutingContext ctx) {
+    if (cloudTrail != null && io.kmsgw.api.cloudtrail.CloudTrailApi.handles(ctx.request().getHeader("X-Amz-Target"),
+        SigV4Verifier.scopeService(ctx.request().getHeader("Authorization")))) {
+      cloudTrail(ctx);
+      return;
+    }
     if (query != null) {
       QueryApi.Service service = QueryApi.Service.bySigningName(
           SigV4Verifier.scopeService(ctx.request().getHeader("Authorization")));
@@ -215,6 +227,27 @@ public final class GatewayHttpServer extends VerticleBase {
         ctx.vertx().getOrCreateContext()).onComplete(ar -> {
           if (ar.succeeded()) {
             ctx.response().putHeader("Content-Type", "text/xml").end(Buffer.buffer(ar.result()));
+          } else {
+            ctx.fail(ar.cause());
+          }
+        });
+  }
+
+  /** CloudTrail (JSON, X-Amz-Target): LookupEvents; its errors take the KMS API's JSON shape in failure(). */
+  private void cloudTrail(RoutingContext ctx) {
+    RequestRecord rec = ctx.get(RECORD);
+    byte[] body = body(ctx);
+    Caller caller = cloudTrail.verifier().verify(new VertxSignedRequest(ctx, body));
+    rec.caller = caller.arn();
+    rec.operation = "cloudtrail:" + cloudTrail.operationName(ctx.request().getHeader("X-Amz-Target"));
+    Caller scoped = caller.in(new Caller.Scope("-".equals(rec.source) ? null : rec.source, null, null,
+        ctx.request().isSSL()));
+    Future.fromCompletionStage(cloudTrail.lookupEvents(scoped, body), ctx.vertx().getOrCreateContext())
+        .onComplete(ar -> {
+          if (ar.succeeded()) {
+            ctx.response()
+                .putHeader("Content-Type", ErrorResponses.CONTENT_TYPE)
+                .end(Buffer.buffer(JsonResponse.write(ar.result())));
           } else {
             ctx.fail(ar.cause());
           }
