@@ -57,6 +57,21 @@ final class KeyHandles {
     handles.put(key, sessionCopies ? copy(tokenHandle, key) : tokenHandle);
   }
 
+  /** Private keys of signing key pairs (the audit trail's), by label: token object handles, never copied. */
+  private final ConcurrentHashMap<HsmKey, Long> privateKeys = new ConcurrentHashMap<>();
+
+  Long privateKey(HsmKey key) {
+    return privateKeys.get(key);
+  }
+
+  void privateKey(HsmKey key, long handle) {
+    privateKeys.put(key, handle);
+  }
+
+  void stalePrivateKey(HsmKey key, long handle) {
+    privateKeys.remove(key, handle);
+  }
+
   /** Forgets a handle that turned out stale. */
   void stale(HsmKey key, long handle) {
     handles.remove(key, handle);

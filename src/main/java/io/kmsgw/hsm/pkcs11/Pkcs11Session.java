@@ -301,10 +301,24 @@ final class Pkcs11Session implements HsmSession {
 
   @Override
   public byte[] signEcdsa(HsmKey key, byte[] digest) throws HsmException {
+    // the handle is kept per connection: no C_FindObjects per digest in steady state
+    Long cached = handles.privateKey(key);
+    if (cached != null) {
+      try {
+        return session.signSingle(new Mechanism(CKM_ECDSA), cached, digest);
+      } catch (PKCS11Exception e) {
+        HsmException mapped = ckr.map(e, Call.SIGN, "C_Sign (ECDSA) failed with key " + key.label());
+        if (mapped.kind() != HsmErrorKind.KEY_NOT_FOUND) {
+          throw mapped;
+        }
+        handles.stalePrivateKey(key, cached);
+      }
+    }
     long[] found = findKeyObjects(CKO_PRIVATE_KEY, key);
     if (found.length == 0) {
       throw new HsmException(HsmErrorKind.KEY_NOT_FOUND, "signing key " + key.label() + " is not in the token");
     }
+    handles.privateKey(key, found[0]);
     try {
       // the SoftHSM2 fact of the guide: no CKM_ECDSA_SHA256, so the digest comes from the caller
       return session.signSingle(new Mechanism(CKM_ECDSA), found[0], digest);
