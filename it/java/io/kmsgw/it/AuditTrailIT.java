@@ -128,6 +128,12 @@ class AuditTrailIT {
         && "AccessDeniedException".equals(e.getString("errorCode"))).findFirst().orElseThrow();
     assertEquals("nosy", refused.getJsonObject("userIdentity").getString("userName"));
     assertTrue(events.stream().anyMatch(e -> e.getString("eventName").equals("KmsgwStarted")));
+    // IAM calls on the same listener are recorded as iam.amazonaws.com events (never with the secret they return)
+    JsonObject createKey = events.stream().filter(e -> e.getString("eventName").equals("CreateAccessKey"))
+        .findFirst().orElseThrow();
+    assertEquals("iam.amazonaws.com", createKey.getString("eventSource"));
+    assertEquals("nosy", createKey.getJsonObject("requestParameters").getString("userName"));
+    assertEquals(null, createKey.getValue("responseElements"));
   }
 
   @Test

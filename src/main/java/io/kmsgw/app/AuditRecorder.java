@@ -30,6 +30,7 @@ final class AuditRecorder implements RequestAudit, ServiceEvents {
   @Override
   public CompletionStage<Void> record(Call c) {
     AuditEvent.Builder b = AuditEvent.apiCall(c.operation())
+        .source(c.eventSource())
         .time(clock.instant())
         .caller(c.caller())
         .region(region)

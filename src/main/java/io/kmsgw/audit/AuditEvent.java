@@ -40,7 +40,10 @@ public final class AuditEvent {
       "DestinationEncryptionAlgorithm", "SigningAlgorithm", "MessageType", "MacAlgorithm", "WrappingAlgorithm",
       "WrappingKeySpec", "ValidTo", "ExpirationModel", "RotationPeriodInDays", "KeyAgreementAlgorithm", "DryRun",
       "XksProxyUriEndpoint", "XksProxyUriPath", "XksProxyVpcEndpointServiceName", "XksProxyConnectivity",
-      "PrimaryRegion", "ReplicaRegion", "IncludeKeyMaterial", "KeyMaterialId", "ImportType");
+      "PrimaryRegion", "ReplicaRegion", "IncludeKeyMaterial", "KeyMaterialId", "ImportType",
+      // IAM and STS (never a secret: CreateAccessKey's and AssumeRole's secrets are in responses, which are not kept)
+      "UserName", "RoleName", "PolicyDocument", "AssumeRolePolicyDocument", "Path", "PathPrefix",
+      "RoleArn", "RoleSessionName", "DurationSeconds", "MaxSessionDuration", "AccessKeyId", "MaxItems");
 
   /** Members whose value is a map chosen by the caller: copied without renaming its keys. */
   private static final Set<String> VERBATIM_MAPS = Set.of("EncryptionContext", "SourceEncryptionContext",
@@ -100,6 +103,7 @@ public final class AuditEvent {
     private final JsonArray resources = new JsonArray();
     private String recipientAccountId;
     private JsonObject serviceEventDetails;
+    private String source = SOURCE;
 
     private Builder(String eventName, String eventType) {
       if (eventName == null || !eventName.matches("[A-Za-z0-9]{1,128}")) {
@@ -183,6 +187,15 @@ public final class AuditEvent {
       return this;
     }
 
+    /** The service the call was made to: {@code kms.amazonaws.com} unless set ({@code iam.amazonaws.com} ...). */
+    public Builder source(String eventSource) {
+      if (eventSource == null || !eventSource.matches("[a-z0-9-]{1,32}\\.amazonaws\\.com")) {
+        throw new IllegalArgumentException("an event source is <service>.amazonaws.com");
+      }
+      this.source = eventSource;
+      return this;
+    }
+
     public Builder recipientAccountId(String account) {
       this.recipientAccountId = account;
       return this;
@@ -207,7 +220,7 @@ public final class AuditEvent {
       JsonObject e = new JsonObject().put("eventVersion", EVENT_VERSION);
       e.put("userIdentity", service ? serviceIdentity(account) : userIdentity(caller));
       e.put("eventTime", time.truncatedTo(ChronoUnit.SECONDS).toString());
-      e.put("eventSource", SOURCE);
+      e.put("eventSource", service ? SOURCE : source);
       e.put("eventName", eventName);
       e.put("awsRegion", region);
       e.put("sourceIPAddress", service ? SOURCE : sourceIp);

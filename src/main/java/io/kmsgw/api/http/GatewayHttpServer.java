@@ -54,6 +54,7 @@ public final class GatewayHttpServer extends VerticleBase {
   private static final String KMS_CALLER = "kmsgw.kms.caller";
   private static final String KMS_CONTEXT = "kmsgw.kms.context";
   private static final String AUDITED = "kmsgw.audited";
+  private static final String QUERY_CALLER = "kmsgw.query.caller";
   private java.util.function.Consumer<HttpServerOptions> serverOptions = o -> {};
   private io.kmsgw.api.cloudtrail.CloudTrailApi cloudTrail;
   private HttpServer server;
@@ -223,10 +224,13 @@ public final class GatewayHttpServer extends VerticleBase {
     rec.caller = caller.arn();
     Caller scoped = caller.in(new Caller.Scope("-".equals(rec.source) ? null : rec.source, null, null,
         ctx.request().isSSL()));
+    ctx.put(QUERY_CALLER, scoped);
     Future.fromCompletionStage(query.api().invoke(service, scoped, body, rec.requestId),
         ctx.vertx().getOrCreateContext()).onComplete(ar -> {
           if (ar.succeeded()) {
-            ctx.response().putHeader("Content-Type", "text/xml").end(Buffer.buffer(ar.result()));
+            Buffer out = Buffer.buffer(ar.result());
+            audited(ctx, queryCall(ctx, rec, service, null), () -> ctx.response()
+                .putHeader("Content-Type", "text/xml").end(out));
           } else {
             ctx.fail(ar.cause());
           }
@@ -286,7 +290,7 @@ public final class GatewayHttpServer extends VerticleBase {
     Caller caller = oc != null ? oc.caller() : ctx.get(KMS_CALLER);
     return new RequestAudit.Call(rec.requestId, operation, caller, "-".equals(rec.source) ? null : rec.source,
         ctx.request().getHeader("User-Agent"), oc == null ? null : oc.request(), response, error,
-        oc == null ? null : oc.keyArn());
+        oc == null ? null : oc.keyArn(), "kms.amazonaws.com");
   }
 
   /**
@@ -322,6 +326,21 @@ public final class GatewayHttpServer extends VerticleBase {
             ar.cause()));
       }
     });
+  }
+
+  /** The audit record of an IAM or STS call: the action, its allowlisted parameters, the outcome (no response). */
+  private RequestAudit.Call queryCall(RoutingContext ctx, RequestRecord rec, QueryApi.Service service,
+      KmsException error) {
+    String action = QueryApi.actionOf(body(ctx));
+    java.util.Map<String, String> form = QueryApi.form(body(ctx));
+    java.util.Map<String, Object> request = form == null ? null : new java.util.LinkedHashMap<>(form);
+    if (request != null) {
+      request.remove("Action");
+      request.remove("Version");
+    }
+    return new RequestAudit.Call(rec.requestId, action, ctx.get(QUERY_CALLER), "-".equals(rec.source) ? null
+        : rec.source, ctx.request().getHeader("User-Agent"), request, null, error, null,
+        service.signingName + ".amazonaws.com");
   }
 
   /** The KMS operation a failed request named, if its X-Amz-Target names one; else null. */
@@ -367,8 +386,16 @@ public final class GatewayHttpServer extends VerticleBase {
       if (rec != null) {
         rec.error = r.code();
       }
-      if (!ctx.response().ended() && !ctx.response().closed()) {
-        ctx.response().setStatusCode(r.status()).putHeader("Content-Type", "text/xml").end(Buffer.buffer(r.xml()));
+      Runnable respond = () -> {
+        if (!ctx.response().ended() && !ctx.response().closed()) {
+          ctx.response().setStatusCode(r.status()).putHeader("Content-Type", "text/xml")
+              .end(Buffer.buffer(r.xml()));
+        }
+      };
+      if (rec != null && ctx.get(AUDITED) == null && !"-".equals(QueryApi.actionOf(body(ctx)))) {
+        audited(ctx, queryCall(ctx, rec, service, error), respond);
+      } else {
+        respond.run();
       }
       return;
     }

@@ -6,7 +6,7 @@ import java.util.Map;
 import java.util.concurrent.CompletionStage;
 
 /**
- * Records one KMS API call, refused and failed ones included, in the audit trail. The HTTP front answers only once
+ * Records one API call (KMS, and IAM and STS on the same listener), refused and failed ones included, in the audit trail. The HTTP front answers only once
  * the returned stage completes, so an acknowledged request's event is durable.
  */
 @FunctionalInterface
@@ -17,9 +17,11 @@ public interface RequestAudit {
    * @param response the response members on success, else null
    * @param error the error answered, or null on success
    * @param keyArn the key the request used, or null
+   * @param eventSource {@code kms.amazonaws.com}, {@code iam.amazonaws.com} or {@code sts.amazonaws.com}
    */
   record Call(String requestId, String operation, Caller caller, String sourceIp, String userAgent,
-      Map<String, Object> request, Map<String, Object> response, KmsException error, String keyArn) {}
+      Map<String, Object> request, Map<String, Object> response, KmsException error, String keyArn,
+      String eventSource) {}
 
   CompletionStage<Void> record(Call call);
 }

@@ -136,6 +136,15 @@ public final class QueryApi {
   }
 
   /** {@code application/x-www-form-urlencoded}: name=value pairs, {@code +} as space, %XX as UTF-8 bytes. */
+  /** The form's parameters (for the audit trail, which keeps only its allowlisted, non-secret ones). */
+  public static Map<String, String> form(byte[] body) {
+    try {
+      return parseForm(body);
+    } catch (RuntimeException e) {
+      return null;
+    }
+  }
+
   static Map<String, String> parseForm(byte[] body) {
     Map<String, String> out = new HashMap<>();
     String s = new String(body, StandardCharsets.UTF_8);
