@@ -125,6 +125,12 @@ public final class ExternalKeyService {
           throw new KmsException(ErrorCode.INVALID_KEY_USAGE, "The key does not support ENCRYPT (CKA_ENCRYPT is "
               + "false).");
         }
+        if (integrityValue && !info.decrypt()) {
+          // XKS spec, Appendix C: a CDIV promises that the ciphertext decrypts; a key that cannot decrypt cannot
+          // keep that promise (the public XKS test client expects InvalidKeyUsageException here)
+          throw new KmsException(ErrorCode.INVALID_KEY_USAGE, "A ciphertextDataIntegrityValue needs a key that can "
+              + "also DECRYPT (CKA_DECRYPT is false).");
+        }
         byte[] metadata = version == null ? null : XksCiphertext.metadata(version.version());
         byte[] hsmAad = XksCiphertext.hsmAad(aad, metadata);
         return connection(e.keyStoreId()).run(ErrorCode.KMS_INVALID_STATE, arnOf(t), s -> {
@@ -142,7 +148,8 @@ public final class ExternalKeyService {
             // XKS spec, Appendix C: the CDIV is computed before the verifying decrypt, so a corruption after the
             // check cannot go unnoticed
             cdiv = XksCiphertext.integrityValue(aad, metadata, iv, ciphertext, tag);
-            verify(s, info, iv, hsmAad, plaintext, sealed);
+            // verify the very arrays that are returned, not the buffer they were split from
+            verify(s, info, iv, hsmAad, plaintext, concat(ciphertext, tag));
           }
           return new Sealed(ciphertext, metadata, iv, tag, cdiv);
         });
@@ -150,20 +157,21 @@ public final class ExternalKeyService {
     });
   }
 
-  /**
-   * Checks that what was just sealed opens again to the plaintext: by decrypting it, or, for a key that may only
-   * encrypt, by sealing the same plaintext under the same IV again (GCM is deterministic, so this reveals nothing
-   * new) and comparing.
-   */
+  /** Checks that what was just sealed opens again to the plaintext, by decrypting it in the HSM. */
   private static void verify(HsmSession s, SecretKeyInfo info, byte[] iv, byte[] hsmAad, byte[] plaintext,
       byte[] sealed) throws HsmException {
-    byte[] again = info.decrypt() ? s.decryptAesGcm(info.key(), iv, hsmAad, sealed)
-        : s.encryptAesGcm(info.key(), iv, hsmAad, plaintext);
-    boolean same = MessageDigest.isEqual(again, info.decrypt() ? plaintext : sealed);
+    byte[] again = s.decryptAesGcm(info.key(), iv, hsmAad, sealed);
+    boolean same = MessageDigest.isEqual(again, plaintext);
     Arrays.fill(again, (byte) 0);
     if (!same) {
       throw new HsmException(HsmErrorKind.OTHER, "the ciphertext just produced did not verify");
     }
+  }
+
+  private static byte[] concat(byte[] a, byte[] b) {
+    byte[] out = Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, out, a.length, b.length);
+    return out;
   }
 
   public CompletableFuture<byte[]> decrypt(Exposure e, String externalKeyId, byte[] ciphertext, byte[] metadata,
@@ -197,9 +205,7 @@ public final class ExternalKeyService {
               + "false).");
         }
         byte[] hsmAad = XksCiphertext.hsmAad(aad, metadata);
-        byte[] sealed = new byte[ciphertext.length + tag.length];
-        System.arraycopy(ciphertext, 0, sealed, 0, ciphertext.length);
-        System.arraycopy(tag, 0, sealed, ciphertext.length, tag.length);
+        byte[] sealed = concat(ciphertext, tag);
         return connection(e.keyStoreId()).run(ErrorCode.KMS_INVALID_STATE, arnOf(t),
             s -> s.decryptAesGcm(info.key(), iv, hsmAad, sealed));
       });

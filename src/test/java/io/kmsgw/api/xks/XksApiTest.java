@@ -229,6 +229,7 @@ class XksApiTest {
   @Test
   void metadata_validationErrors() throws Exception {
     assertError(xks.post("/keys/xks-both/metadata", "{}"), 400, "ValidationException");
+    assertError(xks.post("/keys/xks-both/metadata", "{\"requestMetadata\":{}}"), 400, "ValidationException");
     assertError(xks.post("/keys/xks-both/metadata", "{\"requestMetadata\":{\"kmsOperation\":\"CreateKey\","
         + "\"kmsRequestId\":\"x\"}}"), 400, "ValidationException");
     assertError(xks.post("/keys/xks-both/metadata", "{\"requestMetadata\":{\"awsPrincipalArn\":\"a\","
@@ -293,7 +294,7 @@ class XksApiTest {
 
   @Test
   void integrityValue_isTheSha256OfTheFields_withAndWithoutAad() throws Exception {
-    for (String key : List.of(managed.keyId().toString(), "xks-both", "xks-encrypt-only")) {
+    for (String key : List.of(managed.keyId().toString(), "xks-both")) {
       for (byte[] aad : new byte[][] {null, "aad".getBytes()}) {
         XksClient.Response enc = xks.post("/keys/" + key + "/encrypt", encryptBody("secret".getBytes(), aad, true));
         assertEquals(200, enc.status(), enc.raw());
@@ -310,6 +311,27 @@ class XksApiTest {
         assertEquals(B64.encodeToString(md.digest()), enc.string("ciphertextDataIntegrityValue"));
       }
     }
+  }
+
+  @Test
+  void encrypt_withCdiv_onAnEncryptOnlyKey_isInvalidKeyUsage_withAndWithoutAad() throws Exception {
+    // public XKS test client: "Encrypt with AAD and CDIV", "Encrypt with CDIV but without AAD" on an encrypt-only key
+    for (byte[] aad : new byte[][] {null, "aad".getBytes()}) {
+      assertError(xks.post("/keys/xks-encrypt-only/encrypt", encryptBody("secret".getBytes(), aad, true)), 400,
+          "InvalidKeyUsageException");
+    }
+    assertEquals(200, xks.post("/keys/xks-encrypt-only/encrypt", encryptBody("x".getBytes(), "aad".getBytes(), false))
+        .status());
+  }
+
+  @Test
+  void encrypt_onADecryptOnlyKey_isInvalidKeyUsage_withAad_withAadAndCdiv_andWithCdivAlone() throws Exception {
+    assertError(xks.post("/keys/xks-decrypt-only/encrypt", encryptBody("x".getBytes(), "aad".getBytes(), false)), 400,
+        "InvalidKeyUsageException");
+    assertError(xks.post("/keys/xks-decrypt-only/encrypt", encryptBody("x".getBytes(), "aad".getBytes(), true)), 400,
+        "InvalidKeyUsageException");
+    assertError(xks.post("/keys/xks-decrypt-only/encrypt", encryptBody("x".getBytes(), null, true)), 400,
+        "InvalidKeyUsageException");
   }
 
   @Test
@@ -371,9 +393,17 @@ class XksApiTest {
         + "\"encryptionAlgorithm\":\"RSAES_OAEP_SHA_256\"}"), 400, "ValidationException");
     assertError(xks.withCredentials(AKID_B, SECRET_A).post("/keys/xks-both/encrypt", body), 401,
         "AuthenticationFailedException");
-    assertError(xks.withCredentials("AAAAAAAAAAAAAAAAAAAAAAAA", SECRET_A).post("/keys/xks-both/decrypt", body), 401,
+    XksClient.Response enc = xks.post("/keys/xks-both/encrypt", body);
+    assertEquals(200, enc.status(), enc.raw());
+    String decrypt = decryptBody(enc, null);
+    assertEquals(200, xks.post("/keys/xks-both/decrypt", decrypt).status());
+    assertError(xks.withCredentials("AAAAAAAAAAAAAAAAAAAAAAAA", SECRET_A).post("/keys/xks-both/decrypt", decrypt), 401,
+        "AuthenticationFailedException");
+    assertError(xks.withCredentials(AKID_A, SECRET_B).post("/keys/xks-both/decrypt", decrypt), 401,
         "AuthenticationFailedException");
     assertError(xks.withBase(URI.create(root + "/wrong")).post("/keys/xks-both/encrypt", body), 404,
+        "InvalidUriPathException");
+    assertError(xks.withBase(URI.create(root + "/wrong")).post("/keys/xks-both/decrypt", decrypt), 404,
         "InvalidUriPathException");
   }
 
