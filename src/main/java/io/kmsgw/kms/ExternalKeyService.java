@@ -229,6 +229,20 @@ public final class ExternalKeyService {
       return CompletableFuture.completedFuture(new Probe(keyStoreId, false, 0, 0, "key store " + st.state()));
     }
     int waiting = c.status().stats() == null ? 0 : c.status().stats().waiting();
+    CompletableFuture<Probe> roundTrip;
+    try {
+      roundTrip = roundTrip(c, keyStoreId, start, waiting);
+    } catch (RuntimeException e) {
+      // the store left CONNECTED since isConnected(): run() refused synchronously
+      return CompletableFuture.completedFuture(new Probe(keyStoreId, false, (System.nanoTime() - start) / 1000,
+          waiting, e.getMessage()));
+    }
+    return roundTrip.exceptionally(t -> new Probe(keyStoreId, false, (System.nanoTime() - start) / 1000, waiting,
+        Completions.unwrap(t).getMessage()));
+  }
+
+  private static CompletableFuture<Probe> roundTrip(KeyStoreConnection c, String keyStoreId, long start,
+      int waiting) {
     return c.run(ErrorCode.KMS_INTERNAL, null, s -> {
       HsmKey key = new HsmKey(HEALTH_KEY_LABEL, HEALTH_KEY_ID);
       if (!s.exists(key)) {
@@ -244,8 +258,7 @@ public final class ExternalKeyService {
         throw new HsmException(HsmErrorKind.OTHER, "the health round trip returned other bytes");
       }
       return new Probe(keyStoreId, true, (System.nanoTime() - start) / 1000, waiting, "AES-GCM round trip");
-    }).exceptionally(t -> new Probe(keyStoreId, false, (System.nanoTime() - start) / 1000, waiting,
-        Completions.unwrap(t).getMessage()));
+    });
   }
 
   /** The key an external key id names, if the endpoint exposes it; NOT_FOUND otherwise. */
