@@ -183,6 +183,7 @@ public final class XksApi implements Consumer<Router> {
     if (op == Operation.HEALTH) {
       md = XksRequest.healthMetadata(body);
       log(ctx, op, signer, keyId, md);
+      XksRequest.health(XksRequest.parse(body));
       result = health(endpoint);
     } else {
       Map<String, Object> json = XksRequest.parse(body);

@@ -146,9 +146,16 @@ class XksApiTest {
   }
 
   @Test
-  void health_withEmptyObjectOrEmptyRequestMetadata_succeeds() throws Exception {
-    assertEquals(200, xks.post("/health", "{}").status());
-    assertEquals(200, xks.post("/health", "{\"requestMetadata\":{}}").status());
+  void health_withoutKmsRequestIdOrKmsOperation_isValidationException() throws Exception {
+    // public XKS test client, test_get_health_status: requestMetadata.kmsRequestId and kmsOperation are REQUIRED
+    assertError(xks.post("/health", "{}"), 400, "ValidationException");
+    assertError(xks.post("/health", "{\"requestMetadata\":{}}"), 400, "ValidationException");
+    assertError(xks.post("/health", "{\"requestMetadata\":{\"kmsRequestId\":\"r-1\"}}"), 400,
+        "ValidationException");
+    assertError(xks.post("/health", "{\"requestMetadata\":{\"kmsOperation\":\"KmsHealthCheck\"}}"), 400,
+        "ValidationException");
+    assertError(xks.post("/health", ""), 400, "ValidationException");
+    assertError(xks.post("/health", "not json"), 400, "ValidationException");
   }
 
   @Test
@@ -364,6 +371,28 @@ class XksApiTest {
     assertError(xks.post("/keys/" + managed.keyId() + "/decrypt", decryptBody(ct, md, null, iv,
         B64.encodeToString(badTag))), 400, "InvalidCiphertextException");
     assertError(xks.post("/keys/" + managed.keyId() + "/decrypt", decryptBody(ct, md, null, iv, "AAAA")), 400,
+        "InvalidCiphertextException");
+  }
+
+  @Test
+  void base64_unpaddedOrWithNonZeroTrailingBits_isRefused() throws Exception {
+    String encrypt = "{" + metadata("Encrypt") + ",\"encryptionAlgorithm\":\"AES_GCM\",\"plaintext\":\"";
+    assertEquals(200, xks.post("/keys/xks-both/encrypt", encrypt + "AQ==\"}").status());
+    assertError(xks.post("/keys/xks-both/encrypt", encrypt + "AQ\"}"), 400, "ValidationException");
+    assertError(xks.post("/keys/xks-both/encrypt", encrypt + "AR==\"}"), 400, "ValidationException");
+    assertError(xks.post("/keys/xks-both/encrypt", encrypt + "AQ==\",\"additionalAuthenticatedData\":\"YWE\"}"), 400,
+        "ValidationException");
+    XksClient.Response enc = xks.post("/keys/xks-both/encrypt", encryptBody("x".getBytes(), null, false));
+    String iv = enc.string("initializationVector");
+    String tag = enc.string("authenticationTag");
+    String ct = enc.string("ciphertext");
+    assertEquals(200, xks.post("/keys/xks-both/decrypt", decryptBody(ct, null, null, iv, tag)).status());
+    // a 12-byte IV is 16 characters with no padding; a 16-byte tag ends in "=="
+    assertError(xks.post("/keys/xks-both/decrypt", decryptBody(ct, null, null, iv, tag.substring(0, 22))), 400,
+        "InvalidCiphertextException");
+    // the last character of a 16-byte value carries 2 bits and 4 zero bits: A, Q, g or w; the next one sets a zero bit
+    String lastBitsSet = tag.substring(0, 21) + (char) (tag.charAt(21) + 1) + "==";
+    assertError(xks.post("/keys/xks-both/decrypt", decryptBody(ct, null, null, iv, lastBitsSet)), 400,
         "InvalidCiphertextException");
   }
 
