@@ -133,7 +133,8 @@ public final class ExternalKeyService {
         }
         byte[] metadata = version == null ? null : XksCiphertext.metadata(version.version());
         byte[] hsmAad = XksCiphertext.hsmAad(aad, metadata);
-        return connection(e.keyStoreId()).run(ErrorCode.KMS_INVALID_STATE, arnOf(t), s -> {
+        return staleAware(e.keyStoreId(), t, label, connection(e.keyStoreId()).run(ErrorCode.KMS_INVALID_STATE,
+            arnOf(t), s -> {
           byte[] iv = new byte[XksCiphertext.IV_LENGTH];
           if (ivFromHsmRandom) {
             iv = s.generateRandom(XksCiphertext.IV_LENGTH);
@@ -152,7 +153,7 @@ public final class ExternalKeyService {
             verify(s, info, iv, hsmAad, plaintext, concat(ciphertext, tag));
           }
           return new Sealed(ciphertext, metadata, iv, tag, cdiv);
-        });
+        }));
       });
     });
   }
@@ -206,8 +207,8 @@ public final class ExternalKeyService {
         }
         byte[] hsmAad = XksCiphertext.hsmAad(aad, metadata);
         byte[] sealed = concat(ciphertext, tag);
-        return connection(e.keyStoreId()).run(ErrorCode.KMS_INVALID_STATE, arnOf(t),
-            s -> s.decryptAesGcm(info.key(), iv, hsmAad, sealed));
+        return staleAware(e.keyStoreId(), t, label, connection(e.keyStoreId()).run(ErrorCode.KMS_INVALID_STATE,
+            arnOf(t), s -> s.decryptAesGcm(info.key(), iv, hsmAad, sealed)));
       });
     });
   }
@@ -341,6 +342,34 @@ public final class ExternalKeyService {
           infos.put(cacheKey, new CachedInfo(info));
           return info;
         });
+  }
+
+  /**
+   * Encrypt and Decrypt use the attributes as last read; when the HSM says otherwise, the reading is dropped and the
+   * client told what changed: the object is gone (KeyNotFoundException for an HSM-labelled key; a gateway key's
+   * missing material stays an internal error), or its usage attributes no longer allow the call
+   * (InvalidKeyUsageException). The next call reads the attributes afresh.
+   */
+  private <T> CompletableFuture<T> staleAware(String storeId, Target t, String label, CompletableFuture<T> work) {
+    return work.handle((value, failure) -> {
+      if (failure == null) {
+        return value;
+      }
+      Throwable cause = Completions.unwrap(failure);
+      if (cause instanceof KmsException k && k.getCause() instanceof HsmException h) {
+        if (h.kind() == HsmErrorKind.KEY_NOT_FOUND) {
+          infos.remove(storeId + "\n" + label);
+          if (t.managed() == null) {
+            throw notFound(label);
+          }
+        } else if (h.kind() == HsmErrorKind.KEY_USAGE_NOT_PERMITTED) {
+          infos.remove(storeId + "\n" + label);
+          throw new KmsException(ErrorCode.INVALID_KEY_USAGE, "The key's attributes in the HSM no longer allow "
+              + "this operation.");
+        }
+      }
+      throw cause instanceof RuntimeException r ? r : new java.util.concurrent.CompletionException(cause);
+    });
   }
 
   private static String keySpec(SecretKeyInfo info) {

@@ -68,6 +68,8 @@ class XksApiTest {
     TestKeys.generateAes(hsm, "xks-no-usage", 32, false, false);
     TestKeys.generateAes(hsm, "xks-aes128", 16, true, true);
     TestKeys.generateAes(hsm, "not-exposed", 32, true, true);
+    TestKeys.generateAes(hsm, "xks-doomed", 32, true, true);
+    TestKeys.generateAes(hsm, "xks-revoked", 32, true, true);
     XksSettings.Endpoint main = new XksSettings.Endpoint("main", "test/ks1", "default", "us-east-1",
         "kms-xks-proxy", Set.of(managed.keyId().toString(), "payments-key", disabled.keyId().toString(),
             rotating.keyId().toString()),
@@ -448,6 +450,34 @@ class XksApiTest {
     assertError(xks.post("/keys/xks-no-usage/decrypt", decryptBody(enc, null)), 400, "InvalidKeyUsageException");
     assertError(xks.post("/keys/xks-aes128/encrypt", encryptBody("x".getBytes(), null, false)), 501,
         "UnsupportedOperationException");
+  }
+
+  @Test
+  void aLabelledKeyDestroyedInTheHsmAfterUse_isKeyNotFound_notInternal() throws Exception {
+    XksClient.Response enc = xks.post("/keys/xks-doomed/encrypt", encryptBody("x".getBytes(), null, false));
+    assertEquals(200, enc.status(), enc.raw());
+    TestKeys.destroy(fx.keyStore.hsm(ErrorCode.KMS_INTERNAL), "xks-doomed");
+    assertError(xks.post("/keys/xks-doomed/encrypt", encryptBody("x".getBytes(), null, false)), 404,
+        "KeyNotFoundException");
+    assertError(xks.post("/keys/xks-doomed/decrypt", decryptBody(enc, null)), 404, "KeyNotFoundException");
+  }
+
+  @Test
+  void aLabelledKeyWhoseUsageAnOperatorTurnedOff_isInvalidKeyUsage_notInternal() throws Exception {
+    XksClient.Response enc = xks.post("/keys/xks-revoked/encrypt", encryptBody("x".getBytes(), null, false));
+    assertEquals(200, enc.status(), enc.raw());
+    assertEquals(200, xks.post("/keys/xks-revoked/decrypt", decryptBody(enc, null)).status());
+    TestKeys.setUsage(fx.keyStore.hsm(ErrorCode.KMS_INTERNAL), "xks-revoked", false, false);
+    // the connection's session copies of token keys keep the attributes they were copied with: reconnect, as a
+    // restart or an HSM failover would, so that the HSM sees the new attributes while the gateway's reading is old
+    fx.keyStore.disconnect().get(30, TimeUnit.SECONDS);
+    fx.keyStore.connect();
+    assertTrue(fx.keyStore.awaitConnected(Duration.ofSeconds(30)), fx.keyStore.status().toString());
+    assertError(xks.post("/keys/xks-revoked/encrypt", encryptBody("x".getBytes(), null, false)), 400,
+        "InvalidKeyUsageException");
+    assertError(xks.post("/keys/xks-revoked/decrypt", decryptBody(enc, null)), 400, "InvalidKeyUsageException");
+    assertEquals(List.of(), xks.post("/keys/xks-revoked/metadata", "{" + metadata("CreateKey") + "}").json()
+        .get("keyUsage"));
   }
 
   @Test
