@@ -40,6 +40,8 @@ public enum HsmErrorKind {
   RESOURCE_EXHAUSTED(false, false),
   /** The mechanism, a parameter or an attribute is not supported by this HSM. */
   UNSUPPORTED(false, false),
+  /** The key object's own attributes do not allow this function (CKA_ENCRYPT or CKA_DECRYPT false, say). */
+  KEY_USAGE_NOT_PERMITTED(false, false),
   /** Anything else. */
   OTHER(false, false);
 

@@ -125,9 +125,16 @@ public final class ExternalKeyService {
           throw new KmsException(ErrorCode.INVALID_KEY_USAGE, "The key does not support ENCRYPT (CKA_ENCRYPT is "
               + "false).");
         }
+        if (integrityValue && !info.decrypt()) {
+          // XKS spec, Appendix C: a CDIV promises that the ciphertext decrypts; a key that cannot decrypt cannot
+          // keep that promise (the public XKS test client expects InvalidKeyUsageException here)
+          throw new KmsException(ErrorCode.INVALID_KEY_USAGE, "A ciphertextDataIntegrityValue needs a key that can "
+              + "also DECRYPT (CKA_DECRYPT is false).");
+        }
         byte[] metadata = version == null ? null : XksCiphertext.metadata(version.version());
         byte[] hsmAad = XksCiphertext.hsmAad(aad, metadata);
-        return connection(e.keyStoreId()).run(ErrorCode.KMS_INVALID_STATE, arnOf(t), s -> {
+        return staleAware(e.keyStoreId(), t, label, connection(e.keyStoreId()).run(ErrorCode.KMS_INVALID_STATE,
+            arnOf(t), s -> {
           byte[] iv = new byte[XksCiphertext.IV_LENGTH];
           if (ivFromHsmRandom) {
             iv = s.generateRandom(XksCiphertext.IV_LENGTH);
@@ -142,28 +149,30 @@ public final class ExternalKeyService {
             // XKS spec, Appendix C: the CDIV is computed before the verifying decrypt, so a corruption after the
             // check cannot go unnoticed
             cdiv = XksCiphertext.integrityValue(aad, metadata, iv, ciphertext, tag);
-            verify(s, info, iv, hsmAad, plaintext, sealed);
+            // verify the very arrays that are returned, not the buffer they were split from
+            verify(s, info, iv, hsmAad, plaintext, concat(ciphertext, tag));
           }
           return new Sealed(ciphertext, metadata, iv, tag, cdiv);
-        });
+        }));
       });
     });
   }
 
-  /**
-   * Checks that what was just sealed opens again to the plaintext: by decrypting it, or, for a key that may only
-   * encrypt, by sealing the same plaintext under the same IV again (GCM is deterministic, so this reveals nothing
-   * new) and comparing.
-   */
+  /** Checks that what was just sealed opens again to the plaintext, by decrypting it in the HSM. */
   private static void verify(HsmSession s, SecretKeyInfo info, byte[] iv, byte[] hsmAad, byte[] plaintext,
       byte[] sealed) throws HsmException {
-    byte[] again = info.decrypt() ? s.decryptAesGcm(info.key(), iv, hsmAad, sealed)
-        : s.encryptAesGcm(info.key(), iv, hsmAad, plaintext);
-    boolean same = MessageDigest.isEqual(again, info.decrypt() ? plaintext : sealed);
+    byte[] again = s.decryptAesGcm(info.key(), iv, hsmAad, sealed);
+    boolean same = MessageDigest.isEqual(again, plaintext);
     Arrays.fill(again, (byte) 0);
     if (!same) {
       throw new HsmException(HsmErrorKind.OTHER, "the ciphertext just produced did not verify");
     }
+  }
+
+  private static byte[] concat(byte[] a, byte[] b) {
+    byte[] out = Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, out, a.length, b.length);
+    return out;
   }
 
   public CompletableFuture<byte[]> decrypt(Exposure e, String externalKeyId, byte[] ciphertext, byte[] metadata,
@@ -197,11 +206,9 @@ public final class ExternalKeyService {
               + "false).");
         }
         byte[] hsmAad = XksCiphertext.hsmAad(aad, metadata);
-        byte[] sealed = new byte[ciphertext.length + tag.length];
-        System.arraycopy(ciphertext, 0, sealed, 0, ciphertext.length);
-        System.arraycopy(tag, 0, sealed, ciphertext.length, tag.length);
-        return connection(e.keyStoreId()).run(ErrorCode.KMS_INVALID_STATE, arnOf(t),
-            s -> s.decryptAesGcm(info.key(), iv, hsmAad, sealed));
+        byte[] sealed = concat(ciphertext, tag);
+        return staleAware(e.keyStoreId(), t, label, connection(e.keyStoreId()).run(ErrorCode.KMS_INVALID_STATE,
+            arnOf(t), s -> s.decryptAesGcm(info.key(), iv, hsmAad, sealed)));
       });
     });
   }
@@ -223,6 +230,20 @@ public final class ExternalKeyService {
       return CompletableFuture.completedFuture(new Probe(keyStoreId, false, 0, 0, "key store " + st.state()));
     }
     int waiting = c.status().stats() == null ? 0 : c.status().stats().waiting();
+    CompletableFuture<Probe> roundTrip;
+    try {
+      roundTrip = roundTrip(c, keyStoreId, start, waiting);
+    } catch (RuntimeException e) {
+      // the store left CONNECTED since isConnected(): run() refused synchronously
+      return CompletableFuture.completedFuture(new Probe(keyStoreId, false, (System.nanoTime() - start) / 1000,
+          waiting, e.getMessage()));
+    }
+    return roundTrip.exceptionally(t -> new Probe(keyStoreId, false, (System.nanoTime() - start) / 1000, waiting,
+        Completions.unwrap(t).getMessage()));
+  }
+
+  private static CompletableFuture<Probe> roundTrip(KeyStoreConnection c, String keyStoreId, long start,
+      int waiting) {
     return c.run(ErrorCode.KMS_INTERNAL, null, s -> {
       HsmKey key = new HsmKey(HEALTH_KEY_LABEL, HEALTH_KEY_ID);
       if (!s.exists(key)) {
@@ -238,8 +259,7 @@ public final class ExternalKeyService {
         throw new HsmException(HsmErrorKind.OTHER, "the health round trip returned other bytes");
       }
       return new Probe(keyStoreId, true, (System.nanoTime() - start) / 1000, waiting, "AES-GCM round trip");
-    }).exceptionally(t -> new Probe(keyStoreId, false, (System.nanoTime() - start) / 1000, waiting,
-        Completions.unwrap(t).getMessage()));
+    });
   }
 
   /** The key an external key id names, if the endpoint exposes it; NOT_FOUND otherwise. */
@@ -322,6 +342,34 @@ public final class ExternalKeyService {
           infos.put(cacheKey, new CachedInfo(info));
           return info;
         });
+  }
+
+  /**
+   * Encrypt and Decrypt use the attributes as last read; when the HSM says otherwise, the reading is dropped and the
+   * client told what changed: the object is gone (KeyNotFoundException for an HSM-labelled key; a gateway key's
+   * missing material stays an internal error), or its usage attributes no longer allow the call
+   * (InvalidKeyUsageException). The next call reads the attributes afresh.
+   */
+  private <T> CompletableFuture<T> staleAware(String storeId, Target t, String label, CompletableFuture<T> work) {
+    return work.handle((value, failure) -> {
+      if (failure == null) {
+        return value;
+      }
+      Throwable cause = Completions.unwrap(failure);
+      if (cause instanceof KmsException k && k.getCause() instanceof HsmException h) {
+        if (h.kind() == HsmErrorKind.KEY_NOT_FOUND) {
+          infos.remove(storeId + "\n" + label);
+          if (t.managed() == null) {
+            throw notFound(label);
+          }
+        } else if (h.kind() == HsmErrorKind.KEY_USAGE_NOT_PERMITTED) {
+          infos.remove(storeId + "\n" + label);
+          throw new KmsException(ErrorCode.INVALID_KEY_USAGE, "The key's attributes in the HSM no longer allow "
+              + "this operation.");
+        }
+      }
+      throw cause instanceof RuntimeException r ? r : new java.util.concurrent.CompletionException(cause);
+    });
   }
 
   private static String keySpec(SecretKeyInfo info) {

@@ -36,6 +36,10 @@ public record Principal(String arn, String account, Kind kind, String roleArn) {
     }
     if (p[2].equals("sts") && resource.startsWith("assumed-role/")) {
       String[] parts = resource.split("/");
+      if (parts.length < 2 || parts[1].isEmpty()) {
+        // no role name (client text such as XKS awsPrincipalArn may be anything): a principal no policy names
+        return new Principal(arn, account, Kind.SERVICE, null);
+      }
       return new Principal(arn, account, Kind.ASSUMED_ROLE, "arn:aws:iam::" + account + ":role/" + parts[1]);
     }
     return new Principal(arn, account, Kind.SERVICE, null);

@@ -304,4 +304,16 @@ class ConfigLoaderTest {
     Path f = yaml("hsm:\n  pin: '1234'\n");
     assertThrows(ConfigException.class, () -> ConfigLoader.load(f, Map.of("KMSGW_DEV_PIN", "long-enough")));
   }
+
+  @Test
+  void xksPrefix_containingKmsXksV1_isRefused_becauseRequestsCouldNeverReachIt() throws IOException {
+    for (String prefix : new String[] {"kms/xks/v1", "a/kms/xks/v1", "kms/xks/v1x", "ab/kms/xks/v1/cd", "xkms/xks/v1"}) {
+      Path f = yaml("hsm:\n  vendor: softhsm2\n  pin: '1234'\nxks:\n  endpoints:\n    p:\n      prefix: " + prefix
+          + "\n      hsm_labels: xks-*\n      credentials:\n        current:\n"
+          + "          access_key_id: AKIAI2SFODNN7EXAMPLEXKS234\n"
+          + "          secret_access_key: FYtE5EFA5FT0mCc3DrGUe2sti527BitkQ0Zr9MO9fvE\n");
+      ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(f, Map.of()), prefix);
+      assertTrue(e.getMessage().contains("must not contain kms/xks/v1"), e.getMessage());
+    }
+  }
 }

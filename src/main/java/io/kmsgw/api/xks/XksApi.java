@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.logging.Level;
@@ -56,27 +57,51 @@ public final class XksApi implements Consumer<Router> {
     }
   }
 
+  /**
+   * How long a health request waits for the deep check: well under the 250 ms after which KMS gives up on any
+   * XKS call (XKS spec, GetHealthStatus), so KMS always gets an answer.
+   */
+  static final Duration HEALTH_ANSWER_TIMEOUT = Duration.ofMillis(150);
+  /** A deep check still running after this long is taken as hung: UNAVAILABLE, and a later request may retry. */
+  static final Duration PROBE_ABANDON_AFTER = Duration.ofSeconds(2);
+  private static final String STILL_RUNNING = "the round trip is still running";
+
   private final Map<String, XksEndpoint> byPrefix = new LinkedHashMap<>();
   private final ExternalKeyService keys;
+  private final Function<String, CompletableFuture<ExternalKeyService.Probe>> prober;
+  private final long answerTimeoutNanos;
+  private final long abandonAfterNanos;
   private final Function<String, EkmInfo> ekm;
   private final int fleetSize;
   private final long healthCacheNanos;
   private final String model;
-  private final ConcurrentHashMap<String, CompletableFuture<ExternalKeyService.Probe>> inFlight =
-      new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, InFlight> inFlight = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, CachedProbe> probes = new ConcurrentHashMap<>();
 
   private record CachedProbe(ExternalKeyService.Probe probe, long at) {}
+
+  /** A deep check under way, and when it started. */
+  private record InFlight(CompletableFuture<ExternalKeyService.Probe> future, long startedAt) {}
 
   /**
    * @param healthCache how long a deep health check's result is reused (XKS spec: at most one minute)
    */
   public XksApi(List<XksEndpoint> endpoints, ExternalKeyService keys, Function<String, EkmInfo> ekm, int fleetSize,
       Duration healthCache) {
+    this(endpoints, keys, keys::probe, ekm, fleetSize, healthCache, HEALTH_ANSWER_TIMEOUT, PROBE_ABANDON_AFTER);
+  }
+
+  /** With the deep check and its time limits given (tests). */
+  XksApi(List<XksEndpoint> endpoints, ExternalKeyService keys,
+      Function<String, CompletableFuture<ExternalKeyService.Probe>> prober, Function<String, EkmInfo> ekm,
+      int fleetSize, Duration healthCache, Duration answerTimeout, Duration abandonAfter) {
     for (XksEndpoint e : endpoints) {
       byPrefix.put(e.prefix(), e);
     }
     this.keys = keys;
+    this.prober = prober;
+    this.answerTimeoutNanos = answerTimeout.toNanos();
+    this.abandonAfterNanos = abandonAfter.toNanos();
     this.ekm = ekm;
     this.fleetSize = fleetSize;
     this.healthCacheNanos = Math.min(healthCache.toNanos(), Duration.ofSeconds(60).toNanos());
@@ -158,6 +183,7 @@ public final class XksApi implements Consumer<Router> {
     if (op == Operation.HEALTH) {
       md = XksRequest.healthMetadata(body);
       log(ctx, op, signer, keyId, md);
+      XksRequest.health(XksRequest.parse(body));
       result = health(endpoint);
     } else {
       Map<String, Object> json = XksRequest.parse(body);
@@ -261,35 +287,74 @@ public final class XksApi implements Consumer<Router> {
     if (!p.ok()) {
       return "UNAVAILABLE";
     }
-    return p.micros() > 100_000 || p.waiting() > 0 ? "DEGRADED" : "ACTIVE";
+    return p.micros() > 100_000 || p.waiting() > 0 || STILL_RUNNING.equals(p.detail()) ? "DEGRADED" : "ACTIVE";
   }
 
-  private CompletableFuture<ExternalKeyService.Probe> probe(String storeId) {
+  /**
+   * The deep check of a key store: the cached result while it is fresh, else the check under way (one at a time
+   * per store; every health request meanwhile shares it), else a new one. Always answers within the answer
+   * timeout: a check that has not finished by then is DEGRADED while it is merely slow, UNAVAILABLE once it has run
+   * longer than the abandon limit (then dropped, so that a later request starts a new one). A check that fails,
+   * even by throwing before it starts, is UNAVAILABLE.
+   */
+  CompletableFuture<ExternalKeyService.Probe> probe(String storeId) {
     CachedProbe cached = probes.get(storeId);
     if (cached != null && System.nanoTime() - cached.at() < healthCacheNanos) {
       return CompletableFuture.completedFuture(cached.probe());
     }
-    CompletableFuture<ExternalKeyService.Probe> mine = new CompletableFuture<>();
-    CompletableFuture<ExternalKeyService.Probe> running = inFlight.putIfAbsent(storeId, mine);
-    if (running != null) {
-      return running;
+    InFlight mine = new InFlight(new CompletableFuture<>(), System.nanoTime());
+    InFlight running = inFlight.putIfAbsent(storeId, mine);
+    if (running == null) {
+      start(storeId, mine);
+      running = mine;
+    } else if (System.nanoTime() - running.startedAt() > abandonAfterNanos) {
+      finish(storeId, running, failed(storeId, running, "no answer from the HSM within "
+          + abandonAfterNanos / 1_000_000 + " ms"));
     }
-    // one check at a time per key store; every health request meanwhile waits for it
-    keys.probe(storeId).whenComplete((p, t) -> {
-      if (p != null) {
+    InFlight check = running;
+    return check.future().copy().completeOnTimeout(null, answerTimeoutNanos, TimeUnit.NANOSECONDS)
+        .thenApply(p -> {
+          if (p != null) {
+            return p;
+          }
+          long micros = (System.nanoTime() - check.startedAt()) / 1000;
+          if (micros * 1000 > abandonAfterNanos) {
+            return failed(storeId, check, "no answer from the HSM within " + abandonAfterNanos / 1_000_000 + " ms");
+          }
+          // still running: slow, not known to be down (XKS spec: DEGRADED can still serve traffic)
+          return new ExternalKeyService.Probe(storeId, true, micros, 0, STILL_RUNNING);
+        });
+  }
+
+  private void start(String storeId, InFlight mine) {
+    CompletableFuture<ExternalKeyService.Probe> check;
+    try {
+      check = prober.apply(storeId);
+    } catch (RuntimeException e) {
+      // e.g. the store left CONNECTED between the probe's own checks: answer, and let the next request retry
+      finish(storeId, mine, failed(storeId, mine, String.valueOf(e.getMessage())));
+      return;
+    }
+    check.whenComplete((p, t) -> finish(storeId, mine, p != null ? p
+        : failed(storeId, mine, t == null ? "no result" : String.valueOf(t.getMessage()))));
+  }
+
+  private static ExternalKeyService.Probe failed(String storeId, InFlight check, String detail) {
+    return new ExternalKeyService.Probe(storeId, false, (System.nanoTime() - check.startedAt()) / 1000, 0, detail);
+  }
+
+  /** Records a check's result (the first one wins) and clears it from the checks under way. */
+  private void finish(String storeId, InFlight check, ExternalKeyService.Probe p) {
+    try {
+      if (check.future().complete(p)) {
         probes.put(storeId, new CachedProbe(p, System.nanoTime()));
         if (!p.ok()) {
           LOG.warning(() -> "XKS health check of key store " + storeId + " failed: " + p.detail());
         }
       }
-      inFlight.remove(storeId, mine);
-      if (t != null) {
-        mine.completeExceptionally(t);
-      } else {
-        mine.complete(p);
-      }
-    });
-    return mine;
+    } finally {
+      inFlight.remove(storeId, check);
+    }
   }
 
   private void failure(RoutingContext ctx) {

@@ -39,7 +39,21 @@ final class XksRequest {
     }
   }
 
-  /** GetHealthStatus: whatever requestMetadata there is; never a validation error (the spec lists none for it). */
+  /**
+   * GetHealthStatus's requestMetadata: kmsRequestId and kmsOperation are REQUIRED (XKS spec, GetHealthStatus
+   * request), and the public XKS proxy test client and the AWS reference proxy refuse a request without them with
+   * ValidationException, though the spec's error table lists ValidationException for "ALL except GetHealthStatus".
+   */
+  static Metadata health(Map<String, Object> body) {
+    if (!(body.get("requestMetadata") instanceof Map<?, ?> md)) {
+      throw new XksException(XksErrorCode.VALIDATION, "requestMetadata is required and must be an object.");
+    }
+    String operation = required(md, "kmsOperation");
+    String requestId = required(md, "kmsRequestId");
+    return new Metadata(null, null, null, null, operation, requestId, null);
+  }
+
+  /** Whatever requestMetadata there is, for the log line before the body is validated; never an error. */
   static Metadata healthMetadata(byte[] body) {
     try {
       Map<String, Object> m = body.length == 0 ? Map.of() : StrictJson.parseObject(body);
@@ -122,7 +136,7 @@ final class XksRequest {
   }
 
   /**
-   * A standard Base64 member (RFC 4648 section 4, not URL-safe).
+   * A standard Base64 member (RFC 4648 section 4, not URL-safe), padded, with zero trailing bits.
    *
    * @param max the most bytes accepted; a larger value is UnsupportedOperationException for the data fields
    * @param invalid the error for a missing or malformed value
@@ -144,6 +158,10 @@ final class XksRequest {
       decoded = Base64.getDecoder().decode(s);
     } catch (IllegalArgumentException e) {
       throw new XksException(invalid, name + " is not valid Base64.");
+    }
+    // the JDK decoder accepts missing padding and non-zero trailing bits: one value must have one encoding
+    if (s.length() % 4 != 0 || !Base64.getEncoder().encodeToString(decoded).equals(s)) {
+      throw new XksException(invalid, name + " is not canonical padded Base64 (RFC 4648 section 4).");
     }
     if (decoded.length > max) {
       boolean data = name.equals("plaintext") || name.equals("ciphertext") || name.equals("additionalAuthenticatedData");

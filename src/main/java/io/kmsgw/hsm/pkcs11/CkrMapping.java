@@ -79,9 +79,12 @@ final class CkrMapping {
     }
     if (ckr == CKR_MECHANISM_INVALID || ckr == CKR_MECHANISM_PARAM_INVALID || ckr == CKR_ATTRIBUTE_TYPE_INVALID
         || ckr == CKR_ATTRIBUTE_VALUE_INVALID || ckr == CKR_TEMPLATE_INCONSISTENT || ckr == CKR_TEMPLATE_INCOMPLETE
-        || ckr == CKR_FUNCTION_NOT_SUPPORTED || ckr == CKR_KEY_TYPE_INCONSISTENT
-        || ckr == CKR_KEY_FUNCTION_NOT_PERMITTED) {
+        || ckr == CKR_FUNCTION_NOT_SUPPORTED || ckr == CKR_KEY_TYPE_INCONSISTENT) {
       return HsmErrorKind.UNSUPPORTED;
+    }
+    if (ckr == CKR_KEY_FUNCTION_NOT_PERMITTED) {
+      // the key's usage attributes forbid the call (an operator may have changed them): not a missing feature
+      return HsmErrorKind.KEY_USAGE_NOT_PERMITTED;
     }
     return HsmErrorKind.OTHER;
   }

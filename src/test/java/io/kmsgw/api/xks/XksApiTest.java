@@ -68,6 +68,8 @@ class XksApiTest {
     TestKeys.generateAes(hsm, "xks-no-usage", 32, false, false);
     TestKeys.generateAes(hsm, "xks-aes128", 16, true, true);
     TestKeys.generateAes(hsm, "not-exposed", 32, true, true);
+    TestKeys.generateAes(hsm, "xks-doomed", 32, true, true);
+    TestKeys.generateAes(hsm, "xks-revoked", 32, true, true);
     XksSettings.Endpoint main = new XksSettings.Endpoint("main", "test/ks1", "default", "us-east-1",
         "kms-xks-proxy", Set.of(managed.keyId().toString(), "payments-key", disabled.keyId().toString(),
             rotating.keyId().toString()),
@@ -146,9 +148,16 @@ class XksApiTest {
   }
 
   @Test
-  void health_withEmptyObjectOrEmptyRequestMetadata_succeeds() throws Exception {
-    assertEquals(200, xks.post("/health", "{}").status());
-    assertEquals(200, xks.post("/health", "{\"requestMetadata\":{}}").status());
+  void health_withoutKmsRequestIdOrKmsOperation_isValidationException() throws Exception {
+    // public XKS test client, test_get_health_status: requestMetadata.kmsRequestId and kmsOperation are REQUIRED
+    assertError(xks.post("/health", "{}"), 400, "ValidationException");
+    assertError(xks.post("/health", "{\"requestMetadata\":{}}"), 400, "ValidationException");
+    assertError(xks.post("/health", "{\"requestMetadata\":{\"kmsRequestId\":\"r-1\"}}"), 400,
+        "ValidationException");
+    assertError(xks.post("/health", "{\"requestMetadata\":{\"kmsOperation\":\"KmsHealthCheck\"}}"), 400,
+        "ValidationException");
+    assertError(xks.post("/health", ""), 400, "ValidationException");
+    assertError(xks.post("/health", "not json"), 400, "ValidationException");
   }
 
   @Test
@@ -229,6 +238,7 @@ class XksApiTest {
   @Test
   void metadata_validationErrors() throws Exception {
     assertError(xks.post("/keys/xks-both/metadata", "{}"), 400, "ValidationException");
+    assertError(xks.post("/keys/xks-both/metadata", "{\"requestMetadata\":{}}"), 400, "ValidationException");
     assertError(xks.post("/keys/xks-both/metadata", "{\"requestMetadata\":{\"kmsOperation\":\"CreateKey\","
         + "\"kmsRequestId\":\"x\"}}"), 400, "ValidationException");
     assertError(xks.post("/keys/xks-both/metadata", "{\"requestMetadata\":{\"awsPrincipalArn\":\"a\","
@@ -293,7 +303,7 @@ class XksApiTest {
 
   @Test
   void integrityValue_isTheSha256OfTheFields_withAndWithoutAad() throws Exception {
-    for (String key : List.of(managed.keyId().toString(), "xks-both", "xks-encrypt-only")) {
+    for (String key : List.of(managed.keyId().toString(), "xks-both")) {
       for (byte[] aad : new byte[][] {null, "aad".getBytes()}) {
         XksClient.Response enc = xks.post("/keys/" + key + "/encrypt", encryptBody("secret".getBytes(), aad, true));
         assertEquals(200, enc.status(), enc.raw());
@@ -310,6 +320,27 @@ class XksApiTest {
         assertEquals(B64.encodeToString(md.digest()), enc.string("ciphertextDataIntegrityValue"));
       }
     }
+  }
+
+  @Test
+  void encrypt_withCdiv_onAnEncryptOnlyKey_isInvalidKeyUsage_withAndWithoutAad() throws Exception {
+    // public XKS test client: "Encrypt with AAD and CDIV", "Encrypt with CDIV but without AAD" on an encrypt-only key
+    for (byte[] aad : new byte[][] {null, "aad".getBytes()}) {
+      assertError(xks.post("/keys/xks-encrypt-only/encrypt", encryptBody("secret".getBytes(), aad, true)), 400,
+          "InvalidKeyUsageException");
+    }
+    assertEquals(200, xks.post("/keys/xks-encrypt-only/encrypt", encryptBody("x".getBytes(), "aad".getBytes(), false))
+        .status());
+  }
+
+  @Test
+  void encrypt_onADecryptOnlyKey_isInvalidKeyUsage_withAad_withAadAndCdiv_andWithCdivAlone() throws Exception {
+    assertError(xks.post("/keys/xks-decrypt-only/encrypt", encryptBody("x".getBytes(), "aad".getBytes(), false)), 400,
+        "InvalidKeyUsageException");
+    assertError(xks.post("/keys/xks-decrypt-only/encrypt", encryptBody("x".getBytes(), "aad".getBytes(), true)), 400,
+        "InvalidKeyUsageException");
+    assertError(xks.post("/keys/xks-decrypt-only/encrypt", encryptBody("x".getBytes(), null, true)), 400,
+        "InvalidKeyUsageException");
   }
 
   @Test
@@ -346,6 +377,28 @@ class XksApiTest {
   }
 
   @Test
+  void base64_unpaddedOrWithNonZeroTrailingBits_isRefused() throws Exception {
+    String encrypt = "{" + metadata("Encrypt") + ",\"encryptionAlgorithm\":\"AES_GCM\",\"plaintext\":\"";
+    assertEquals(200, xks.post("/keys/xks-both/encrypt", encrypt + "AQ==\"}").status());
+    assertError(xks.post("/keys/xks-both/encrypt", encrypt + "AQ\"}"), 400, "ValidationException");
+    assertError(xks.post("/keys/xks-both/encrypt", encrypt + "AR==\"}"), 400, "ValidationException");
+    assertError(xks.post("/keys/xks-both/encrypt", encrypt + "AQ==\",\"additionalAuthenticatedData\":\"YWE\"}"), 400,
+        "ValidationException");
+    XksClient.Response enc = xks.post("/keys/xks-both/encrypt", encryptBody("x".getBytes(), null, false));
+    String iv = enc.string("initializationVector");
+    String tag = enc.string("authenticationTag");
+    String ct = enc.string("ciphertext");
+    assertEquals(200, xks.post("/keys/xks-both/decrypt", decryptBody(ct, null, null, iv, tag)).status());
+    // a 12-byte IV is 16 characters with no padding; a 16-byte tag ends in "=="
+    assertError(xks.post("/keys/xks-both/decrypt", decryptBody(ct, null, null, iv, tag.substring(0, 22))), 400,
+        "InvalidCiphertextException");
+    // the last character of a 16-byte value carries 2 bits and 4 zero bits: A, Q, g or w; the next one sets a zero bit
+    String lastBitsSet = tag.substring(0, 21) + (char) (tag.charAt(21) + 1) + "==";
+    assertError(xks.post("/keys/xks-both/decrypt", decryptBody(ct, null, null, iv, lastBitsSet)), 400,
+        "InvalidCiphertextException");
+  }
+
+  @Test
   void fourKibPlaintext_withEightKibAad_roundTrips() throws Exception {
     byte[] plaintext = new byte[4300];
     byte[] aad = new byte[8192];
@@ -371,9 +424,17 @@ class XksApiTest {
         + "\"encryptionAlgorithm\":\"RSAES_OAEP_SHA_256\"}"), 400, "ValidationException");
     assertError(xks.withCredentials(AKID_B, SECRET_A).post("/keys/xks-both/encrypt", body), 401,
         "AuthenticationFailedException");
-    assertError(xks.withCredentials("AAAAAAAAAAAAAAAAAAAAAAAA", SECRET_A).post("/keys/xks-both/decrypt", body), 401,
+    XksClient.Response enc = xks.post("/keys/xks-both/encrypt", body);
+    assertEquals(200, enc.status(), enc.raw());
+    String decrypt = decryptBody(enc, null);
+    assertEquals(200, xks.post("/keys/xks-both/decrypt", decrypt).status());
+    assertError(xks.withCredentials("AAAAAAAAAAAAAAAAAAAAAAAA", SECRET_A).post("/keys/xks-both/decrypt", decrypt), 401,
+        "AuthenticationFailedException");
+    assertError(xks.withCredentials(AKID_A, SECRET_B).post("/keys/xks-both/decrypt", decrypt), 401,
         "AuthenticationFailedException");
     assertError(xks.withBase(URI.create(root + "/wrong")).post("/keys/xks-both/encrypt", body), 404,
+        "InvalidUriPathException");
+    assertError(xks.withBase(URI.create(root + "/wrong")).post("/keys/xks-both/decrypt", decrypt), 404,
         "InvalidUriPathException");
   }
 
@@ -389,6 +450,34 @@ class XksApiTest {
     assertError(xks.post("/keys/xks-no-usage/decrypt", decryptBody(enc, null)), 400, "InvalidKeyUsageException");
     assertError(xks.post("/keys/xks-aes128/encrypt", encryptBody("x".getBytes(), null, false)), 501,
         "UnsupportedOperationException");
+  }
+
+  @Test
+  void aLabelledKeyDestroyedInTheHsmAfterUse_isKeyNotFound_notInternal() throws Exception {
+    XksClient.Response enc = xks.post("/keys/xks-doomed/encrypt", encryptBody("x".getBytes(), null, false));
+    assertEquals(200, enc.status(), enc.raw());
+    TestKeys.destroy(fx.keyStore.hsm(ErrorCode.KMS_INTERNAL), "xks-doomed");
+    assertError(xks.post("/keys/xks-doomed/encrypt", encryptBody("x".getBytes(), null, false)), 404,
+        "KeyNotFoundException");
+    assertError(xks.post("/keys/xks-doomed/decrypt", decryptBody(enc, null)), 404, "KeyNotFoundException");
+  }
+
+  @Test
+  void aLabelledKeyWhoseUsageAnOperatorTurnedOff_isInvalidKeyUsage_notInternal() throws Exception {
+    XksClient.Response enc = xks.post("/keys/xks-revoked/encrypt", encryptBody("x".getBytes(), null, false));
+    assertEquals(200, enc.status(), enc.raw());
+    assertEquals(200, xks.post("/keys/xks-revoked/decrypt", decryptBody(enc, null)).status());
+    TestKeys.setUsage(fx.keyStore.hsm(ErrorCode.KMS_INTERNAL), "xks-revoked", false, false);
+    // the connection's session copies of token keys keep the attributes they were copied with: reconnect, as a
+    // restart or an HSM failover would, so that the HSM sees the new attributes while the gateway's reading is old
+    fx.keyStore.disconnect().get(30, TimeUnit.SECONDS);
+    fx.keyStore.connect();
+    assertTrue(fx.keyStore.awaitConnected(Duration.ofSeconds(30)), fx.keyStore.status().toString());
+    assertError(xks.post("/keys/xks-revoked/encrypt", encryptBody("x".getBytes(), null, false)), 400,
+        "InvalidKeyUsageException");
+    assertError(xks.post("/keys/xks-revoked/decrypt", decryptBody(enc, null)), 400, "InvalidKeyUsageException");
+    assertEquals(List.of(), xks.post("/keys/xks-revoked/metadata", "{" + metadata("CreateKey") + "}").json()
+        .get("keyUsage"));
   }
 
   @Test

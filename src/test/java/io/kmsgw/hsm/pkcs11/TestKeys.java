@@ -8,6 +8,7 @@ import io.kmsgw.hsm.HsmException;
 import org.xipki.pkcs11.wrapper.AttributeVector;
 import org.xipki.pkcs11.wrapper.Mechanism;
 import org.xipki.pkcs11.wrapper.PKCS11Exception;
+import org.xipki.pkcs11.wrapper.Session;
 
 /** Makes HSM keys as an operator would (with usage attributes of their choosing), for XKS tests. */
 public final class TestKeys {
@@ -24,6 +25,32 @@ public final class TestKeys {
             .valueLen(lengthBytes).label(label));
       } catch (PKCS11Exception e) {
         throw new HsmException(HsmErrorKind.OTHER, "C_GenerateKey failed: " + e.getMessage());
+      }
+      return null;
+    });
+  }
+
+  /** Sets CKA_ENCRYPT and CKA_DECRYPT of the secret token keys labelled so, as an operator could in the HSM. */
+  public static void setUsage(Hsm hsm, String label, boolean encrypt, boolean decrypt) throws HsmException {
+    hsm.withSession(s -> {
+      try {
+        Session raw = ((Pkcs11Session) s).raw();
+        for (long h : raw.findObjectsSingle(new AttributeVector()
+            .class_(org.xipki.pkcs11.wrapper.PKCS11Constants.CKO_SECRET_KEY).token(true).label(label), 16)) {
+          raw.setAttributeValues(h, new AttributeVector().encrypt(encrypt).decrypt(decrypt));
+        }
+      } catch (PKCS11Exception e) {
+        throw new HsmException(HsmErrorKind.OTHER, "C_SetAttributeValue failed: " + e.getMessage());
+      }
+      return null;
+    });
+  }
+
+  /** Destroys the secret token keys labelled so, as an operator could in the HSM. */
+  public static void destroy(Hsm hsm, String label) throws HsmException {
+    hsm.withSession(s -> {
+      for (var info : s.describeSecretKeys(label)) {
+        s.destroy(info.key());
       }
       return null;
     });
