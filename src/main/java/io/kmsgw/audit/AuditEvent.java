@@ -234,7 +234,7 @@ public final class AuditEvent {
       if (requestId != null) {
         e.put("requestID", requestId);
       }
-      e.put("eventID", eventId != null ? eventId : UUID.randomUUID().toString());
+      e.put("eventID", eventId != null ? eventId : randomId());
       e.put("readOnly", readOnly != null ? readOnly : readOnlyByDefault(eventName));
       e.put("resources", resources.copy());
       e.put("eventType", eventType);
@@ -246,6 +246,17 @@ public final class AuditEvent {
       e.put("eventCategory", "Management");
       return e;
     }
+  }
+
+  /**
+   * A version-4 UUID for eventID. Unique, not secret: ThreadLocalRandom, not the shared SecureRandom behind
+   * {@code UUID.randomUUID()}, which every event loop would contend for.
+   */
+  static String randomId() {
+    java.util.concurrent.ThreadLocalRandom r = java.util.concurrent.ThreadLocalRandom.current();
+    long msb = (r.nextLong() & ~0xF000L) | 0x4000L;
+    long lsb = (r.nextLong() & 0x3FFFFFFFFFFFFFFFL) | 0x8000000000000000L;
+    return new UUID(msb, lsb).toString();
   }
 
   private static JsonObject serviceIdentity(String account) {
