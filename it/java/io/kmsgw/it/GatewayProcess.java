@@ -190,6 +190,14 @@ public final class GatewayProcess implements AutoCloseable {
   }
 
   /** SIGKILL: no shutdown hooks, no flushing. */
+  /** Sends the gateway process a signal ({@code HUP} to reload its configuration). */
+  public void signal(String name) throws IOException, InterruptedException {
+    Process p = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start();
+    if (p.waitFor() != 0) {
+      throw new IOException("kill -" + name + " failed");
+    }
+  }
+
   public void kill() {
     if (process != null && process.isAlive()) {
       process.destroyForcibly();

@@ -186,6 +186,73 @@ class XksIT {
     }
   }
 
+  @Test
+  void credentials_rotateWithoutARestart_onSighup() throws Exception {
+    String first = "ROTATEFIRSTAAAAAAAAAAAAAAA2";
+    String second = "ROTATESECONDBBBBBBBBBBBBBB3";
+    String secret1 = Base64.getEncoder().encodeToString("first-rotation-secret-32-bytes-ok".getBytes());
+    String secret2 = Base64.getEncoder().encodeToString("second-rotation-secret-32-bytes!!".getBytes());
+    Path dir = gateway.dataDir().resolveSibling(gateway.dataDir().getFileName() + "-rotation");
+    Files.createDirectories(dir);
+    Path config = dir.resolve("kmsgw.yaml");
+    java.util.function.Consumer<List<String[]>> write = creds -> {
+      StringBuilder y = new StringBuilder("hsm:\n  dev_token: true\nxks:\n  endpoints:\n    rotating:\n"
+          + "      prefix: rot\n      all_keys: true\n      credentials:\n");
+      for (String[] c : creds) {
+        y.append("        ").append(c[0].toLowerCase()).append(":\n          access_key_id: ").append(c[0])
+            .append("\n          secret_access_key: ").append(c[1]).append("\n");
+      }
+      try {
+        Files.writeString(config, y.toString());
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    };
+    write.accept(List.<String[]>of(new String[] {first, secret1}));
+    Map<String, String> env = new java.util.HashMap<>(ENV);
+    env.put("SOFTHSM2_CONF", gateway.dataDir().resolve("softhsm/softhsm2.conf").toString());
+    List<String> args = List.of("--config", config.toString());
+    gateway.stop();
+    gateway = GatewayProcess.restartWith(gateway, env, args);
+    try {
+      URI base = URI.create(gateway.endpoint() + "/rot");
+      String health = "{\"requestMetadata\":{\"kmsOperation\":\"KmsHealthCheck\",\"kmsRequestId\":\"rot-1\"}}";
+      XksClient one = new XksClient(base, first, secret1);
+      XksClient two = new XksClient(base, second, secret2);
+      assertEquals(200, one.post("/health", health).status());
+      assertEquals(401, two.post("/health", health).status());
+
+      // both valid during the rotation: the front end can switch at its own pace
+      write.accept(List.of(new String[] {first, secret1}, new String[] {second, secret2}));
+      gateway.signal("HUP");
+      awaitStatus(two, health, 200);
+      assertEquals(200, one.post("/health", health).status());
+
+      // the old one retired, still without a restart
+      write.accept(List.<String[]>of(new String[] {second, secret2}));
+      gateway.signal("HUP");
+      awaitStatus(one, health, 401);
+      assertEquals(200, two.post("/health", health).status());
+      assertTrue(gateway.logText().contains("reload: xks endpoint rotating"), gateway.logText());
+    } finally {
+      gateway.stop();
+      gateway = GatewayProcess.restartWith(gateway, ENV);
+    }
+  }
+
+  static void awaitStatus(XksClient c, String body, int status) throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    int last = -1;
+    while (System.nanoTime() < deadline) {
+      last = c.post("/health", body).status();
+      if (last == status) {
+        return;
+      }
+      Thread.sleep(100);
+    }
+    assertEquals(status, last, "after SIGHUP");
+  }
+
   static XksClient client(URI base, TestCertificates.Issued cert, X509Certificate server) throws Exception {
     HttpClient http = HttpClient.newBuilder().sslContext(TestCertificates.clientContext(cert, server))
         .connectTimeout(Duration.ofSeconds(5)).build();

@@ -364,6 +364,15 @@ public final class Gateway implements AutoCloseable {
     return log;
   }
 
+  /**
+   * Re-reads what can change without a restart (today: the XKS endpoints' SigV4 credentials) from a freshly loaded
+   * configuration; returns one line per change for the log.
+   */
+  public List<String> reload(GatewayConfig fresh) {
+    return xks == null ? List.of("no XKS endpoint is served; nothing to reload")
+        : XksSetup.reloadCredentials(xks, fresh);
+  }
+
   /** The audit trail, for the request path and the gateway's own service events. */
   public AuditLog audit() {
     return audit;

@@ -103,6 +103,41 @@ final class XksSetup {
     return new Prepared(api, endpoints, new GatewayHttpServer.Listen(l.host(), l.port(), cert, key), tls, dev);
   }
 
+  /**
+   * Applies a re-read configuration's XKS credentials to the running endpoints of the same name (SIGHUP): each
+   * endpoint accepts exactly its newly configured credential sets from now on. Anything else that changed (new or
+   * removed endpoints, prefixes, keys, policies) needs a restart and is only reported. The development endpoint's
+   * credentials come from the environment and stay as they are.
+   *
+   * @return one line per endpoint saying what happened
+   */
+  static List<String> reloadCredentials(Prepared running, GatewayConfig fresh) {
+    List<String> report = new ArrayList<>();
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    for (XksSettings.Endpoint e : fresh.xks().endpoints()) {
+      seen.add(e.name());
+      if (e.dev()) {
+        continue;
+      }
+      java.util.Optional<XksEndpoint> live = running.api().endpoint(e.name());
+      if (live.isEmpty()) {
+        report.add("xks endpoint " + e.name() + " is new: it is served after a restart");
+      } else if (!live.get().prefix().equals(e.prefix())) {
+        report.add("xks endpoint " + e.name() + ": its prefix changed, which needs a restart; credentials not changed");
+      } else {
+        live.get().replaceCredentials(e);
+        report.add("xks endpoint " + e.name() + ": " + e.credentials().size() + " credential set(s) now valid ("
+            + String.join(", ", e.credentials().stream().map(XksSettings.Credential::accessKeyId).toList()) + ")");
+      }
+    }
+    for (XksSettings.Endpoint e : running.endpoints()) {
+      if (!e.dev() && !seen.contains(e.name())) {
+        report.add("xks endpoint " + e.name() + " is no longer configured: it is served until a restart");
+      }
+    }
+    return report;
+  }
+
   private static List<PolicyDocument> policy(XksSettings.Endpoint e) throws IOException {
     if (e.policyFile() == null) {
       return List.of();

@@ -52,6 +52,7 @@ final class ServeCommand implements Callable<Integer> {
     }
     gateway.awaitKeyStore(Duration.ofSeconds(10));
     Banner.print(gateway);
+    reloadOnHangup(gateway);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       gateway.close();
@@ -60,5 +61,25 @@ final class ServeCommand implements Callable<Integer> {
     }, "kmsgw-shutdown"));
     stopped.await();
     return 0;
+  }
+
+  /**
+   * SIGHUP re-reads the configuration (file, environment, secret files) and applies what can change while running:
+   * XKS credentials, so they rotate without downtime. A configuration that no longer loads changes nothing.
+   */
+  private void reloadOnHangup(Gateway gateway) {
+    try {
+      sun.misc.Signal.handle(new sun.misc.Signal("HUP"), signal -> {
+        try {
+          GatewayConfig fresh = ConfigLoader.load(config, System.getenv());
+          gateway.reload(fresh).forEach(line -> LOG.info("reload: " + line));
+        } catch (RuntimeException e) {
+          // ConfigException included
+          LOG.warning("reload refused, nothing changed: " + e.getMessage());
+        }
+      });
+    } catch (IllegalArgumentException e) {
+      LOG.info("SIGHUP is not available here; configuration reloads need a restart");
+    }
   }
 }

@@ -86,6 +86,11 @@ public final class XksApi implements Consumer<Router> {
   /**
    * @param healthCache how long a deep health check's result is reused (XKS spec: at most one minute)
    */
+  /** The endpoint with this configured name, if any. */
+  public java.util.Optional<XksEndpoint> endpoint(String name) {
+    return byPrefix.values().stream().filter(e -> e.name().equals(name)).findFirst();
+  }
+
   public XksApi(List<XksEndpoint> endpoints, ExternalKeyService keys, Function<String, EkmInfo> ekm, int fleetSize,
       Duration healthCache) {
     this(endpoints, keys, keys::probe, ekm, fleetSize, healthCache, HEALTH_ANSWER_TIMEOUT, PROBE_ABANDON_AFTER);
