@@ -270,17 +270,56 @@ public final class GatewayHttpServer extends VerticleBase {
     OperationContext oc = KmsApi.context(rec.requestId, operation,
         caller.in(new Caller.Scope("-".equals(rec.source) ? null : rec.source, null, null, ctx.request().isSSL())));
     ctx.put(KMS_CONTEXT, oc);
-    Future.fromCompletionStage(api.invoke(oc, body), ctx.vertx().getOrCreateContext()).onComplete(ar -> {
+    String userAgent = ctx.request().getHeader("User-Agent");
+    // a success is recorded where the operation completes (an HSM worker), so the answer needs one hop back to the
+    // event loop, not two; the event loop only writes the response
+    java.util.concurrent.CompletionStage<java.util.Map<String, Object>> done = api.invoke(oc, body);
+    if (audit != null) {
+      ctx.put(AUDITED, Boolean.TRUE);
+      done = done.thenCompose(result -> {
+        java.util.concurrent.CompletionStage<Void> recorded;
+        try {
+          recorded = audit.record(new RequestAudit.Call(rec.requestId, operation, oc.caller(),
+              "-".equals(rec.source) ? null : rec.source, userAgent, oc.request(), result, null, oc.keyArn(),
+              "kms.amazonaws.com"));
+        } catch (RuntimeException e) {
+          recorded = java.util.concurrent.CompletableFuture.failedFuture(e);
+        }
+        return recorded.handle((v, t) -> {
+          if (t != null) {
+            throw new NotRecorded(t);
+          }
+          return result;
+        });
+      });
+    }
+    Future.fromCompletionStage(done, ctx.vertx().getOrCreateContext()).onComplete(ar -> {
       rec.keyArn = oc.keyArn();
       if (ar.succeeded()) {
-        Buffer out = Buffer.buffer(JsonResponse.write(ar.result()));
-        audited(ctx, call(ctx, rec, oc.operation(), ar.result(), null), () -> ctx.response()
+        ctx.response()
             .putHeader("Content-Type", ErrorResponses.CONTENT_TYPE)
-            .end(out));
+            .end(Buffer.buffer(JsonResponse.write(ar.result())));
+        return;
+      }
+      Throwable t = ar.cause();
+      while (t instanceof java.util.concurrent.CompletionException && t.getCause() != null) {
+        t = t.getCause();
+      }
+      if (t instanceof NotRecorded nr) {
+        notRecorded(ctx, rec.requestId, operation, nr.getCause());
       } else {
+        // the operation failed: the failure handler records the error it answers
+        ctx.remove(AUDITED);
         ctx.fail(ar.cause());
       }
     });
+  }
+
+  /** An operation that succeeded but whose audit event could not be written. */
+  private static final class NotRecorded extends RuntimeException {
+    NotRecorded(Throwable cause) {
+      super(cause);
+    }
   }
 
   /** The audit record of a KMS call, from what the request got to before it ended. */
@@ -314,18 +353,25 @@ public final class GatewayHttpServer extends VerticleBase {
         respond.run();
         return;
       }
-      RequestRecord rec = ctx.get(RECORD);
-      LOG.severe(() -> "request " + call.requestId() + ": the audit trail could not record " + call.operation()
-          + ": " + ar.cause().getMessage());
-      if (rec != null) {
-        rec.error = ErrorCode.KMS_INTERNAL.awsName();
-      }
-      if (!ctx.response().ended() && !ctx.response().closed()) {
-        ErrorResponses.write(ctx.response(), KmsException.internal("The request could not be recorded in the audit "
-            + "trail, so it is not acknowledged; it may have taken effect. Request id " + call.requestId() + ".",
-            ar.cause()));
-      }
+      notRecorded(ctx, call.requestId(), call.operation(), ar.cause());
     });
+  }
+
+  /**
+   * The answer for a call whose audit event could not be written: an internal error, since nothing is acknowledged
+   * that the audit trail does not hold (the operation itself may have taken effect).
+   */
+  private void notRecorded(RoutingContext ctx, String requestId, String operation, Throwable cause) {
+    RequestRecord rec = ctx.get(RECORD);
+    LOG.severe(() -> "request " + requestId + ": the audit trail could not record " + operation + ": "
+        + cause.getMessage());
+    if (rec != null) {
+      rec.error = ErrorCode.KMS_INTERNAL.awsName();
+    }
+    if (!ctx.response().ended() && !ctx.response().closed()) {
+      ErrorResponses.write(ctx.response(), KmsException.internal("The request could not be recorded in the audit "
+          + "trail, so it is not acknowledged; it may have taken effect. Request id " + requestId + ".", cause));
+    }
   }
 
   /** The audit record of an IAM or STS call: the action, its allowlisted parameters, the outcome (no response). */
