@@ -1,10 +1,8 @@
 package io.kmsgw.iam;
 
-import io.kmsgw.error.KmsException;
-import io.kmsgw.store.StoreException;
+import io.kmsgw.kms.Completions;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Supplier;
 
 /**
@@ -19,18 +17,7 @@ final class IdentityWrites {
   }
 
   <T> CompletableFuture<T> submit(Supplier<T> work) {
-    Supplier<T> guarded = () -> {
-      try {
-        return work.get();
-      } catch (StoreException e) {
-        throw KmsException.internal("The metadata store failed. You can retry the request.", e);
-      }
-    };
-    try {
-      return CompletableFuture.supplyAsync(guarded, serial);
-    } catch (RejectedExecutionException e) {
-      return CompletableFuture.failedFuture(new KmsException(io.kmsgw.error.ErrorCode.THROTTLING,
-          "Rate exceeded: too many requests are waiting. Retry with backoff.", e));
-    }
+    return Completions.on(serial, work);
   }
+
 }

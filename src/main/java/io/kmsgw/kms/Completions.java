@@ -9,11 +9,11 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Supplier;
 
 /** Runs blocking work on the right worker pool and hands back a future. */
-final class Completions {
+public final class Completions {
   private Completions() {}
 
   /** Runs blocking work (the metadata store) on the executor; store failures become KMSInternalException. */
-  static <T> CompletableFuture<T> on(Executor executor, Supplier<T> work) {
+  public static <T> CompletableFuture<T> on(Executor executor, Supplier<T> work) {
     Supplier<T> guarded = () -> {
       try {
         return work.get();

@@ -112,6 +112,38 @@ public final class ConnectionPool implements AutoCloseable {
     }
   }
 
+  /** Work on one connection inside a transaction. */
+  @FunctionalInterface
+  interface Work<T> {
+    T run(Connection c) throws SQLException;
+  }
+
+  /**
+   * Runs work in one transaction: committed when it returns, rolled back when it throws, the connection given back
+   * either way; a SQLException becomes a StoreException naming {@code what}.
+   */
+  <T> T inTransaction(String what, Work<T> work) {
+    Connection c = take();
+    boolean ok = false;
+    try {
+      T result = work.run(c);
+      c.commit();
+      ok = true;
+      return result;
+    } catch (SQLException e) {
+      throw new StoreException(what + " failed: " + e.getMessage(), e);
+    } finally {
+      if (!ok) {
+        try {
+          c.rollback();
+        } catch (SQLException ignored) {
+          // the connection is returned anyway; the next use will fail loudly if it is broken
+        }
+      }
+      give(c);
+    }
+  }
+
   @Override
   public void close() {
     List<Connection> copy;

@@ -19,31 +19,8 @@ public final class JdbcIdentityStore implements IdentityStore {
     this.connections = connections;
   }
 
-  @FunctionalInterface
-  private interface Work<T> {
-    T run(Connection c) throws SQLException;
-  }
-
-  private <T> T inTransaction(String what, Work<T> work) {
-    Connection c = connections.take();
-    boolean ok = false;
-    try {
-      T result = work.run(c);
-      c.commit();
-      ok = true;
-      return result;
-    } catch (SQLException e) {
-      throw new StoreException("identity store: " + what + " failed: " + e.getMessage(), e);
-    } finally {
-      if (!ok) {
-        try {
-          c.rollback();
-        } catch (SQLException ignored) {
-          // the connection is returned anyway; the next use will fail loudly if it is broken
-        }
-      }
-      connections.give(c);
-    }
+  private <T> T inTransaction(String what, ConnectionPool.Work<T> work) {
+    return connections.inTransaction("identity store: " + what, work);
   }
 
   private static int update(Connection c, String sql, Object... args) throws SQLException {

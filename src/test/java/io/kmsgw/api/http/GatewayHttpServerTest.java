@@ -237,7 +237,11 @@ class GatewayHttpServerTest {
   @Test
   void theAnswerWaitsForTheAuditRecord_andIsAnErrorWhenItCannotBeRecorded() throws Exception {
     CompletableFuture<Void> held = new CompletableFuture<>();
-    auditAnswer = () -> held;
+    java.util.concurrent.CountDownLatch asked = new java.util.concurrent.CountDownLatch(1);
+    auditAnswer = () -> {
+      asked.countDown();
+      return held;
+    };
     CompletableFuture<HttpResponse<String>> pending = CompletableFuture.supplyAsync(() -> {
       try {
         return signed("TrentService.ListKeys", "{}");
@@ -245,7 +249,8 @@ class GatewayHttpServerTest {
         throw new IllegalStateException(e);
       }
     });
-    Thread.sleep(300);
+    // the server has asked for the record; until it is durable there is nothing it may answer
+    assertTrue(asked.await(10, java.util.concurrent.TimeUnit.SECONDS));
     assertEquals(false, pending.isDone(), "answered before the audit record was durable");
     held.complete(null);
     assertEquals(200, pending.get(10, java.util.concurrent.TimeUnit.SECONDS).statusCode());
