@@ -55,6 +55,58 @@ public final class AuditFiles {
     return String.format("audit-%s-%03d.jsonl", DAY.format(day), counter);
   }
 
+  /**
+   * Where a file's written bytes end. The file being written is extended ahead of its writer with zero bytes
+   * (AuditLog's pre-allocation), and no line contains a zero byte (JSON escapes control characters), so its lines
+   * end at its first zero byte. Finds that byte with a binary search (a few reads, not a scan of the tail); every
+   * other file ends at its size.
+   */
+  static long dataEnd(FileChannel ch) throws IOException {
+    long size = ch.size();
+    if (size == 0 || byteAt(ch, size - 1) != 0) {
+      return size;
+    }
+    long lo = 0;
+    long hi = size - 1;
+    while (lo < hi) {
+      long mid = (lo + hi) >>> 1;
+      if (byteAt(ch, mid) == 0) {
+        hi = mid;
+      } else {
+        lo = mid + 1;
+      }
+    }
+    return lo;
+  }
+
+  /** The offset of the first zero byte, or the length when there is none. */
+  static int firstZero(byte[] bytes) {
+    for (int i = 0; i < bytes.length; i++) {
+      if (bytes[i] == 0) {
+        return i;
+      }
+    }
+    return bytes.length;
+  }
+
+  /** The offset just after the last byte that is not zero, at or after {@code from}; {@code from} when none is. */
+  static int endOfNonZero(byte[] bytes, int from) {
+    for (int i = bytes.length - 1; i >= from; i--) {
+      if (bytes[i] != 0) {
+        return i + 1;
+      }
+    }
+    return from;
+  }
+
+  private static byte byteAt(FileChannel ch, long pos) throws IOException {
+    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(1);
+    if (ch.read(b, pos) != 1) {
+      throw new IOException("the file ended at " + pos + " while being read");
+    }
+    return b.get(0);
+  }
+
   /** Makes a created or deleted file's directory entry durable (fsync of the directory). */
   static void syncDirectory(Path dir) throws IOException {
     try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {

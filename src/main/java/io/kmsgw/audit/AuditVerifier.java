@@ -114,10 +114,15 @@ public final class AuditVerifier {
   }
 
   private void file(AuditFiles.Entry e) throws IOException {
-    byte[] bytes = Files.readAllBytes(e.path());
+    byte[] all = Files.readAllBytes(e.path());
     String name = e.name();
     fileHadProblem = false;
-    int end = bytes.length;
+    // the file being written ends in pre-allocated zero bytes; a crash may have left bytes of an unacknowledged
+    // write among them, which the gateway removes at its next start
+    int zero = AuditFiles.firstZero(all);
+    int written = AuditFiles.endOfNonZero(all, zero);
+    byte[] bytes = written == all.length ? all : java.util.Arrays.copyOf(all, written);
+    int end = zero;
     while (end > 0 && bytes[end - 1] != '\n') {
       end--;
     }

@@ -34,7 +34,8 @@ final class ReverseLines implements Closeable {
   ReverseLines(Path file, long end) throws IOException {
     channel = FileChannel.open(file, StandardOpenOption.READ);
     try {
-      long size = channel.size();
+      // the file being written ends in pre-allocated zero bytes, which are not lines
+      long size = AuditFiles.dataEnd(channel);
       if (end < 0) {
         limit = size == 0 ? 0 : newlineAtOrBefore(size - 1) + 1;
       } else {

@@ -58,6 +58,9 @@ final class ProcStats {
     if (comm.startsWith("kmsgw-store")) {
       return "metadata store (JDBC)";
     }
+    if (comm.startsWith("kmsgw-audit")) {
+      return "audit writer";
+    }
     if (comm.startsWith("kmsgw-log")) {
       return "log writer";
     }

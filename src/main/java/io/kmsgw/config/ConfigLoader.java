@@ -79,6 +79,7 @@ public final class ConfigLoader {
     DEFAULTS.put("log.level", "INFO");
     DEFAULTS.put("audit.dir", "");
     DEFAULTS.put("audit.max_file_mb", "64");
+    DEFAULTS.put("audit.preallocate_mb", "8");
     DEFAULTS.put("audit.retention_days", "0");
     DEFAULTS.put("audit.digest_every_events", "1000");
     DEFAULTS.put("audit.digest_every_seconds", "60");
@@ -305,6 +306,7 @@ public final class ConfigLoader {
     int everyEvents = integer(v, "audit.digest_every_events", 1, 10_000_000, errors);
     int everySeconds = integer(v, "audit.digest_every_seconds", 1, 86_400, errors);
     boolean stdout = bool(v, "audit.stdout", errors);
+    int preallocateMb = integer(v, "audit.preallocate_mb", 0, 1024, errors);
     java.net.URI sink = null;
     String url = v.get("audit.http_sink_url").trim();
     if (!url.isEmpty()) {
@@ -317,7 +319,8 @@ public final class ConfigLoader {
         errors.add("audit.http_sink_url: not a URL");
       }
     }
-    return new GatewayConfig.Audit(dir, maxMb, retention, everyEvents, everySeconds, stdout, sink);
+    return new GatewayConfig.Audit(dir, maxMb, retention, everyEvents, everySeconds, stdout, sink,
+        preallocateMb);
   }
 
   static boolean isLoopback(String host) {

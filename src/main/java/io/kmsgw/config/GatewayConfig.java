@@ -85,8 +85,9 @@ public record GatewayConfig(
 
   /**
    * The audit trail (docs/audit.md): its directory, file size limit, retention (0 keeps every file), how often a
-   * digest is signed, and the optional copies for a SIEM ({@code httpSinkUrl} null for none).
+   * digest is signed, the optional copies for a SIEM ({@code httpSinkUrl} null for none), and how far ahead of the
+   * writer the file being written is extended with zeros (0: not at all).
    */
   public record Audit(Path dir, int maxFileMb, int retentionDays, int digestEveryEvents, int digestEverySeconds,
-      boolean stdout, java.net.URI httpSinkUrl) {}
+      boolean stdout, java.net.URI httpSinkUrl, int preallocateMb) {}
 }
