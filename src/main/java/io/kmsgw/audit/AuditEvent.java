@@ -63,6 +63,11 @@ public final class AuditEvent {
       "GenerateDataKeyWithoutPlaintext", "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext",
       "GenerateRandom", "Sign", "Verify", "GenerateMac", "VerifyMac", "DeriveSharedSecret");
 
+  // compiled once: String.matches compiles its pattern on every call, and every request builds an event
+  private static final java.util.regex.Pattern EVENT_NAME = java.util.regex.Pattern.compile("[A-Za-z0-9]{1,128}");
+  private static final java.util.regex.Pattern EVENT_SOURCE =
+      java.util.regex.Pattern.compile("[a-z0-9-]{1,32}\\.amazonaws\\.com");
+
   private AuditEvent() {}
 
   /** An event for an API call, refused and failed ones included. */
@@ -106,7 +111,7 @@ public final class AuditEvent {
     private String source = SOURCE;
 
     private Builder(String eventName, String eventType) {
-      if (eventName == null || !eventName.matches("[A-Za-z0-9]{1,128}")) {
+      if (eventName == null || !EVENT_NAME.matcher(eventName).matches()) {
         throw new IllegalArgumentException("an event name is letters and digits");
       }
       this.eventName = eventName;
@@ -189,7 +194,7 @@ public final class AuditEvent {
 
     /** The service the call was made to: {@code kms.amazonaws.com} unless set ({@code iam.amazonaws.com} ...). */
     public Builder source(String eventSource) {
-      if (eventSource == null || !eventSource.matches("[a-z0-9-]{1,32}\\.amazonaws\\.com")) {
+      if (eventSource == null || !EVENT_SOURCE.matcher(eventSource).matches()) {
         throw new IllegalArgumentException("an event source is <service>.amazonaws.com");
       }
       this.source = eventSource;
