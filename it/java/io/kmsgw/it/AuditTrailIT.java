@@ -66,11 +66,25 @@ class AuditTrailIT {
     return gateway.dataDir().resolve("audit");
   }
 
+  /**
+   * The complete lines of an audit file as docs/audit.md says to read one: the file being written is pre-allocated,
+   * so its lines end at its first zero byte.
+   */
+  static List<String> lines(Path f) throws Exception {
+    byte[] bytes = Files.readAllBytes(f);
+    int end = 0;
+    while (end < bytes.length && bytes[end] != 0) {
+      end++;
+    }
+    String text = new String(bytes, 0, end, java.nio.charset.StandardCharsets.UTF_8);
+    return text.isEmpty() ? List.of() : List.of(text.split("\n"));
+  }
+
   static List<JsonObject> events() throws Exception {
     List<JsonObject> out = new ArrayList<>();
     try (Stream<Path> files = Files.list(auditDir())) {
       for (Path f : files.filter(p -> p.getFileName().toString().endsWith(".jsonl")).sorted().toList()) {
-        for (String line : Files.readAllLines(f)) {
+        for (String line : lines(f)) {
           JsonObject o = new JsonObject(line).getJsonObject("event");
           if (o != null) {
             out.add(o);
