@@ -51,7 +51,7 @@ class BenchShortIT {
       assertTrue(s.getDouble("server_peak_rss_mib") > 0, "server RSS is measured: " + s.encode());
     }
     for (String expected : List.of("Encrypt 32 B", "Encrypt 4096 B", "Decrypt", "GenerateDataKey", "Mix 80/15/5",
-        "CreateKey", "Encrypt 32 B over 1000 keys")) {
+        "CreateKey", "Encrypt 32 B over 1000 keys", "Encrypt 32 B, one key among 1000")) {
       assertTrue(names.contains(expected), "missing scenario " + expected + " in " + names);
     }
     assertTrue(doc.getJsonArray("failures").isEmpty(), doc.getJsonArray("failures").encode());
