@@ -79,6 +79,22 @@ public final class AuditFiles {
     return lo;
   }
 
+  /**
+   * Where a file's content ends, read whole: {@code lines} just after its last complete line (its last {@code \n}
+   * before the first zero byte), {@code written} just after its last byte that is not zero. Bytes between the two are
+   * a write cut short by a crash (never acknowledged); zeros after {@code written} are the pre-allocated tail.
+   */
+  record Extent(int lines, int written) {}
+
+  static Extent extent(byte[] bytes) {
+    int zero = firstZero(bytes);
+    int lines = zero;
+    while (lines > 0 && bytes[lines - 1] != '\n') {
+      lines--;
+    }
+    return new Extent(lines, endOfNonZero(bytes, zero));
+  }
+
   /** The offset of the first zero byte, or the length when there is none. */
   static int firstZero(byte[] bytes) {
     for (int i = 0; i < bytes.length; i++) {
@@ -90,7 +106,7 @@ public final class AuditFiles {
   }
 
   /** The offset just after the last byte that is not zero, at or after {@code from}; {@code from} when none is. */
-  static int endOfNonZero(byte[] bytes, int from) {
+  private static int endOfNonZero(byte[] bytes, int from) {
     for (int i = bytes.length - 1; i >= from; i--) {
       if (bytes[i] != 0) {
         return i + 1;

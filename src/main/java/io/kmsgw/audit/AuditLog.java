@@ -253,9 +253,9 @@ public final class AuditLog implements AutoCloseable {
       byte[] bytes = Files.readAllBytes(newest.path());
       // complete lines end before the first zero byte (the pre-allocated tail); bytes of an unacknowledged write
       // may lie among the zeros after it
-      int zero = AuditFiles.firstZero(bytes);
-      int valid = lastNewline(bytes, zero) + 1;
-      int written = AuditFiles.endOfNonZero(bytes, zero);
+      AuditFiles.Extent extent = AuditFiles.extent(bytes);
+      int valid = extent.lines();
+      int written = extent.written();
       if (valid == 0) {
         // a file whose header never became durable: created by a run that crashed at once; nothing in it counted
         LOG.warning(() -> "audit: removing " + newest.name() + ", which holds no complete line (" + written
@@ -337,15 +337,6 @@ public final class AuditLog implements AutoCloseable {
     sinceDigest = lastSeq - lastDigestSeq;
     LOG.info(() -> "audit: continuing " + file.name() + " at seq " + (lastSeq + 1) + " (" + sinceDigest
         + " lines not yet covered by a digest)");
-  }
-
-  private static int lastNewline(byte[] bytes, int before) {
-    for (int i = before - 1; i >= 0; i--) {
-      if (bytes[i] == '\n') {
-        return i;
-      }
-    }
-    return -1;
   }
 
   // ---------------------------------------------------------------------------------------------- writer thread
@@ -737,6 +728,14 @@ public final class AuditLog implements AutoCloseable {
       }
       ch.force(true);
     }
+  }
+
+  /**
+   * Completes once the pre-allocation work queued so far (extensions, finished files) is done; at once when
+   * pre-allocation is off. For tests and tools that look at the files.
+   */
+  CompletableFuture<Void> allocatorIdle() {
+    return allocator == null ? CompletableFuture.completedFuture(null) : CompletableFuture.runAsync(() -> { }, allocator);
   }
 
   private void stopAllocator() {

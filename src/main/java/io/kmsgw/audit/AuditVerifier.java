@@ -114,18 +114,14 @@ public final class AuditVerifier {
   }
 
   private void file(AuditFiles.Entry e) throws IOException {
-    byte[] all = Files.readAllBytes(e.path());
+    byte[] bytes = Files.readAllBytes(e.path());
     String name = e.name();
     fileHadProblem = false;
     // the file being written ends in pre-allocated zero bytes; a crash may have left bytes of an unacknowledged
     // write among them, which the gateway removes at its next start
-    int zero = AuditFiles.firstZero(all);
-    int written = AuditFiles.endOfNonZero(all, zero);
-    byte[] bytes = written == all.length ? all : java.util.Arrays.copyOf(all, written);
-    int end = zero;
-    while (end > 0 && bytes[end - 1] != '\n') {
-      end--;
-    }
+    AuditFiles.Extent extent = AuditFiles.extent(bytes);
+    int end = extent.lines();
+    int written = extent.written();
     String text = new String(bytes, 0, Math.max(0, end - 1), StandardCharsets.UTF_8);
     String[] lines = end == 0 ? new String[0] : text.split("\n", -1);
     Long first = null;
@@ -135,11 +131,11 @@ public final class AuditVerifier {
         first = seq;
       }
     }
-    if (end < bytes.length) {
+    if (end < written) {
       problem(new Location(name, lines.length + 1, null), "file truncated inside line " + (lines.length + 1)
-          + " (its last " + (bytes.length - end) + " bytes have no end of line): truncated, or a write cut short "
+          + " (its last " + (written - end) + " bytes have no end of line): truncated, or a write cut short "
           + "by a crash that the gateway repairs at its next start");
-    } else if (bytes.length == 0) {
+    } else if (written == 0) {
       problem(new Location(name, 1, null), "empty file: its header was removed or never written");
     }
     files.add(new FileResult(name, lines.length, first, prevSeq, !fileHadProblem));

@@ -104,22 +104,11 @@ class AuditLogTest {
     // a crash in the middle of a write: part of a line, no newline
     String torn = "{\"kmsgw\":{\"seq\":7,\"prev\":\"00";
     Files.writeString(file, torn, StandardCharsets.UTF_8, StandardOpenOption.APPEND);
-    AuditVerifier.Report before = verify(dir);
-    assertEquals(1, before.exitCode());
-    assertTrue(before.firstProblem().message().startsWith("file truncated inside line 7"),
-        before.firstProblem().toString());
+    AuditTesting.assertTruncatedInsideLine(dir, 7);
 
-    try (AuditLog log = AuditLog.open(settings(dir), Clock.systemUTC(), signer, List.of())) {
-      log.append(event(9)).join();
-    }
-    List<String> lines = AuditTesting.lines(file);
-    JsonObject repair = new JsonObject(lines.get(6)).getJsonObject("event");
-    assertEquals("KmsgwAuditLogRepaired", repair.getString("eventName"));
-    assertEquals("AwsServiceEvent", repair.getString("eventType"));
-    JsonObject details = repair.getJsonObject("serviceEventDetails");
+    JsonObject details = AuditTesting.restartAndReadRepair(dir, signer, file);
     assertEquals(torn.length(), details.getInteger("removedBytes"));
     assertEquals(Hashes.sha256Hex(torn.getBytes(StandardCharsets.UTF_8)), details.getString("removedSha256"));
-    assertEquals(7L, AuditRecords.quickSeq(lines.get(6)));
     AuditVerifier.Report after = verify(dir);
     assertEquals(0, after.exitCode(), after.problems().toString());
   }

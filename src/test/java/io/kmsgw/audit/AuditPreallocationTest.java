@@ -17,6 +17,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /** The file being written is extended with zeros ahead of the writer; readers, rotation and recovery cope. */
@@ -32,9 +33,11 @@ class AuditPreallocationTest {
       }
       log.digestNow().join();
       Path file = AuditTesting.only(dir);
-      byte[] bytes = waitForZeroTail(file);
+      byte[] bytes = withZeroTail(log, file);
       int zero = AuditFiles.firstZero(bytes);
-      assertEquals(zero, AuditFiles.endOfNonZero(bytes, zero), "nothing but zeros after the written lines");
+      AuditFiles.Extent extent = AuditFiles.extent(bytes);
+      assertEquals(zero, extent.written(), "nothing but zeros after the written lines");
+      assertEquals(zero, extent.lines(), "the last written byte ends a line");
       assertEquals('\n', bytes[zero - 1]);
       try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
         assertEquals(zero, AuditFiles.dataEnd(ch), "the binary search finds the end of the written lines");
@@ -62,37 +65,19 @@ class AuditPreallocationTest {
   @Test
   void aCrashLeavesBytesAmongTheZeros_theNextStartCutsThemOffAndRecordsIt() throws Exception {
     Path dir = TestToken.scratch("audit-prealloc-torn");
-    Path file;
-    byte[] image;
-    try (AuditLog log = AuditLog.open(settings(dir), Clock.systemUTC(), DigestSigner.NONE, List.of())) {
-      for (int i = 0; i < 5; i++) {
-        log.append(event(i)).join();
-      }
-      file = AuditTesting.only(dir);
-      // the file as a kill -9 leaves it: complete lines, then the pre-allocated zeros
-      image = waitForZeroTail(file);
-    }
+    byte[] image = crashImage(dir, 5);
+    Path file = AuditTesting.only(dir);
     int end = AuditFiles.firstZero(image);
     // an unacknowledged write of which only a later page reached the disk: zeros, then part of a line, then zeros
     byte[] stray = "\"prev\":\"00ab\"},\"event\":{\"eventName\":\"Decrypt\"".getBytes(StandardCharsets.UTF_8);
     System.arraycopy(stray, 0, image, end + 4096, stray.length);
     Files.write(file, image);
-    AuditVerifier.Report before = verify(dir);
-    assertEquals(1, before.exitCode());
-    assertTrue(before.firstProblem().message().startsWith("file truncated inside line 7"),
-        before.firstProblem().toString());
+    AuditTesting.assertTruncatedInsideLine(dir, 7);
 
-    try (AuditLog log = AuditLog.open(settings(dir), Clock.systemUTC(), signer, List.of())) {
-      log.append(event(9)).join();
-    }
-    List<String> lines = AuditTesting.lines(file);
-    JsonObject repair = new JsonObject(lines.get(6)).getJsonObject("event");
-    assertEquals("KmsgwAuditLogRepaired", repair.getString("eventName"));
-    JsonObject details = repair.getJsonObject("serviceEventDetails");
+    JsonObject details = AuditTesting.restartAndReadRepair(dir, signer, file);
     assertEquals(end, details.getInteger("offset"));
     assertEquals(4096 + stray.length, details.getInteger("removedBytes"), "from the end of the last line to the "
         + "last byte written");
-    assertEquals(7L, AuditRecords.quickSeq(lines.get(6)));
     byte[] after = Files.readAllBytes(file);
     assertEquals(after.length, AuditFiles.firstZero(after));
     AuditVerifier.Report r = verify(dir);
@@ -102,15 +87,8 @@ class AuditPreallocationTest {
   @Test
   void aCrashWithOnlyZerosAfterTheLines_continuesWithoutARepair() throws Exception {
     Path dir = TestToken.scratch("audit-prealloc-clean");
-    Path file;
-    byte[] image;
-    try (AuditLog log = AuditLog.open(settings(dir), Clock.systemUTC(), DigestSigner.NONE, List.of())) {
-      for (int i = 0; i < 3; i++) {
-        log.append(event(i)).join();
-      }
-      file = AuditTesting.only(dir);
-      image = waitForZeroTail(file);
-    }
+    byte[] image = crashImage(dir, 3);
+    Path file = AuditTesting.only(dir);
     Files.write(file, image);
     try (AuditLog log = AuditLog.open(settings(dir), Clock.systemUTC(), signer, List.of())) {
       log.append(event(9)).join();
@@ -154,16 +132,24 @@ class AuditPreallocationTest {
     assertEquals(0, verify(dir).exitCode());
   }
 
-  /** The file once its first extension has landed (it runs on its own thread). */
-  private static byte[] waitForZeroTail(Path file) throws Exception {
-    long deadline = System.nanoTime() + 10_000_000_000L;
-    while (true) {
-      byte[] b = Files.readAllBytes(file);
-      if (b.length > 0 && b[b.length - 1] == 0) {
-        return b;
+  /**
+   * The only file of a trail of {@code events} events (no signer, so no digest) as a kill -9 leaves it: complete lines,
+   * then the pre-allocated zeros. The trail is closed afterwards, which cuts the zeros off the file on disk.
+   */
+  private static byte[] crashImage(Path dir, int events) throws Exception {
+    try (AuditLog log = AuditLog.open(settings(dir), Clock.systemUTC(), DigestSigner.NONE, List.of())) {
+      for (int i = 0; i < events; i++) {
+        log.append(event(i)).join();
       }
-      assertTrue(System.nanoTime() < deadline, "the file was never extended: " + b.length + " bytes");
-      Thread.sleep(5);
+      return withZeroTail(log, AuditTesting.only(dir));
     }
+  }
+
+  /** The file once the extensions asked for so far have landed (they run on the allocator's thread). */
+  private static byte[] withZeroTail(AuditLog log, Path file) throws Exception {
+    log.allocatorIdle().get(10, TimeUnit.SECONDS);
+    byte[] b = Files.readAllBytes(file);
+    assertTrue(b.length > 0 && b[b.length - 1] == 0, "the file was extended with zeros: " + b.length + " bytes");
+    return b;
   }
 }

@@ -64,6 +64,30 @@ final class AuditTesting {
     Files.writeString(file, String.join("\n", lines) + "\n", StandardCharsets.UTF_8);
   }
 
+  /** Checks that the verifier reports the file cut short inside line {@code line}, as a crash leaves it. */
+  static void assertTruncatedInsideLine(Path dir, int line) throws IOException {
+    AuditVerifier.Report r = verify(dir);
+    org.junit.jupiter.api.Assertions.assertEquals(1, r.exitCode());
+    org.junit.jupiter.api.Assertions.assertTrue(r.firstProblem().message().startsWith("file truncated inside line "
+        + line), r.firstProblem().toString());
+  }
+
+  /**
+   * Restarts the trail in {@code dir} after a crash left {@code file} with 6 complete lines, records one event and
+   * stops; checks that the 7th line is the repair event and returns its details.
+   */
+  static JsonObject restartAndReadRepair(Path dir, DigestSigner signer, Path file) throws IOException {
+    try (AuditLog log = AuditLog.open(settings(dir), Clock.systemUTC(), signer, List.of())) {
+      log.append(event(9)).join();
+    }
+    List<String> lines = lines(file);
+    JsonObject repair = new JsonObject(lines.get(6)).getJsonObject("event");
+    org.junit.jupiter.api.Assertions.assertEquals("KmsgwAuditLogRepaired", repair.getString("eventName"));
+    org.junit.jupiter.api.Assertions.assertEquals("AwsServiceEvent", repair.getString("eventType"));
+    org.junit.jupiter.api.Assertions.assertEquals(7L, AuditRecords.quickSeq(lines.get(6)));
+    return repair.getJsonObject("serviceEventDetails");
+  }
+
   static AuditVerifier.Report verify(Path dir) throws IOException {
     return AuditVerifier.verify(dir, Set.of());
   }

@@ -276,22 +276,13 @@ public final class GatewayHttpServer extends VerticleBase {
     java.util.concurrent.CompletionStage<java.util.Map<String, Object>> done = api.invoke(oc, body);
     if (audit != null) {
       ctx.put(AUDITED, Boolean.TRUE);
-      done = done.thenCompose(result -> {
-        java.util.concurrent.CompletionStage<Void> recorded;
-        try {
-          recorded = audit.record(new RequestAudit.Call(rec.requestId, operation, oc.caller(),
-              "-".equals(rec.source) ? null : rec.source, userAgent, oc.request(), result, null, oc.keyArn(),
-              "kms.amazonaws.com"));
-        } catch (RuntimeException e) {
-          recorded = java.util.concurrent.CompletableFuture.failedFuture(e);
-        }
-        return recorded.handle((v, t) -> {
-          if (t != null) {
-            throw new NotRecorded(t);
-          }
-          return result;
-        });
-      });
+      done = done.thenCompose(result -> record(kmsCall(rec, operation, oc, oc.caller(), userAgent, result, null))
+          .handle((v, t) -> {
+            if (t != null) {
+              throw new NotRecorded(t);
+            }
+            return result;
+          }));
     }
     Future.fromCompletionStage(done, ctx.vertx().getOrCreateContext()).onComplete(ar -> {
       rec.keyArn = oc.keyArn();
@@ -326,10 +317,25 @@ public final class GatewayHttpServer extends VerticleBase {
   private RequestAudit.Call call(RoutingContext ctx, RequestRecord rec, String operation,
       java.util.Map<String, Object> response, KmsException error) {
     OperationContext oc = ctx.get(KMS_CONTEXT);
-    Caller caller = oc != null ? oc.caller() : ctx.get(KMS_CALLER);
+    return kmsCall(rec, operation, oc, oc != null ? oc.caller() : ctx.get(KMS_CALLER),
+        ctx.request().getHeader("User-Agent"), response, error);
+  }
+
+  /** The audit record of a KMS call from its parts (no routing context: also built off the event loop). */
+  private static RequestAudit.Call kmsCall(RequestRecord rec, String operation, OperationContext oc, Caller caller,
+      String userAgent, java.util.Map<String, Object> response, KmsException error) {
     return new RequestAudit.Call(rec.requestId, operation, caller, "-".equals(rec.source) ? null : rec.source,
-        ctx.request().getHeader("User-Agent"), oc == null ? null : oc.request(), response, error,
-        oc == null ? null : oc.keyArn(), "kms.amazonaws.com");
+        userAgent, oc == null ? null : oc.request(), response, error, oc == null ? null : oc.keyArn(),
+        "kms.amazonaws.com");
+  }
+
+  /** Hands a call to the audit trail; a recorder that throws counts as a record that could not be written. */
+  private java.util.concurrent.CompletionStage<Void> record(RequestAudit.Call call) {
+    try {
+      return audit.record(call);
+    } catch (RuntimeException e) {
+      return java.util.concurrent.CompletableFuture.failedFuture(e);
+    }
   }
 
   /**
@@ -342,13 +348,7 @@ public final class GatewayHttpServer extends VerticleBase {
       return;
     }
     ctx.put(AUDITED, Boolean.TRUE);
-    java.util.concurrent.CompletionStage<Void> recorded;
-    try {
-      recorded = audit.record(call);
-    } catch (RuntimeException e) {
-      recorded = java.util.concurrent.CompletableFuture.failedFuture(e);
-    }
-    Future.fromCompletionStage(recorded, ctx.vertx().getOrCreateContext()).onComplete(ar -> {
+    Future.fromCompletionStage(record(call), ctx.vertx().getOrCreateContext()).onComplete(ar -> {
       if (ar.succeeded()) {
         respond.run();
         return;
