@@ -49,6 +49,10 @@ class BenchShortIT {
       assertTrue(s.getLong("requests") > 0, s.encode());
       assertTrue(s.getDouble("server_cpu_seconds") > 0, "server CPU is measured: " + s.encode());
       assertTrue(s.getDouble("server_peak_rss_mib") > 0, "server RSS is measured: " + s.encode());
+      // wrk's own CPU (clock ticks of 10 ms): certainly above zero where thousands of requests a second ran
+      double loadCpu = s.getDouble("load_generator_cpu_seconds");
+      assertTrue(s.getString("scenario").equals("CreateKey") ? loadCpu >= 0 : loadCpu > 0,
+          "wrk's CPU is measured: " + s.encode());
     }
     for (String expected : List.of("Encrypt 32 B", "Encrypt 4096 B", "Decrypt", "GenerateDataKey", "Mix 80/15/5",
         "CreateKey", "Encrypt 32 B over 1000 keys", "Encrypt 32 B, one key among 1000")) {

@@ -52,7 +52,7 @@ final class AuditRecorder implements RequestAudit, ServiceEvents {
     if (c.keyArn() != null) {
       b.key(c.keyArn());
     }
-    return log.append(b.build());
+    return log.append(b);
   }
 
   @Override
@@ -63,7 +63,7 @@ final class AuditRecorder implements RequestAudit, ServiceEvents {
       b.key(keyArn);
     }
     details.forEach(b::serviceEventDetail);
-    log.append(b.build()).whenComplete((ok, e) -> {
+    log.append(b).whenComplete((ok, e) -> {
       if (e != null) {
         LOG.warning(() -> "audit: could not record " + eventName + ": " + e.getMessage());
       }

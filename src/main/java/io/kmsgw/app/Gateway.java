@@ -360,7 +360,7 @@ public final class Gateway implements AutoCloseable {
         (long) a.preallocateMb() << 20),
         clock, key, sinks);
     log.append(AuditEvent.serviceEvent("KmsgwStarted").time(clock.instant()).region(config.region())
-        .recipientAccountId(config.accountId()).serviceEventDetail("endpoint", config.http().endpoint()).build())
+        .recipientAccountId(config.accountId()).serviceEventDetail("endpoint", config.http().endpoint()))
         .join();
     return log;
   }
@@ -579,7 +579,7 @@ public final class Gateway implements AutoCloseable {
     // while the HSM workers still run: the last digest is signed there
     try {
       audit.append(AuditEvent.serviceEvent("KmsgwStopped").time(Instant.now()).region(config.region())
-          .recipientAccountId(config.accountId()).build()).get(10, TimeUnit.SECONDS);
+          .recipientAccountId(config.accountId())).get(10, TimeUnit.SECONDS);
     } catch (Exception e) {
       LOG.warning(() -> "audit: the stop event was not recorded: " + e);
     }

@@ -1,10 +1,18 @@
 package io.kmsgw.audit;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
 import io.kmsgw.domain.Caller;
+import io.vertx.core.json.Json;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
 import java.time.Instant;
-import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -98,16 +106,18 @@ public final class AuditEvent {
     private String region;
     private String sourceIp;
     private String userAgent;
-    private JsonObject requestParameters;
-    private JsonObject responseElements;
+    // the caller's maps, filtered through the allowlists while the event is written: no copy is made
+    private Map<String, Object> request;
+    private Map<String, Object> response;
+    private Set<String> responseAllowed;
     private String errorCode;
     private String errorMessage;
     private String requestId;
     private String eventId;
     private Boolean readOnly;
-    private final JsonArray resources = new JsonArray();
+    private final List<String> keyArns = new ArrayList<>(2);
     private String recipientAccountId;
-    private JsonObject serviceEventDetails;
+    private Map<String, Object> serviceEventDetails;
     private String source = SOURCE;
 
     private Builder(String eventName, String eventType) {
@@ -144,16 +154,19 @@ public final class AuditEvent {
       return this;
     }
 
-    /** The request body as parsed; only allowlisted members are kept. */
+    /**
+     * The request body as parsed; only allowlisted members are kept. The event is written from this map when it
+     * is appended: the caller must not change it before.
+     */
     public Builder requestParameters(JsonObject request) {
-      this.requestParameters = request == null ? null : filter(request, REQUEST_ALLOWED);
+      this.request = request == null ? null : request.getMap();
       return this;
     }
 
     /** The response body; kept only for the operations and members CloudTrail records. */
     public Builder responseElements(JsonObject response) {
-      Set<String> allowed = RESPONSE_ALLOWED.get(eventName);
-      this.responseElements = response == null || allowed == null ? null : filter(response, allowed);
+      this.responseAllowed = RESPONSE_ALLOWED.get(eventName);
+      this.response = response == null || responseAllowed == null ? null : response.getMap();
       return this;
     }
 
@@ -183,12 +196,7 @@ public final class AuditEvent {
 
     /** A key the call acted on (ReEncrypt names two), as {@code resources[]}. */
     public Builder key(String keyArn) {
-      Objects.requireNonNull(keyArn);
-      String[] parts = keyArn.split(":", 6);
-      resources.add(new JsonObject()
-          .put("accountId", parts.length > 4 ? parts[4] : null)
-          .put("type", "AWS::KMS::Key")
-          .put("ARN", keyArn));
+      keyArns.add(Objects.requireNonNull(keyArn));
       return this;
     }
 
@@ -212,45 +220,114 @@ public final class AuditEvent {
         throw new IllegalArgumentException("service event details are plain values");
       }
       if (serviceEventDetails == null) {
-        serviceEventDetails = new JsonObject();
+        serviceEventDetails = new LinkedHashMap<>();
       }
       serviceEventDetails.put(name, value);
       return this;
     }
 
+    /** The event as a JSON object (parsed back from {@link #encode()}, so both always agree). */
     public JsonObject build() {
+      return new JsonObject(encode());
+    }
+
+    /**
+     * The event as one line of JSON, written field by field straight from the builder (no intermediate tree: an
+     * event is written for every request, on the thread that completed it).
+     */
+    String encode() {
       Objects.requireNonNull(time, "time");
+      StringWriter out = new StringWriter(768);
+      try (JsonGenerator g = JSON.createGenerator(out)) {
+        write(g);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e); // a StringWriter does not fail
+      }
+      return out.toString();
+    }
+
+    private void write(JsonGenerator g) throws IOException {
       boolean service = eventType.equals("AwsServiceEvent");
       String account = recipientAccountId != null ? recipientAccountId : caller != null ? caller.accountId() : null;
-      JsonObject e = new JsonObject().put("eventVersion", EVENT_VERSION);
-      e.put("userIdentity", service ? serviceIdentity(account) : userIdentity(caller));
-      e.put("eventTime", time.truncatedTo(ChronoUnit.SECONDS).toString());
-      e.put("eventSource", service ? SOURCE : source);
-      e.put("eventName", eventName);
-      e.put("awsRegion", region);
-      e.put("sourceIPAddress", service ? SOURCE : sourceIp);
-      e.put("userAgent", service ? SOURCE : userAgent);
+      g.writeStartObject();
+      g.writeStringField("eventVersion", EVENT_VERSION);
+      g.writeFieldName("userIdentity");
+      if (service) {
+        g.writeStartObject();
+        g.writeStringField("accountId", account);
+        g.writeStringField("invokedBy", SOURCE);
+        g.writeEndObject();
+      } else {
+        writeUserIdentity(g, caller);
+      }
+      g.writeStringField("eventTime", eventTime(time));
+      g.writeStringField("eventSource", service ? SOURCE : source);
+      g.writeStringField("eventName", eventName);
+      g.writeStringField("awsRegion", region);
+      g.writeStringField("sourceIPAddress", service ? SOURCE : sourceIp);
+      g.writeStringField("userAgent", service ? SOURCE : userAgent);
       if (errorCode != null) {
-        e.put("errorCode", errorCode);
-        e.put("errorMessage", errorMessage);
+        g.writeStringField("errorCode", errorCode);
+        g.writeStringField("errorMessage", errorMessage);
       }
-      e.put("requestParameters", requestParameters);
-      e.put("responseElements", responseElements);
+      g.writeFieldName("requestParameters");
+      writeFiltered(g, request, REQUEST_ALLOWED);
+      g.writeFieldName("responseElements");
+      writeFiltered(g, response, responseAllowed);
       if (requestId != null) {
-        e.put("requestID", requestId);
+        g.writeStringField("requestID", requestId);
       }
-      e.put("eventID", eventId != null ? eventId : randomId());
-      e.put("readOnly", readOnly != null ? readOnly : readOnlyByDefault(eventName));
-      e.put("resources", resources.copy());
-      e.put("eventType", eventType);
-      e.put("managementEvent", true);
-      e.put("recipientAccountId", account);
+      g.writeStringField("eventID", eventId != null ? eventId : randomId());
+      g.writeBooleanField("readOnly", readOnly != null ? readOnly : readOnlyByDefault(eventName));
+      g.writeArrayFieldStart("resources");
+      for (String arn : keyArns) {
+        g.writeStartObject();
+        g.writeStringField("accountId", arnAccount(arn));
+        g.writeStringField("type", "AWS::KMS::Key");
+        g.writeStringField("ARN", arn);
+        g.writeEndObject();
+      }
+      g.writeEndArray();
+      g.writeStringField("eventType", eventType);
+      g.writeBooleanField("managementEvent", true);
+      g.writeStringField("recipientAccountId", account);
       if (serviceEventDetails != null) {
-        e.put("serviceEventDetails", serviceEventDetails.copy());
+        g.writeFieldName("serviceEventDetails");
+        writeValue(g, serviceEventDetails, false);
       }
-      e.put("eventCategory", "Management");
-      return e;
+      g.writeStringField("eventCategory", "Management");
+      g.writeEndObject();
     }
+  }
+
+  private static final JsonFactory JSON = new JsonFactory();
+
+  /** The last eventTime written: events come many per second, and formatting a date is not free. */
+  private static volatile Stamp lastStamp = new Stamp(Long.MIN_VALUE, "");
+
+  private record Stamp(long second, String text) {}
+
+  /** CloudTrail's eventTime: UTC, whole seconds ({@code 2025-03-01T12:34:56Z}). */
+  static String eventTime(Instant t) {
+    Stamp s = lastStamp;
+    if (s.second() != t.getEpochSecond()) {
+      s = new Stamp(t.getEpochSecond(), Instant.ofEpochSecond(t.getEpochSecond()).toString());
+      lastStamp = s;
+    }
+    return s.text();
+  }
+
+  /** The account field of an ARN ({@code arn:aws:kms:REGION:ACCOUNT:key/ID}), or null if it has none. */
+  static String arnAccount(String arn) {
+    int from = 0;
+    for (int i = 0; i < 4; i++) {
+      from = arn.indexOf(':', from) + 1;
+      if (from == 0) {
+        return null;
+      }
+    }
+    int to = arn.indexOf(':', from);
+    return to < 0 ? arn.substring(from) : arn.substring(from, to);
   }
 
   /**
@@ -264,27 +341,25 @@ public final class AuditEvent {
     return new UUID(msb, lsb).toString();
   }
 
-  private static JsonObject serviceIdentity(String account) {
-    return new JsonObject().put("accountId", account).put("invokedBy", SOURCE);
-  }
-
   /** CloudTrail's userIdentity for a signed caller. */
-  static JsonObject userIdentity(Caller c) {
+  private static void writeUserIdentity(JsonGenerator g, Caller c) throws IOException {
+    g.writeStartObject();
     if (c == null) {
       // refused before the signature check established who called
-      return new JsonObject().put("type", "Unknown");
+      g.writeStringField("type", "Unknown");
+      g.writeEndObject();
+      return;
     }
-    JsonObject u = new JsonObject()
-        .put("type", c.type())
-        .put("principalId", c.principalId())
-        .put("arn", c.arn())
-        .put("accountId", c.accountId());
+    g.writeStringField("type", c.type());
+    g.writeStringField("principalId", c.principalId());
+    g.writeStringField("arn", c.arn());
+    g.writeStringField("accountId", c.accountId());
     if (c.accessKeyId() != null && !c.accessKeyId().isEmpty()) {
-      u.put("accessKeyId", c.accessKeyId());
+      g.writeStringField("accessKeyId", c.accessKeyId());
     }
     String arn = c.arn() == null ? "" : c.arn();
     if ("IAMUser".equals(c.type()) && arn.contains(":user/")) {
-      u.put("userName", arn.substring(arn.lastIndexOf('/') + 1));
+      g.writeStringField("userName", arn.substring(arn.lastIndexOf('/') + 1));
     } else if ("AssumedRole".equals(c.type()) && arn.contains(":assumed-role/")) {
       // arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION: the role is the session's issuer
       String[] path = arn.substring(arn.indexOf(":assumed-role/") + ":assumed-role/".length()).split("/");
@@ -292,52 +367,72 @@ public final class AuditEvent {
       String principal = c.principalId() == null ? null
           : c.principalId().contains(":") ? c.principalId().substring(0, c.principalId().indexOf(':'))
           : c.principalId();
-      u.put("sessionContext", new JsonObject().put("sessionIssuer", new JsonObject()
-          .put("type", "Role")
-          .put("principalId", principal)
-          .put("arn", "arn:aws:iam::" + c.accountId() + ":role/" + role)
-          .put("accountId", c.accountId())
-          .put("userName", role)));
+      g.writeObjectFieldStart("sessionContext");
+      g.writeObjectFieldStart("sessionIssuer");
+      g.writeStringField("type", "Role");
+      g.writeStringField("principalId", principal);
+      g.writeStringField("arn", "arn:aws:iam::" + c.accountId() + ":role/" + role);
+      g.writeStringField("accountId", c.accountId());
+      g.writeStringField("userName", role);
+      g.writeEndObject();
+      g.writeEndObject();
     }
-    return u;
+    g.writeEndObject();
   }
 
-  private static JsonObject filter(JsonObject in, Set<String> allowed) {
-    JsonObject out = new JsonObject();
-    for (String name : in.fieldNames()) {
-      if (allowed.contains(name)) {
-        Object v = in.getValue(name);
-        out.put(camel(name), VERBATIM_MAPS.contains(name) ? copy(v) : renamed(v));
+  /** The allowlisted members of a request or response, in CloudTrail's case; null if there is none. */
+  private static void writeFiltered(JsonGenerator g, Map<String, Object> in, Set<String> allowed)
+      throws IOException {
+    if (in == null || allowed == null) {
+      g.writeNull();
+      return;
+    }
+    g.writeStartObject();
+    for (Map.Entry<String, Object> m : in.entrySet()) {
+      if (allowed.contains(m.getKey())) {
+        g.writeFieldName(camel(m.getKey()));
+        writeValue(g, m.getValue(), !VERBATIM_MAPS.contains(m.getKey()));
       }
     }
-    return out;
+    g.writeEndObject();
   }
 
-  /** A nested structure (Constraints, Tags, KeyMetadata) with its member names in CloudTrail's case. */
-  private static Object renamed(Object v) {
+  /**
+   * A value as vert.x would encode it; with {@code rename}, a nested structure's member names in CloudTrail's case
+   * (Constraints, Tags, KeyMetadata) except inside a caller's own map (an encryption context).
+   */
+  @SuppressWarnings("unchecked")
+  private static void writeValue(JsonGenerator g, Object v, boolean rename) throws IOException {
     if (v instanceof JsonObject o) {
-      JsonObject out = new JsonObject();
-      for (String name : o.fieldNames()) {
-        Object child = o.getValue(name);
-        out.put(camel(name), VERBATIM_MAPS.contains(name) ? copy(child) : renamed(child));
+      v = o.getMap();
+    } else if (v instanceof JsonArray a) {
+      v = a.getList();
+    }
+    if (v == null) {
+      g.writeNull();
+    } else if (v instanceof String str) {
+      g.writeString(str);
+    } else if (v instanceof Boolean b) {
+      g.writeBoolean(b);
+    } else if (v instanceof Integer || v instanceof Long || v instanceof Short || v instanceof Byte) {
+      g.writeNumber(((Number) v).longValue());
+    } else if (v instanceof Map<?, ?> map) {
+      g.writeStartObject();
+      for (Map.Entry<String, Object> m : ((Map<String, Object>) map).entrySet()) {
+        String name = m.getKey();
+        g.writeFieldName(rename ? camel(name) : name);
+        writeValue(g, m.getValue(), rename && !VERBATIM_MAPS.contains(name));
       }
-      return out;
+      g.writeEndObject();
+    } else if (v instanceof List<?> list) {
+      g.writeStartArray();
+      for (Object x : list) {
+        writeValue(g, x, rename);
+      }
+      g.writeEndArray();
+    } else {
+      // anything else (dates, decimals, bytes) exactly as vert.x writes it
+      g.writeRawValue(Json.encode(v));
     }
-    if (v instanceof JsonArray a) {
-      JsonArray out = new JsonArray();
-      a.forEach(x -> out.add(renamed(x)));
-      return out;
-    }
-    return v;
-  }
-
-  private static Object copy(Object v) {
-    if (v instanceof JsonObject o) {
-      return o.copy();
-    }
-    if (v instanceof JsonArray a) {
-      return a.copy();
-    }
-    return v;
   }
 }

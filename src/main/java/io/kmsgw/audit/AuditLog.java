@@ -177,8 +177,16 @@ public final class AuditLog implements AutoCloseable {
    * {@link AuditException} if it cannot be written (the request must then fail too).
    */
   public CompletableFuture<Void> append(JsonObject event) {
+    return appendEncoded(event.encode());
+  }
+
+  /** {@link #append(JsonObject)} of an event written straight from its builder (no JSON tree in between). */
+  public CompletableFuture<Void> append(AuditEvent.Builder event) {
+    return appendEncoded(event.encode());
+  }
+
+  private CompletableFuture<Void> appendEncoded(String json) {
     CompletableFuture<Void> done = new CompletableFuture<>();
-    String json = event.encode();
     synchronized (admission) {
       if (broken != null) {
         done.completeExceptionally(new AuditException("the audit trail cannot be written: " + broken, broken));

@@ -216,6 +216,7 @@ final class Benchmark {
     Files.write(file, buf.toByteArray());
     JsonObject callsBefore = pkcs11Calls();
     double cpuBefore = ProcStats.cpuSeconds(pid);
+    double loadCpuBefore = ProcStats.endedChildrenCpuSeconds();
     java.util.Map<String, Double> threadsBefore = ProcStats.cpuByThreadGroup(pid);
     int threads = Math.min(connections, 2);
     List<String> cmd = List.of("wrk", "-t" + threads, "-c" + connections, "-d" + seconds + "s", "--timeout", "10s",
@@ -226,6 +227,8 @@ final class Benchmark {
       throw new IOException("wrk failed: " + output);
     }
     double cpu = ProcStats.cpuSeconds(pid) - cpuBefore;
+    // wrk has exited and been waited for: its CPU (user and system, loopback TCP included) is now in cutime/cstime
+    double loadCpu = ProcStats.endedChildrenCpuSeconds() - loadCpuBefore;
     JsonObject byThreads = new JsonObject();
     ProcStats.cpuByThreadGroup(pid).forEach((g, v) -> byThreads.put(g,
         Math.round((v - threadsBefore.getOrDefault(g, 0.0)) * 100) / 100.0));
@@ -240,7 +243,7 @@ final class Benchmark {
       throw new IOException("wrk printed no result: " + output);
     }
     if (!report) {
-      out.printf("  %-40s %8.0f req/s (warm-up)%n", name + " @" + connections, rps(wrk));
+      out.printf("  %-40s %8.0f req/s (warm-up)%s%n", name + " @" + connections, rps(wrk), settleJit());
       return;
     }
     long errors = wrk.getLong("connect_errors") + wrk.getLong("read_errors") + wrk.getLong("write_errors")
@@ -263,10 +266,35 @@ final class Benchmark {
         .put("server_cpu_seconds", cpu)
         .put("server_cpu_seconds_by_threads", byThreads)
         .put("server_peak_rss_mib", ProcStats.peakRssMiB(pid))
+        .put("load_generator_cpu_seconds", Math.round(loadCpu * 100) / 100.0)
         .put("pkcs11_calls", deltas);
     results.add(r);
-    out.printf("  %-40s %8.0f req/s  p50 %6.2f  p99 %6.2f ms  errors %d%n", name + " @" + connections,
-        rps(wrk), r.getDouble("p50_ms"), r.getDouble("p99_ms"), errors);
+    double requests = Math.max(1, wrk.getLong("requests"));
+    out.printf("  %-40s %8.0f req/s  p50 %6.2f  p99 %6.2f ms  errors %d  CPU/req: gateway %.1f us, wrk %.1f us%n",
+        name + " @" + connections, rps(wrk), r.getDouble("p50_ms"), r.getDouble("p99_ms"), errors,
+        cpu / requests * 1e6, loadCpu / requests * 1e6);
+  }
+
+  /**
+   * Waits (up to 30 s) until the gateway's JIT compilers have gone quiet: on two busy cores they fall behind during
+   * a warm-up and would otherwise compile through the next scenario (measured: most of the gateway's CPU at one
+   * connection went to C2 right after a 10-second warm-up).
+   */
+  private String settleJit() throws InterruptedException {
+    if (pid < 0) {
+      return "";
+    }
+    long start = System.nanoTime();
+    double before = ProcStats.cpuByThreadGroup(pid).getOrDefault(ProcStats.JIT, 0.0);
+    while (System.nanoTime() - start < TimeUnit.SECONDS.toNanos(30)) {
+      Thread.sleep(1000);
+      double now = ProcStats.cpuByThreadGroup(pid).getOrDefault(ProcStats.JIT, 0.0);
+      if (now - before < 0.02) {
+        break;
+      }
+      before = now;
+    }
+    return String.format(", JIT quiet after %.0f s", (System.nanoTime() - start) / 1e9);
   }
 
   private static double rps(JsonObject wrk) {

@@ -9,6 +9,9 @@ final class ProcStats {
   /** Clock ticks per second of /proc/<pid>/stat times; 100 on every Linux kmsgw runs on (USER_HZ). */
   private static final double TICKS_PER_SECOND = 100.0;
 
+  /** The thread group of the C1 and C2 compilers. */
+  static final String JIT = "JIT compiler";
+
   private ProcStats() {}
 
   /** User plus system CPU seconds the process has used so far. */
@@ -18,6 +21,20 @@ final class ProcStats {
       // the command name (field 2) may contain spaces: count fields after its closing parenthesis
       String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
       return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / TICKS_PER_SECOND;
+    } catch (IOException | RuntimeException e) {
+      return Double.NaN;
+    }
+  }
+
+  /**
+   * CPU seconds of this process's children that have ended and been waited for (cutime plus cstime of
+   * /proc/self/stat): the load generator's CPU once its process has exited.
+   */
+  static double endedChildrenCpuSeconds() {
+    try {
+      String stat = Files.readString(Path.of("/proc/self/stat"));
+      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      return (Long.parseLong(f[13]) + Long.parseLong(f[14])) / TICKS_PER_SECOND;
     } catch (IOException | RuntimeException e) {
       return Double.NaN;
     }
@@ -69,7 +86,7 @@ final class ProcStats {
       return "GC and VM";
     }
     if (comm.startsWith("C2 Compiler") || comm.startsWith("C1 Compiler")) {
-      return "JIT compiler";
+      return JIT;
     }
     return "other";
   }

@@ -17,6 +17,48 @@ import org.junit.jupiter.api.Test;
 
 class AuditEventTest {
   private static final Instant T = Instant.parse("2025-03-01T12:34:56.789Z");
+  private static final String GOLDEN_ENCRYPT = "{\"eventVersion\":\"1.08\",\"userIdentity\":{\"type\":\"IAMUser\",\"principalId\":\"AIDAAPP\",\""
+        + "arn\":\"arn:aws:iam::111122223333:user/app\",\"accountId\":\"111122223333\",\"accessKeyId\":\"AK"
+        + "IAAPP\",\"userName\":\"app\"},\"eventTime\":\"2025-03-01T12:34:56Z\",\"eventSource\":\"kms.amazo"
+        + "naws.com\",\"eventName\":\"Encrypt\",\"awsRegion\":\"us-east-1\",\"sourceIPAddress\":\"10.0.0.1\",\"userAgent\":\"aws-cli/2 \\\"quoted\\\" é\\n\",\"requestParameters\":{\"keyId\":\"alias/app\""
+        + ",\"encryptionContext\":{\"Tenant\":\"t-1\",\"KeyId\":\"not renamed\"},\"numberOfBytes\":32,\"dry"
+        + "Run\":false},\"responseElements\":null,\"requestID\":\"r-1\",\"eventID\":\"e-1\",\"readOnly\":tr"
+        + "ue,\"resources\":[{\"accountId\":\"111122223333\",\"type\":\"AWS::KMS::Key\",\"ARN\":\"arn:aws:k"
+        + "ms:us-east-1:111122223333:key/k-1\"}],\"eventType\":\"AwsApiCall\",\"managementEvent\":true,\"re"
+        + "cipientAccountId\":\"111122223333\",\"eventCategory\":\"Management\"}";
+  private static final String GOLDEN_GRANT = "{\"eventVersion\":\"1.08\",\"userIdentity\":{\"type\":\"AssumedRole\",\"principalId\":\"AROAADMI"
+        + "N:alice\",\"arn\":\"arn:aws:sts::111122223333:assumed-role/Admin/alice\",\"accountId\":\"1111222"
+        + "23333\",\"accessKeyId\":\"ASIATEMP\",\"sessionContext\":{\"sessionIssuer\":{\"type\":\"Role\",\""
+        + "principalId\":\"AROAADMIN\",\"arn\":\"arn:aws:iam::111122223333:role/Admin\",\"accountId\":\"111"
+        + "122223333\",\"userName\":\"Admin\"}}},\"eventTime\":\"2025-03-01T12:34:56Z\",\"eventSource\":\"k"
+        + "ms.amazonaws.com\",\"eventName\":\"CreateGrant\",\"awsRegion\":\"eu-west-1\",\"sourceIPAddress\""
+        + ":null,\"userAgent\":null,\"errorCode\":\"AccessDeniedException\",\"errorMessage\":\"denied\",\"r"
+        + "equestParameters\":{\"keyId\":\"k\",\"granteePrincipal\":\"arn:aws:iam::111122223333:role/R\",\""
+        + "operations\":[\"Encrypt\",\"Decrypt\"],\"constraints\":{\"encryptionContextSubset\":{\"Dept\":\""
+        + "x\"}},\"tags\":[{\"tagKey\":\"a\",\"tagValue\":\"b\"}]},\"responseElements\":{\"grantId\":\"g-1\"},\"eventID\":\"e-2\",\"readOnly\":false,\"resources\":[{\"accountId\":\"111122223333\",\"type\":\"AWS::KMS::Key\",\"ARN\":\"arn:aws:kms:eu-west-1:111122223333:key/k-1\"},{\"accountId\":\"444"
+        + "455556666\",\"type\":\"AWS::KMS::Key\",\"ARN\":\"arn:aws:kms:eu-west-1:444455556666:key/k-2\"}],"
+        + "\"eventType\":\"AwsApiCall\",\"managementEvent\":true,\"recipientAccountId\":\"111122223333\",\""
+        + "eventCategory\":\"Management\"}";
+  private static final String GOLDEN_CREATE = "{\"eventVersion\":\"1.08\",\"userIdentity\":{\"type\":\"Unknown\"},\"eventTime\":\"2025-03-01T12"
+        + ":34:56Z\",\"eventSource\":\"kms.amazonaws.com\",\"eventName\":\"CreateKey\",\"awsRegion\":null,\"sourceIPAddress\":null,\"userAgent\":null,\"requestParameters\":{\"description\":\"d\",\"tags\""
+        + ":[]},\"responseElements\":{\"keyMetadata\":{\"aWSAccountId\":\"111122223333\",\"keyId\":\"k\",\""
+        + "creationDate\":1.7409E9,\"enabled\":true,\"encryptionAlgorithms\":[\"SYMMETRIC_DEFAULT\"],\"mult"
+        + "iRegionConfiguration\":null}},\"eventID\":\"e-3\",\"readOnly\":true,\"resources\":[],\"eventType"
+        + "\":\"AwsApiCall\",\"managementEvent\":true,\"recipientAccountId\":null,\"eventCategory\":\"Manag"
+        + "ement\"}";
+  private static final String GOLDEN_ROTATE = "{\"eventVersion\":\"1.08\",\"userIdentity\":{\"accountId\":\"111122223333\",\"invokedBy\":\"kms."
+        + "amazonaws.com\"},\"eventTime\":\"2025-03-01T12:34:56Z\",\"eventSource\":\"kms.amazonaws.com\",\""
+        + "eventName\":\"RotateKey\",\"awsRegion\":\"us-east-1\",\"sourceIPAddress\":\"kms.amazonaws.com\","
+        + "\"userAgent\":\"kms.amazonaws.com\",\"requestParameters\":null,\"responseElements\":null,\"event"
+        + "ID\":\"e-4\",\"readOnly\":false,\"resources\":[{\"accountId\":\"111122223333\",\"type\":\"AWS::K"
+        + "MS::Key\",\"ARN\":\"arn:aws:kms:us-east-1:111122223333:key/k-1\"}],\"eventType\":\"AwsServiceEve"
+        + "nt\",\"managementEvent\":true,\"recipientAccountId\":\"111122223333\",\"serviceEventDetails\":{\"keyId\":\"k-1\",\"count\":3,\"ok\":true},\"eventCategory\":\"Management\"}";
+  private static final String GOLDEN_IAM = "{\"eventVersion\":\"1.08\",\"userIdentity\":{\"type\":\"IAMUser\",\"principalId\":\"AIDAAPP\",\""
+        + "arn\":\"arn:aws:iam::111122223333:user/app\",\"accountId\":\"111122223333\",\"accessKeyId\":\"AK"
+        + "IAAPP\",\"userName\":\"app\"},\"eventTime\":\"2025-03-01T12:34:56Z\",\"eventSource\":\"iam.amazo"
+        + "naws.com\",\"eventName\":\"CreateUser\",\"awsRegion\":null,\"sourceIPAddress\":null,\"userAgent\":null,\"requestParameters\":{\"userName\":\"bob\",\"path\":\"/\"},\"responseElements\":null,\"e"
+        + "ventID\":\"e-5\",\"readOnly\":false,\"resources\":[],\"eventType\":\"AwsApiCall\",\"managementEv"
+        + "ent\":true,\"recipientAccountId\":\"111122223333\",\"eventCategory\":\"Management\"}";
 
   @Test
   void secretRequestMembers_neverReachTheEvent() {
@@ -121,5 +163,54 @@ class AuditEventTest {
     assertEquals(new JsonObject().put("accountId", "111122223333").put("invokedBy", "kms.amazonaws.com"),
         service.getJsonObject("userIdentity"));
     assertEquals("AwsServiceEvent", service.getString("eventType"));
+  }
+
+  /**
+   * Every field of an event, in CloudTrail's order, as the JSON-tree encoder of earlier versions wrote it (these
+   * lines are its output): the streaming writer changes nothing a reader of the trail sees.
+   */
+  @Test
+  void encode_writesEveryFieldAsBefore() {
+    Caller role = new Caller("arn:aws:sts::111122223333:assumed-role/Admin/alice", "111122223333",
+        "AROAADMIN:alice", "ASIATEMP", "AssumedRole");
+    java.util.Map<String, Object> context = new java.util.LinkedHashMap<>();
+    context.put("Tenant", "t-1");
+    context.put("KeyId", "not renamed");
+    java.util.Map<String, Object> request = new java.util.LinkedHashMap<>();
+    request.put("KeyId", "alias/app");
+    request.put("Plaintext", "UExBSU5U");
+    request.put("EncryptionContext", context);
+    request.put("GrantTokens", new ArrayList<>(List.of("secret")));
+    request.put("NumberOfBytes", 32);
+    request.put("DryRun", false);
+    assertEquals(GOLDEN_ENCRYPT, AuditEvent.apiCall("Encrypt").time(T).caller(AuditTesting.USER)
+        .region("us-east-1").sourceIp("10.0.0.1").userAgent("aws-cli/2 \"quoted\" \u00e9\n").requestId("r-1")
+        .eventId("e-1").recipientAccountId("111122223333").requestParameters(new JsonObject(request))
+        .key("arn:aws:kms:us-east-1:111122223333:key/k-1").encode());
+    java.util.Map<String, Object> constraints = new java.util.LinkedHashMap<>();
+    constraints.put("EncryptionContextSubset", new java.util.LinkedHashMap<>(java.util.Map.of("Dept", "x")));
+    JsonObject grant = new JsonObject().put("KeyId", "k").put("GranteePrincipal", "arn:aws:iam::111122223333:role/R")
+        .put("Operations", new JsonArray().add("Encrypt").add("Decrypt")).put("Constraints", constraints)
+        .put("Tags", new JsonArray().add(new JsonObject().put("TagKey", "a").put("TagValue", "b")));
+    assertEquals(GOLDEN_GRANT, AuditEvent.apiCall("CreateGrant").time(T).caller(role).region("eu-west-1")
+        .sourceIp(null).userAgent(null).eventId("e-2").requestParameters(grant)
+        .responseElements(new JsonObject().put("GrantId", "g-1").put("GrantToken", "tok"))
+        .error("AccessDeniedException", "denied").key("arn:aws:kms:eu-west-1:111122223333:key/k-1")
+        .key("arn:aws:kms:eu-west-1:444455556666:key/k-2").encode());
+    JsonObject metadata = new JsonObject().put("AWSAccountId", "111122223333").put("KeyId", "k")
+        .put("CreationDate", 1.7409E9).put("Enabled", true)
+        .put("EncryptionAlgorithms", new JsonArray().add("SYMMETRIC_DEFAULT")).put("MultiRegionConfiguration", null);
+    assertEquals(GOLDEN_CREATE, AuditEvent.apiCall("CreateKey").time(T).caller(null).eventId("e-3").readOnly(true)
+        .requestParameters(new JsonObject().put("Description", "d").put("Tags", new JsonArray()))
+        .responseElements(new JsonObject().put("KeyMetadata", metadata)).encode());
+    assertEquals(GOLDEN_ROTATE, AuditEvent.serviceEvent("RotateKey").time(T).eventId("e-4").region("us-east-1")
+        .recipientAccountId("111122223333").key("arn:aws:kms:us-east-1:111122223333:key/k-1")
+        .serviceEventDetail("keyId", "k-1").serviceEventDetail("count", 3L).serviceEventDetail("ok", true).encode());
+    assertEquals(GOLDEN_IAM, AuditEvent.apiCall("CreateUser").source("iam.amazonaws.com").time(T)
+        .caller(AuditTesting.USER).eventId("e-5")
+        .requestParameters(new JsonObject().put("UserName", "bob").put("Path", "/")).encode());
+    assertEquals(new JsonObject(GOLDEN_ROTATE), AuditEvent.serviceEvent("RotateKey").time(T).eventId("e-4")
+        .region("us-east-1").recipientAccountId("111122223333").key("arn:aws:kms:us-east-1:111122223333:key/k-1")
+        .serviceEventDetail("keyId", "k-1").serviceEventDetail("count", 3L).serviceEventDetail("ok", true).build());
   }
 }
