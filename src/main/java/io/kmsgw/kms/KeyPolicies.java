@@ -74,9 +74,17 @@ public final class KeyPolicies {
   /** Loads every stored key policy (at start). A stored policy that no longer parses stops the start. */
   public void load(MetadataStore store) {
     byKey.clear();
+    // most keys share a few texts (every key created under the default policy stores the same one): each distinct
+    // text is parsed once and its keys share the parsed, immutable document
+    Map<String, PolicyDocument> parsed = new java.util.HashMap<>();
     for (Map.Entry<UUID, String> e : store.keyPolicies().entrySet()) {
       try {
-        byKey.put(e.getKey(), PolicyParser.parse(e.getValue(), PolicyParser.Kind.KEY));
+        PolicyDocument policy = parsed.get(e.getValue());
+        if (policy == null) {
+          policy = PolicyParser.parse(e.getValue(), PolicyParser.Kind.KEY);
+          parsed.put(e.getValue(), policy);
+        }
+        byKey.put(e.getKey(), policy);
       } catch (PolicyException ex) {
         throw new IllegalStateException("the stored key policy of key " + e.getKey() + " does not parse: "
             + ex.getMessage(), ex);

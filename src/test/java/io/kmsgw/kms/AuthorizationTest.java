@@ -4,6 +4,8 @@ import static io.kmsgw.testing.KmsFixture.ROOT;
 import static io.kmsgw.testing.KmsFixture.await;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -230,6 +232,19 @@ class AuthorizationTest {
     KeyPolicies reloaded = new KeyPolicies();
     reloaded.load(kms.store);
     assertEquals(mine, reloaded.of(key).source());
+  }
+
+  @Test
+  void reloadedPolicies_withTheSameText_shareOneParsedDocument() {
+    KeyRecord first = newKey(ROOT, null, false);
+    KeyRecord second = newKey(ROOT, null, false);
+    KeyRecord separated = newKey(ROOT, separatedPolicy(), false);
+    KeyPolicies reloaded = new KeyPolicies();
+    reloaded.load(kms.store);
+    assertSame(reloaded.of(first), reloaded.of(second), "the stored default policy is parsed once");
+    assertEquals(KeyPolicies.defaultPolicy(ACCOUNT), reloaded.of(first).source());
+    assertEquals(separatedPolicy(), reloaded.of(separated).source());
+    assertNotSame(reloaded.of(first), reloaded.of(separated));
   }
 
   @Test
