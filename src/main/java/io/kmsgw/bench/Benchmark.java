@@ -120,6 +120,10 @@ final class Benchmark {
     scenario("CreateKey", 8, plan.createKeySeconds(), 64,
         i -> kms.rawRequest("CreateKey", new JsonObject().put("Description", "bench " + i)), true);
 
+    if (!selected("Encrypt 32 B over " + plan.spreadKeys() + " keys")
+        && !selected(ONE_KEY_AMONG + plan.spreadKeys())) {
+      return; // --only left the spread out: no need to create its keys
+    }
     List<String> keys = keysForSpread(plan.spreadKeys());
     IntFunction<byte[]> spread = i -> kms.rawRequest("Encrypt", encrypt(keys.get(i % keys.size()), small));
     scenario("warm-up over " + keys.size() + " keys (not reported)", 32, plan.warmupSeconds(), keys.size(), spread,
@@ -128,6 +132,11 @@ final class Benchmark {
     // the first key again, now that the token holds the spread keys too: set against the spread scenario, this
     // separates the gateway's per-key work from the HSM's own cost of holding more objects (docs/performance.md)
     scenario(ONE_KEY_AMONG + keys.size(), 32, plan.seconds(), 256, encrypt32, true);
+  }
+
+  /** Whether {@code --only} (if given) selects the scenario of this name. */
+  private boolean selected(String name) {
+    return only == null || name.startsWith(only);
   }
 
   /** The name of the one-key scenario run after the spread keys exist, up to their count. */
@@ -203,7 +212,7 @@ final class Benchmark {
 
   private void scenario(String name, int connections, int seconds, int distinct, IntFunction<byte[]> request,
       boolean report) throws IOException, InterruptedException {
-    if (only != null && report && !name.startsWith(only)) {
+    if (report && !selected(name)) {
       return;
     }
     Path file = work.resolve("requests.bin");
