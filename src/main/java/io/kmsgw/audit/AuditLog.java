@@ -135,9 +135,8 @@ public final class AuditLog implements AutoCloseable {
   private final ExecutorService allocator;
   /** Bytes of the current file that exist (written or pre-allocated zeros) as far as the writer knows. */
   private long allocated;
-  /** An extension of the current file in progress: from {@code extensionFrom}, completing with the new end. */
-  private CompletableFuture<Long> extension;
-  private long extensionFrom;
+  /** An extension of the current file in progress, or null. */
+  private Extension extension;
   private long lastAllocationFailureLog;
 
   private AuditLog(Settings settings, Clock clock, DigestSigner signer, List<AuditSink> sinks) {
@@ -372,7 +371,7 @@ public final class AuditLog implements AutoCloseable {
       process(batch);
       writeDigest(true);
       publish();
-      awaitExtension(Long.MAX_VALUE);
+      stopExtension();
       finish(channel, size);
       stopAllocator();
     } catch (InterruptedException e) {
@@ -461,7 +460,7 @@ public final class AuditLog implements AutoCloseable {
     } catch (IOException e) {
       LOG.severe(() -> "audit: writing " + current.name() + " failed: " + e.getMessage());
       try {
-        awaitExtension(Long.MAX_VALUE);
+        stopExtension();
         channel.truncate(size);
         channel.position(size);
         channel.force(false);
@@ -636,7 +635,7 @@ public final class AuditLog implements AutoCloseable {
       return;
     }
     if (extension != null) {
-      if (!extension.isDone()) {
+      if (!extension.done.isDone()) {
         return;
       }
       collectExtension();
@@ -647,28 +646,40 @@ public final class AuditLog implements AutoCloseable {
       return;
     }
     FileChannel ch = channel;
-    long from = Math.max(allocated, size);
-    extensionFrom = from;
-    extension = CompletableFuture.supplyAsync(() -> zeros(ch, from, step), allocator);
+    Extension e = new Extension(Math.max(allocated, size));
+    e.done = CompletableFuture.supplyAsync(() -> zeros(ch, e, step), allocator);
+    extension = e;
   }
 
   /**
-   * Before a write of {@code length} bytes: waits for an extension in progress if the write would reach the bytes
-   * it is zeroing (so the zeros never overwrite a line).
+   * Before a write of {@code length} bytes: if the write would reach bytes the extension in progress has not yet
+   * zeroed and made durable, stops the extension and waits for the piece being zeroed, never for the rest of it
+   * (the write then grows the file, as without pre-allocation). So the zeros never overwrite a line, and a slow disk
+   * stalls the writer for one piece at most.
    */
   private void awaitExtension(long length) {
-    if (extension == null) {
+    Extension e = extension;
+    if (e == null) {
       return;
     }
-    if (!extension.isDone() && size + length <= extensionFrom) {
-      return;
+    long end = size + length;
+    if (!e.done.isDone() && (end <= e.from || end <= e.zeroedTo)) {
+      return; // before the range being zeroed, or inside the part of it already zeroed and durable
     }
-    collectExtension();
+    stopExtension();
+  }
+
+  /** Stops the extension in progress after its current piece and waits for that (before a write, close, failure). */
+  private void stopExtension() {
+    if (extension != null) {
+      extension.stop = true;
+      collectExtension();
+    }
   }
 
   private void collectExtension() {
     try {
-      allocated = Math.max(allocated, extension.join());
+      allocated = Math.max(allocated, extension.done.join());
     } catch (java.util.concurrent.CompletionException | java.util.concurrent.CancellationException e) {
       long now = System.nanoTime();
       if (lastAllocationFailureLog == 0 || now - lastAllocationFailureLog > TimeUnit.MINUTES.toNanos(1)) {
@@ -680,29 +691,47 @@ public final class AuditLog implements AutoCloseable {
     extension = null;
   }
 
+  /**
+   * Zeros being written ahead of the writer from {@code from}: {@code [from, zeroedTo)} is zeros and durable; the
+   * writer sets {@code stop} to end it after the piece in progress. {@code done} completes with the new file end.
+   */
+  private static final class Extension {
+    final long from;
+    volatile long zeroedTo;
+    volatile boolean stop;
+    CompletableFuture<Long> done;
+
+    Extension(long from) {
+      this.from = from;
+      this.zeroedTo = from;
+    }
+  }
+
   /** One piece of an extension (see {@link #zeros}). */
   private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(256 << 10).asReadOnlyBuffer();
 
   /**
-   * Writes {@code length} zero bytes at {@code from} and makes them durable, a piece at a time: an fdatasync covers
-   * the whole file and waits for every page of it being written out, so the writer's fsyncs wait for at most one
-   * piece of zeros, never for the whole step. Returns the new end of the file.
+   * Writes up to {@code length} zero bytes at the extension's start and makes them durable, a piece at a time: an
+   * fdatasync covers the whole file and waits for every page of it being written out, so the writer's fsyncs wait
+   * for at most one piece of zeros, never for the whole step. Stops early when asked. Returns the new end of the
+   * zeros.
    */
-  private static long zeros(FileChannel ch, long from, long length) {
+  private static long zeros(FileChannel ch, Extension e, long length) {
     try {
-      long pos = from;
-      long end = from + length;
-      while (pos < end) {
+      long pos = e.from;
+      long end = e.from + length;
+      while (pos < end && !e.stop) {
         ByteBuffer z = ZEROS.duplicate();
         z.limit((int) Math.min(z.capacity(), end - pos));
         while (z.hasRemaining()) {
           pos += ch.write(z, pos);
         }
         ch.force(false);
+        e.zeroedTo = pos;
       }
-      return end;
-    } catch (IOException e) {
-      throw new java.io.UncheckedIOException(e);
+      return pos;
+    } catch (IOException x) {
+      throw new java.io.UncheckedIOException(x);
     }
   }
 
@@ -715,6 +744,9 @@ public final class AuditLog implements AutoCloseable {
       old.force(true);
       old.close();
       return;
+    }
+    if (extension != null) {
+      extension.stop = true; // the old file's tail is cut off anyway; its extension need not go on
     }
     extension = null;
     String name = current.name();

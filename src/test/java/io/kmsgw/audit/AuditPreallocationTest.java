@@ -118,6 +118,58 @@ class AuditPreallocationTest {
     assertEquals(0, verify(dir).exitCode());
   }
 
+  /**
+   * Appenders that outrun the zeros: with half a megabyte ahead and many writers, the writer keeps reaching bytes not
+   * yet zeroed, stops the extension there and grows the file itself. No line is ever overwritten by zeros, and a
+   * close in the middle of an extension leaves no zero tail (it used to skip waiting for the extension).
+   */
+  @Test
+  void writersThatOutrunTheZeros_loseNoLine_andCloseLeavesNoTail() throws Exception {
+    Path dir = TestToken.scratch("audit-prealloc-outrun");
+    AuditLog.Settings s = new AuditLog.Settings(dir, 64L << 20, 0, 100_000, Duration.ofHours(1), "111122223333",
+        "us-east-1", 512 << 10);
+    int threads = 16;
+    int each = 1_500;
+    String large = "d".repeat(100_000);
+    int bigOnes = 0;
+    try (AuditLog log = AuditLog.open(s, Clock.systemUTC(), signer, List.of())) {
+      // batches of large events right behind a small one: writes that reach past the zeros while they are written
+      for (int round = 0; round < 20; round++) {
+        log.append(event(-1)).join();
+        List<java.util.concurrent.CompletableFuture<Void>> big = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+          big.add(log.append(AuditEvent.apiCall("CreateKey").time(java.time.Instant.now()).caller(AuditTesting.USER)
+              .requestParameters(new JsonObject().put("Description", large)).build()));
+          bigOnes++;
+        }
+        big.forEach(java.util.concurrent.CompletableFuture::join);
+      }
+      List<Thread> writers = new ArrayList<>();
+      for (int t = 0; t < threads; t++) {
+        int base = t * each;
+        Thread w = new Thread(() -> {
+          List<java.util.concurrent.CompletableFuture<Void>> done = new ArrayList<>();
+          for (int i = 0; i < each; i++) {
+            done.add(log.append(event(base + i)));
+          }
+          done.forEach(java.util.concurrent.CompletableFuture::join);
+        });
+        w.start();
+        writers.add(w);
+      }
+      for (Thread w : writers) {
+        w.join(TimeUnit.MINUTES.toMillis(2));
+      }
+    }
+    byte[] closed = Files.readAllBytes(AuditTesting.only(dir));
+    assertEquals(closed.length, AuditFiles.firstZero(closed), "no zero byte inside or after the lines");
+    AuditVerifier.Report report = verify(dir);
+    assertEquals(0, report.exitCode(), report.problems() + " " + report.notCovered());
+    // the header, every event, the started and stopped markers' digests at most: count the events themselves
+    long events = new String(closed, StandardCharsets.UTF_8).lines().filter(l -> l.contains("\"event\":{")).count();
+    assertEquals((long) threads * each + 20 + bigOnes, events);
+  }
+
   @Test
   void withoutPreallocation_theFileIsOnlyEverItsLines() throws Exception {
     Path dir = TestToken.scratch("audit-no-prealloc");
