@@ -449,8 +449,9 @@ public final class AuditLog implements AutoCloseable {
     try {
       awaitExtension(bytes.length);
       ByteBuffer b = ByteBuffer.wrap(bytes);
+      // at the file's known end, whatever a failed write left of the channel's position
       while (b.hasRemaining()) {
-        channel.write(b);
+        channel.write(b, size + b.position());
       }
       channel.force(false);
       fsyncs.incrementAndGet();
@@ -669,12 +670,21 @@ public final class AuditLog implements AutoCloseable {
     stopExtension();
   }
 
-  /** Stops the extension in progress after its current piece and waits for that (before a write, close, failure). */
+  /**
+   * Stops the extension in progress after its current piece and waits for that (before a write, close, failure).
+   * One that has not started (queued behind a finished file's truncation) is cancelled without waiting.
+   */
   private void stopExtension() {
-    if (extension != null) {
-      extension.stop = true;
-      collectExtension();
+    Extension e = extension;
+    if (e == null) {
+      return;
     }
+    e.stop = true;
+    if (e.claimed.compareAndSet(false, true)) {
+      extension = null; // never started: it will not touch the file
+      return;
+    }
+    collectExtension();
   }
 
   private void collectExtension() {
@@ -699,6 +709,8 @@ public final class AuditLog implements AutoCloseable {
     final long from;
     volatile long zeroedTo;
     volatile boolean stop;
+    /** Taken by the allocator when it starts, or by the writer to cancel it before it starts. */
+    final java.util.concurrent.atomic.AtomicBoolean claimed = new java.util.concurrent.atomic.AtomicBoolean();
     CompletableFuture<Long> done;
 
     Extension(long from) {
@@ -717,6 +729,9 @@ public final class AuditLog implements AutoCloseable {
    * zeros.
    */
   private static long zeros(FileChannel ch, Extension e, long length) {
+    if (!e.claimed.compareAndSet(false, true)) {
+      return e.from; // cancelled before it started
+    }
     try {
       long pos = e.from;
       long end = e.from + length;
@@ -746,7 +761,9 @@ public final class AuditLog implements AutoCloseable {
       return;
     }
     if (extension != null) {
-      extension.stop = true; // the old file's tail is cut off anyway; its extension need not go on
+      // the old file's tail is cut off anyway: its extension need not go on, nor start if it has not
+      extension.stop = true;
+      extension.claimed.compareAndSet(false, true);
     }
     extension = null;
     String name = current.name();
