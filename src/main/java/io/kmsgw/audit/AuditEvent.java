@@ -109,7 +109,6 @@ public final class AuditEvent {
     // the caller's maps, filtered through the allowlists while the event is written: no copy is made
     private Map<String, Object> request;
     private Map<String, Object> response;
-    private Set<String> responseAllowed;
     private String errorCode;
     private String errorMessage;
     private String requestId;
@@ -165,8 +164,7 @@ public final class AuditEvent {
 
     /** The response body; kept only for the operations and members CloudTrail records. */
     public Builder responseElements(JsonObject response) {
-      this.responseAllowed = RESPONSE_ALLOWED.get(eventName);
-      this.response = response == null || responseAllowed == null ? null : response.getMap();
+      this.response = response == null ? null : response.getMap();
       return this;
     }
 
@@ -273,7 +271,7 @@ public final class AuditEvent {
       g.writeFieldName("requestParameters");
       writeFiltered(g, request, REQUEST_ALLOWED);
       g.writeFieldName("responseElements");
-      writeFiltered(g, response, responseAllowed);
+      writeFiltered(g, response, RESPONSE_ALLOWED.get(eventName));
       if (requestId != null) {
         g.writeStringField("requestID", requestId);
       }

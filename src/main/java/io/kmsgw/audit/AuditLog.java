@@ -664,7 +664,7 @@ public final class AuditLog implements AutoCloseable {
       return;
     }
     long end = size + length;
-    if (!e.done.isDone() && (end <= e.from || end <= e.zeroedTo)) {
+    if (!e.done.isDone() && end <= e.zeroedTo) {
       return; // before the range being zeroed, or inside the part of it already zeroed and durable
     }
     stopExtension();
@@ -679,8 +679,7 @@ public final class AuditLog implements AutoCloseable {
     if (e == null) {
       return;
     }
-    e.stop = true;
-    if (e.claimed.compareAndSet(false, true)) {
+    if (e.cancel()) {
       extension = null; // never started: it will not touch the file
       return;
     }
@@ -716,6 +715,12 @@ public final class AuditLog implements AutoCloseable {
     Extension(long from) {
       this.from = from;
       this.zeroedTo = from;
+    }
+
+    /** Ends it after the piece in progress, or before it starts; true if it had not started. */
+    boolean cancel() {
+      stop = true;
+      return claimed.compareAndSet(false, true);
     }
   }
 
@@ -761,9 +766,7 @@ public final class AuditLog implements AutoCloseable {
       return;
     }
     if (extension != null) {
-      // the old file's tail is cut off anyway: its extension need not go on, nor start if it has not
-      extension.stop = true;
-      extension.claimed.compareAndSet(false, true);
+      extension.cancel(); // the old file's tail is cut off anyway: its extension need not go on
     }
     extension = null;
     String name = current.name();

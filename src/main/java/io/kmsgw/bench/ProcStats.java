@@ -17,13 +17,22 @@ final class ProcStats {
   /** User plus system CPU seconds the process has used so far. */
   static double cpuSeconds(long pid) {
     try {
-      String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-      // the command name (field 2) may contain spaces: count fields after its closing parenthesis
-      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-      return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / TICKS_PER_SECOND;
+      return cpu(Path.of("/proc", Long.toString(pid), "stat"), UTIME);
     } catch (IOException | RuntimeException e) {
       return Double.NaN;
     }
+  }
+
+  /** utime and stime (the process's or thread's own), and cutime and cstime (its children waited for). */
+  private static final int UTIME = 11;
+  private static final int CUTIME = 13;
+
+  /** Seconds of the two tick counts at {@code field} and the one after it in a /proc stat file. */
+  private static double cpu(Path stat, int field) throws IOException {
+    String text = Files.readString(stat);
+    // the command name (field 2) may contain spaces: count fields after its closing parenthesis
+    String[] f = text.substring(text.lastIndexOf(')') + 2).split(" ");
+    return (Long.parseLong(f[field]) + Long.parseLong(f[field + 1])) / TICKS_PER_SECOND;
   }
 
   /**
@@ -32,9 +41,7 @@ final class ProcStats {
    */
   static double endedChildrenCpuSeconds() {
     try {
-      String stat = Files.readString(Path.of("/proc/self/stat"));
-      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-      return (Long.parseLong(f[13]) + Long.parseLong(f[14])) / TICKS_PER_SECOND;
+      return cpu(Path.of("/proc/self/stat"), CUTIME);
     } catch (IOException | RuntimeException e) {
       return Double.NaN;
     }
@@ -50,10 +57,7 @@ final class ProcStats {
       for (Path task : tasks.toList()) {
         try {
           String comm = Files.readString(task.resolve("comm")).strip();
-          String stat = Files.readString(task.resolve("stat"));
-          String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-          double cpu = (Long.parseLong(f[11]) + Long.parseLong(f[12])) / TICKS_PER_SECOND;
-          groups.merge(group(comm), cpu, Double::sum);
+          groups.merge(group(comm), cpu(task.resolve("stat"), UTIME), Double::sum);
         } catch (IOException | RuntimeException e) {
           // the thread ended meanwhile
         }

@@ -79,12 +79,8 @@ public final class KeyPolicies {
     Map<String, PolicyDocument> parsed = new java.util.HashMap<>();
     for (Map.Entry<UUID, String> e : store.keyPolicies().entrySet()) {
       try {
-        PolicyDocument policy = parsed.get(e.getValue());
-        if (policy == null) {
-          policy = PolicyParser.parse(e.getValue(), PolicyParser.Kind.KEY);
-          parsed.put(e.getValue(), policy);
-        }
-        byKey.put(e.getKey(), policy);
+        byKey.put(e.getKey(), parsed.computeIfAbsent(e.getValue(),
+            text -> PolicyParser.parse(text, PolicyParser.Kind.KEY)));
       } catch (PolicyException ex) {
         throw new IllegalStateException("the stored key policy of key " + e.getKey() + " does not parse: "
             + ex.getMessage(), ex);
