@@ -281,7 +281,8 @@ class KmsSdkIT {
   }
 
   @Test
-  void healthz_reportsTheKeyStoreAndItsPool() throws Exception {
+  void healthz_reportsTheKeyStoreItsPoolAndTheAuditTrail() throws Exception {
+    kms.encrypt(r -> r.keyId(keyId).plaintext(bytes("audited")));
     RawClient.Response r = new RawClient(gateway.endpoint()).get("/healthz");
     assertEquals(200, r.status());
     JsonObject h = new JsonObject(r.body());
@@ -289,6 +290,12 @@ class KmsSdkIT {
     int cores = Runtime.getRuntime().availableProcessors();
     assertEquals(Math.max(2, 2 * cores), h.getJsonObject("pool").getInteger("size"), "SoftHSM2 default: two per core");
     assertEquals(1L, h.getJsonObject("pkcs11Calls").getLong("C_Login"));
+    JsonObject audit = h.getJsonObject("audit");
+    assertEquals("WRITABLE", audit.getString("state"));
+    long fsyncs = audit.getLong("fsyncs");
+    long timed = audit.getJsonObject("durableWriteMillis").stream()
+        .mapToLong(e -> ((Number) e.getValue()).longValue()).sum();
+    assertTrue(fsyncs >= 1 && timed >= fsyncs, "the Encrypt's event was written durably and timed: " + audit);
   }
 
   @Test

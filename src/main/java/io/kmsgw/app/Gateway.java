@@ -303,7 +303,7 @@ public final class Gateway implements AutoCloseable {
     GatewayConfig.Http http = config.http();
     GatewayHttpServer.Listen listen = new GatewayHttpServer.Listen(http.host(), http.port(), http.tlsCertificate(),
         http.tlsKey());
-    Supplier<GatewayHttpServer.Health> health = () -> health(stores, customStores, cache);
+    Supplier<GatewayHttpServer.Health> health = () -> health(stores, customStores, cache, audit);
     XksSetup.Prepared xks = null;
     int xksPort = -1;
     try {
@@ -467,9 +467,12 @@ public final class Gateway implements AutoCloseable {
 
   /**
    * {@code GET /healthz}: the default key store's state and pool, and {@code keyStores}: every store (the default
-   * one first) with its state and pool. Healthy (200) when the default store is CONNECTED.
+   * one first) with its state and pool, and {@code audit}: whether the trail takes events and how long its durable
+   * writes took. Healthy (200) when the default store is CONNECTED and the audit trail takes events (without it
+   * every KMS request is refused).
    */
-  static GatewayHttpServer.Health health(KeyStores stores, CustomKeyStoreService customStores, KeyCache cache) {
+  static GatewayHttpServer.Health health(KeyStores stores, CustomKeyStoreService customStores, KeyCache cache,
+      AuditLog audit) {
     // the default key store at the top level (as before custom key stores), then every store
     KeyStoreConnection.Status main = stores.defaultStore().status();
     Map<String, Object> doc = storeHealth(main, null);
@@ -479,7 +482,8 @@ public final class Gateway implements AutoCloseable {
       all.add(storeHealth(c.status(), customStores.find(c.id()).orElse(null)));
     }
     doc.put("keyStores", all);
-    return new GatewayHttpServer.Health(main.state() == KeyStoreConnection.State.CONNECTED, doc);
+    doc.put("audit", audit.health());
+    return new GatewayHttpServer.Health(main.state() == KeyStoreConnection.State.CONNECTED && audit.writable(), doc);
   }
 
   private static Map<String, Object> storeHealth(KeyStoreConnection.Status s, CustomKeyStore custom) {

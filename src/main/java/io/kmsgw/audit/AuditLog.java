@@ -17,6 +17,7 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -111,6 +112,7 @@ public final class AuditLog implements AutoCloseable {
 
   private final AtomicLong records = new AtomicLong();
   private final AtomicLong fsyncs = new AtomicLong();
+  private final LatencyBuckets durableWrites = new LatencyBuckets();
   private final AtomicLong digests = new AtomicLong();
   private final AtomicLong digestFailures = new AtomicLong();
   private volatile long publishedSeq;
@@ -218,6 +220,31 @@ public final class AuditLog implements AutoCloseable {
   public Stats stats() {
     return new Stats(records.get(), fsyncs.get(), digests.get(), digestFailures.get(), publishedSeq,
         publishedNotCovered, sinks.stream().mapToLong(AuditSink::dropped).sum());
+  }
+
+  /**
+   * How long each durable write took (the wait for pre-allocation, the write and the fdatasync: what the requests in
+   * its batch waited for after reaching the writer), counted by milliseconds since start ({@link LatencyBuckets}).
+   */
+  public Map<String, Long> durableWriteMillis() {
+    return durableWrites.snapshot();
+  }
+
+  /** Whether the trail still takes events (false once a write could not be undone, or after close). */
+  public boolean writable() {
+    return !closing && broken == null;
+  }
+
+  /**
+   * What {@code /healthz} shows of the trail: {@code state} ({@code WRITABLE}; {@code FAILED} once a write could not
+   * be undone; {@code CLOSED} after close), {@code fsyncs}, and {@code durableWriteMillis}.
+   */
+  public Map<String, Object> health() {
+    Map<String, Object> doc = new java.util.LinkedHashMap<>();
+    doc.put("state", broken != null ? "FAILED" : closing ? "CLOSED" : "WRITABLE");
+    doc.put("fsyncs", fsyncs.get());
+    doc.put("durableWriteMillis", durableWriteMillis());
+    return doc;
   }
 
   /** The audit directory. */
@@ -446,6 +473,7 @@ public final class AuditLog implements AutoCloseable {
    * next batch can try again (a full disk may clear up). If even that fails, the trail stops taking events.
    */
   private void durable(byte[] bytes) throws IOException {
+    long start = System.nanoTime();
     try {
       awaitExtension(bytes.length);
       ByteBuffer b = ByteBuffer.wrap(bytes);
@@ -454,6 +482,7 @@ public final class AuditLog implements AutoCloseable {
         channel.write(b, size + b.position());
       }
       channel.force(false);
+      durableWrites.record(System.nanoTime() - start);
       fsyncs.incrementAndGet();
       size += bytes.length;
       allocated = Math.max(allocated, size);

@@ -41,7 +41,11 @@ class AuditLogTest {
     int threads = 16;
     int each = 300;
     AuditLog.Stats stats;
+    AuditLog closed;
     try (AuditLog log = AuditLog.open(settings(dir), Clock.systemUTC(), signer, List.of())) {
+      closed = log;
+      assertTrue(log.writable());
+      assertEquals("WRITABLE", log.health().get("state"));
       ExecutorService pool = Executors.newFixedThreadPool(threads);
       List<CompletableFuture<Void>> all = new CopyOnWriteArrayList<>();
       for (int t = 0; t < threads; t++) {
@@ -63,6 +67,13 @@ class AuditLogTest {
       assertEquals(threads * each, all.size());
       stats = log.stats();
     }
+    assertFalse(closed.writable(), "a closed trail takes no events (and /healthz says so)");
+    assertEquals("CLOSED", closed.health().get("state"));
+    assertEquals(closed.durableWriteMillis(), closed.health().get("durableWriteMillis"));
+    long timed = closed.durableWriteMillis().values().stream().mapToLong(Long::longValue).sum();
+    assertEquals(closed.stats().fsyncs(), timed, "every durable write is timed once: "
+        + closed.durableWriteMillis());
+    assertTrue(timed >= stats.fsyncs());
     assertEquals(threads * each + 1, stats.records(), "every event and the file header");
     assertTrue(stats.fsyncs() < threads * each / 2, "group commit shares fsyncs: " + stats.fsyncs() + " for "
         + threads * each + " events");
