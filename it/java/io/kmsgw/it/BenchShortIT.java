@@ -53,7 +53,22 @@ class BenchShortIT {
       double loadCpu = s.getDouble("load_generator_cpu_seconds");
       assertTrue(s.getString("scenario").equals("CreateKey") ? loadCpu >= 0 : loadCpu > 0,
           "wrk's CPU is measured: " + s.encode());
+      // every KMS request waits for its audit event's durable write; XKS requests are the calling KMS's to audit
+      long writes = s.getLong("audit_durable_writes");
+      long timed = s.getJsonObject("audit_durable_write_ms").stream()
+          .mapToLong(e -> ((Number) e.getValue()).longValue()).sum();
+      if (s.getString("scenario").startsWith("XKS")) {
+        assertEquals(0L, writes, s.encode());
+      } else {
+        assertTrue(writes > 0 && timed == writes && s.getLong("audit_durable_writes_over_10ms") <= writes,
+            "the audit trail's durable writes are counted and timed: " + s.encode());
+      }
     }
+    JsonObject interleaved = doc.getJsonObject("spread_interleaved");
+    assertEquals(0L, interleaved.getLong("errors"), interleaved.encode());
+    assertEquals(4, interleaved.getJsonArray("segments").size(), "two rounds of one key and spread, alternating");
+    assertTrue(interleaved.getDouble("ratio") > 0 && interleaved.getDouble("one_key_requests_per_second") > 0,
+        interleaved.encode());
     for (String expected : List.of("Encrypt 32 B", "Encrypt 4096 B", "Decrypt", "GenerateDataKey", "Mix 80/15/5",
         "CreateKey", "Encrypt 32 B over 1000 keys", "Encrypt 32 B, one key among 1000")) {
       assertTrue(names.contains(expected), "missing scenario " + expected + " in " + names);

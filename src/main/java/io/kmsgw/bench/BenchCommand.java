@@ -106,6 +106,7 @@ public final class BenchCommand implements Callable<Integer> {
       kms = new KmsHttp(endpoint, akid, secret, region);
     }
     List<JsonObject> results;
+    JsonObject interleaved;
     try {
       out.println("scenarios (wrk replaying pre-signed SigV4 requests from a separate process):");
       Benchmark bench = new Benchmark(plan, kms, pid, work, out);
@@ -121,6 +122,7 @@ public final class BenchCommand implements Callable<Integer> {
       }
       bench.run();
       results = bench.results();
+      interleaved = bench.interleaved();
     } finally {
       if (started != null) {
         started.close();
@@ -134,8 +136,9 @@ public final class BenchCommand implements Callable<Integer> {
         .put("raw_pkcs11", raw)
         .put("authorization_ns", authz)
         .put("audit_append", audit)
-        .put("scenarios", Benchmark.toArray(results));
-    List<String> failures = check(plan, raw, results, pid >= 0, doc);
+        .put("scenarios", Benchmark.toArray(results))
+        .put("spread_interleaved", interleaved);
+    List<String> failures = check(plan, raw, results, interleaved, pid >= 0, doc);
     Path reportFile = report != null ? report : work.resolve("report.json");
     Files.writeString(reportFile, doc.encodePrettily(), StandardCharsets.UTF_8);
     out.println();
@@ -143,9 +146,11 @@ public final class BenchCommand implements Callable<Integer> {
     out.println();
     out.println("report: " + reportFile);
     JsonObject fl = doc.getJsonObject("floor");
-    if (fl != null && fl.getDouble("spread_ratio_same_token") != null) {
-      out.printf("Encrypt over many keys: %.0f%% of one key at the start, %.0f%% of one key among the same keys%n",
-          100 * fl.getDouble("spread_ratio"), 100 * fl.getDouble("spread_ratio_same_token"));
+    if (fl != null && fl.getDouble("spread_ratio") != null) {
+      out.printf("Encrypt over many keys: %.0f%% of one key among them, interleaved (the floor); in separate runs "
+          + "%.0f%% of one key at the start and %.0f%% of one key among them%n", 100 * fl.getDouble("spread_ratio"),
+          100 * fl.getDouble("spread_ratio_separate_runs_start"),
+          100 * fl.getDouble("spread_ratio_separate_runs_same_token"));
     }
     if (failures.isEmpty()) {
       out.println(plan.mode().equals("full") ? "PASS: every scenario error-free and the floor is met"
@@ -157,8 +162,8 @@ public final class BenchCommand implements Callable<Integer> {
   }
 
   /** Error-free in both modes; the floor in full mode. Records the checks in the report. */
-  static List<String> check(Benchmark.Plan plan, JsonObject raw, List<JsonObject> results, boolean havePid,
-      JsonObject doc) {
+  static List<String> check(Benchmark.Plan plan, JsonObject raw, List<JsonObject> results, JsonObject interleaved,
+      boolean havePid, JsonObject doc) {
     List<String> failures = new ArrayList<>();
     for (JsonObject r : results) {
       if (r.getLong("errors") != 0) {
@@ -172,6 +177,17 @@ public final class BenchCommand implements Callable<Integer> {
             failures.add(r.getString("scenario") + " @" + r.getInteger("connections") + ": " + calls.getLong(k)
                 + " " + k + " calls in steady state");
           }
+        }
+      }
+    }
+    if (interleaved != null) {
+      if (interleaved.getLong("errors") != 0) {
+        failures.add(interleaved.getString("scenario") + ": " + interleaved.getLong("errors") + " errors");
+      }
+      JsonObject calls = interleaved.getJsonObject("pkcs11_calls");
+      for (String k : calls.fieldNames()) {
+        if (calls.getLong(k) != 0) {
+          failures.add(interleaved.getString("scenario") + ": " + calls.getLong(k) + " " + k + " calls in steady state");
         }
       }
     }
@@ -193,22 +209,25 @@ public final class BenchCommand implements Callable<Integer> {
               100 * rps / rawRate, rawRate));
         }
         if (enc.getDouble("p99_ms") > 10) {
-          failures.add(String.format("Encrypt 32 B @32: p99 %.2f ms, floor 10 ms", enc.getDouble("p99_ms")));
+          failures.add(String.format("Encrypt 32 B @32: p99 %.2f ms, floor 10 ms (%d of %d audit writes in the "
+              + "scenario took over 10 ms)", enc.getDouble("p99_ms"), enc.getLong("audit_durable_writes_over_10ms"),
+              enc.getLong("audit_durable_writes")));
         }
-        if (spread != null) {
-          double ratio = spread.getDouble("requests_per_second") / rps;
-          floor.put("spread_ratio", ratio);
-          JsonObject among = results.stream()
-              .filter(r -> r.getString("scenario").startsWith(Benchmark.ONE_KEY_AMONG)).findFirst().orElse(null);
-          if (among != null) {
-            // informational, not the floor: the same comparison with the HSM holding the same objects in both
-            floor.put("spread_ratio_same_token", spread.getDouble("requests_per_second")
-                / among.getDouble("requests_per_second"));
-          }
-          if (ratio < 0.85) {
-            failures.add(String.format("Encrypt over many keys: %.0f%% of Encrypt over one key, floor 85%%",
-                100 * ratio));
-          }
+      }
+      JsonObject among = results.stream()
+          .filter(r -> r.getString("scenario").startsWith(Benchmark.ONE_KEY_AMONG)).findFirst().orElse(null);
+      if (spread != null && enc != null && among != null && interleaved != null) {
+        // informational: the separate runs, minutes apart (the machine drifts between them)
+        floor.put("spread_ratio_separate_runs_start", spread.getDouble("requests_per_second")
+            / enc.getDouble("requests_per_second"));
+        floor.put("spread_ratio_separate_runs_same_token", spread.getDouble("requests_per_second")
+            / among.getDouble("requests_per_second"));
+        // the floor: over the spread keys against one of them, in alternating segments (docs/performance.md)
+        double ratio = interleaved.getDouble("ratio");
+        floor.put("spread_ratio", ratio);
+        if (ratio < 0.85) {
+          failures.add(String.format("Encrypt over many keys: %.0f%% of Encrypt over one key (interleaved), floor 85%%",
+              100 * ratio));
         }
       }
       if (havePid) {

@@ -50,6 +50,7 @@ final class Benchmark {
   private final List<JsonObject> results = new ArrayList<>();
   private String only;
   private io.kmsgw.client.XksHttp xks;
+  private JsonObject interleaved;
 
   /** Adds the XKS scenarios, through the development endpoint {@code kmsgw-dev} with this client. */
   void xks(io.kmsgw.client.XksHttp client) {
@@ -132,6 +133,9 @@ final class Benchmark {
     // the first key again, now that the token holds the spread keys too: set against the spread scenario, this
     // separates the gateway's per-key work from the HSM's own cost of holding more objects (docs/performance.md)
     scenario(ONE_KEY_AMONG + plan.spreadKeys(), 32, plan.seconds(), 256, encrypt32, true);
+    if (selected(spreadName)) {
+      interleaved(spreadName, encrypt32, spread, keys.size());
+    }
   }
 
   /** Whether {@code --only} (if given) selects the scenario of this name. */
@@ -215,52 +219,28 @@ final class Benchmark {
     if (report && !selected(name)) {
       return;
     }
-    Path file = work.resolve("requests.bin");
-    ByteArrayOutputStream buf = new ByteArrayOutputStream();
-    for (int i = 0; i < distinct; i++) {
-      byte[] r = request.apply(i);
-      buf.writeBytes((r.length + "\n").getBytes(StandardCharsets.US_ASCII));
-      buf.writeBytes(r);
-    }
-    Files.write(file, buf.toByteArray());
-    JsonObject callsBefore = pkcs11Calls();
+    Path file = requestFile("requests.bin", distinct, request);
+    JsonObject healthBefore = kms.health();
     double cpuBefore = ProcStats.cpuSeconds(pid);
     double loadCpuBefore = ProcStats.endedChildrenCpuSeconds();
     java.util.Map<String, Double> threadsBefore = ProcStats.cpuByThreadGroup(pid);
-    int threads = Math.min(connections, 2);
-    List<String> cmd = List.of("wrk", "-t" + threads, "-c" + connections, "-d" + seconds + "s", "--timeout", "10s",
-        "-s", lua.toString(), kms.endpointUri().toString() + "/", "--", file.toString());
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    if (!p.waitFor(seconds + 60L, TimeUnit.SECONDS) || p.exitValue() != 0) {
-      throw new IOException("wrk failed: " + output);
-    }
+    double[] machineBefore = ProcStats.machineIdleAndSteal();
+    JsonObject wrk = wrk(file, connections, seconds);
+    double[] machine = since(machineBefore);
     double cpu = ProcStats.cpuSeconds(pid) - cpuBefore;
     // wrk has exited and been waited for: its CPU (user and system, loopback TCP included) is now in cutime/cstime
     double loadCpu = ProcStats.endedChildrenCpuSeconds() - loadCpuBefore;
     JsonObject byThreads = new JsonObject();
     ProcStats.cpuByThreadGroup(pid).forEach((g, v) -> byThreads.put(g,
         Math.round((v - threadsBefore.getOrDefault(g, 0.0)) * 100) / 100.0));
-    JsonObject callsAfter = pkcs11Calls();
-    JsonObject wrk = null;
-    for (String line : output.split("\n")) {
-      if (line.startsWith("{")) {
-        wrk = new JsonObject(line);
-      }
-    }
-    if (wrk == null) {
-      throw new IOException("wrk printed no result: " + output);
-    }
+    JsonObject healthAfter = kms.health();
     if (!report) {
       out.printf("  %-40s %8.0f req/s (warm-up)%s%n", name + " @" + connections, rps(wrk), settleJit());
       return;
     }
-    long errors = wrk.getLong("connect_errors") + wrk.getLong("read_errors") + wrk.getLong("write_errors")
-        + wrk.getLong("status_errors") + wrk.getLong("timeouts");
-    JsonObject deltas = new JsonObject();
-    for (String k : callsAfter.fieldNames()) {
-      deltas.put(k, callsAfter.getLong(k) - callsBefore.getLong(k, 0L));
-    }
+    long errors = errors(wrk);
+    JsonObject calls = pkcs11CallsSince(healthBefore, healthAfter);
+    JsonObject audit = auditSince(healthBefore, healthAfter);
     JsonObject r = new JsonObject()
         .put("scenario", name)
         .put("connections", connections)
@@ -276,12 +256,113 @@ final class Benchmark {
         .put("server_cpu_seconds_by_threads", byThreads)
         .put("server_peak_rss_mib", ProcStats.peakRssMiB(pid))
         .put("load_generator_cpu_seconds", Math.round(loadCpu * 100) / 100.0)
-        .put("pkcs11_calls", deltas);
+        .put("machine_idle_seconds", machine[0])
+        .put("machine_steal_seconds", machine[1])
+        .put("pkcs11_calls", calls)
+        .put("audit_durable_writes", audit.getLong("writes"))
+        .put("audit_durable_writes_over_10ms", audit.getLong("over_10ms"))
+        .put("audit_durable_write_ms", audit.getJsonObject("ms"));
     results.add(r);
     double requests = Math.max(1, wrk.getLong("requests"));
-    out.printf("  %-40s %8.0f req/s  p50 %6.2f  p99 %6.2f ms  errors %d  CPU/req: gateway %.1f us, wrk %.1f us%n",
+    out.printf("  %-40s %8.0f req/s  p50 %6.2f  p99 %6.2f ms  errors %d  CPU/req: gateway %.1f us, wrk %.1f us%s%n",
         name + " @" + connections, rps(wrk), r.getDouble("p50_ms"), r.getDouble("p99_ms"), errors,
-        cpu / requests * 1e6, loadCpu / requests * 1e6);
+        cpu / requests * 1e6, loadCpu / requests * 1e6,
+        audit.getLong("over_10ms") > 0 ? "  audit writes > 10 ms: " + audit.getLong("over_10ms") : "");
+  }
+
+  /**
+   * Encrypt over the spread keys against Encrypt over one key, in alternating segments (A B, B A, A B, ...) of a few
+   * seconds at 32 connections, the token holding the same objects in both. Separate runs minutes apart compare the
+   * machine's drift as much as the two workloads (this machine's rate moves by 15% between runs); alternating puts
+   * the drift on both alike. The ratio of the summed rates is the floor's spread ratio.
+   */
+  private void interleaved(String spreadName, IntFunction<byte[]> oneKey, IntFunction<byte[]> spread, int keys)
+      throws IOException, InterruptedException {
+    int rounds = plan.mode().equals("full") ? 6 : 2;
+    int seconds = Math.max(1, plan.seconds() / 3);
+    Path[] files = {requestFile("one-key.bin", 256, oneKey), requestFile("spread.bin", keys, spread)};
+    JsonObject healthBefore = kms.health();
+    long[] requests = new long[2];
+    long[] micros = new long[2];
+    long errors = 0;
+    JsonArray segments = new JsonArray();
+    for (int round = 0; round < rounds; round++) {
+      for (int k = 0; k < 2; k++) {
+        int which = round % 2 == 0 ? k : 1 - k;
+        double[] machineBefore = ProcStats.machineIdleAndSteal();
+        JsonObject w = wrk(files[which], 32, seconds);
+        double[] machine = since(machineBefore);
+        requests[which] += w.getLong("requests");
+        micros[which] += w.getLong("duration_us");
+        errors += errors(w);
+        segments.add(new JsonObject().put("workload", which == 0 ? "one key" : "spread")
+            .put("requests_per_second", Math.round(rps(w))).put("errors", errors(w))
+            .put("machine_idle_seconds", machine[0]).put("machine_steal_seconds", machine[1]));
+      }
+    }
+    double oneKeyRate = requests[0] / (micros[0] / 1e6);
+    double spreadRate = requests[1] / (micros[1] / 1e6);
+    interleaved = new JsonObject()
+        .put("scenario", spreadName + " against one key among them, interleaved")
+        .put("connections", 32)
+        .put("rounds", rounds)
+        .put("segment_seconds", seconds)
+        .put("one_key_requests_per_second", oneKeyRate)
+        .put("spread_requests_per_second", spreadRate)
+        .put("ratio", spreadRate / oneKeyRate)
+        .put("errors", errors)
+        .put("pkcs11_calls", pkcs11CallsSince(healthBefore, kms.health()))
+        .put("segments", segments);
+    out.printf("  %-40s %8.0f req/s against %.0f req/s over one key: %.0f%% (%d rounds of %d s + %d s)%n",
+        "interleaved: over " + keys + " keys @32", spreadRate, oneKeyRate, 100 * spreadRate / oneKeyRate, rounds,
+        seconds, seconds);
+  }
+
+  /** The interleaved spread measurement, or null when it did not run. */
+  JsonObject interleaved() {
+    return interleaved;
+  }
+
+  /** Signs {@code distinct} requests now and writes them where the replay script reads them. */
+  private Path requestFile(String fileName, int distinct, IntFunction<byte[]> request) throws IOException {
+    Path file = work.resolve(fileName);
+    ByteArrayOutputStream buf = new ByteArrayOutputStream();
+    for (int i = 0; i < distinct; i++) {
+      byte[] r = request.apply(i);
+      buf.writeBytes((r.length + "\n").getBytes(StandardCharsets.US_ASCII));
+      buf.writeBytes(r);
+    }
+    Files.write(file, buf.toByteArray());
+    return file;
+  }
+
+  /** Replays the file with wrk from a separate process; wrk's JSON line (replay.lua). */
+  private JsonObject wrk(Path file, int connections, int seconds) throws IOException, InterruptedException {
+    int threads = Math.min(connections, 2);
+    List<String> cmd = List.of("wrk", "-t" + threads, "-c" + connections, "-d" + seconds + "s", "--timeout", "10s",
+        "-s", lua.toString(), kms.endpointUri().toString() + "/", "--", file.toString());
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (!p.waitFor(seconds + 60L, TimeUnit.SECONDS) || p.exitValue() != 0) {
+      throw new IOException("wrk failed: " + output);
+    }
+    for (String line : output.split("\n")) {
+      if (line.startsWith("{")) {
+        return new JsonObject(line);
+      }
+    }
+    throw new IOException("wrk printed no result: " + output);
+  }
+
+  /** Idle and steal seconds of the machine since {@code before}, rounded to its clock ticks. */
+  private static double[] since(double[] before) {
+    double[] now = ProcStats.machineIdleAndSteal();
+    return new double[] {Math.round((now[0] - before[0]) * 100) / 100.0, Math.round((now[1] - before[1]) * 100) / 100.0};
+  }
+
+  private static long errors(JsonObject wrk) {
+    return wrk.getLong("connect_errors") + wrk.getLong("read_errors") + wrk.getLong("write_errors")
+        + wrk.getLong("status_errors") + wrk.getLong("timeouts");
   }
 
   /**
@@ -310,9 +391,33 @@ final class Benchmark {
     return wrk.getLong("requests") / (wrk.getLong("duration_us") / 1e6);
   }
 
-  private JsonObject pkcs11Calls() throws IOException, InterruptedException {
-    JsonObject calls = kms.health().getJsonObject("pkcs11Calls");
-    return calls == null ? new JsonObject() : calls;
+  /** The PKCS#11 calls the gateway counted between two {@code /healthz} documents. */
+  static JsonObject pkcs11CallsSince(JsonObject before, JsonObject after) {
+    return difference(before.getJsonObject("pkcs11Calls"), after.getJsonObject("pkcs11Calls"));
+  }
+
+  /**
+   * The audit trail's durable writes between two {@code /healthz} documents: how many, how many took over 10 ms
+   * (a disk that stalls), and their counts by milliseconds.
+   */
+  static JsonObject auditSince(JsonObject before, JsonObject after) {
+    JsonObject a = before.getJsonObject("audit", new JsonObject());
+    JsonObject b = after.getJsonObject("audit", new JsonObject());
+    JsonObject ms = difference(a.getJsonObject("durableWriteMillis"), b.getJsonObject("durableWriteMillis"));
+    return new JsonObject()
+        .put("writes", b.getLong("fsyncs", 0L) - a.getLong("fsyncs", 0L))
+        .put("over_10ms", ms.isEmpty() ? 0 : io.kmsgw.audit.LatencyBuckets.longerThan(ms.getMap(), 10))
+        .put("ms", ms);
+  }
+
+  private static JsonObject difference(JsonObject before, JsonObject after) {
+    JsonObject d = new JsonObject();
+    if (after != null) {
+      for (String k : after.fieldNames()) {
+        d.put(k, after.getLong(k) - (before == null ? 0L : before.getLong(k, 0L)));
+      }
+    }
+    return d;
   }
 
   static JsonArray toArray(List<JsonObject> list) {

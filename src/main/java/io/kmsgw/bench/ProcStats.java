@@ -36,6 +36,22 @@ final class ProcStats {
   }
 
   /**
+   * The machine's idle and steal seconds so far, summed over its CPUs (the first line of /proc/stat): idle time
+   * shows whether a scenario kept the cores busy, steal time how much of them the hypervisor gave to other guests.
+   * NaN where /proc/stat cannot be read.
+   */
+  static double[] machineIdleAndSteal() {
+    try {
+      String first = Files.readAllLines(Path.of("/proc/stat")).get(0);
+      // cpu user nice system idle iowait irq softirq steal ...
+      String[] f = first.trim().split("\\s+");
+      return new double[] {Long.parseLong(f[4]) / TICKS_PER_SECOND, Long.parseLong(f[8]) / TICKS_PER_SECOND};
+    } catch (IOException | RuntimeException e) {
+      return new double[] {Double.NaN, Double.NaN};
+    }
+  }
+
+  /**
    * CPU seconds of this process's children that have ended and been waited for (cutime plus cstime of
    * /proc/self/stat): the load generator's CPU once its process has exited.
    */

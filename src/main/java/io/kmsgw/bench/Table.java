@@ -13,16 +13,18 @@ final class Table {
     sb.append(String.format("Raw PKCS#11 (AES-GCM seal, 32 B, gateway's session pool of %d, no HTTP): %.0f ops/s%n%n",
         raw.getInteger("pool_size"), rawRate));
     sb.append("| scenario | conns | req/s | vs raw | p50 ms | p90 ms | p99 ms | max ms | errors | server CPU s | peak RSS MiB"
-        + " | OpenSession/Login/FindObjects |\n");
-    sb.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+        + " | OpenSession/Login/FindObjects | audit writes > 10 ms |\n");
+    sb.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|\n");
     for (JsonObject r : results) {
       JsonObject c = r.getJsonObject("pkcs11_calls");
-      sb.append(String.format("| %s | %d | %.0f | %.0f%% | %.2f | %.2f | %.2f | %.1f | %d | %.1f | %.0f | %d/%d/%d |%n",
+      sb.append(String.format("| %s | %d | %.0f | %.0f%% | %.2f | %.2f | %.2f | %.1f | %d | %.1f | %.0f | %d/%d/%d"
+          + " | %d of %d |%n",
           r.getString("scenario"), r.getInteger("connections"), r.getDouble("requests_per_second"),
           100 * r.getDouble("requests_per_second") / rawRate, r.getDouble("p50_ms"), r.getDouble("p90_ms"),
           r.getDouble("p99_ms"), r.getDouble("max_ms"), r.getLong("errors"), r.getDouble("server_cpu_seconds"),
           r.getDouble("server_peak_rss_mib"), c.getLong("C_OpenSession", 0L), c.getLong("C_Login", 0L),
-          c.getLong("C_FindObjectsInit", 0L)));
+          c.getLong("C_FindObjectsInit", 0L), r.getLong("audit_durable_writes_over_10ms", 0L),
+          r.getLong("audit_durable_writes", 0L)));
     }
     return sb.toString();
   }
