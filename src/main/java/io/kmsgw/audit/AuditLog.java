@@ -113,6 +113,7 @@ public final class AuditLog implements AutoCloseable {
   private final AtomicLong records = new AtomicLong();
   private final AtomicLong fsyncs = new AtomicLong();
   private final LatencyBuckets durableWrites = new LatencyBuckets();
+  private final AtomicLong failedWrites = new AtomicLong();
   private final AtomicLong digests = new AtomicLong();
   private final AtomicLong digestFailures = new AtomicLong();
   private volatile long publishedSeq;
@@ -236,16 +237,22 @@ public final class AuditLog implements AutoCloseable {
   }
 
   /**
-   * What {@code /healthz} shows of the trail: {@code state} ({@code WRITABLE}; {@code FAILED} once a write could not
-   * be undone; {@code CLOSED} after close), {@code fsyncs}, and {@code durableWriteMillis}.
+   * What the unauthenticated {@code /healthz} shows of the trail: {@code state} ({@code WRITABLE}; {@code FAILED}
+   * once a write could not be undone; {@code CLOSED} after close), {@code failedWrites} (writes that failed and were
+   * undone: their requests were refused), and {@code slowWriteMillis}: the durable writes that took over
+   * {@link #SLOW_WRITE_MS} ms, by milliseconds. Not the number of writes, which at low load is about the number of
+   * KMS requests: that would tell anyone who can reach {@code /healthz} how busy the callers are.
    */
   public Map<String, Object> health() {
     Map<String, Object> doc = new java.util.LinkedHashMap<>();
     doc.put("state", broken != null ? "FAILED" : closing ? "CLOSED" : "WRITABLE");
-    doc.put("fsyncs", fsyncs.get());
-    doc.put("durableWriteMillis", durableWriteMillis());
+    doc.put("failedWrites", failedWrites.get());
+    doc.put("slowWriteMillis", LatencyBuckets.above(durableWriteMillis(), SLOW_WRITE_MS));
     return doc;
   }
+
+  /** Durable writes longer than this many milliseconds are counted in {@link #health()}. */
+  public static final long SLOW_WRITE_MS = 10;
 
   /** The audit directory. */
   public Path dir() {
@@ -474,6 +481,7 @@ public final class AuditLog implements AutoCloseable {
    */
   private void durable(byte[] bytes) throws IOException {
     long start = System.nanoTime();
+    boolean written = false;
     try {
       awaitExtension(bytes.length);
       ByteBuffer b = ByteBuffer.wrap(bytes);
@@ -482,12 +490,18 @@ public final class AuditLog implements AutoCloseable {
         channel.write(b, size + b.position());
       }
       channel.force(false);
+      written = true;
       durableWrites.record(System.nanoTime() - start);
       fsyncs.incrementAndGet();
       size += bytes.length;
       allocated = Math.max(allocated, size);
       extendAhead();
     } catch (IOException e) {
+      if (!written) {
+        // a write that hung and then failed is a stall too
+        durableWrites.record(System.nanoTime() - start);
+        failedWrites.incrementAndGet();
+      }
       LOG.severe(() -> "audit: writing " + current.name() + " failed: " + e.getMessage());
       try {
         stopExtension();

@@ -38,23 +38,20 @@ public final class LatencyBuckets {
     return m;
   }
 
-  /**
-   * How many of the counts in a snapshot (or a difference of two) are longer than {@code ms}, which must be one of
-   * the bounds.
-   */
-  public static long longerThan(Map<String, ?> snapshot, long ms) {
-    boolean past = false;
-    long n = 0;
-    for (Map.Entry<String, ?> e : snapshot.entrySet()) {
-      if (past) {
-        n += ((Number) e.getValue()).longValue();
-      } else if (e.getKey().equals(Long.toString(ms))) {
-        past = true;
-      }
-    }
-    if (!past) {
+  /** The buckets of a snapshot for durations longer than {@code ms}, which must be one of the bounds. */
+  public static Map<String, Long> above(Map<String, Long> snapshot, long ms) {
+    String bound = Long.toString(ms);
+    if (!snapshot.containsKey(bound)) {
       throw new IllegalArgumentException(ms + " ms is not a bucket bound");
     }
-    return n;
+    Map<String, Long> m = new LinkedHashMap<>();
+    boolean past = false;
+    for (Map.Entry<String, Long> e : snapshot.entrySet()) {
+      if (past) {
+        m.put(e.getKey(), e.getValue());
+      }
+      past |= e.getKey().equals(bound);
+    }
+    return m;
   }
 }

@@ -22,9 +22,11 @@ class LatencyBucketsTest {
     Map<String, Long> s = b.snapshot();
     assertEquals(List.of("1", "2", "5", "10", "20", "50", "100", "200", "500", "1000", "+Inf"), List.copyOf(s.keySet()));
     assertEquals(List.of(2L, 1L, 0L, 1L, 1L, 0L, 0L, 0L, 0L, 1L, 1L), List.copyOf(s.values()));
-    assertEquals(3, LatencyBuckets.longerThan(s, 10), "11 ms, 1 s and 30 s");
-    assertEquals(1, LatencyBuckets.longerThan(s, 1000));
-    assertEquals(5, LatencyBuckets.longerThan(s, 1));
-    assertThrows(IllegalArgumentException.class, () -> LatencyBuckets.longerThan(s, 3));
+    Map<String, Long> slow = LatencyBuckets.above(s, 10);
+    assertEquals(List.of("20", "50", "100", "200", "500", "1000", "+Inf"), List.copyOf(slow.keySet()));
+    assertEquals(3, slow.values().stream().mapToLong(Long::longValue).sum(), "11 ms, 1 s and 30 s");
+    assertEquals(Map.of("+Inf", 1L), LatencyBuckets.above(s, 1000));
+    assertEquals(5, LatencyBuckets.above(s, 1).values().stream().mapToLong(Long::longValue).sum());
+    assertThrows(IllegalArgumentException.class, () -> LatencyBuckets.above(s, 3));
   }
 }
