@@ -224,9 +224,9 @@ final class Benchmark {
     double cpuBefore = ProcStats.cpuSeconds(pid);
     double loadCpuBefore = ProcStats.endedChildrenCpuSeconds();
     java.util.Map<String, Double> threadsBefore = ProcStats.cpuByThreadGroup(pid);
-    double[] machineBefore = ProcStats.machineIdleAndSteal();
+    double[] machineBefore = ProcStats.machineIdleIowaitSteal();
     JsonObject wrk = wrk(file, connections, seconds);
-    double[] machine = since(machineBefore);
+    Double[] machine = since(machineBefore);
     double cpu = ProcStats.cpuSeconds(pid) - cpuBefore;
     // wrk has exited and been waited for: its CPU (user and system, loopback TCP included) is now in cutime/cstime
     double loadCpu = ProcStats.endedChildrenCpuSeconds() - loadCpuBefore;
@@ -240,7 +240,7 @@ final class Benchmark {
     }
     long errors = errors(wrk);
     JsonObject calls = pkcs11CallsSince(healthBefore, healthAfter);
-    JsonObject audit = auditSince(healthBefore, healthAfter);
+    JsonObject slow = slowAuditWritesSince(healthBefore, healthAfter);
     JsonObject r = new JsonObject()
         .put("scenario", name)
         .put("connections", connections)
@@ -257,17 +257,17 @@ final class Benchmark {
         .put("server_peak_rss_mib", ProcStats.peakRssMiB(pid))
         .put("load_generator_cpu_seconds", Math.round(loadCpu * 100) / 100.0)
         .put("machine_idle_seconds", machine[0])
-        .put("machine_steal_seconds", machine[1])
+        .put("machine_iowait_seconds", machine[1])
+        .put("machine_steal_seconds", machine[2])
         .put("pkcs11_calls", calls)
-        .put("audit_durable_writes", audit.getLong("writes"))
-        .put("audit_durable_writes_over_10ms", audit.getLong("over_10ms"))
-        .put("audit_durable_write_ms", audit.getJsonObject("ms"));
+        .put("audit_writes_over_10ms", slow == null ? null : slow.getLong("count"))
+        .put("audit_writes_over_10ms_by_ms", slow == null ? null : slow.getJsonObject("ms"));
     results.add(r);
     double requests = Math.max(1, wrk.getLong("requests"));
     out.printf("  %-40s %8.0f req/s  p50 %6.2f  p99 %6.2f ms  errors %d  CPU/req: gateway %.1f us, wrk %.1f us%s%n",
         name + " @" + connections, rps(wrk), r.getDouble("p50_ms"), r.getDouble("p99_ms"), errors,
         cpu / requests * 1e6, loadCpu / requests * 1e6,
-        audit.getLong("over_10ms") > 0 ? "  audit writes > 10 ms: " + audit.getLong("over_10ms") : "");
+        slow != null && slow.getLong("count") > 0 ? "  audit writes > 10 ms: " + slow.getLong("count") : "");
   }
 
   /**
@@ -289,15 +289,16 @@ final class Benchmark {
     for (int round = 0; round < rounds; round++) {
       for (int k = 0; k < 2; k++) {
         int which = round % 2 == 0 ? k : 1 - k;
-        double[] machineBefore = ProcStats.machineIdleAndSteal();
+        double[] machineBefore = ProcStats.machineIdleIowaitSteal();
         JsonObject w = wrk(files[which], 32, seconds);
-        double[] machine = since(machineBefore);
+        Double[] machine = since(machineBefore);
         requests[which] += w.getLong("requests");
         micros[which] += w.getLong("duration_us");
         errors += errors(w);
         segments.add(new JsonObject().put("workload", which == 0 ? "one key" : "spread")
             .put("requests_per_second", Math.round(rps(w))).put("errors", errors(w))
-            .put("machine_idle_seconds", machine[0]).put("machine_steal_seconds", machine[1]));
+            .put("machine_idle_seconds", machine[0]).put("machine_iowait_seconds", machine[1])
+            .put("machine_steal_seconds", machine[2]));
       }
     }
     double oneKeyRate = requests[0] / (micros[0] / 1e6);
@@ -354,10 +355,18 @@ final class Benchmark {
     throw new IOException("wrk printed no result: " + output);
   }
 
-  /** Idle and steal seconds of the machine since {@code before}, rounded to its clock ticks. */
-  private static double[] since(double[] before) {
-    double[] now = ProcStats.machineIdleAndSteal();
-    return new double[] {Math.round((now[0] - before[0]) * 100) / 100.0, Math.round((now[1] - before[1]) * 100) / 100.0};
+  /**
+   * Idle, iowait and steal seconds of this machine (where the benchmark runs) since {@code before}, to its clock
+   * ticks; null where /proc/stat could not be read.
+   */
+  private static Double[] since(double[] before) {
+    double[] now = ProcStats.machineIdleIowaitSteal();
+    Double[] d = new Double[now.length];
+    for (int i = 0; i < now.length; i++) {
+      double v = now[i] - before[i];
+      d[i] = Double.isNaN(v) ? null : Math.round(v * 100) / 100.0;
+    }
+    return d;
   }
 
   private static long errors(JsonObject wrk) {
@@ -397,17 +406,20 @@ final class Benchmark {
   }
 
   /**
-   * The audit trail's durable writes between two {@code /healthz} documents: how many, how many took over 10 ms
-   * (a disk that stalls), and their counts by milliseconds.
+   * The audit trail's durable writes over 10 ms (a disk that stalls) between two {@code /healthz} documents: how
+   * many, and their counts by milliseconds; null where the gateway does not report them (an older build).
    */
-  static JsonObject auditSince(JsonObject before, JsonObject after) {
-    JsonObject a = before.getJsonObject("audit", new JsonObject());
-    JsonObject b = after.getJsonObject("audit", new JsonObject());
-    JsonObject ms = difference(a.getJsonObject("durableWriteMillis"), b.getJsonObject("durableWriteMillis"));
-    return new JsonObject()
-        .put("writes", b.getLong("fsyncs", 0L) - a.getLong("fsyncs", 0L))
-        .put("over_10ms", ms.isEmpty() ? 0 : io.kmsgw.audit.LatencyBuckets.longerThan(ms.getMap(), 10))
-        .put("ms", ms);
+  static JsonObject slowAuditWritesSince(JsonObject before, JsonObject after) {
+    JsonObject b = after.getJsonObject("audit", new JsonObject()).getJsonObject("slowWriteMillis");
+    if (b == null) {
+      return null;
+    }
+    JsonObject ms = difference(before.getJsonObject("audit", new JsonObject()).getJsonObject("slowWriteMillis"), b);
+    long n = 0;
+    for (String k : ms.fieldNames()) {
+      n += ms.getLong(k);
+    }
+    return new JsonObject().put("count", n).put("ms", ms);
   }
 
   private static JsonObject difference(JsonObject before, JsonObject after) {

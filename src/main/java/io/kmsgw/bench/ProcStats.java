@@ -36,18 +36,20 @@ final class ProcStats {
   }
 
   /**
-   * The machine's idle and steal seconds so far, summed over its CPUs (the first line of /proc/stat): idle time
-   * shows whether a scenario kept the cores busy, steal time how much of them the hypervisor gave to other guests.
-   * NaN where /proc/stat cannot be read.
+   * The machine's idle, iowait and steal seconds so far, summed over its CPUs (the first line of /proc/stat): idle
+   * time shows whether a scenario kept the cores busy, iowait how much of the rest was a CPU with nothing to run but
+   * waiting for the disk, steal how much of them the hypervisor gave to other guests. NaN where /proc/stat cannot be
+   * read.
    */
-  static double[] machineIdleAndSteal() {
+  static double[] machineIdleIowaitSteal() {
     try {
       String first = Files.readAllLines(Path.of("/proc/stat")).get(0);
       // cpu user nice system idle iowait irq softirq steal ...
       String[] f = first.trim().split("\\s+");
-      return new double[] {Long.parseLong(f[4]) / TICKS_PER_SECOND, Long.parseLong(f[8]) / TICKS_PER_SECOND};
+      return new double[] {Long.parseLong(f[4]) / TICKS_PER_SECOND, Long.parseLong(f[5]) / TICKS_PER_SECOND,
+          Long.parseLong(f[8]) / TICKS_PER_SECOND};
     } catch (IOException | RuntimeException e) {
-      return new double[] {Double.NaN, Double.NaN};
+      return new double[] {Double.NaN, Double.NaN, Double.NaN};
     }
   }
 
