@@ -467,8 +467,8 @@ public final class Gateway implements AutoCloseable {
 
   /**
    * {@code GET /healthz}: the default key store's state and pool, and {@code keyStores}: every store (the default
-   * one first) with its state and pool, and {@code audit}: whether the trail takes events and how long its durable
-   * writes took. Healthy (200) when the default store is CONNECTED and the audit trail takes events (without it
+   * one first) with its state and pool, and {@code audit}: whether the trail takes events, its failed writes and
+   * its slow ones ({@link AuditLog#health()}). Healthy (200) when the default store is CONNECTED and the audit trail takes events (without it
    * every KMS request is refused).
    */
   static GatewayHttpServer.Health health(KeyStores stores, CustomKeyStoreService customStores, KeyCache cache,

@@ -481,7 +481,6 @@ public final class AuditLog implements AutoCloseable {
    */
   private void durable(byte[] bytes) throws IOException {
     long start = System.nanoTime();
-    boolean written = false;
     try {
       awaitExtension(bytes.length);
       ByteBuffer b = ByteBuffer.wrap(bytes);
@@ -490,18 +489,15 @@ public final class AuditLog implements AutoCloseable {
         channel.write(b, size + b.position());
       }
       channel.force(false);
-      written = true;
       durableWrites.record(System.nanoTime() - start);
       fsyncs.incrementAndGet();
       size += bytes.length;
       allocated = Math.max(allocated, size);
       extendAhead();
     } catch (IOException e) {
-      if (!written) {
-        // a write that hung and then failed is a stall too
-        durableWrites.record(System.nanoTime() - start);
-        failedWrites.incrementAndGet();
-      }
+      // a write that hung and then failed is a stall too
+      durableWrites.record(System.nanoTime() - start);
+      failedWrites.incrementAndGet();
       LOG.severe(() -> "audit: writing " + current.name() + " failed: " + e.getMessage());
       try {
         stopExtension();

@@ -226,7 +226,7 @@ final class Benchmark {
     java.util.Map<String, Double> threadsBefore = ProcStats.cpuByThreadGroup(pid);
     double[] machineBefore = ProcStats.machineIdleIowaitSteal();
     JsonObject wrk = wrk(file, connections, seconds);
-    Double[] machine = since(machineBefore);
+    JsonObject machine = machineSince(machineBefore);
     double cpu = ProcStats.cpuSeconds(pid) - cpuBefore;
     // wrk has exited and been waited for: its CPU (user and system, loopback TCP included) is now in cutime/cstime
     double loadCpu = ProcStats.endedChildrenCpuSeconds() - loadCpuBefore;
@@ -256,9 +256,7 @@ final class Benchmark {
         .put("server_cpu_seconds_by_threads", byThreads)
         .put("server_peak_rss_mib", ProcStats.peakRssMiB(pid))
         .put("load_generator_cpu_seconds", Math.round(loadCpu * 100) / 100.0)
-        .put("machine_idle_seconds", machine[0])
-        .put("machine_iowait_seconds", machine[1])
-        .put("machine_steal_seconds", machine[2])
+        .mergeIn(machine)
         .put("pkcs11_calls", calls)
         .put("audit_writes_over_10ms", slow == null ? null : slow.getLong("count"))
         .put("audit_writes_over_10ms_by_ms", slow == null ? null : slow.getJsonObject("ms"));
@@ -274,7 +272,8 @@ final class Benchmark {
    * Encrypt over the spread keys against Encrypt over one key, in alternating segments (A B, B A, A B, ...) of a few
    * seconds at 32 connections, the token holding the same objects in both. Separate runs minutes apart compare the
    * machine's drift as much as the two workloads (this machine's rate moves by 15% between runs); alternating puts
-   * the drift on both alike. The ratio of the summed rates is the floor's spread ratio.
+   * the drift on both alike. Each workload's requests over its segments' time, spread over one key, is the floor's
+   * spread ratio.
    */
   private void interleaved(String spreadName, IntFunction<byte[]> oneKey, IntFunction<byte[]> spread, int keys)
       throws IOException, InterruptedException {
@@ -291,14 +290,12 @@ final class Benchmark {
         int which = round % 2 == 0 ? k : 1 - k;
         double[] machineBefore = ProcStats.machineIdleIowaitSteal();
         JsonObject w = wrk(files[which], 32, seconds);
-        Double[] machine = since(machineBefore);
+        JsonObject machine = machineSince(machineBefore);
         requests[which] += w.getLong("requests");
         micros[which] += w.getLong("duration_us");
         errors += errors(w);
         segments.add(new JsonObject().put("workload", which == 0 ? "one key" : "spread")
-            .put("requests_per_second", Math.round(rps(w))).put("errors", errors(w))
-            .put("machine_idle_seconds", machine[0]).put("machine_iowait_seconds", machine[1])
-            .put("machine_steal_seconds", machine[2]));
+            .put("requests_per_second", Math.round(rps(w))).put("errors", errors(w)).mergeIn(machine));
       }
     }
     double oneKeyRate = requests[0] / (micros[0] / 1e6);
@@ -355,16 +352,19 @@ final class Benchmark {
     throw new IOException("wrk printed no result: " + output);
   }
 
+  private static final String[] MACHINE_FIELDS = {
+      "machine_idle_seconds", "machine_iowait_seconds", "machine_steal_seconds"};
+
   /**
    * Idle, iowait and steal seconds of this machine (where the benchmark runs) since {@code before}, to its clock
-   * ticks; null where /proc/stat could not be read.
+   * ticks, as report fields; null where /proc/stat could not be read.
    */
-  private static Double[] since(double[] before) {
+  private static JsonObject machineSince(double[] before) {
     double[] now = ProcStats.machineIdleIowaitSteal();
-    Double[] d = new Double[now.length];
-    for (int i = 0; i < now.length; i++) {
+    JsonObject d = new JsonObject();
+    for (int i = 0; i < MACHINE_FIELDS.length; i++) {
       double v = now[i] - before[i];
-      d[i] = Double.isNaN(v) ? null : Math.round(v * 100) / 100.0;
+      d.put(MACHINE_FIELDS[i], Double.isNaN(v) ? null : Math.round(v * 100) / 100.0);
     }
     return d;
   }
