@@ -116,7 +116,15 @@ final class Pkcs11Session implements HsmSession {
       }
       List<HsmKey> keys = new ArrayList<>();
       for (long h : found) {
-        AttributeVector attrs = session.getAttrValues(h, CKA_LABEL, CKA_ID);
+        AttributeVector attrs;
+        try {
+          attrs = session.getAttrValues(h, CKA_LABEL, CKA_ID);
+        } catch (PKCS11Exception e) {
+          if (ckr.kind(e.getErrorCode(), Call.FIND) == HsmErrorKind.STALE_HANDLE) {
+            continue; // destroyed between the search and now (a rollback or deletion on another session)
+          }
+          throw e;
+        }
         String label = attrs.label();
         byte[] id = attrs.id();
         if (label != null && label.startsWith(labelPrefix)) {
