@@ -39,6 +39,8 @@ import java.util.regex.Pattern;
  * INVALID_CIPHERTEXT, UNSUPPORTED_OPERATION (an AES key of another length), THROTTLING, KMS_INTERNAL.
  */
 public final class ExternalKeyService {
+  private static final java.util.logging.Logger LOG =
+      java.util.logging.Logger.getLogger(ExternalKeyService.class.getName());
   /** The label of the test key the deep health check encrypts with (never a key of a KMS key). */
   public static final String HEALTH_KEY_LABEL = "kmsgw-xks-health";
   private static final byte[] HEALTH_KEY_ID = "kmsgw-xks-health".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
@@ -206,6 +208,13 @@ public final class ExternalKeyService {
               + "false).");
         }
         byte[] hsmAad = XksCiphertext.hsmAad(aad, metadata);
+        if (XksCiphertext.legacy(metadata) && XksCiphertext.looksLikeKmsAad(hsmAad, t.managed().keyId(),
+            XksCiphertext.keyVersion(metadata), iv)) {
+          // a KMS ciphertext dressed as a format-1 XKS one (issue #15, item 3): never opened through XKS
+          LOG.warning(() -> "XKS Decrypt refused for " + t.managed().arn() + ": the request has the shape of a KMS "
+              + "ciphertext (format-1 ciphertextMetadata, AAD beginning with the KMS blob header)");
+          throw invalidCiphertext();
+        }
         byte[] sealed = concat(ciphertext, tag);
         return staleAware(e.keyStoreId(), t, label, connection(e.keyStoreId()).run(ErrorCode.KMS_INVALID_STATE,
             arnOf(t), s -> s.decryptAesGcm(info.key(), iv, hsmAad, sealed)));
