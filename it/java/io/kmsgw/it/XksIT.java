@@ -42,6 +42,9 @@ class XksIT {
   static final Map<String, String> ENV = Map.of("KMSGW_DEV_XKS_ACCESS_KEY_ID", AKID,
       "KMSGW_DEV_XKS_SECRET_ACCESS_KEY", SECRET);
 
+  static final software.amazon.awssdk.services.kms.model.Tag DEV_TAG = software.amazon.awssdk.services.kms.model.Tag
+      .builder().tagKey("kmsgw:xks-endpoint").tagValue("dev").build();
+
   static GatewayProcess gateway;
   static String keyId;
 
@@ -49,7 +52,8 @@ class XksIT {
   static void start() throws Exception {
     gateway = GatewayProcess.start("xks", ENV);
     try (KmsClient kms = gateway.client()) {
-      keyId = kms.createKey(r -> r.description("served over XKS")).keyMetadata().keyId();
+      // the development endpoint serves a gateway key only when it is tagged for it (issue #15, item 3)
+      keyId = kms.createKey(r -> r.description("served over XKS").tags(DEV_TAG)).keyMetadata().keyId();
       kms.createAlias(r -> r.aliasName("alias/xks-served").targetKeyId(keyId));
     }
     gateway.stop();
@@ -104,9 +108,16 @@ class XksIT {
     }
     assertEquals("KeyNotFoundException", xks.post("/keys/kmsgw-dev-unknown/metadata", "{"
         + XksClient.metadata("CreateKey") + "}").errorName());
-    // a disabled gateway key: reported DISABLED, refused for encryption
     try (KmsClient kms = gateway.client()) {
-      String other = kms.createKey(r -> r.description("disabled")).keyMetadata().keyId();
+      // a gateway key not tagged for the endpoint is not served, by id or by alias
+      String untagged = kms.createKey(r -> r.description("KMS only")).keyMetadata().keyId();
+      kms.createAlias(r -> r.aliasName("alias/kms-only").targetKeyId(untagged));
+      for (String id : List.of(untagged, "kms-only")) {
+        assertEquals("KeyNotFoundException", xks.post("/keys/" + id + "/metadata", "{"
+            + XksClient.metadata("CreateKey") + "}").errorName());
+      }
+      // a disabled gateway key: reported DISABLED, refused for encryption
+      String other = kms.createKey(r -> r.description("disabled").tags(DEV_TAG)).keyMetadata().keyId();
       kms.disableKey(r -> r.keyId(other));
       assertEquals("DISABLED", xks.post("/keys/" + other + "/metadata", "{" + XksClient.metadata("DescribeKey") + "}")
           .string("keyStatus"));
@@ -197,7 +208,7 @@ class XksIT {
     Path config = dir.resolve("kmsgw.yaml");
     java.util.function.Consumer<List<String[]>> write = creds -> {
       StringBuilder y = new StringBuilder("hsm:\n  dev_token: true\nxks:\n  endpoints:\n    rotating:\n"
-          + "      prefix: rot\n      all_keys: true\n      credentials:\n");
+          + "      prefix: rot\n      tagged_keys: true\n      credentials:\n");
       for (String[] c : creds) {
         y.append("        ").append(c[0].toLowerCase()).append(":\n          access_key_id: ").append(c[0])
             .append("\n          secret_access_key: ").append(c[1]).append("\n");

@@ -3,6 +3,7 @@ package io.kmsgw.kms;
 import io.kmsgw.domain.KeyRecord;
 import io.kmsgw.domain.KeyState;
 import io.kmsgw.domain.KeyVersion;
+import io.kmsgw.domain.Tag;
 import io.kmsgw.error.ErrorCode;
 import io.kmsgw.error.KmsException;
 import io.kmsgw.format.XksCiphertext;
@@ -41,6 +42,8 @@ import java.util.regex.Pattern;
 public final class ExternalKeyService {
   private static final java.util.logging.Logger LOG =
       java.util.logging.Logger.getLogger(ExternalKeyService.class.getName());
+  /** Labels of objects the gateway makes start with this; no HSM label exposure serves them. */
+  static final String RESERVED_LABEL_PREFIX = "kmsgw";
   /** The label of the test key the deep health check encrypts with (never a key of a KMS key). */
   public static final String HEALTH_KEY_LABEL = "kmsgw-xks-health";
   private static final byte[] HEALTH_KEY_ID = "kmsgw-xks-health".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
@@ -54,19 +57,30 @@ public final class ExternalKeyService {
   });
 
   /**
-   * Which keys an XKS endpoint serves, all in one key store.
+   * Which keys an XKS endpoint serves, all in one key store: exactly the ones it was given, never every key of the
+   * store (issue #15, item 3).
    *
-   * @param allSymmetricKeys every gateway-managed symmetric key of the store (the development profile)
+   * @param tag a gateway key carrying this tag is served too; null for none
    * @param keys gateway-managed keys by key id or alias name (without {@code alias/})
    * @param labels HSM key labels served as they are; an entry ending in {@code *} is a prefix
    */
-  public record Exposure(String keyStoreId, boolean allSymmetricKeys, Set<String> keys, List<String> labels) {
+  public record Exposure(String keyStoreId, Tag tag, Set<String> keys, List<String> labels) {
     public Exposure {
       keys = Set.copyOf(keys);
       labels = List.copyOf(labels);
     }
 
+    /** Whether the endpoint was given this key: by id, by one of its alias names, or by the tag. */
+    boolean exposes(KeyRecord key, List<String> aliasNames) {
+      return keys.contains(key.keyId().toString()) || (tag != null && key.tags().contains(tag))
+          || aliasNames.stream().anyMatch(a -> keys.contains(a.substring("alias/".length())));
+    }
+
     boolean exposesLabel(String label) {
+      if (label.startsWith(RESERVED_LABEL_PREFIX)) {
+        // the gateway's own objects (key versions are kmsgw:..., the health key kmsgw-xks-health) are never served
+        return false;
+      }
       for (String l : labels) {
         if (l.endsWith("*") ? label.startsWith(l.substring(0, l.length() - 1)) : l.equals(label)) {
           return true;
@@ -271,39 +285,38 @@ public final class ExternalKeyService {
     });
   }
 
-  /** The key an external key id names, if the endpoint exposes it; NOT_FOUND otherwise. */
+  /**
+   * The key an external key id names, if the endpoint was given it: a gateway key by key id or alias name, else an
+   * HSM label the endpoint serves; NOT_FOUND otherwise.
+   */
   private CompletableFuture<Target> resolve(Exposure e, String externalKeyId) {
+    UUID keyId = null;
     if (UUID_FORM.matcher(externalKeyId).matches()) {
-      UUID id = UUID.fromString(externalKeyId);
-      return keys.lookup(id).handle((key, failure) -> {
-        if (failure == null && servable(e, key) && (e.allSymmetricKeys() || e.keys().contains(externalKeyId)
-            || aliases.namesOf(id).stream().anyMatch(a -> e.keys().contains(a.substring("alias/".length()))))) {
+      keyId = UUID.fromString(externalKeyId);
+    } else {
+      try {
+        keyId = aliases.resolve("alias/" + externalKeyId);
+      } catch (KmsException notAnAlias) {
+        // not an alias: maybe an HSM label
+      }
+    }
+    if (keyId == null) {
+      return CompletableFuture.completedFuture(byLabel(e, externalKeyId));
+    }
+    UUID id = keyId;
+    return keys.lookup(id).handle((key, failure) -> {
+      if (failure == null) {
+        if (servable(e, key) && e.exposes(key, aliases.namesOf(id))) {
           return new Target(key, null);
         }
-        Throwable t = failure == null ? null : Completions.unwrap(failure);
-        if (t != null && !(t instanceof KmsException k && k.code() == ErrorCode.NOT_FOUND)) {
-          throw t instanceof RuntimeException r ? r : new IllegalStateException(t);
-        }
         return byLabel(e, externalKeyId);
-      });
-    }
-    UUID target = null;
-    try {
-      target = aliases.resolve("alias/" + externalKeyId);
-    } catch (KmsException notAnAlias) {
-      // not an alias: maybe an HSM label
-    }
-    if (target != null && (e.allSymmetricKeys() || e.keys().contains(externalKeyId)
-        || e.keys().contains(target.toString()))) {
-      UUID keyId = target;
-      return keys.lookup(keyId).thenApply(key -> {
-        if (!servable(e, key)) {
-          throw notFound(externalKeyId);
-        }
-        return new Target(key, null);
-      });
-    }
-    return CompletableFuture.completedFuture(byLabel(e, externalKeyId));
+      }
+      Throwable t = Completions.unwrap(failure);
+      if (t instanceof KmsException k && k.code() == ErrorCode.NOT_FOUND) {
+        return byLabel(e, externalKeyId);
+      }
+      throw t instanceof RuntimeException r ? r : new IllegalStateException(t);
+    });
   }
 
   private static Target byLabel(Exposure e, String externalKeyId) {
