@@ -21,6 +21,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 import java.util.regex.Pattern;
 
 /**
@@ -121,17 +122,19 @@ public final class ExternalKeyService {
     this.ivFromHsmRandom = ivFromHsmRandom;
   }
 
-  public CompletableFuture<Metadata> metadata(Exposure e, String externalKeyId) {
-    return resolve(e, externalKeyId).thenCompose(t -> {
+  /** @param onKey told the ARN of the gateway key the id names, once resolved (for the audit trail) */
+  public CompletableFuture<Metadata> metadata(Exposure e, String externalKeyId, Consumer<String> onKey) {
+    return resolve(e, externalKeyId, onKey).thenCompose(t -> {
       String label = t.managed() != null ? t.managed().current().hsmLabel() : t.label();
       return info(e.keyStoreId(), t, label, true).thenApply(info -> new Metadata(keySpec(info), info.usages(),
           t.managed() == null || t.managed().state() == KeyState.ENABLED));
     });
   }
 
+  /** @param onKey told the ARN of the gateway key the id names, once resolved (for the audit trail) */
   public CompletableFuture<Sealed> encrypt(Exposure e, String externalKeyId, byte[] plaintext, byte[] aad,
-      boolean integrityValue) {
-    return resolve(e, externalKeyId).thenCompose(t -> {
+      boolean integrityValue, Consumer<String> onKey) {
+    return resolve(e, externalKeyId, onKey).thenCompose(t -> {
       requireEnabled(t);
       KeyVersion version = t.managed() == null ? null : t.managed().current();
       String label = version == null ? t.label() : version.hsmLabel();
@@ -191,9 +194,10 @@ public final class ExternalKeyService {
     return out;
   }
 
+  /** @param onKey told the ARN of the gateway key the id names, once resolved (for the audit trail) */
   public CompletableFuture<byte[]> decrypt(Exposure e, String externalKeyId, byte[] ciphertext, byte[] metadata,
-      byte[] aad, byte[] iv, byte[] tag) {
-    return resolve(e, externalKeyId).thenCompose(t -> {
+      byte[] aad, byte[] iv, byte[] tag, Consumer<String> onKey) {
+    return resolve(e, externalKeyId, onKey).thenCompose(t -> {
       requireEnabled(t);
       KeyVersion version = null;
       if (t.managed() != null) {
@@ -289,7 +293,7 @@ public final class ExternalKeyService {
    * The key an external key id names, if the endpoint was given it: a gateway key by key id or alias name, else an
    * HSM label the endpoint serves; NOT_FOUND otherwise.
    */
-  private CompletableFuture<Target> resolve(Exposure e, String externalKeyId) {
+  private CompletableFuture<Target> resolve(Exposure e, String externalKeyId, Consumer<String> onKey) {
     UUID keyId = null;
     if (UUID_FORM.matcher(externalKeyId).matches()) {
       keyId = UUID.fromString(externalKeyId);
@@ -307,6 +311,7 @@ public final class ExternalKeyService {
     return keys.lookup(id).handle((key, failure) -> {
       if (failure == null) {
         if (servable(e, key) && e.exposes(key, aliases.namesOf(id))) {
+          onKey.accept(key.arn());
           return new Target(key, null);
         }
         return byLabel(e, externalKeyId);
