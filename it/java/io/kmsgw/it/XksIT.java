@@ -126,6 +126,48 @@ class XksIT {
     }
   }
 
+  /**
+   * Issue #15, item 3, with the real clients: a KMS ciphertext whose encryption context the AWS SDK caller shaped so
+   * that its AAD reads as an XKS format-1 AAD does not decrypt through the XKS endpoint, and an XKS ciphertext dressed
+   * as a KMS blob does not decrypt through KMS.
+   */
+  @Test
+  void kmsAndXksCiphertexts_doNotCrossBetweenTheFrontDoors() throws Exception {
+    XksClient xks = dev();
+    try (KmsClient kms = gateway.client()) {
+      String id = kms.createKey(r -> r.description("both front doors").tags(DEV_TAG)).keyMetadata().keyId();
+      java.util.UUID uuid = java.util.UUID.fromString(id);
+      // the blob header's first two bytes (01, the key id's first byte) read as the XKS AAD's length
+      int aadLength = 256 + (int) ((uuid.getMostSignificantBits() >>> 56) & 0xff);
+      Map<String, String> context = Map.of("k", "x".repeat(aadLength - 32 - 6) + "\u0005\u0001\u0000\u0000\u0000\u0001");
+      byte[] blob = kms.encrypt(r -> r.keyId(id).plaintext(software.amazon.awssdk.core.SdkBytes.fromUtf8String(
+          "for KMS callers only")).encryptionContext(context)).ciphertextBlob().asByteArray();
+      byte[] kmsAad = io.kmsgw.format.CiphertextBlob.aad(java.util.Arrays.copyOf(blob, 33),
+          io.kmsgw.format.EncryptionContextCodec.encode(context));
+      Base64.Encoder b64 = Base64.getEncoder();
+      String attack = "{" + XksClient.metadata("Decrypt") + ",\"ciphertext\":\""
+          + b64.encodeToString(java.util.Arrays.copyOfRange(blob, 33, blob.length - 16))
+          + "\",\"ciphertextMetadata\":\"AQAAAAE=\",\"additionalAuthenticatedData\":\""
+          + b64.encodeToString(java.util.Arrays.copyOfRange(kmsAad, 2, kmsAad.length - 6))
+          + "\",\"encryptionAlgorithm\":\"AES_GCM\",\"initializationVector\":\""
+          + b64.encodeToString(java.util.Arrays.copyOfRange(blob, 21, 33)) + "\",\"authenticationTag\":\""
+          + b64.encodeToString(java.util.Arrays.copyOfRange(blob, blob.length - 16, blob.length)) + "\"}";
+      assertEquals("InvalidCiphertextException", xks.post("/keys/" + id + "/decrypt", attack).errorName());
+      assertEquals("for KMS callers only", kms.decrypt(r -> r.ciphertextBlob(software.amazon.awssdk.core.SdkBytes
+          .fromByteArray(blob)).encryptionContext(context)).plaintext().asUtf8String());
+
+      XksClient.Response enc = xks.post("/keys/" + id + "/encrypt", encryptBody("for XKS only", null, false));
+      assertEquals(200, enc.status(), enc.raw());
+      java.io.ByteArrayOutputStream dressed = new java.io.ByteArrayOutputStream();
+      dressed.writeBytes(io.kmsgw.format.CiphertextBlob.header(uuid, 1,
+          Base64.getDecoder().decode(enc.string("initializationVector"))));
+      dressed.writeBytes(Base64.getDecoder().decode(enc.string("ciphertext")));
+      dressed.writeBytes(Base64.getDecoder().decode(enc.string("authenticationTag")));
+      assertThrows(software.amazon.awssdk.services.kms.model.InvalidCiphertextException.class, () -> kms.decrypt(
+          r -> r.ciphertextBlob(software.amazon.awssdk.core.SdkBytes.fromByteArray(dressed.toByteArray()))));
+    }
+  }
+
   @Test
   void devEndpoint_answersCurlWithAwsSigV4() throws Exception {
     String health = curl(List.of(), gateway.endpoint() + "/kmsgw-dev/kms/xks/v1/health",
