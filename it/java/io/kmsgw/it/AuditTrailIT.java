@@ -150,6 +150,61 @@ class AuditTrailIT {
     assertEquals(null, createKey.getValue("responseElements"));
   }
 
+  /**
+   * Issue #15, item 3: XKS requests are uses of HSM keys, so they are in the same trail, refused ones too, with the
+   * endpoint's credential as the caller and the gateway key as the resource; the plaintext and AAD are canaries that
+   * the order-3 test then looks for in every audit file.
+   */
+  @Test
+  @Order(1)
+  void xksKeyOperations_areInTheTrail_andTheChainVerifies() throws Exception {
+    String akid = null;
+    String secret = null;
+    for (String line : Files.readAllLines(gateway.dataDir().resolve("xks-dev-credentials"))) {
+      if (line.startsWith("access_key_id=")) {
+        akid = line.substring("access_key_id=".length()).strip();
+      } else if (line.startsWith("secret_access_key=")) {
+        secret = line.substring("secret_access_key=".length()).strip();
+      }
+    }
+    secrets.add(secret.getBytes(StandardCharsets.UTF_8));
+    String xksKeyArn;
+    String xksKeyId;
+    try (KmsClient kms = gateway.client()) {
+      var key = kms.createKey(r -> r.description("served over XKS").tags(t -> t.tagKey("kmsgw:xks-endpoint")
+          .tagValue("dev"))).keyMetadata();
+      xksKeyArn = key.arn();
+      xksKeyId = key.keyId();
+    }
+    io.kmsgw.testing.XksClient xks = new io.kmsgw.testing.XksClient(java.net.URI.create(gateway.endpoint()
+        + "/kmsgw-dev"), akid, secret);
+    byte[] plain = canary();
+    byte[] aad = canary();
+    String md = io.kmsgw.testing.XksClient.metadata("Encrypt");
+    io.kmsgw.testing.XksClient.Response enc = xks.post("/keys/" + xksKeyId + "/encrypt", "{" + md
+        + ",\"plaintext\":\"" + Base64.getEncoder().encodeToString(plain) + "\",\"additionalAuthenticatedData\":\""
+        + Base64.getEncoder().encodeToString(aad) + "\",\"encryptionAlgorithm\":\"AES_GCM\"}");
+    assertEquals(200, enc.status(), enc.raw());
+    io.kmsgw.testing.XksClient.Response dec = xks.post("/keys/" + xksKeyId + "/decrypt", "{"
+        + io.kmsgw.testing.XksClient.metadata("Decrypt") + ",\"ciphertext\":\"" + enc.string("ciphertext")
+        + "\",\"ciphertextMetadata\":\"" + enc.string("ciphertextMetadata")
+        + "\",\"encryptionAlgorithm\":\"AES_GCM\",\"initializationVector\":\"" + enc.string("initializationVector")
+        + "\",\"authenticationTag\":\"" + enc.string("authenticationTag") + "\"}");
+    assertEquals("InvalidCiphertextException", dec.errorName(), dec.raw());
+
+    List<JsonObject> xksEvents = events().stream().filter(e -> "kms-xks-proxy".equals(e.getString("eventSource")))
+        .toList();
+    assertEquals(List.of("Encrypt", "Decrypt"), xksEvents.stream().map(e -> e.getString("eventName")).toList());
+    for (JsonObject e : xksEvents) {
+      assertEquals("xks:dev/" + akid, e.getJsonObject("userIdentity").getString("arn"), e.encode());
+      assertEquals(xksKeyArn, e.getJsonArray("resources").getJsonObject(0).getString("ARN"), e.encode());
+      assertEquals(xksKeyId, e.getJsonObject("requestParameters").getString("externalKeyId"), e.encode());
+    }
+    assertEquals("InvalidCiphertextException", xksEvents.get(1).getString("errorCode"));
+    io.kmsgw.audit.AuditVerifier.Report r = io.kmsgw.audit.AuditVerifier.verify(auditDir(), Set.of());
+    assertTrue(r.problems().isEmpty(), r.problems().toString());
+  }
+
   @Test
   @Order(2)
   void killNineUnderLoad_losesNoAcknowledgedEvent_andTheChainVerifiesAfterTheRestart() throws Exception {

@@ -42,6 +42,9 @@ class XksIT {
   static final Map<String, String> ENV = Map.of("KMSGW_DEV_XKS_ACCESS_KEY_ID", AKID,
       "KMSGW_DEV_XKS_SECRET_ACCESS_KEY", SECRET);
 
+  static final software.amazon.awssdk.services.kms.model.Tag DEV_TAG = software.amazon.awssdk.services.kms.model.Tag
+      .builder().tagKey("kmsgw:xks-endpoint").tagValue("dev").build();
+
   static GatewayProcess gateway;
   static String keyId;
 
@@ -49,7 +52,8 @@ class XksIT {
   static void start() throws Exception {
     gateway = GatewayProcess.start("xks", ENV);
     try (KmsClient kms = gateway.client()) {
-      keyId = kms.createKey(r -> r.description("served over XKS")).keyMetadata().keyId();
+      // the development endpoint serves a gateway key only when it is tagged for it (issue #15, item 3)
+      keyId = kms.createKey(r -> r.description("served over XKS").tags(DEV_TAG)).keyMetadata().keyId();
       kms.createAlias(r -> r.aliasName("alias/xks-served").targetKeyId(keyId));
     }
     gateway.stop();
@@ -104,14 +108,63 @@ class XksIT {
     }
     assertEquals("KeyNotFoundException", xks.post("/keys/kmsgw-dev-unknown/metadata", "{"
         + XksClient.metadata("CreateKey") + "}").errorName());
-    // a disabled gateway key: reported DISABLED, refused for encryption
     try (KmsClient kms = gateway.client()) {
-      String other = kms.createKey(r -> r.description("disabled")).keyMetadata().keyId();
+      // a gateway key not tagged for the endpoint is not served, by id or by alias
+      String untagged = kms.createKey(r -> r.description("KMS only")).keyMetadata().keyId();
+      kms.createAlias(r -> r.aliasName("alias/kms-only").targetKeyId(untagged));
+      for (String id : List.of(untagged, "kms-only")) {
+        assertEquals("KeyNotFoundException", xks.post("/keys/" + id + "/metadata", "{"
+            + XksClient.metadata("CreateKey") + "}").errorName());
+      }
+      // a disabled gateway key: reported DISABLED, refused for encryption
+      String other = kms.createKey(r -> r.description("disabled").tags(DEV_TAG)).keyMetadata().keyId();
       kms.disableKey(r -> r.keyId(other));
       assertEquals("DISABLED", xks.post("/keys/" + other + "/metadata", "{" + XksClient.metadata("DescribeKey") + "}")
           .string("keyStatus"));
       assertEquals("InvalidStateException", xks.post("/keys/" + other + "/encrypt", encryptBody("x", null, false))
           .errorName());
+    }
+  }
+
+  /**
+   * Issue #15, item 3, with the real clients: a KMS ciphertext whose encryption context the AWS SDK caller shaped so
+   * that its AAD reads as an XKS format-1 AAD does not decrypt through the XKS endpoint, and an XKS ciphertext dressed
+   * as a KMS blob does not decrypt through KMS.
+   */
+  @Test
+  void kmsAndXksCiphertexts_doNotCrossBetweenTheFrontDoors() throws Exception {
+    XksClient xks = dev();
+    try (KmsClient kms = gateway.client()) {
+      String id = kms.createKey(r -> r.description("both front doors").tags(DEV_TAG)).keyMetadata().keyId();
+      java.util.UUID uuid = java.util.UUID.fromString(id);
+      // the blob header's first two bytes (01, the key id's first byte) read as the XKS AAD's length
+      int aadLength = 256 + (int) ((uuid.getMostSignificantBits() >>> 56) & 0xff);
+      Map<String, String> context = Map.of("k", "x".repeat(aadLength - 32 - 6) + "\u0005\u0001\u0000\u0000\u0000\u0001");
+      byte[] blob = kms.encrypt(r -> r.keyId(id).plaintext(software.amazon.awssdk.core.SdkBytes.fromUtf8String(
+          "for KMS callers only")).encryptionContext(context)).ciphertextBlob().asByteArray();
+      byte[] kmsAad = io.kmsgw.format.CiphertextBlob.aad(java.util.Arrays.copyOf(blob, 33),
+          io.kmsgw.format.EncryptionContextCodec.encode(context));
+      Base64.Encoder b64 = Base64.getEncoder();
+      String attack = "{" + XksClient.metadata("Decrypt") + ",\"ciphertext\":\""
+          + b64.encodeToString(java.util.Arrays.copyOfRange(blob, 33, blob.length - 16))
+          + "\",\"ciphertextMetadata\":\"AQAAAAE=\",\"additionalAuthenticatedData\":\""
+          + b64.encodeToString(java.util.Arrays.copyOfRange(kmsAad, 2, kmsAad.length - 6))
+          + "\",\"encryptionAlgorithm\":\"AES_GCM\",\"initializationVector\":\""
+          + b64.encodeToString(java.util.Arrays.copyOfRange(blob, 21, 33)) + "\",\"authenticationTag\":\""
+          + b64.encodeToString(java.util.Arrays.copyOfRange(blob, blob.length - 16, blob.length)) + "\"}";
+      assertEquals("InvalidCiphertextException", xks.post("/keys/" + id + "/decrypt", attack).errorName());
+      assertEquals("for KMS callers only", kms.decrypt(r -> r.ciphertextBlob(software.amazon.awssdk.core.SdkBytes
+          .fromByteArray(blob)).encryptionContext(context)).plaintext().asUtf8String());
+
+      XksClient.Response enc = xks.post("/keys/" + id + "/encrypt", encryptBody("for XKS only", null, false));
+      assertEquals(200, enc.status(), enc.raw());
+      java.io.ByteArrayOutputStream dressed = new java.io.ByteArrayOutputStream();
+      dressed.writeBytes(io.kmsgw.format.CiphertextBlob.header(uuid, 1,
+          Base64.getDecoder().decode(enc.string("initializationVector"))));
+      dressed.writeBytes(Base64.getDecoder().decode(enc.string("ciphertext")));
+      dressed.writeBytes(Base64.getDecoder().decode(enc.string("authenticationTag")));
+      assertThrows(software.amazon.awssdk.services.kms.model.InvalidCiphertextException.class, () -> kms.decrypt(
+          r -> r.ciphertextBlob(software.amazon.awssdk.core.SdkBytes.fromByteArray(dressed.toByteArray()))));
     }
   }
 
@@ -197,7 +250,7 @@ class XksIT {
     Path config = dir.resolve("kmsgw.yaml");
     java.util.function.Consumer<List<String[]>> write = creds -> {
       StringBuilder y = new StringBuilder("hsm:\n  dev_token: true\nxks:\n  endpoints:\n    rotating:\n"
-          + "      prefix: rot\n      all_keys: true\n      credentials:\n");
+          + "      prefix: rot\n      tagged_keys: true\n      credentials:\n");
       for (String[] c : creds) {
         y.append("        ").append(c[0].toLowerCase()).append(":\n          access_key_id: ").append(c[0])
             .append("\n          secret_access_key: ").append(c[1]).append("\n");

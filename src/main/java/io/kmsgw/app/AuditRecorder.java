@@ -1,6 +1,7 @@
 package io.kmsgw.app;
 
 import io.kmsgw.api.http.RequestAudit;
+import io.kmsgw.api.xks.XksAudit;
 import io.kmsgw.audit.AuditEvent;
 import io.kmsgw.audit.AuditLog;
 import io.kmsgw.kms.ServiceEvents;
@@ -11,7 +12,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.logging.Logger;
 
 /** Turns KMS API calls and the gateway's own actions into CloudTrail-format events in the audit log. */
-final class AuditRecorder implements RequestAudit, ServiceEvents {
+final class AuditRecorder implements RequestAudit, ServiceEvents, XksAudit {
   private static final Logger LOG = Logger.getLogger(AuditRecorder.class.getName());
   private static final int MAX_USER_AGENT = 1024;
 
@@ -48,6 +49,30 @@ final class AuditRecorder implements RequestAudit, ServiceEvents {
     }
     if (c.error() != null) {
       b.error(c.error().code().awsName(), c.error().getMessage());
+    }
+    if (c.keyArn() != null) {
+      b.key(c.keyArn());
+    }
+    return log.append(b);
+  }
+
+  /** An XKS key operation: the endpoint's credential as the caller, the gateway key (if any) as the resource. */
+  @Override
+  public CompletionStage<Void> record(XksAudit.XksCall c) {
+    AuditEvent.Builder b = AuditEvent.apiCall(c.operation())
+        .source(AuditEvent.XKS_SOURCE)
+        .time(clock.instant())
+        .caller(c.caller())
+        .region(region)
+        .sourceIp(c.sourceIp())
+        .userAgent(c.userAgent())
+        .requestId(c.requestId())
+        .recipientAccountId(account);
+    if (c.request() != null) {
+      b.requestParameters(new JsonObject(c.request()));
+    }
+    if (c.errorName() != null) {
+      b.error(c.errorName(), c.errorMessage());
     }
     if (c.keyArn() != null) {
       b.key(c.keyArn());

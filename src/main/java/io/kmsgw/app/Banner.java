@@ -90,8 +90,10 @@ public final class Banner {
         } else {
           sb.append("    XKS_SECRET_ACCESS_KEY=\"$KMSGW_DEV_XKS_SECRET_ACCESS_KEY\"\n");
         }
-        sb.append("    # serves every symmetric key (by key id, or alias name without alias/) and every AES key labelled ")
-            .append("xks-* on the token\n");
+        sb.append("    # serves the keys tagged ").append(io.kmsgw.config.XksSettings.ENDPOINT_TAG).append('=')
+            .append(e.name()).append(" (by key id, or alias name without alias/) and every AES key labelled xks-* ")
+            .append("on the token:\n    #   aws kms create-key --tags TagKey=")
+            .append(io.kmsgw.config.XksSettings.ENDPOINT_TAG).append(",TagValue=").append(e.name()).append('\n');
         sb.append("    curl --aws-sigv4 aws:amz:").append(e.region()).append(':').append(e.service())
             .append(" --user \"$XKS_ACCESS_KEY_ID:$XKS_SECRET_ACCESS_KEY\" -H 'Content-Type: application/json' \\\n")
             .append("      -d '{\"requestMetadata\":{\"kmsRequestId\":\"1\",\"kmsOperation\":\"KmsHealthCheck\"}}' ")

@@ -308,6 +308,9 @@ public final class Gateway implements AutoCloseable {
     int xksPort = -1;
     try {
       xks = XksSetup.prepare(config, keys, aliases, stores, definitions, customStores::clusterOf, clock);
+      if (xks != null) {
+        xks.api().audit(recorder);
+      }
       XksSetup.Prepared x = xks;
       vertx.deployVerticle(() -> x == null
                   ? new GatewayHttpServer(listen, verifier, api, health, query).audit(recorder).cloudTrail(cloudTrail)

@@ -9,6 +9,7 @@ import io.kmsgw.config.GatewayConfig;
 import io.kmsgw.config.HsmDefinition;
 import io.kmsgw.config.XksSettings;
 import io.kmsgw.domain.KeyRecord;
+import io.kmsgw.error.KmsException;
 import io.kmsgw.kms.AliasService;
 import io.kmsgw.kms.ExternalKeyService;
 import io.kmsgw.kms.KeyService;
@@ -34,6 +35,9 @@ import java.util.function.Function;
  * development one, with its credential resolved), their policies, and the listener they are served on.
  */
 final class XksSetup {
+  private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(XksSetup.class.getName());
+  private static final java.util.regex.Pattern UUID_FORM =
+      java.util.regex.Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
   /**
    * @param listen XKS's own listener, or null to serve XKS on the main listener
    * @param tls the XKS listener's TLS options (cipher suites, mTLS), or null
@@ -68,6 +72,7 @@ final class XksSetup {
         throw new ConfigException("xks.endpoints." + e.name() + ".key_store: no key store " + e.keyStoreId()
             + " (default, or the id of a custom key store)");
       }
+      checkKeys(e, keys, aliases);
       endpoints.add(e);
       runtime.add(XksEndpoint.of(e, policy(e), clock));
     }
@@ -136,6 +141,52 @@ final class XksSetup {
       }
     }
     return report;
+  }
+
+  /**
+   * Checks an endpoint's {@code keys} against the metadata store at start. A key id of a key that can never be served
+   * there (another key store, not a symmetric ENCRYPT_DECRYPT key) refuses the start: the configuration is wrong. An
+   * entry naming nothing now (a deleted key, an alias not yet made) is only a warning: keys are deleted and aliases
+   * made through the KMS API, and a KMS caller must not be able to keep the gateway from restarting.
+   */
+  static void checkKeys(XksSettings.Endpoint e, KeyService keys, AliasService aliases) {
+    String where = "xks.endpoints." + e.name() + ".keys: ";
+    for (String entry : e.keys()) {
+      java.util.UUID id = null;
+      boolean byId = UUID_FORM.matcher(entry).matches();
+      if (byId) {
+        id = java.util.UUID.fromString(entry);
+      } else {
+        try {
+          id = aliases.resolve("alias/" + entry);
+        } catch (KmsException notFound) {
+          LOG.warning(where + "no alias/" + entry + " exists now; the endpoint serves it once it does");
+          continue;
+        }
+      }
+      KeyRecord key;
+      try {
+        key = keys.lookup(id).get(30, java.util.concurrent.TimeUnit.SECONDS);
+      } catch (java.util.concurrent.ExecutionException notFound) {
+        LOG.warning(where + "no key " + entry + " exists" + (byId ? "" : " (alias/" + entry + " names " + id + ")")
+            + "; the endpoint answers KeyNotFoundException for it");
+        continue;
+      } catch (InterruptedException | java.util.concurrent.TimeoutException ex) {
+        throw new ConfigException(where + "could not read key " + entry + ": " + ex, ex);
+      }
+      String problem = !key.keyStoreId().equals(e.keyStoreId()) ? "is in key store " + key.keyStoreId()
+          + ", not the endpoint's " + e.keyStoreId()
+          : !"SYMMETRIC_DEFAULT".equals(key.keySpec()) || !"ENCRYPT_DECRYPT".equals(key.keyUsage())
+              ? "is a " + key.keySpec() + " " + key.keyUsage() + " key; XKS serves SYMMETRIC_DEFAULT ENCRYPT_DECRYPT keys"
+              : null;
+      if (problem != null && byId) {
+        throw new ConfigException(where + "key " + entry + " " + problem);
+      } else if (problem != null) {
+        LOG.warning(where + "alias/" + entry + " names key " + id + ", which " + problem);
+      } else if (key.state() == io.kmsgw.domain.KeyState.PENDING_DELETION) {
+        LOG.warning(where + "key " + entry + " is pending deletion");
+      }
+    }
   }
 
   private static List<PolicyDocument> policy(XksSettings.Endpoint e) throws IOException {

@@ -31,6 +31,8 @@ import java.util.UUID;
 public final class AuditEvent {
   public static final String EVENT_VERSION = "1.08";
   public static final String SOURCE = "kms.amazonaws.com";
+  /** The XKS proxy API's calls: the SigV4 service name the XKS spec gives it, not an AWS service. */
+  public static final String XKS_SOURCE = "kms-xks-proxy";
 
   /**
    * Request members that may be recorded. Each name means the same thing in every KMS operation that has it, so
@@ -51,7 +53,11 @@ public final class AuditEvent {
       "PrimaryRegion", "ReplicaRegion", "IncludeKeyMaterial", "KeyMaterialId", "ImportType",
       // IAM and STS (never a secret: CreateAccessKey's and AssumeRole's secrets are in responses, which are not kept)
       "UserName", "RoleName", "PolicyDocument", "AssumeRolePolicyDocument", "Path", "PathPrefix",
-      "RoleArn", "RoleSessionName", "DurationSeconds", "MaxSessionDuration", "AccessKeyId", "MaxItems");
+      "RoleArn", "RoleSessionName", "DurationSeconds", "MaxSessionDuration", "AccessKeyId", "MaxItems",
+      // the XKS proxy API: the endpoint, the external key and the requestMetadata (never plaintext, AAD,
+      // ciphertext, IV, tag, ciphertextMetadata or the CDIV)
+      "XksEndpoint", "ExternalKeyId", "KmsRequestId", "KmsOperation", "AwsPrincipalArn", "KmsKeyArn",
+      "KmsViaService", "AwsSourceVpc", "AwsSourceVpce");
 
   /** Members whose value is a map chosen by the caller: copied without renaming its keys. */
   private static final Set<String> VERBATIM_MAPS = Set.of("EncryptionContext", "SourceEncryptionContext",
@@ -200,8 +206,8 @@ public final class AuditEvent {
 
     /** The service the call was made to: {@code kms.amazonaws.com} unless set ({@code iam.amazonaws.com} ...). */
     public Builder source(String eventSource) {
-      if (eventSource == null || !EVENT_SOURCE.matcher(eventSource).matches()) {
-        throw new IllegalArgumentException("an event source is <service>.amazonaws.com");
+      if (eventSource == null || !(EVENT_SOURCE.matcher(eventSource).matches() || XKS_SOURCE.equals(eventSource))) {
+        throw new IllegalArgumentException("an event source is <service>.amazonaws.com or " + XKS_SOURCE);
       }
       this.source = eventSource;
       return this;

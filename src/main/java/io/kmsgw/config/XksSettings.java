@@ -38,7 +38,7 @@ import java.util.TreeSet;
  *       service: kms-xks-proxy
  *       keys: 1234abcd-12ab-34cd-56ef-1234567890ab, payments-key   # gateway keys: key ids or alias names
  *       hsm_labels: xks-*, legacy-aes   # HSM keys by CKA_LABEL; a trailing * is a prefix
- *       all_keys: false                 # every symmetric gateway key of the key store
+ *       tagged_keys: false              # also gateway keys tagged kmsgw:xks-endpoint=payments
  *       policy_file: /etc/kmsgw/xks-payments-policy.json   # optional secondary authorization
  *       credentials:
  *         a:
@@ -57,6 +57,13 @@ public record XksSettings(List<Endpoint> endpoints, Listener listener, int fleet
   /** The development profile's endpoint: {@code http://127.0.0.1:8400/kmsgw-dev/kms/xks/v1/...}. */
   public static final String DEV_PREFIX = "kmsgw-dev";
   public static final String DEV_LABEL_PREFIX = "xks-";
+  /** The development endpoint's name: the value of {@link #ENDPOINT_TAG} that gives it a gateway key. */
+  public static final String DEV_NAME = "dev";
+  /**
+   * The tag that gives a gateway key to the XKS endpoint its value names, on endpoints with {@code tagged_keys}
+   * (the development endpoint has it): {@code aws kms tag-resource --tags TagKey=kmsgw:xks-endpoint,TagValue=dev}.
+   */
+  public static final String ENDPOINT_TAG = "kmsgw:xks-endpoint";
   public static final String DEFAULT_SERVICE = "kms-xks-proxy";
 
   static final Map<String, String> FIELDS = new LinkedHashMap<>();
@@ -70,6 +77,8 @@ public record XksSettings(List<Endpoint> endpoints, Listener listener, int fleet
     FIELDS.put("service", DEFAULT_SERVICE);
     FIELDS.put("keys", "");
     FIELDS.put("hsm_labels", "");
+    FIELDS.put("tagged_keys", "false");
+    // removed (issue #15, item 3): known only so that a configuration still naming it gets a clear error
     FIELDS.put("all_keys", "false");
     FIELDS.put("policy_file", "");
   }
@@ -86,14 +95,15 @@ public record XksSettings(List<Endpoint> endpoints, Listener listener, int fleet
    * @param prefix the URI path prefix before {@code /kms/xks/v1}, without slashes at either end ("" for none)
    * @param keys gateway-managed keys by key id or alias name (without {@code alias/})
    * @param labels HSM labels served as they are; a trailing {@code *} is a prefix
+   * @param taggedKeys also the gateway keys of the key store tagged {@link #ENDPOINT_TAG} = the endpoint's name
    * @param credentials empty for the development endpoint until the gateway resolves its credentials
    */
   public record Endpoint(String name, String prefix, String keyStoreId, String region, String service,
-      Set<String> keys, List<String> labels, boolean allKeys, Path policyFile, List<Credential> credentials,
+      Set<String> keys, List<String> labels, boolean taggedKeys, Path policyFile, List<Credential> credentials,
       boolean dev) {
     public Endpoint withCredentials(List<Credential> c) {
-      return new Endpoint(name, prefix, keyStoreId, region, service, keys, labels, allKeys, policyFile, List.copyOf(c),
-          dev);
+      return new Endpoint(name, prefix, keyStoreId, region, service, keys, labels, taggedKeys, policyFile,
+          List.copyOf(c), dev);
     }
   }
 
@@ -179,16 +189,21 @@ public record XksSettings(List<Endpoint> endpoints, Listener listener, int fleet
         }
       }
       List<String> labels = list(f.get("hsm_labels"));
-      boolean all = ConfigLoader.bool(f, "all_keys", errors, where);
-      if (keys.isEmpty() && labels.isEmpty() && !all) {
-        errors.add(where + ": exposes no key; set keys, hsm_labels or all_keys");
+      if (ConfigLoader.bool(f, "all_keys", errors, where)) {
+        // it served every symmetric key of the key store, KMS keys of any purpose included (issue #15, item 3)
+        errors.add(where + "all_keys: no longer supported; list the keys in keys, or tag them " + ENDPOINT_TAG + "="
+            + name + " and set tagged_keys: true");
+      }
+      boolean tagged = ConfigLoader.bool(f, "tagged_keys", errors, where);
+      if (keys.isEmpty() && labels.isEmpty() && !tagged) {
+        errors.add(where + ": exposes no key; set keys, hsm_labels or tagged_keys");
       }
       Path policy = f.get("policy_file").isBlank() ? null : Path.of(f.get("policy_file").trim());
       List<Credential> credentials = credentials(name, where, fromFile, env, errors);
       if (credentials.isEmpty()) {
         errors.add(where + "credentials: at least one SigV4 credential (two during a rotation)");
       }
-      endpoints.add(new Endpoint(name, prefix, f.get("key_store").trim(), epRegion, service, keys, labels, all,
+      endpoints.add(new Endpoint(name, prefix, f.get("key_store").trim(), epRegion, service, keys, labels, tagged,
           policy, credentials, false));
     }
     if ((devAccessKeyId == null) != (devSecret == null)) {
@@ -207,7 +222,8 @@ public record XksSettings(List<Endpoint> endpoints, Listener listener, int fleet
     if (devMode && !prefixes.contains(DEV_PREFIX)) {
       List<Credential> c = devAccessKeyId == null || devSecret == null ? List.of()
           : List.of(new Credential(devAccessKeyId, devSecret));
-      endpoints.add(new Endpoint("dev", DEV_PREFIX, "default", region, DEFAULT_SERVICE, Set.of(),
+      // gateway keys only when tagged for it (kmsgw:xks-endpoint=dev), never every key of the store
+      endpoints.add(new Endpoint(DEV_NAME, DEV_PREFIX, "default", region, DEFAULT_SERVICE, Set.of(),
           List.of(DEV_LABEL_PREFIX + "*"), true, null, c, true));
     }
     Listener listener = listener(v, devMode, errors);

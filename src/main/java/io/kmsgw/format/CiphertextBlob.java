@@ -24,7 +24,9 @@ import java.util.UUID;
  * <p>The additional authenticated data of the GCM operation is the 33-byte header (bytes 0 to 32) followed by
  * {@link EncryptionContextCodec#encode} of the encryption context. So a changed header byte (another key
  * version, another key, another IV) or a context that differs in any way fails the tag check, and Decrypt
- * answers InvalidCiphertextException. The overhead is {@value #OVERHEAD} bytes: 4096 bytes of plaintext make a
+ * answers InvalidCiphertextException. The AAD's first byte is the format version, which keeps KMS ciphertexts apart
+ * from XKS ones under the same HSM object: the XKS AAD starts with {@code 'k'} (0x6b, see {@link XksCiphertext}), so a
+ * future format must never take version 0x6b. The overhead is {@value #OVERHEAD} bytes: 4096 bytes of plaintext make a
  * 4145-byte blob, inside the API's 6144-byte limit.
  */
 public final class CiphertextBlob {

@@ -3,6 +3,7 @@ package io.kmsgw.kms;
 import io.kmsgw.domain.KeyRecord;
 import io.kmsgw.domain.KeyState;
 import io.kmsgw.domain.KeyVersion;
+import io.kmsgw.domain.Tag;
 import io.kmsgw.error.ErrorCode;
 import io.kmsgw.error.KmsException;
 import io.kmsgw.format.XksCiphertext;
@@ -20,6 +21,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 import java.util.regex.Pattern;
 
 /**
@@ -39,6 +41,10 @@ import java.util.regex.Pattern;
  * INVALID_CIPHERTEXT, UNSUPPORTED_OPERATION (an AES key of another length), THROTTLING, KMS_INTERNAL.
  */
 public final class ExternalKeyService {
+  private static final java.util.logging.Logger LOG =
+      java.util.logging.Logger.getLogger(ExternalKeyService.class.getName());
+  /** Labels of objects the gateway makes start with this; no HSM label exposure serves them. */
+  static final String RESERVED_LABEL_PREFIX = "kmsgw";
   /** The label of the test key the deep health check encrypts with (never a key of a KMS key). */
   public static final String HEALTH_KEY_LABEL = "kmsgw-xks-health";
   private static final byte[] HEALTH_KEY_ID = "kmsgw-xks-health".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
@@ -52,19 +58,30 @@ public final class ExternalKeyService {
   });
 
   /**
-   * Which keys an XKS endpoint serves, all in one key store.
+   * Which keys an XKS endpoint serves, all in one key store: exactly the ones it was given, never every key of the
+   * store (issue #15, item 3).
    *
-   * @param allSymmetricKeys every gateway-managed symmetric key of the store (the development profile)
+   * @param tag a gateway key carrying this tag is served too; null for none
    * @param keys gateway-managed keys by key id or alias name (without {@code alias/})
    * @param labels HSM key labels served as they are; an entry ending in {@code *} is a prefix
    */
-  public record Exposure(String keyStoreId, boolean allSymmetricKeys, Set<String> keys, List<String> labels) {
+  public record Exposure(String keyStoreId, Tag tag, Set<String> keys, List<String> labels) {
     public Exposure {
       keys = Set.copyOf(keys);
       labels = List.copyOf(labels);
     }
 
+    /** Whether the endpoint was given this key: by id, by one of its alias names, or by the tag. */
+    boolean exposes(KeyRecord key, List<String> aliasNames) {
+      return keys.contains(key.keyId().toString()) || (tag != null && key.tags().contains(tag))
+          || aliasNames.stream().anyMatch(a -> keys.contains(a.substring("alias/".length())));
+    }
+
     boolean exposesLabel(String label) {
+      if (label.startsWith(RESERVED_LABEL_PREFIX)) {
+        // the gateway's own objects (key versions are kmsgw:..., the health key kmsgw-xks-health) are never served
+        return false;
+      }
       for (String l : labels) {
         if (l.endsWith("*") ? label.startsWith(l.substring(0, l.length() - 1)) : l.equals(label)) {
           return true;
@@ -105,17 +122,19 @@ public final class ExternalKeyService {
     this.ivFromHsmRandom = ivFromHsmRandom;
   }
 
-  public CompletableFuture<Metadata> metadata(Exposure e, String externalKeyId) {
-    return resolve(e, externalKeyId).thenCompose(t -> {
+  /** @param onKey told the ARN of the gateway key the id names, once resolved (for the audit trail) */
+  public CompletableFuture<Metadata> metadata(Exposure e, String externalKeyId, Consumer<String> onKey) {
+    return resolve(e, externalKeyId, onKey).thenCompose(t -> {
       String label = t.managed() != null ? t.managed().current().hsmLabel() : t.label();
       return info(e.keyStoreId(), t, label, true).thenApply(info -> new Metadata(keySpec(info), info.usages(),
           t.managed() == null || t.managed().state() == KeyState.ENABLED));
     });
   }
 
+  /** @param onKey told the ARN of the gateway key the id names, once resolved (for the audit trail) */
   public CompletableFuture<Sealed> encrypt(Exposure e, String externalKeyId, byte[] plaintext, byte[] aad,
-      boolean integrityValue) {
-    return resolve(e, externalKeyId).thenCompose(t -> {
+      boolean integrityValue, Consumer<String> onKey) {
+    return resolve(e, externalKeyId, onKey).thenCompose(t -> {
       requireEnabled(t);
       KeyVersion version = t.managed() == null ? null : t.managed().current();
       String label = version == null ? t.label() : version.hsmLabel();
@@ -175,9 +194,10 @@ public final class ExternalKeyService {
     return out;
   }
 
+  /** @param onKey told the ARN of the gateway key the id names, once resolved (for the audit trail) */
   public CompletableFuture<byte[]> decrypt(Exposure e, String externalKeyId, byte[] ciphertext, byte[] metadata,
-      byte[] aad, byte[] iv, byte[] tag) {
-    return resolve(e, externalKeyId).thenCompose(t -> {
+      byte[] aad, byte[] iv, byte[] tag, Consumer<String> onKey) {
+    return resolve(e, externalKeyId, onKey).thenCompose(t -> {
       requireEnabled(t);
       KeyVersion version = null;
       if (t.managed() != null) {
@@ -206,6 +226,13 @@ public final class ExternalKeyService {
               + "false).");
         }
         byte[] hsmAad = XksCiphertext.hsmAad(aad, metadata);
+        if (XksCiphertext.legacy(metadata) && XksCiphertext.looksLikeKmsAad(hsmAad, t.managed().keyId(),
+            XksCiphertext.keyVersion(metadata), iv)) {
+          // a KMS ciphertext dressed as a format-1 XKS one (issue #15, item 3): never opened through XKS
+          LOG.warning(() -> "XKS Decrypt refused for " + t.managed().arn() + ": the request has the shape of a KMS "
+              + "ciphertext (format-1 ciphertextMetadata, AAD beginning with the KMS blob header)");
+          throw invalidCiphertext();
+        }
         byte[] sealed = concat(ciphertext, tag);
         return staleAware(e.keyStoreId(), t, label, connection(e.keyStoreId()).run(ErrorCode.KMS_INVALID_STATE,
             arnOf(t), s -> s.decryptAesGcm(info.key(), iv, hsmAad, sealed)));
@@ -262,39 +289,39 @@ public final class ExternalKeyService {
     });
   }
 
-  /** The key an external key id names, if the endpoint exposes it; NOT_FOUND otherwise. */
-  private CompletableFuture<Target> resolve(Exposure e, String externalKeyId) {
+  /**
+   * The key an external key id names, if the endpoint was given it: a gateway key by key id or alias name, else an
+   * HSM label the endpoint serves; NOT_FOUND otherwise.
+   */
+  private CompletableFuture<Target> resolve(Exposure e, String externalKeyId, Consumer<String> onKey) {
+    UUID keyId = null;
     if (UUID_FORM.matcher(externalKeyId).matches()) {
-      UUID id = UUID.fromString(externalKeyId);
-      return keys.lookup(id).handle((key, failure) -> {
-        if (failure == null && servable(e, key) && (e.allSymmetricKeys() || e.keys().contains(externalKeyId)
-            || aliases.namesOf(id).stream().anyMatch(a -> e.keys().contains(a.substring("alias/".length()))))) {
+      keyId = UUID.fromString(externalKeyId);
+    } else {
+      try {
+        keyId = aliases.resolve("alias/" + externalKeyId);
+      } catch (KmsException notAnAlias) {
+        // not an alias: maybe an HSM label
+      }
+    }
+    if (keyId == null) {
+      return CompletableFuture.completedFuture(byLabel(e, externalKeyId));
+    }
+    UUID id = keyId;
+    return keys.lookup(id).handle((key, failure) -> {
+      if (failure == null) {
+        if (servable(e, key) && e.exposes(key, aliases.namesOf(id))) {
+          onKey.accept(key.arn());
           return new Target(key, null);
         }
-        Throwable t = failure == null ? null : Completions.unwrap(failure);
-        if (t != null && !(t instanceof KmsException k && k.code() == ErrorCode.NOT_FOUND)) {
-          throw t instanceof RuntimeException r ? r : new IllegalStateException(t);
-        }
         return byLabel(e, externalKeyId);
-      });
-    }
-    UUID target = null;
-    try {
-      target = aliases.resolve("alias/" + externalKeyId);
-    } catch (KmsException notAnAlias) {
-      // not an alias: maybe an HSM label
-    }
-    if (target != null && (e.allSymmetricKeys() || e.keys().contains(externalKeyId)
-        || e.keys().contains(target.toString()))) {
-      UUID keyId = target;
-      return keys.lookup(keyId).thenApply(key -> {
-        if (!servable(e, key)) {
-          throw notFound(externalKeyId);
-        }
-        return new Target(key, null);
-      });
-    }
-    return CompletableFuture.completedFuture(byLabel(e, externalKeyId));
+      }
+      Throwable t = Completions.unwrap(failure);
+      if (t instanceof KmsException k && k.code() == ErrorCode.NOT_FOUND) {
+        return byLabel(e, externalKeyId);
+      }
+      throw t instanceof RuntimeException r ? r : new IllegalStateException(t);
+    });
   }
 
   private static Target byLabel(Exposure e, String externalKeyId) {

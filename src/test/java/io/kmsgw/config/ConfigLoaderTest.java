@@ -9,7 +9,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -315,5 +317,43 @@ class ConfigLoaderTest {
       ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(f, Map.of()), prefix);
       assertTrue(e.getMessage().contains("must not contain kms/xks/v1"), e.getMessage());
     }
+  }
+
+  static String xksEndpoint(String fields) {
+    return "hsm:\n  vendor: softhsm2\n  pin: '1234'\nxks:\n  endpoints:\n    payments:\n      prefix: p\n" + fields
+        + "      credentials:\n        current:\n          access_key_id: AKIAI2SFODNN7EXAMPLEXKS234\n"
+        + "          secret_access_key: FYtE5EFA5FT0mCc3DrGUe2sti527BitkQ0Zr9MO9fvE\n";
+  }
+
+  @Test
+  void xksAllKeys_isRefused_becauseAnEndpointServesOnlyTheKeysItWasGiven() throws IOException {
+    Path f = yaml(xksEndpoint("      all_keys: true\n"));
+    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(f, Map.of()));
+    assertTrue(e.getMessage().contains("all_keys: no longer supported"), e.getMessage());
+    assertTrue(e.getMessage().contains("kmsgw:xks-endpoint=payments"), e.getMessage());
+  }
+
+  @Test
+  void xksTaggedKeys_isAnEndpointsWholeKeySet_andOffByDefault() throws IOException {
+    XksSettings.Endpoint tagged = ConfigLoader.load(yaml(xksEndpoint("      tagged_keys: true\n")), Map.of()).xks()
+        .endpoints().get(0);
+    assertTrue(tagged.taggedKeys());
+    XksSettings.Endpoint listed = ConfigLoader.load(yaml(xksEndpoint("      keys: payments-key\n")), Map.of()).xks()
+        .endpoints().get(0);
+    assertEquals(false, listed.taggedKeys());
+    assertEquals(Set.of("payments-key"), listed.keys());
+    ConfigException none = assertThrows(ConfigException.class, () -> ConfigLoader.load(yaml(xksEndpoint("")),
+        Map.of()));
+    assertTrue(none.getMessage().contains("exposes no key"), none.getMessage());
+  }
+
+  @Test
+  void xksDevEndpoint_servesKeysTaggedForIt_andXksLabels_notEveryKey() throws IOException {
+    XksSettings.Endpoint dev = ConfigLoader.load(null, Map.of()).xks().endpoints().stream()
+        .filter(XksSettings.Endpoint::dev).findFirst().orElseThrow();
+    assertEquals(XksSettings.DEV_NAME, dev.name());
+    assertTrue(dev.taggedKeys());
+    assertEquals(Set.of(), dev.keys());
+    assertEquals(List.of("xks-*"), dev.labels());
   }
 }

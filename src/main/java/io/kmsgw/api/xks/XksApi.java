@@ -77,6 +77,7 @@ public final class XksApi implements Consumer<Router> {
   private final String model;
   private final ConcurrentHashMap<String, InFlight> inFlight = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, CachedProbe> probes = new ConcurrentHashMap<>();
+  private XksAuditing auditing = new XksAuditing(null);
 
   private record CachedProbe(ExternalKeyService.Probe probe, long at) {}
 
@@ -112,6 +113,12 @@ public final class XksApi implements Consumer<Router> {
     this.healthCacheNanos = Math.min(healthCache.toNanos(), Duration.ofSeconds(60).toNanos());
     String version = XksApi.class.getPackage().getImplementationVersion();
     this.model = "kmsgw XKS proxy " + (version == null ? "dev" : version);
+  }
+
+  /** Records every key operation in the audit trail before answering it. Call before the routes are mounted. */
+  public XksApi audit(XksAudit audit) {
+    this.auditing = new XksAuditing(audit);
+    return this;
   }
 
   @Override
@@ -168,6 +175,7 @@ public final class XksApi implements Consumer<Router> {
     ctx.put(ENDPOINT, endpoint);
     ctx.put(OPERATION, op);
     ctx.put(KEY, keyId);
+    auditing.request(ctx, endpoint, keyId, XksRequest.Metadata.NONE);
     ctx.next();
   }
 
@@ -183,6 +191,7 @@ public final class XksApi implements Consumer<Router> {
       // the reason (never a secret) helps whoever configures the credentials; KMS logs it in CloudWatch
       throw new XksException(XksErrorCode.AUTHENTICATION_FAILED, e.getMessage());
     }
+    auditing.signedBy(ctx, signer);
     XksRequest.Metadata md;
     CompletableFuture<Map<String, Object>> result;
     if (op == Operation.HEALTH) {
@@ -203,7 +212,7 @@ public final class XksApi implements Consumer<Router> {
           md = XksRequest.metadata(json, false);
           log(ctx, op, signer, keyId, md);
           endpoint.authorizer().check(endpoint.name(), op.apiName, keyId, md);
-          yield keys.metadata(endpoint.exposure(), keyId).thenApply(m -> {
+          yield keys.metadata(endpoint.exposure(), keyId, auditing.keyArn(ctx)).thenApply(m -> {
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("keySpec", m.keySpec());
             out.put("keyUsage", m.keyUsage());
@@ -215,7 +224,8 @@ public final class XksApi implements Consumer<Router> {
           XksRequest.Encrypt r = XksRequest.encrypt(json);
           log(ctx, op, signer, keyId, r.metadata());
           endpoint.authorizer().check(endpoint.name(), op.apiName, keyId, r.metadata());
-          yield keys.encrypt(endpoint.exposure(), keyId, r.plaintext(), r.aad(), r.integrityValue()).thenApply(s -> {
+          yield keys.encrypt(endpoint.exposure(), keyId, r.plaintext(), r.aad(), r.integrityValue(),
+              auditing.keyArn(ctx)).thenApply(s -> {
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("ciphertext", s.ciphertext());
             out.put("ciphertextMetadata", s.metadata());
@@ -230,7 +240,7 @@ public final class XksApi implements Consumer<Router> {
           log(ctx, op, signer, keyId, r.metadata());
           endpoint.authorizer().check(endpoint.name(), op.apiName, keyId, r.metadata());
           yield keys.decrypt(endpoint.exposure(), keyId, r.ciphertext(), r.ciphertextMetadata(), r.aad(), r.iv(),
-              r.tag()).thenApply(p -> {
+              r.tag(), auditing.keyArn(ctx)).thenApply(p -> {
                 Map<String, Object> out = new LinkedHashMap<>();
                 out.put("plaintext", p);
                 return out;
@@ -241,14 +251,22 @@ public final class XksApi implements Consumer<Router> {
     }
     Future.fromCompletionStage(result, ctx.vertx().getOrCreateContext()).onComplete(ar -> {
       if (ar.succeeded()) {
-        ctx.response().putHeader("Content-Type", "application/json").end(Buffer.buffer(JsonResponse.write(ar.result())));
+        Runnable respond = () -> ctx.response().putHeader("Content-Type", "application/json")
+            .end(Buffer.buffer(JsonResponse.write(ar.result())));
+        if (op == Operation.HEALTH) {
+          respond.run();
+        } else {
+          auditing.answer(ctx, op.apiName, null, respond);
+        }
       } else {
         ctx.fail(ar.cause());
       }
     });
   }
 
-  private static void log(RoutingContext ctx, Operation op, Caller signer, String keyId, XksRequest.Metadata md) {
+  /** The request's log line, and what its audit event will say of the request. */
+  private void log(RoutingContext ctx, Operation op, Caller signer, String keyId, XksRequest.Metadata md) {
+    auditing.request(ctx, ctx.get(ENDPOINT), keyId, md);
     GatewayHttpServer.describe(ctx, "xks:" + op.apiName, signer.arn(), keyId == null ? null : safe(keyId),
         "kms_request_id=" + safe(md.kmsRequestId()) + " kms_operation=" + safe(md.kmsOperation())
             + (md.awsPrincipalArn() == null ? "" : " principal=" + safe(md.awsPrincipalArn()))
@@ -392,7 +410,18 @@ public final class XksApi implements Consumer<Router> {
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("errorName", error.code().errorName());
     body.put("errorMessage", error.getMessage());
-    ctx.response().setStatusCode(error.code().httpStatus()).putHeader("Content-Type", "application/json")
-        .end(Buffer.buffer(JsonResponse.write(body)));
+    Runnable respond = () -> {
+      if (!ctx.response().ended() && !ctx.response().closed()) {
+        ctx.response().setStatusCode(error.code().httpStatus()).putHeader("Content-Type", "application/json")
+            .end(Buffer.buffer(JsonResponse.write(body)));
+      }
+    };
+    Operation op = ctx.get(OPERATION);
+    if (op != null && op != Operation.HEALTH) {
+      // refused key operations are recorded too: who tried which key, and why it was refused
+      auditing.answer(ctx, op.apiName, error, respond);
+    } else {
+      respond.run();
+    }
   }
 }

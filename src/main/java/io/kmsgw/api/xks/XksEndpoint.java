@@ -5,6 +5,7 @@ import io.kmsgw.auth.SigV4Verifier;
 import io.kmsgw.auth.ReplaceableCredentialStore;
 import io.kmsgw.config.XksSettings;
 import io.kmsgw.domain.Caller;
+import io.kmsgw.domain.Tag;
 import io.kmsgw.kms.ExternalKeyService;
 import io.kmsgw.policy.PolicyDocument;
 import java.time.Clock;
@@ -20,8 +21,8 @@ public record XksEndpoint(String name, String prefix, SigV4Verifier verifier, Ex
   public static XksEndpoint of(XksSettings.Endpoint e, List<PolicyDocument> policy, Clock clock) {
     ReplaceableCredentialStore credentials = new ReplaceableCredentialStore(keys(e));
     SigV4Verifier verifier = new SigV4Verifier(e.service(), e.region(), credentials, clock);
-    ExternalKeyService.Exposure exposure = new ExternalKeyService.Exposure(e.keyStoreId(), e.allKeys(), e.keys(),
-        e.labels());
+    ExternalKeyService.Exposure exposure = new ExternalKeyService.Exposure(e.keyStoreId(),
+        e.taggedKeys() ? new Tag(XksSettings.ENDPOINT_TAG, e.name()) : null, e.keys(), e.labels());
     return new XksEndpoint(e.name(), e.prefix(), verifier, exposure, new XksAuthorizer(policy), credentials);
   }
 

@@ -300,7 +300,7 @@ class XksApiTest {
   @Test
   void encrypt_gatewayKeysCarryTheirVersion_labelledKeysNoMetadata() throws Exception {
     XksClient.Response enc = xks.post("/keys/" + managed.keyId() + "/encrypt", encryptBody(new byte[] {1}, null, false));
-    assertArrayEquals(new byte[] {1, 0, 0, 0, 1}, D64.decode(enc.string("ciphertextMetadata")));
+    assertArrayEquals(new byte[] {2, 0, 0, 0, 1}, D64.decode(enc.string("ciphertextMetadata")));
     assertNull(xks.post("/keys/xks-both/encrypt", encryptBody(new byte[] {1}, null, false)).json()
         .get("ciphertextMetadata"));
   }
