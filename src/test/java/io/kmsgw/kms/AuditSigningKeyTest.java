@@ -60,6 +60,16 @@ class AuditSigningKeyTest {
   }
 
   @Test
+  void afterInitialise_theFirstSignature_findsNoObject() {
+    AuditSigningKey signer = new AuditSigningKey(kms.keyStore);
+    signer.initialise();
+    long before = kms.keyStore.status().stats().findObjects();
+    signer.sign("first digest".getBytes(StandardCharsets.UTF_8));
+    assertEquals(before, kms.keyStore.status().stats().findObjects(),
+        "the handle found at initialise is kept: the first digest under load makes no C_FindObjects");
+  }
+
+  @Test
   void auditLog_signedInTheHsm_verifiesOfflinePinnedToTheLoggedFingerprint() throws Exception {
     AuditSigningKey signer = new AuditSigningKey(kms.keyStore);
     String fingerprint = signer.initialise();

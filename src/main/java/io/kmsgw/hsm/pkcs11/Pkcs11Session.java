@@ -344,6 +344,9 @@ final class Pkcs11Session implements HsmSession {
     try {
       AttributeVector a = session.getAttrValues(found[0], CKA_TOKEN, CKA_PRIVATE, CKA_SENSITIVE,
           CKA_ALWAYS_SENSITIVE, CKA_EXTRACTABLE, CKA_NEVER_EXTRACTABLE);
+      // the key whose custody was just read is the one to sign with: its first signature (the audit trail's first
+      // digest, under load) then needs no C_FindObjects
+      handles.privateKey(key, found[0]);
       return new KeyCustody(isTrue(a.token()), isTrue(a.private_()), isTrue(a.sensitive()),
           isTrue(a.alwaysSensitive()), isTrue(a.extractable()), isTrue(a.neverExtractable()));
     } catch (PKCS11Exception e) {
