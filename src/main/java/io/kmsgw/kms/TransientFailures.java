@@ -38,8 +38,9 @@ final class TransientFailures {
           return "; the process has " + open + " of its " + max + " file descriptors open";
         }
       }
-    } catch (RuntimeException e) {
-      // counting needs a descriptor too; without one there is nothing to say
+    } catch (RuntimeException | InternalError e) {
+      // counting opens /proc/self/fd: the JDK throws InternalError when it cannot
+      return "; the process could not count its open file descriptors (it may have none left)";
     }
     return "";
   }

@@ -113,7 +113,7 @@ public final class ConnectionGuard {
               + "LimitNOFILE=) or lower http.max_connections");
         }
       }
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | InternalError e) {
       // no limit to compare with
     }
   }
