@@ -47,6 +47,11 @@ class DescriptorExhaustionIT {
         .findFirst().orElseThrow();
   }
 
+  /** Connection attempts that failed after the store was first connected, from the gateway's log. */
+  private static long failedRetries(GatewayProcess gateway) {
+    return gateway.logText().lines().filter(l -> l.contains("key store default: CONNECTING -> FAILED")).count();
+  }
+
   private static String encryptBody(String keyId) {
     return "{\"KeyId\":\"" + keyId + "\",\"Plaintext\":\"aGVsbG8=\"}";
   }
@@ -87,6 +92,14 @@ class DescriptorExhaustionIT {
       assertNotEquals(200, failed.status(), "an HSM call fails without descriptors: " + failed.body());
       SocketHttp.Response health = early.get("/healthz");
       assertEquals(503, health.status(), "the key store is no longer connected: " + health.body());
+
+      // the descriptors stay taken over several retries: a backoff that kept doubling (1, 2, 4, 8 s ...) would
+      // now wait longer than the recovery bound below
+      long heldSince = System.nanoTime();
+      while (failedRetries(gateway) < 4 && System.nanoTime() - heldSince < TimeUnit.SECONDS.toNanos(60)) {
+        GatewayProcess.sleep(100); // waiting for the gateway's retries to fail, as its log shows
+      }
+      assertTrue(failedRetries(gateway) >= 4, "the retries fail while the descriptors are taken");
 
       for (Socket s : idle) {
         s.close();
