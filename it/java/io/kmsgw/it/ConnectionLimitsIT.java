@@ -293,8 +293,82 @@ class ConnectionLimitsIT {
     }
   }
 
+  /** TLS to the XKS listener's development certificate, trusted as it is (the test checks limits, not names). */
+  private static javax.net.ssl.SSLSocket tls(int port) throws Exception {
+    javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
+    context.init(null, new javax.net.ssl.TrustManager[] {new javax.net.ssl.X509TrustManager() {
+      @Override
+      public void checkClientTrusted(java.security.cert.X509Certificate[] chain, String authType) {}
+
+      @Override
+      public void checkServerTrusted(java.security.cert.X509Certificate[] chain, String authType) {}
+
+      @Override
+      public java.security.cert.X509Certificate[] getAcceptedIssuers() {
+        return new java.security.cert.X509Certificate[0];
+      }
+    }}, null);
+    javax.net.ssl.SSLSocket s = (javax.net.ssl.SSLSocket) context.getSocketFactory().createSocket();
+    s.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+    s.startHandshake();
+    return s;
+  }
+
   @Test
   @Order(4)
+  void theXksListenerOfItsOwn_hasTheSameDeadlineAndCap() throws Exception {
+    int xksPort;
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+      xksPort = s.getLocalPort();
+    }
+    int xksCap = 5;
+    GatewayProcess xks = GatewayProcess.start("conn-xks", Map.of(
+        "KMSGW_XKS_LISTENER_PORT", Integer.toString(xksPort),
+        "KMSGW_HTTP_REQUEST_TIMEOUT_MS", Integer.toString(REQUEST_TIMEOUT_MS),
+        "KMSGW_HTTP_MAX_CONNECTIONS", Integer.toString(xksCap)));
+    List<Socket> held = new ArrayList<>();
+    try {
+      // the XKS listener starts after the main one, which the start waited for
+      long listening = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      boolean up = false;
+      while (!up && System.nanoTime() < listening) {
+        try (Socket probe = connect(xksPort)) {
+          up = true;
+        } catch (IOException notYet) {
+          GatewayProcess.sleep(100);
+        }
+      }
+      assertTrue(up, "the XKS listener is up");
+      // no TLS handshake at all: closed at the request deadline (the handshake's deadline too)
+      try (Socket silent = connect(xksPort)) {
+        long t0 = System.nanoTime();
+        assertEquals("", unsolicited(silent, 20_000), "a silent connection is closed");
+        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+        assertTrue(ms >= REQUEST_TIMEOUT_MS - 300 && ms < REQUEST_TIMEOUT_MS + 15_000, ms + " ms");
+      }
+      // connections served a request each (else the request deadline would close them and free their slots), up
+      // to the cap: the next is answered 503 over TLS at once
+      String refusal = null;
+      while (refusal == null && held.size() <= xksCap + 2) {
+        Socket s = tls(xksPort);
+        held.add(s);
+        refusal = unsolicited(s, 500);
+        if (refusal == null) {
+          assertTrue(healthOver(s).startsWith("HTTP/1.1 200"), "under the cap a connection is served");
+        }
+      }
+      assertTrue(refusal != null && refusal.startsWith("HTTP/1.1 503"), "refused over TLS: " + refusal);
+      assertTrue(held.size() >= xksCap && held.size() <= xksCap + 1, held.size() + " connections");
+    } finally {
+      for (Socket s : held) {
+        s.close();
+      }
+      xks.stop();
+    }
+  }
+
+  @Test
+  @Order(5)
   void theLauncher_sizesTheHeapFromRam_andExitsOnOutOfMemory() throws Exception {
     String cmdline = Files.readString(Path.of("/proc", Long.toString(limits.pid()), "cmdline"))
         .replace('\0', ' ');

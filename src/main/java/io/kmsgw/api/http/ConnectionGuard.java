@@ -29,7 +29,8 @@ import java.util.logging.Logger;
  *       byte a second would hold a connection for ever): two Netty handlers around the HTTP decoder start a timer
  *       at a request's first bytes and stop it when the decoder has produced the request's last content;
  *   <li>cap: at most {@code maxConnections} open at once; one more is answered 503 (which AWS SDKs retry) and
- *       closed at once. The count is taken when Vert.x hands the connection over, so after the TLS handshake, whose
+ *       closed at once. The count is taken when Vert.x hands the connection over, which is before a TLS
+ *       handshake (the answer to a refused TLS connection goes out once its handshake is done); the handshake's
  *       own deadline is the request deadline too.
  * </ul>
  *
@@ -39,6 +40,9 @@ public final class ConnectionGuard {
   private static final Logger LOG = Logger.getLogger(ConnectionGuard.class.getName());
   private static final String DEADLINE_START = "kmsgw-request-deadline-start";
   private static final String DEADLINE_STOP = "kmsgw-request-deadline-stop";
+  private static final String REFUSED = "kmsgw-refused";
+  /** Drops what a refused connection sends, so no request of it reaches the router. */
+  private static final ChannelInboundHandlerAdapter DISCARD = new Discard();
   /** Refusals and expired deadlines are logged at most this often, so a flood cannot flood the log too. */
   private static final long LOG_EVERY_NANOS = TimeUnit.SECONDS.toNanos(10);
   private static final byte[] BUSY = busyResponse();
@@ -81,11 +85,14 @@ public final class ConnectionGuard {
       logOccasionally(() -> listener + " listener: " + n + " connection(s) refused so far, " + maxConnections
           + " open (http.max_connections)");
       // written from the decoder's place in the pipeline, so it goes out as bytes (through TLS, if any) and not
-      // through the HTTP encoder, which takes only Vert.x's own response objects
+      // through the HTTP encoder, which takes only Vert.x's own response objects; whatever the client sends is
+      // dropped before the decoder (reading goes on: a TLS handshake may still be under way, and the answer waits
+      // for it), and the connection is closed at the request deadline at the latest
       ChannelHandlerContext decoder = channel == null ? null : channel.pipeline().context("httpDecoder");
       if (decoder != null) {
-        channel.config().setAutoRead(false);
+        channel.pipeline().addBefore("httpDecoder", REFUSED, DISCARD);
         decoder.writeAndFlush(Unpooled.wrappedBuffer(BUSY)).addListener(ChannelFutureListener.CLOSE);
+        channel.eventLoop().schedule(() -> channel.close(), requestTimeoutMs, TimeUnit.MILLISECONDS);
       } else {
         connection.close();
       }
@@ -211,6 +218,14 @@ public final class ConnectionGuard {
           + "complete within " + requestTimeoutMs + " ms (http.request_timeout_ms), the latest from "
           + channel.remoteAddress());
       channel.close();
+    }
+  }
+
+  @io.netty.channel.ChannelHandler.Sharable
+  private static final class Discard extends ChannelInboundHandlerAdapter {
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      io.netty.util.ReferenceCountUtil.release(msg);
     }
   }
 
