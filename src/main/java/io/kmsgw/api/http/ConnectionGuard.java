@@ -56,6 +56,8 @@ public final class ConnectionGuard {
   private final AtomicInteger open = new AtomicInteger();
   private final AtomicLong refused = new AtomicLong();
   private final AtomicLong expired = new AtomicLong();
+  private final java.util.concurrent.atomic.AtomicBoolean unarmedWarned =
+      new java.util.concurrent.atomic.AtomicBoolean();
   private final AtomicLong lastLog = new AtomicLong(System.nanoTime() - LOG_EVERY_NANOS);
 
   /** @param listener names the listener in log lines ({@code kms}, {@code xks}) */
@@ -101,6 +103,9 @@ public final class ConnectionGuard {
     connection.closeHandler(v -> open.decrementAndGet());
     if (channel != null) {
       arm(channel.pipeline());
+    } else if (unarmedWarned.compareAndSet(false, true)) {
+      LOG.warning(() -> listener + " listener: Vert.x gives no Netty channel for its connections; the request "
+          + "deadline is not armed (the idle timeout and the cap still apply)");
     }
   }
 
@@ -123,21 +128,6 @@ public final class ConnectionGuard {
     } catch (RuntimeException | InternalError e) {
       // no limit to compare with
     }
-  }
-
-  /** Open connections now (counted ones). */
-  public int openConnections() {
-    return open.get();
-  }
-
-  /** Connections refused over the cap since start. */
-  public long refusedConnections() {
-    return refused.get();
-  }
-
-  /** Connections closed because a request did not arrive in time, since start. */
-  public long expiredRequests() {
-    return expired.get();
   }
 
   private void arm(ChannelPipeline pipeline) {
