@@ -369,7 +369,7 @@ class ConnectionLimitsIT {
 
   @Test
   @Order(5)
-  void theLauncher_sizesTheHeapFromRam_andExitsOnOutOfMemory() throws Exception {
+  void theLauncher_givesTheJvmAShareOfRam_andExitOnOutOfMemoryError() throws Exception {
     String cmdline = Files.readString(Path.of("/proc", Long.toString(limits.pid()), "cmdline"))
         .replace('\0', ' ');
     assertTrue(cmdline.contains("-XX:+ExitOnOutOfMemoryError"), cmdline);
