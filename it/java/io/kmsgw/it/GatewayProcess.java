@@ -215,6 +215,15 @@ public final class GatewayProcess implements AutoCloseable {
     }
   }
 
+  /** The gateway's process id (the launcher execs the JVM, so it is the JVM's). */
+  public long pid() {
+    return process.pid();
+  }
+
+  public int port() {
+    return port;
+  }
+
   public URI endpoint() {
     return URI.create("http://127.0.0.1:" + port);
   }

@@ -1,6 +1,8 @@
 package io.kmsgw.app;
 
+import io.kmsgw.api.http.ConnectionGuard;
 import io.kmsgw.api.http.GatewayHttpServer;
+import io.kmsgw.api.http.HostNames;
 import io.kmsgw.audit.AuditEvent;
 import io.kmsgw.audit.AuditLog;
 import io.kmsgw.audit.AuditSink;
@@ -304,6 +306,10 @@ public final class Gateway implements AutoCloseable {
     GatewayHttpServer.Listen listen = new GatewayHttpServer.Listen(http.host(), http.port(), http.tlsCertificate(),
         http.tlsKey());
     Supplier<GatewayHttpServer.Health> health = () -> health(stores, customStores, cache, audit);
+    GatewayConfig.Connections limits = http.connections();
+    ConnectionGuard kmsConnections = new ConnectionGuard("kms", limits.idleTimeoutMs(), limits.requestTimeoutMs(),
+        limits.maxConnections());
+    HostNames hostNames = new HostNames(http.hostnames());
     XksSetup.Prepared xks = null;
     int xksPort = -1;
     try {
@@ -314,22 +320,27 @@ public final class Gateway implements AutoCloseable {
       XksSetup.Prepared x = xks;
       vertx.deployVerticle(() -> x == null
                   ? new GatewayHttpServer(listen, verifier, api, health, query).audit(recorder).cloudTrail(cloudTrail)
+                      .connections(kmsConnections).hostNames(hostNames)
                   : x.onMain(new GatewayHttpServer(listen, verifier, api, health, query).audit(recorder)
-                      .cloudTrail(cloudTrail)),
+                      .cloudTrail(cloudTrail).connections(kmsConnections).hostNames(hostNames)),
               new DeploymentOptions().setInstances(eventLoops))
           .await(30, TimeUnit.SECONDS);
       if (x != null && x.listen() != null) {
         // the XKS listener of its own (TLS, mTLS): the XKS routes and /healthz, no KMS API
         java.util.concurrent.atomic.AtomicReference<GatewayHttpServer> one = new java.util.concurrent.atomic.AtomicReference<>();
+        ConnectionGuard xksConnections = new ConnectionGuard("xks", limits.idleTimeoutMs(),
+            limits.requestTimeoutMs(), limits.maxConnections());
         vertx.deployVerticle(() -> {
               GatewayHttpServer s = new GatewayHttpServer(x.listen(), null, null, health).mount(x.api())
-                  .configure(x.tls());
+                  .configure(x.tls()).connections(xksConnections);
               one.compareAndSet(null, s);
               return s;
             }, new DeploymentOptions().setInstances(eventLoops))
             .await(30, TimeUnit.SECONDS);
         xksPort = one.get().actualPort();
       }
+      ConnectionGuard.checkDescriptorLimit((long) limits.maxConnections()
+          * (x != null && x.listen() != null ? 2 : 1));
     } catch (Exception e) {
       vertx.close();
       audit.close();

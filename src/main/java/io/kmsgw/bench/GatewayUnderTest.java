@@ -29,6 +29,9 @@ final class GatewayUnderTest implements AutoCloseable {
   private final URI endpoint;
   private final Path log;
 
+  /** The JVM options of the measured gateway unless KMSGW_JAVA_OPTS is set. */
+  static final String BENCH_JAVA_OPTS = "-Xms160m -Xmx160m -XX:MaxDirectMemorySize=64m -XX:+ExitOnOutOfMemoryError";
+
   private GatewayUnderTest(Process process, URI endpoint, Path log) {
     this.process = process;
     this.endpoint = endpoint;
@@ -65,6 +68,9 @@ final class GatewayUnderTest implements AutoCloseable {
     env.put("SOFTHSM2_CONF", dataDir.toAbsolutePath().resolve("softhsm").resolve("softhsm2.conf").toString());
     // the spread scenario needs 10,000 keys and CreateKey makes more: above AWS's default quota of 1000
     env.put("KMSGW_LIMITS_KEYS_PER_ACCOUNT", "100000");
+    // the heap of the earlier runs, so the peak RSS stays comparable between runs and machines: the launcher's own
+    // default is a quarter of the machine's memory, which a JVM under load grows into (docs/performance.md)
+    env.putIfAbsent("KMSGW_JAVA_OPTS", BENCH_JAVA_OPTS);
     env.putAll(extraEnv);
     GatewayUnderTest g = new GatewayUnderTest(pb.start(), URI.create("http://127.0.0.1:" + port), log);
     g.awaitConnected(Duration.ofSeconds(120));

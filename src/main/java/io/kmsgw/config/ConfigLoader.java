@@ -42,6 +42,10 @@ public final class ConfigLoader {
     DEFAULTS.put("http.port", "8400");
     DEFAULTS.put("http.tls.certificate_file", "");
     DEFAULTS.put("http.tls.private_key_file", "");
+    DEFAULTS.put("http.idle_timeout_ms", "75000");
+    DEFAULTS.put("http.request_timeout_ms", "20000");
+    DEFAULTS.put("http.max_connections", "4096");
+    DEFAULTS.put("http.hostnames", "");
     DEFAULTS.put("admin.access_key_id", "");
     DEFAULTS.put("admin.secret_access_key", "");
     DEFAULTS.put("hsm.vendor", "softhsm2");
@@ -206,6 +210,11 @@ public final class ConfigLoader {
       errors.add("http.host: refusing to listen on the non-loopback address " + host
           + " over plain HTTP; configure http.tls.certificate_file and http.tls.private_key_file");
     }
+    GatewayConfig.Connections connections = new GatewayConfig.Connections(
+        integer(v, "http.idle_timeout_ms", 1000, 3_600_000, errors),
+        integer(v, "http.request_timeout_ms", 100, 600_000, errors),
+        integer(v, "http.max_connections", 1, 1_000_000, errors));
+    List<String> hostnames = hostnames(v.get("http.hostnames"), errors);
     String akid = blankToNull(v.get("admin.access_key_id"));
     String secret = blankToNull(v.get("admin.secret_access_key"));
     if ((akid == null) != (secret == null)) {
@@ -290,7 +299,7 @@ public final class ConfigLoader {
       throw new ConfigException(String.join("\n", errors));
     }
     return new GatewayConfig(dataDir, region, account,
-        new GatewayConfig.Http(host, port, cert, key),
+        new GatewayConfig.Http(host, port, cert, key, connections, hostnames),
         new GatewayConfig.Admin(akid, secret),
         new GatewayConfig.Hsm(vendor, library, tokenLabel, devToken, pin, pinFile, poolSize, borrow, idle,
             initialBackoff, maxBackoff, ivFromHsm, generalError, sessionCopies, devPin),
@@ -321,6 +330,27 @@ public final class ConfigLoader {
     }
     return new GatewayConfig.Audit(dir, maxMb, retention, everyEvents, everySeconds, stdout, sink,
         preallocateMb);
+  }
+
+  /**
+   * {@code http.hostnames}: comma-separated host names or addresses, each optionally with {@code :port} (without
+   * a port, any port matches); IPv6 addresses in brackets. Lower-cased, as Host is compared case-insensitively
+   * (RFC 9110 4.2.3).
+   */
+  static List<String> hostnames(String value, List<String> errors) {
+    List<String> names = new ArrayList<>();
+    for (String raw : value.split(",", -1)) {
+      String name = raw.strip().toLowerCase(Locale.ROOT);
+      if (name.isEmpty()) {
+        continue;
+      }
+      if (!name.matches("(\\[[0-9a-f:.]+\\]|[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?)(:\\d{1,5})?")) {
+        errors.add("http.hostnames: '" + name + "' is not a host name, address or host:port");
+        continue;
+      }
+      names.add(name);
+    }
+    return names;
   }
 
   static boolean isLoopback(String host) {

@@ -26,7 +26,16 @@ public record GatewayConfig(
     Audit audit,
     XksSettings xks) {
 
-  public record Http(String host, int port, Path tlsCertificate, Path tlsKey) {
+  /**
+   * The main listener. {@code connections}: its idle and request deadlines and connection cap (also applied to the
+   * XKS listener of its own); {@code hostnames}: the Host values a signed request may name, empty for any.
+   */
+  public record Http(String host, int port, Path tlsCertificate, Path tlsKey, Connections connections,
+      java.util.List<String> hostnames) {
+    public Http {
+      hostnames = java.util.List.copyOf(hostnames);
+    }
+
     public boolean tls() {
       return tlsCertificate != null;
     }
@@ -36,6 +45,13 @@ public record GatewayConfig(
       return (tls() ? "https://" : "http://") + h + ":" + port;
     }
   }
+
+  /**
+   * Limits of each listener's connections: closed after {@code idleTimeoutMs} without traffic; a request's headers
+   * and body must have arrived within {@code requestTimeoutMs} of its first byte (of the connection's opening, for
+   * the first request); at most {@code maxConnections} open at once, more are refused at once.
+   */
+  public record Connections(int idleTimeoutMs, int requestTimeoutMs, int maxConnections) {}
 
   /** The bootstrap administrator; both null means generate (once) into the data directory. */
   public record Admin(String accessKeyId, String secretAccessKey) {

@@ -24,9 +24,20 @@ import java.util.logging.Logger;
  * with a {@code ConnectionErrorCode}, and is retried with exponential backoff, except for a wrong or locked PIN:
  * retrying those would count against the HSM's PIN retry limit and can lock the crypto user out, so they wait
  * for an operator. A connection that dies of a device error re-initialises the library and reconnects.
+ *
+ * <p>A transient failure (a device, session or resource error, or a library that loaded but whose
+ * {@code C_Initialize} failed) is retried within {@link #TRANSIENT_MAX_BACKOFF} however long it lasted, and a request
+ * that finds the store FAILED starts the next attempt at once: a process that ran out of file descriptors sees its
+ * PKCS#11 calls fail with such codes, and must be serving again within seconds of getting them back, not after a
+ * backoff grown to minutes (issue #15).
  */
 public final class KeyStoreConnection implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(KeyStoreConnection.class.getName());
+
+  /** The longest wait before retrying after a transient failure, whatever {@code maxBackoff} is. */
+  static final Duration TRANSIENT_MAX_BACKOFF = Duration.ofSeconds(2);
+  /** Requests that find the store FAILED start an attempt at most this often. */
+  private static final long DEMAND_RETRY_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
 
   /** The KMS API's ConnectionStateType. */
   public enum State { DISCONNECTED, CONNECTING, CONNECTED, FAILED, DISCONNECTING }
@@ -55,6 +66,10 @@ public final class KeyStoreConnection implements AutoCloseable {
   private long epoch;
   private ScheduledFuture<?> pending;
   private volatile boolean closed;
+  /** FAILED with a retry scheduled: a request may bring that retry forward. */
+  private volatile boolean awaitingRetry;
+  private final java.util.concurrent.atomic.AtomicLong lastDemandRetry =
+      new java.util.concurrent.atomic.AtomicLong(System.nanoTime() - DEMAND_RETRY_NANOS);
 
   /**
    * @param workers the worker pool for this store's PKCS#11 calls, sized to its sessions
@@ -154,25 +169,61 @@ public final class KeyStoreConnection implements AutoCloseable {
       transition(State.FAILED, null, code, e.getMessage() + "; " + advice
           + "; disconnect and connect the key store to try again");
     } else {
-      transition(State.FAILED, null, code, e.getMessage() + "; " + advice + "; retrying in "
-          + retryLater(attemptEpoch).toMillis() + " ms");
+      transition(State.FAILED, null, code, e.getMessage() + TransientFailures.descriptorHint() + "; " + advice + "; retrying in "
+          + retryLater(attemptEpoch, TransientFailures.isTransient(e)).toMillis() + " ms");
     }
   }
 
-  /** Schedules the next attempt of this epoch after the backoff; returns the wait. */
-  private synchronized Duration retryLater(long attemptEpoch) {
-    Duration wait = nextBackoff;
+  /**
+   * Schedules the next attempt of this epoch after the backoff, at most {@link #TRANSIENT_MAX_BACKOFF} after a
+   * transient failure; returns the wait.
+   */
+  private synchronized Duration retryLater(long attemptEpoch, boolean transientFailure) {
+    Duration cap = transientFailure && TRANSIENT_MAX_BACKOFF.compareTo(maxBackoff) < 0 ? TRANSIENT_MAX_BACKOFF
+        : maxBackoff;
+    Duration wait = nextBackoff.compareTo(cap) > 0 ? cap : nextBackoff;
     nextBackoff = nextBackoff.multipliedBy(2).compareTo(maxBackoff) > 0 ? maxBackoff : nextBackoff.multipliedBy(2);
-    pending = scheduler.schedule(() -> {
-      synchronized (this) {
-        if (!current(attemptEpoch, State.FAILED)) {
-          return;
-        }
-        transition(State.CONNECTING, null, null, "retrying " + connector.describe());
-      }
-      attempt(attemptEpoch);
-    }, wait.toMillis(), TimeUnit.MILLISECONDS);
+    awaitingRetry = true;
+    pending = scheduler.schedule(() -> retry(attemptEpoch, "retrying " + connector.describe()), wait.toMillis(),
+        TimeUnit.MILLISECONDS);
     return wait;
+  }
+
+  /** The scheduled (or a request's) retry of a FAILED store. */
+  private void retry(long attemptEpoch, String why) {
+    synchronized (this) {
+      if (!current(attemptEpoch, State.FAILED) || !awaitingRetry) {
+        return;
+      }
+      if (pending != null) {
+        pending.cancel(false);
+      }
+      transition(State.CONNECTING, null, null, why);
+    }
+    attempt(attemptEpoch);
+  }
+
+  /**
+   * A request found the store FAILED: if it waits for a retry (not for an operator), the retry starts now instead
+   * of at the end of its backoff. Never blocks: the attempt runs on the scheduler.
+   */
+  private void retryOnDemand() {
+    long now = System.nanoTime();
+    long last = lastDemandRetry.get();
+    if (!awaitingRetry || now - last < DEMAND_RETRY_NANOS || !lastDemandRetry.compareAndSet(last, now)) {
+      return;
+    }
+    try {
+      scheduler.execute(() -> {
+        long attemptEpoch;
+        synchronized (this) {
+          attemptEpoch = epoch;
+        }
+        retry(attemptEpoch, "retrying " + connector.describe() + " at once: a request needs it");
+      });
+    } catch (java.util.concurrent.RejectedExecutionException closedStore) {
+      // the store is closed: nothing to retry
+    }
   }
 
   /** Called by the HSM connection when it dies (device error, logged out, library re-initialised). */
@@ -221,9 +272,9 @@ public final class KeyStoreConnection implements AutoCloseable {
       }
       synchronized (this) {
         if (current(attemptEpoch, State.FAILED)) {
-          Duration wait = retryLater(attemptEpoch);
-          transition(State.FAILED, null, connectionErrorCode(e.kind()), "connection lost: " + e.getMessage() + "; "
-              + advice(e.kind()) + "; retrying in " + wait.toMillis() + " ms");
+          Duration wait = retryLater(attemptEpoch, TransientFailures.isTransient(e));
+          transition(State.FAILED, null, connectionErrorCode(e.kind()), "connection lost: " + e.getMessage()
+              + TransientFailures.descriptorHint() + "; " + advice(e.kind()) + "; retrying in " + wait.toMillis() + " ms");
         }
       }
     }
@@ -259,6 +310,9 @@ public final class KeyStoreConnection implements AutoCloseable {
 
   private void transition(State next, Hsm hsm, String code, String why) {
     State previous = current.state();
+    if (next != State.FAILED) {
+      awaitingRetry = false;
+    }
     current = new Snapshot(next, hsm, code, why);
     Level level = next == State.FAILED ? Level.WARNING : Level.INFO;
     LOG.log(level, () -> "key store " + keyStoreId + ": " + previous + " -> " + next
@@ -317,6 +371,9 @@ public final class KeyStoreConnection implements AutoCloseable {
   public Hsm hsm(ErrorCode whenUnavailable) {
     Snapshot s = current;
     if (s.state() != State.CONNECTED) {
+      if (s.state() == State.FAILED) {
+        retryOnDemand();
+      }
       throw new KmsException(whenUnavailable, "The key store " + keyStoreId + " is " + s.state()
           + (s.errorCode() == null ? "" : " (" + s.errorCode() + ")") + "; its HSM cannot be used now.");
     }

@@ -51,6 +51,29 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void connectionLimits_haveServerDefaults_andComeFromFileOrEnvironment() throws IOException {
+    GatewayConfig.Connections d = ConfigLoader.load(null, Map.of()).http().connections();
+    assertEquals(new GatewayConfig.Connections(75_000, 20_000, 4096), d);
+    assertEquals(java.util.List.of(), ConfigLoader.load(null, Map.of()).http().hostnames(), "no Host check by default");
+    Path f = yaml("http:\n  idle_timeout_ms: 30000\n  request_timeout_ms: 5000\n  max_connections: 100\n"
+        + "  hostnames: 'KMS.example.com, [::1]:8400'\nhsm:\n  pin: '1'\n");
+    GatewayConfig c = ConfigLoader.load(f, Map.of("KMSGW_HTTP_MAX_CONNECTIONS", "200"));
+    assertEquals(new GatewayConfig.Connections(30_000, 5_000, 200), c.http().connections());
+    assertEquals(java.util.List.of("kms.example.com", "[::1]:8400"), c.http().hostnames());
+  }
+
+  @Test
+  void connectionLimits_outOfRangeOrMalformed_areRefusedByKey() {
+    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(null, Map.of(
+        "KMSGW_HTTP_IDLE_TIMEOUT_MS", "0", "KMSGW_HTTP_REQUEST_TIMEOUT_MS", "ten", "KMSGW_HTTP_MAX_CONNECTIONS", "0",
+        "KMSGW_HTTP_HOSTNAMES", "kms.example.com, bad host/")));
+    assertTrue(e.getMessage().contains("http.idle_timeout_ms: must be between"), e.getMessage());
+    assertTrue(e.getMessage().contains("http.request_timeout_ms: not a whole number"), e.getMessage());
+    assertTrue(e.getMessage().contains("http.max_connections: must be between"), e.getMessage());
+    assertTrue(e.getMessage().contains("http.hostnames: 'bad host/' is not a host name"), e.getMessage());
+  }
+
+  @Test
   void poolSize_defaultsPerVendor() throws IOException {
     int cores = Runtime.getRuntime().availableProcessors();
     assertEquals(Math.max(2, 2 * cores), ConfigLoader.load(null, Map.of()).hsm().poolSize());

@@ -98,8 +98,89 @@ class KeyStoreConnectionTest {
     c.connect();
     eventually("FAILED", () -> c.status().state() == KeyStoreConnection.State.FAILED);
     assertEquals("INVALID_CREDENTIALS", c.status().errorCode());
+    assertThrows(KmsException.class, () -> c.hsm(ErrorCode.KMS_INVALID_STATE), "a request does not retry it either");
     Thread.sleep(400);
     assertEquals(1, connector.attempts.get(), "a wrong PIN is not retried: it would count against the HSM's limit");
+  }
+
+  /** Fails its first attempts with the given kind (as a process out of descriptors sees), then connects. */
+  private static final class FailingFirst implements HsmConnector {
+    final Pkcs11Connector delegate;
+    final io.kmsgw.hsm.HsmErrorKind kind;
+    final AtomicInteger failuresLeft;
+    final AtomicInteger attempts = new AtomicInteger();
+
+    FailingFirst(Pkcs11Options options, io.kmsgw.hsm.HsmErrorKind kind, long ckr, int failures) {
+      this.delegate = new Pkcs11Connector(options);
+      this.kind = kind;
+      this.ckr = ckr;
+      this.failuresLeft = new AtomicInteger(failures);
+    }
+
+    final long ckr;
+
+    @Override
+    public Hsm connect(FatalErrorListener listener) throws HsmException {
+      attempts.incrementAndGet();
+      if (failuresLeft.getAndDecrement() > 0) {
+        throw new HsmException(kind, ckr, ckr < 0 ? null : "CKR_GENERAL_ERROR", "C_Initialize failed", null);
+      }
+      return delegate.connect(listener);
+    }
+
+    @Override
+    public void recover() throws HsmException {
+      delegate.recover();
+    }
+
+    @Override
+    public String describe() {
+      return delegate.describe();
+    }
+  }
+
+  private KeyStoreConnection slowBackoffConnection(HsmConnector connector) {
+    connection = new KeyStoreConnection("default", connector, scheduler, Duration.ofSeconds(30),
+        Duration.ofSeconds(60), new HsmWorkers(workerPool, Duration.ofSeconds(2)), true, h -> {});
+    return connection;
+  }
+
+  @Test
+  void transientFailure_isRetriedWithinTwoSeconds_howeverLongTheConfiguredBackoff() throws Exception {
+    TestToken token = TestToken.create("ks-transient");
+    // a C_Initialize that answered CKR_GENERAL_ERROR (SoftHSM2 out of file descriptors), twice
+    FailingFirst connector = new FailingFirst(token.options(1), io.kmsgw.hsm.HsmErrorKind.LIBRARY_ERROR, 5, 2);
+    KeyStoreConnection c = slowBackoffConnection(connector);
+    c.connect();
+    eventually("FAILED", () -> c.status().state() == KeyStoreConnection.State.FAILED);
+    assertTrue(c.status().message().contains("retrying in 2000 ms"), c.status().message());
+    eventually("CONNECTED after two short retries", c::isConnected);
+    assertEquals(3, connector.attempts.get());
+  }
+
+  @Test
+  void permanentFailure_keepsTheConfiguredBackoff() throws Exception {
+    TestToken token = TestToken.create("ks-permanent");
+    // the library could not be loaded at all: no C_Initialize answered
+    FailingFirst connector = new FailingFirst(token.options(1), io.kmsgw.hsm.HsmErrorKind.LIBRARY_ERROR, -1, 1);
+    KeyStoreConnection c = slowBackoffConnection(connector);
+    c.connect();
+    eventually("FAILED", () -> c.status().state() == KeyStoreConnection.State.FAILED);
+    assertTrue(c.status().message().contains("retrying in 30000 ms"), c.status().message());
+  }
+
+  @Test
+  void aRequestFindingTheStoreFailed_bringsTheRetryForward() throws Exception {
+    TestToken token = TestToken.create("ks-demand");
+    FailingFirst connector = new FailingFirst(token.options(1), io.kmsgw.hsm.HsmErrorKind.TOKEN_NOT_FOUND, -1, 1);
+    KeyStoreConnection c = slowBackoffConnection(connector);
+    c.connect();
+    eventually("FAILED", () -> c.status().state() == KeyStoreConnection.State.FAILED);
+    assertTrue(c.status().message().contains("retrying in 30000 ms"), c.status().message());
+    KmsException refused = assertThrows(KmsException.class, () -> c.hsm(ErrorCode.KMS_INVALID_STATE));
+    assertEquals(ErrorCode.KMS_INVALID_STATE, refused.code(), "the request itself is refused at once");
+    eventually("CONNECTED long before the 30 s backoff", c::isConnected);
+    assertEquals(2, connector.attempts.get());
   }
 
   @Test

@@ -58,6 +58,8 @@ public final class GatewayHttpServer extends VerticleBase {
   private java.util.function.Consumer<HttpServerOptions> serverOptions = o -> {};
   private io.kmsgw.api.cloudtrail.CloudTrailApi cloudTrail;
   private HttpServer server;
+  private ConnectionGuard connections;
+  private HostNames hostNames;
 
   /**
    * The IAM and STS Query APIs and a verifier for each (signing names {@code iam} and {@code sts}).
@@ -104,6 +106,21 @@ public final class GatewayHttpServer extends VerticleBase {
   }
 
   /**
+   * Idle and request deadlines and the connection cap of this listener; one guard is shared by every instance of
+   * the listener (the cap counts across event loops). Call before deployment.
+   */
+  public GatewayHttpServer connections(ConnectionGuard guard) {
+    this.connections = guard;
+    return this;
+  }
+
+  /** Refuses requests to {@code POST /} whose Host is not one of these names. Call before deployment. */
+  public GatewayHttpServer hostNames(HostNames names) {
+    this.hostNames = names;
+    return this;
+  }
+
+  /**
    * Fills in the request's log line from routes mounted by other packages; {@code detail} is appended as it is,
    * so it must hold no secret and no unescaped client text.
    */
@@ -137,6 +154,10 @@ public final class GatewayHttpServer extends VerticleBase {
     router.route().handler(this::begin);
     mounts.forEach(m -> m.accept(router));
     router.get("/healthz").handler(this::health);
+    if (api != null && hostNames != null && hostNames.enabled()) {
+      // before the body is read: a request for another host costs no more than its headers
+      router.post("/").handler(hostNames);
+    }
     if (api != null) {
       router.post("/").handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES)).handler(this::post);
     }
@@ -159,8 +180,15 @@ public final class GatewayHttpServer extends VerticleBase {
           .addEnabledSecureTransportProtocol("TLSv1.2")
           .addEnabledSecureTransportProtocol("TLSv1.3");
     }
+    if (connections != null) {
+      connections.apply(options);
+    }
     serverOptions.accept(options);
-    return vertx.createHttpServer(options).requestHandler(router).listen().onSuccess(s -> server = s);
+    HttpServer http = vertx.createHttpServer(options).requestHandler(router);
+    if (connections != null) {
+      http.connectionHandler(connections::accept);
+    }
+    return http.listen().onSuccess(s -> server = s);
   }
 
   /** The port actually bound (useful when configured as 0). */

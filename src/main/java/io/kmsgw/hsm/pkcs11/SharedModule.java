@@ -42,6 +42,13 @@ public final class SharedModule {
   private final java.util.concurrent.locks.ReentrantReadWriteLock usage =
       new java.util.concurrent.locks.ReentrantReadWriteLock();
   private int generation;
+  /**
+   * False after a re-initialisation whose {@code C_Initialize} failed (the library is finalised): the next
+   * {@link #of} initialises it again. Without this the library stayed finalised for good and every connection
+   * attempt failed with CKR_CRYPTOKI_NOT_INITIALIZED (issue #15: a C_Initialize that failed while the process was
+   * out of file descriptors left the key store FAILED after the descriptors came back).
+   */
+  private boolean initialized;
 
   private SharedModule(Path library, PKCS11Module module) {
     this.library = library;
@@ -56,8 +63,9 @@ public final class SharedModule {
     } catch (IOException | RuntimeException e) {
       throw new HsmException(HsmErrorKind.LIBRARY_ERROR, "PKCS#11 library not found: " + libraryPath);
     }
+    SharedModule m;
     synchronized (MODULES) {
-      SharedModule m = MODULES.get(path);
+      m = MODULES.get(path);
       if (m == null) {
         if (!Files.isReadable(path)) {
           throw new HsmException(HsmErrorKind.LIBRARY_ERROR, "PKCS#11 library not readable: " + path);
@@ -72,12 +80,40 @@ public final class SharedModule {
         m = new SharedModule(path, module);
         m.initialize();
         MODULES.put(path, m);
+        return m;
       }
-      return m;
+    }
+    // outside the registry's lock: initialising takes the usage lock, which threads inside the library hold
+    m.ensureInitialized();
+    return m;
+  }
+
+  /** Initialises the library again if the last re-initialisation left it finalised. */
+  private void ensureInitialized() throws HsmException {
+    synchronized (this) {
+      if (initialized) {
+        return;
+      }
+    }
+    if (usage.getReadHoldCount() > 0) {
+      // called from inside a library call: the caller's call fails and its owner retries
+      return;
+    }
+    usage.writeLock().lock();
+    try {
+      synchronized (this) {
+        if (!initialized) {
+          LOG.info(() -> "initialising PKCS#11 library " + library + " again (the last re-initialisation failed)");
+          initialize();
+        }
+      }
+    } finally {
+      usage.writeLock().unlock();
     }
   }
 
   private void initialize() throws HsmException {
+    initialized = false;
     try {
       module.initialize();
     } catch (PKCS11Exception e) {
@@ -89,6 +125,7 @@ public final class SharedModule {
       throw new HsmException(HsmErrorKind.LIBRARY_ERROR, -1, null,
           "C_Initialize failed for " + library + ": " + e.getMessage(), e);
     }
+    initialized = true;
     LOG.info(() -> "PKCS#11 library initialised: " + library);
   }
 
