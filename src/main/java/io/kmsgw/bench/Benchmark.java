@@ -23,17 +23,18 @@ import java.util.function.IntFunction;
 final class Benchmark {
   /** What to run: durations and connection counts differ between the short and the full mode. */
   record Plan(String mode, int seconds, int warmupSeconds, List<Integer> connections, int spreadKeys,
-      int createKeySeconds, int rawSeconds) {
+      int createKeySeconds, int rawSeconds, int coldStartSeconds) {
     static Plan shortPlan() {
-      return new Plan("short", 3, 3, List.of(1, 32), 1_000, 3, 3);
+      return new Plan("short", 3, 3, List.of(1, 32), 1_000, 3, 3, 6);
     }
 
     static Plan fullPlan() {
-      return new Plan("full", 15, 10, List.of(1, 8, 32), 10_000, 10, 10);
+      return new Plan("full", 15, 10, List.of(1, 8, 32), 10_000, 10, 10, 45);
     }
 
     Plan withSeconds(int s) {
-      return new Plan(mode, s, warmupSeconds, connections, spreadKeys, createKeySeconds, rawSeconds);
+      return new Plan(mode, s, warmupSeconds, connections, spreadKeys, createKeySeconds, rawSeconds,
+          coldStartSeconds);
     }
   }
 
@@ -48,6 +49,7 @@ final class Benchmark {
   private String only;
   private io.kmsgw.client.XksHttp xks;
   private JsonObject interleaved;
+  private JsonArray coldStart;
 
   /** Adds the XKS scenarios, through the development endpoint {@code kmsgw-dev} with this client. */
   void xks(io.kmsgw.client.XksHttp client) {
@@ -86,6 +88,7 @@ final class Benchmark {
     IntFunction<byte[]> dataKey = requests.dataKey();
     IntFunction<byte[]> mix = requests.mix();
 
+    coldStart(encrypt32);
     scenario("warm-up (not reported)", 32, plan.warmupSeconds(), 256, encrypt32, false);
     for (int c : plan.connections()) {
       scenario("Encrypt 32 B", c, plan.seconds(), 256, encrypt32, true);
@@ -288,6 +291,44 @@ final class Benchmark {
     out.printf("  %-40s %8.0f req/s against %.0f req/s over one key: %.0f%% (%d rounds of %d s + %d s)%n",
         "interleaved: over " + keys + " keys @32", spreadRate, oneKeyRate, 100 * spreadRate / oneKeyRate, rounds,
         seconds, seconds);
+  }
+
+  /**
+   * The first seconds of load on a gateway that has just started: Encrypt 32 B at 32 connections in one-second runs,
+   * each second's rate, before any warm-up (the JIT compiles the hot path under this load).
+   */
+  private void coldStart(IntFunction<byte[]> encrypt32) throws IOException, InterruptedException {
+    Path file = wrk.requestFile("cold-start.bin", 256, encrypt32);
+    coldStart = new JsonArray();
+    long start = System.nanoTime();
+    for (int i = 0; i < plan.coldStartSeconds(); i++) {
+      JsonObject r = wrk.run(file, 32, 1);
+      coldStart.add(new JsonObject().put("t_s", Math.round((System.nanoTime() - start) / 1e8) / 10.0)
+          .put("requests_per_second", Math.round(Wrk.rps(r))).put("errors", Wrk.errors(r)));
+    }
+    out.printf("  %-40s %s req/s%n", "cold start: Encrypt 32 B @32 per second", coldStart.stream()
+        .map(o -> ((JsonObject) o).getLong("requests_per_second").toString()).toList());
+  }
+
+  /**
+   * The cold start against the warm rate {@code peak}: each second's rate, and the seconds (from the first request)
+   * until a second reached 90% of the peak; null there when none did within the measured seconds.
+   */
+  JsonObject coldStart(double peak) {
+    if (coldStart == null) {
+      return null;
+    }
+    Double reached = null;
+    for (Object o : coldStart) {
+      JsonObject s = (JsonObject) o;
+      if (s.getLong("requests_per_second") >= 0.9 * peak) {
+        reached = s.getDouble("t_s");
+        break;
+      }
+    }
+    return new JsonObject().put("peak_requests_per_second", Math.round(peak))
+        .put("first_second_ratio_to_peak", coldStart.getJsonObject(0).getLong("requests_per_second") / peak)
+        .put("seconds_to_90pct_of_peak", reached).put("seconds", coldStart);
   }
 
   /** The interleaved spread measurement, or null when it did not run. */
