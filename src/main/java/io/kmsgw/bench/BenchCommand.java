@@ -54,6 +54,10 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--seconds", description = "seconds per scenario, overriding the mode's")
   int seconds;
 
+  @Option(names = "--cold-start", paramLabel = "SECONDS", description = "seconds of the cold-start measurement, "
+      + "overriding the mode's")
+  int coldStartSeconds;
+
   @Option(names = "--soak", paramLabel = "MINUTES", description = "instead of the scenarios: a mixed load at half "
       + "the peak rate for this long, reporting the trends of the gateway's memory, threads, open files, HSM sessions "
       + "and HSM objects (fails when one of them rises)")
@@ -65,6 +69,9 @@ public final class BenchCommand implements Callable<Integer> {
     Benchmark.Plan plan = full ? Benchmark.Plan.fullPlan() : Benchmark.Plan.shortPlan();
     if (seconds > 0) {
       plan = plan.withSeconds(seconds);
+    }
+    if (coldStartSeconds > 0) {
+      plan = plan.withColdStartSeconds(coldStartSeconds);
     }
     String stamp = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC).format(Instant.now());
     Path work = dir.resolve("run-" + stamp).toAbsolutePath();

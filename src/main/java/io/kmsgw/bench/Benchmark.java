@@ -32,6 +32,10 @@ final class Benchmark {
       return new Plan("full", 15, 10, List.of(1, 8, 32), 10_000, 10, 10, 45);
     }
 
+    Plan withColdStartSeconds(int s) {
+      return new Plan(mode, seconds, warmupSeconds, connections, spreadKeys, createKeySeconds, rawSeconds, s);
+    }
+
     Plan withSeconds(int s) {
       return new Plan(mode, s, warmupSeconds, connections, spreadKeys, createKeySeconds, rawSeconds,
           coldStartSeconds);
