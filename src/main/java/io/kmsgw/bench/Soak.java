@@ -32,7 +32,11 @@ final class Soak {
 
   /** The rise each quantity may show over the window regardless of its noise. */
   static final Map<String, Double> TOLERANCE = Map.of(
-      "rss_mib", 16.0, "threads", 2.0, "open_files", 4.0, "hsm_sessions", 1.0, "hsm_objects", 0.0, "keys", 0.0);
+      "rss_mib", 16.0, "threads", 2.0, "open_files_besides_clients", 4.0, "hsm_sessions", 1.0, "hsm_objects", 0.0,
+      "keys", 0.0);
+
+  private static final List<String> QUANTITIES =
+      List.of("rss_mib", "threads", "open_files_besides_clients", "hsm_sessions", "hsm_objects", "keys");
 
   /** Quantities that a steady load of crypto calls must leave exactly as they are (see {@link Trend}). */
   static final List<String> EXACT = List.of("hsm_sessions", "hsm_objects", "keys");
@@ -45,6 +49,8 @@ final class Soak {
   private final List<JsonObject> samples = new ArrayList<>();
   /** Samples are taken only while wrk runs: between segments its connections are closed and not yet reopened. */
   private volatile boolean loading;
+  /** wrk's connections in the running segment: each is an open file of the gateway's that is not its own. */
+  private volatile int clientConnections;
 
   /** @param tokenDir the SoftHSM2 token directory of the gateway's default store, or null where it is not known */
   Soak(KmsHttp kms, long pid, Path tokenDir, Path work, PrintStream out) throws IOException {
@@ -77,6 +83,9 @@ final class Soak {
     // the first sample a few seconds into the first segment, once wrk's connections are open
     sampler.scheduleAtFixedRate(() -> sample(start), 5, SAMPLE_SECONDS, TimeUnit.SECONDS);
     int connections = Math.max(2, (int) Math.round(target * (PAUSE_MILLIS + 1) / 1000.0));
+    // a machine that slows down (another tenant) cannot give the target rate at any pace: past four times the first
+    // estimate, more connections would only turn the paced load into a saturating one
+    int maxConnections = 4 * connections;
     long totalRequests = 0;
     long errors = 0;
     JsonArray segments = new JsonArray();
@@ -85,6 +94,7 @@ final class Soak {
       while (System.nanoTime() < end - TimeUnit.SECONDS.toNanos(2)) {
         int seconds = (int) Math.min(SEGMENT_SECONDS, TimeUnit.NANOSECONDS.toSeconds(end - System.nanoTime()));
         Path file = wrk.requestFile("soak.bin", 400, mix);
+        clientConnections = connections;
         loading = true;
         JsonObject r;
         try {
@@ -100,7 +110,7 @@ final class Soak {
         out.printf("  %5.1f min  %4d connections  %7.0f req/s  p99 %6.2f ms  errors %d  %s%n",
             (System.nanoTime() - start) / 60e9, connections, rate, r.getLong("p99_us") / 1000.0, Wrk.errors(r),
             lastSample());
-        connections = nextConnections(connections, rate, target);
+        connections = nextConnections(connections, rate, target, maxConnections);
       }
     } finally {
       sampler.shutdown();
@@ -123,12 +133,15 @@ final class Soak {
         .put("samples", new JsonArray(new ArrayList<>(samples)));
   }
 
-  /** The connection count that would have made the segment's rate the target (each connection is paced alike). */
-  static int nextConnections(int connections, double achieved, double target) {
+  /**
+   * The connection count that would have made the segment's rate the target (each connection is paced alike), at
+   * least 2 and at most {@code max}.
+   */
+  static int nextConnections(int connections, double achieved, double target, int max) {
     if (achieved <= 0) {
       return connections;
     }
-    return (int) Math.max(2, Math.min(1024, Math.round(connections * target / achieved)));
+    return (int) Math.max(2, Math.min(max, Math.round(connections * target / achieved)));
   }
 
   private synchronized String lastSample() {
@@ -136,18 +149,22 @@ final class Soak {
       return "";
     }
     JsonObject s = samples.get(samples.size() - 1);
-    return String.format("RSS %.0f MiB, %s threads, %s fds, %s sessions, %s objects", s.getDouble("rss_mib"),
-        s.getValue("threads"), s.getValue("open_files"), s.getValue("hsm_sessions"), s.getValue("hsm_objects"));
+    return String.format("RSS %.0f MiB, %s threads, %s fds (%s besides clients), %s sessions, %s objects",
+        s.getDouble("rss_mib"), s.getValue("threads"), s.getValue("open_files"),
+        s.getValue("open_files_besides_clients"), s.getValue("hsm_sessions"), s.getValue("hsm_objects"));
   }
 
   private void sample(long start) {
     if (!loading) {
       return;
     }
+    long openFiles = ProcStats.openFiles(pid);
     JsonObject s = new JsonObject().put("t_s", Math.round((System.nanoTime() - start) / 1e8) / 10.0)
         .put("rss_mib", Math.round(ProcStats.rssMiB(pid) * 10) / 10.0)
         .put("threads", ProcStats.threads(pid))
-        .put("open_files", ProcStats.openFiles(pid))
+        .put("open_files", openFiles)
+        .put("client_connections", clientConnections)
+        .put("open_files_besides_clients", openFilesBesides(openFiles, clientConnections))
         .put("hsm_objects", tokenObjects());
     try {
       JsonObject health = kms.health();
@@ -163,6 +180,14 @@ final class Soak {
     synchronized (this) {
       samples.add(s);
     }
+  }
+
+  /**
+   * The gateway's open files less the load generator's connections: the pacing changes the connection count from
+   * segment to segment, which says nothing about a leak. -1 where the files could not be counted.
+   */
+  static long openFilesBesides(long openFiles, int connections) {
+    return openFiles < 0 ? -1 : openFiles - connections;
   }
 
   /** SoftHSM2's file store keeps one {@code .object} file per token object; null where the token is not ours. */
@@ -191,7 +216,7 @@ final class Soak {
     }
     JsonObject trends = new JsonObject();
     Map<String, Double> ordered = new LinkedHashMap<>();
-    for (String k : List.of("rss_mib", "threads", "open_files", "hsm_sessions", "hsm_objects", "keys")) {
+    for (String k : QUANTITIES) {
       ordered.put(k, TOLERANCE.get(k));
     }
     for (Map.Entry<String, Double> q : ordered.entrySet()) {

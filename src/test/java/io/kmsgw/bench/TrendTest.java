@@ -73,10 +73,10 @@ class TrendTest {
 
   @Test
   void nextConnections_scalesTowardsTheTarget_withinBounds() {
-    assertEquals(40, Soak.nextConnections(20, 3000, 6000));
-    assertEquals(10, Soak.nextConnections(20, 12000, 6000));
-    assertEquals(2, Soak.nextConnections(2, 10000, 100));
-    assertEquals(1024, Soak.nextConnections(1000, 10, 6000));
-    assertEquals(20, Soak.nextConnections(20, 0, 6000));
+    assertEquals(40, Soak.nextConnections(20, 3000, 6000, 80));
+    assertEquals(10, Soak.nextConnections(20, 12000, 6000, 80));
+    assertEquals(2, Soak.nextConnections(2, 10000, 100, 80));
+    assertEquals(80, Soak.nextConnections(60, 10, 6000, 80));
+    assertEquals(20, Soak.nextConnections(20, 0, 6000, 80));
   }
 }
