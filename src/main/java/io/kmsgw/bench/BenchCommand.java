@@ -102,7 +102,7 @@ public final class BenchCommand implements Callable<Integer> {
           c.getDouble("p50_ms"), c.getDouble("p99_ms"), c.getDouble("events_per_fsync"));
     }
 
-    GatewayUnderTest started = startUnlessEndpoint(out, jar, work);
+    GatewayUnderTest started = startUnlessEndpoint(out, jar, work, Map.of());
     KmsHttp kms = started != null ? started.client() : endpointClient();
     if (kms == null) {
       return 2;
@@ -175,14 +175,22 @@ public final class BenchCommand implements Callable<Integer> {
   }
 
   /** The gateway to measure, started on a fresh token and data directory; null with {@code --endpoint}. */
-  private GatewayUnderTest startUnlessEndpoint(PrintStream out, Path jar, Path work)
+  private GatewayUnderTest startUnlessEndpoint(PrintStream out, Path jar, Path work, Map<String, String> env)
       throws IOException, InterruptedException {
     if (endpoint != null) {
       return null;
     }
     out.println("starting the gateway on a fresh SoftHSM2 token and data directory...");
-    return GatewayUnderTest.start(jar, work.resolve("gateway"), Map.of());
+    return GatewayUnderTest.start(jar, work.resolve("gateway"), env);
   }
+
+  /**
+   * The soak's gateway: a fixed heap, every page of it touched at start, so that its resident memory can only rise
+   * outside the heap (native memory: the PKCS#11 library, threads, buffers, metaspace, code); the heap itself is
+   * judged by its live data after full collections ({@link LiveHeap}).
+   */
+  static final String SOAK_JAVA_OPTS =
+      "-Xms512m -Xmx512m -XX:+AlwaysPreTouch -XX:+ExitOnOutOfMemoryError -XX:MaxDirectMemorySize=64m";
 
   /** A client of the running gateway named by {@code --endpoint}; null (after saying why) without credentials. */
   private KmsHttp endpointClient() {
@@ -199,7 +207,7 @@ public final class BenchCommand implements Callable<Integer> {
   /** {@code --soak}: the trends of the gateway's resources under a long paced load; 0 when all are flat. */
   private int soak(PrintStream out, Path jar, Path work) throws Exception {
     out.printf("kmsgw bench --soak %d, working in %s%n", soakMinutes, work);
-    GatewayUnderTest started = startUnlessEndpoint(out, jar, work);
+    GatewayUnderTest started = startUnlessEndpoint(out, jar, work, Map.of("KMSGW_JAVA_OPTS", SOAK_JAVA_OPTS));
     KmsHttp kms = started != null ? started.client() : endpointClient();
     if (kms == null) {
       return 2;

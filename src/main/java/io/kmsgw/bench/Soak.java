@@ -32,11 +32,11 @@ final class Soak {
 
   /** The rise each quantity may show over the window regardless of its noise. */
   static final Map<String, Double> TOLERANCE = Map.of(
-      "rss_mib", 16.0, "threads", 2.0, "open_files_besides_clients", 4.0, "hsm_sessions", 1.0, "hsm_objects", 0.0,
+      "rss_mib", 16.0, "live_heap_mib", 8.0, "threads", 2.0, "open_files_besides_clients", 4.0, "hsm_sessions", 1.0, "hsm_objects", 0.0,
       "keys", 0.0);
 
   private static final List<String> QUANTITIES =
-      List.of("rss_mib", "threads", "open_files_besides_clients", "hsm_sessions", "hsm_objects", "keys");
+      List.of("rss_mib", "live_heap_mib", "threads", "open_files_besides_clients", "hsm_sessions", "hsm_objects", "keys");
 
   /** Quantities that a steady load of crypto calls must leave exactly as they are (see {@link Trend}). */
   static final List<String> EXACT = List.of("hsm_sessions", "hsm_objects", "keys");
@@ -47,6 +47,8 @@ final class Soak {
   private final Wrk wrk;
   private final PrintStream out;
   private final List<JsonObject> samples = new ArrayList<>();
+  /** The heap's live data after each segment (a full collection each, so only between segments). */
+  private final List<JsonObject> heapSamples = new ArrayList<>();
   /** Samples are taken only while wrk runs: between segments its connections are closed and not yet reopened. */
   private volatile boolean loading;
   /** wrk's connections in the running segment: each is an open file of the gateway's that is not its own. */
@@ -111,6 +113,11 @@ final class Soak {
             (System.nanoTime() - start) / 60e9, connections, rate, r.getLong("p99_us") / 1000.0, Wrk.errors(r),
             lastSample());
         connections = nextConnections(connections, rate, target, maxConnections);
+        double live = LiveHeap.afterFullGcMiB(pid);
+        synchronized (this) {
+          heapSamples.add(new JsonObject().put("t_s", Math.round((System.nanoTime() - start) / 1e8) / 10.0)
+              .put("live_heap_mib", live < 0 ? null : Math.round(live * 10) / 10.0));
+        }
       }
     } finally {
       sampler.shutdown();
@@ -130,7 +137,8 @@ final class Soak {
         .put("segments", segments)
         .put("trends", trends)
         .put("flat", flat)
-        .put("samples", new JsonArray(new ArrayList<>(samples)));
+        .put("samples", new JsonArray(new ArrayList<>(samples)))
+        .put("heap_samples", new JsonArray(new ArrayList<>(heapSamples)));
   }
 
   /**
@@ -210,9 +218,11 @@ final class Soak {
   synchronized JsonObject trends() {
     double last = samples.isEmpty() ? 0 : samples.get(samples.size() - 1).getDouble("t_s");
     double from = Math.max(60, last / 10);
-    List<JsonObject> window = samples.stream().filter(s -> s.getDouble("t_s") >= from).toList();
-    if (window.size() < 3) {
-      window = samples;
+    List<JsonObject> all = new ArrayList<>(samples);
+    all.addAll(heapSamples);
+    List<JsonObject> window = all.stream().filter(s -> s.getDouble("t_s") >= from).toList();
+    if (window.stream().filter(s -> s.containsKey("rss_mib")).count() < 3) {
+      window = all;
     }
     JsonObject trends = new JsonObject();
     Map<String, Double> ordered = new LinkedHashMap<>();
