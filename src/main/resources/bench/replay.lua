@@ -1,6 +1,8 @@
 -- kmsgw benchmark: replays pre-signed requests round robin (a SigV4 signature stays valid for 5 minutes).
 -- The request file holds records "<byte length>\n<raw HTTP/1.1 request>". Each wrk thread starts at its own offset.
--- done() prints one JSON line the benchmark parses.
+-- done() prints one JSON line the benchmark parses. An optional second argument paces the load: each connection
+-- waits that many milliseconds after every answer (wrk calls delay() only when the script defines it, so the
+-- unpaced scenarios pay nothing for it).
 local requests = {}
 local next_index = 1
 local threads_set_up = 0
@@ -22,6 +24,10 @@ function init(args)
     pos = nl + 1 + len
   end
   next_index = ((thread_id or 0) * 7919) % #requests + 1
+  if args[2] then
+    local pause = tonumber(args[2])
+    delay = function() return pause end
+  end
 end
 
 function request()

@@ -66,6 +66,19 @@ class BenchShortIT {
     assertEquals(4, interleaved.getJsonArray("segments").size(), "two rounds of one key and spread, alternating");
     assertTrue(interleaved.getDouble("ratio") > 0 && interleaved.getDouble("one_key_requests_per_second") > 0,
         interleaved.encode());
+    // the cold start: every second of the first load on the fresh gateway, against the warm Encrypt 32 B @32 rate
+    JsonObject cold = doc.getJsonObject("cold_start");
+    JsonArray seconds = cold.getJsonArray("seconds");
+    assertEquals(6, seconds.size(), cold.encode());
+    for (int i = 0; i < seconds.size(); i++) {
+      assertEquals(0L, seconds.getJsonObject(i).getLong("errors"), cold.encode());
+      assertTrue(seconds.getJsonObject(i).getLong("requests_per_second") > 0, cold.encode());
+    }
+    assertTrue(cold.getDouble("first_second_ratio_to_peak") > 0, cold.encode());
+    double warm = scenarios.stream().map(o -> (JsonObject) o).filter(s -> s.getString("scenario")
+        .equals("Encrypt 32 B") && s.getInteger("connections") == 32).findFirst().orElseThrow()
+        .getDouble("requests_per_second");
+    assertEquals(Math.round(warm), cold.getLong("peak_requests_per_second"), cold.encode());
     for (String expected : List.of("Encrypt 32 B", "Encrypt 4096 B", "Decrypt", "GenerateDataKey", "Mix 80/15/5",
         "CreateKey", "Encrypt 32 B over 1000 keys", "Encrypt 32 B, one key among 1000")) {
       assertTrue(names.contains(expected), "missing scenario " + expected + " in " + names);

@@ -54,6 +54,15 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--seconds", description = "seconds per scenario, overriding the mode's")
   int seconds;
 
+  @Option(names = "--cold-start", paramLabel = "SECONDS", description = "seconds of the cold-start measurement, "
+      + "overriding the mode's")
+  int coldStartSeconds;
+
+  @Option(names = "--soak", paramLabel = "MINUTES", description = "instead of the scenarios: a mixed load at half "
+      + "the peak rate for this long, reporting the trends of the gateway's memory, threads, open files, HSM sessions "
+      + "and HSM objects (fails when one of them rises)")
+  int soakMinutes;
+
   @Override
   public Integer call() throws Exception {
     PrintStream out = System.out;
@@ -61,10 +70,16 @@ public final class BenchCommand implements Callable<Integer> {
     if (seconds > 0) {
       plan = plan.withSeconds(seconds);
     }
+    if (coldStartSeconds > 0) {
+      plan = plan.withColdStartSeconds(coldStartSeconds);
+    }
     String stamp = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC).format(Instant.now());
     Path work = dir.resolve("run-" + stamp).toAbsolutePath();
     Files.createDirectories(work);
     Path jar = Path.of(BenchCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+    if (soakMinutes > 0) {
+      return soak(out, jar, work);
+    }
     out.printf("kmsgw bench (%s mode), working in %s%n", plan.mode(), work);
 
     // the same pool size and key handling the gateway will use (its configuration, from the environment)
@@ -87,26 +102,15 @@ public final class BenchCommand implements Callable<Integer> {
           c.getDouble("p50_ms"), c.getDouble("p99_ms"), c.getDouble("events_per_fsync"));
     }
 
-    GatewayUnderTest started = null;
-    KmsHttp kms;
-    long pid = targetPid;
-    if (endpoint == null) {
-      out.println("starting the gateway on a fresh SoftHSM2 token and data directory...");
-      started = GatewayUnderTest.start(jar, work.resolve("gateway"), Map.of());
-      kms = started.client();
-      pid = started.pid();
-    } else {
-      String akid = System.getenv("AWS_ACCESS_KEY_ID");
-      String secret = System.getenv("AWS_SECRET_ACCESS_KEY");
-      String region = System.getenv().getOrDefault("AWS_DEFAULT_REGION", "us-east-1");
-      if (akid == null || secret == null) {
-        System.err.println("kmsgw bench --endpoint needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
-        return 2;
-      }
-      kms = new KmsHttp(endpoint, akid, secret, region);
+    GatewayUnderTest started = startUnlessEndpoint(out, jar, work, Map.of());
+    KmsHttp kms = started != null ? started.client() : endpointClient();
+    if (kms == null) {
+      return 2;
     }
+    long pid = started != null ? started.pid() : targetPid;
     List<JsonObject> results;
     JsonObject interleaved;
+    JsonObject coldStart;
     try {
       out.println("scenarios (wrk replaying pre-signed SigV4 requests from a separate process):");
       Benchmark bench = new Benchmark(plan, kms, pid, work, out);
@@ -123,6 +127,8 @@ public final class BenchCommand implements Callable<Integer> {
       bench.run();
       results = bench.results();
       interleaved = bench.interleaved();
+      JsonObject warm = find(results, "Encrypt 32 B", 32);
+      coldStart = warm == null ? null : bench.coldStart(warm.getDouble("requests_per_second"));
     } finally {
       if (started != null) {
         started.close();
@@ -137,7 +143,8 @@ public final class BenchCommand implements Callable<Integer> {
         .put("authorization_ns", authz)
         .put("audit_append", audit)
         .put("scenarios", Benchmark.toArray(results))
-        .put("spread_interleaved", interleaved);
+        .put("spread_interleaved", interleaved)
+        .put("cold_start", coldStart);
     List<String> failures = check(plan, raw, results, interleaved, pid >= 0, doc);
     Path reportFile = report != null ? report : work.resolve("report.json");
     Files.writeString(reportFile, doc.encodePrettily(), StandardCharsets.UTF_8);
@@ -145,6 +152,12 @@ public final class BenchCommand implements Callable<Integer> {
     out.print(Table.render(raw, results));
     out.println();
     out.println("report: " + reportFile);
+    if (coldStart != null) {
+      Double reached = coldStart.getDouble("seconds_to_90pct_of_peak");
+      out.printf("cold start: the first second ran at %.0f%% of the warm Encrypt 32 B @32 rate; 90%% of it %s%n",
+          100 * coldStart.getDouble("first_second_ratio_to_peak"), reached == null
+              ? "not within " + plan.coldStartSeconds() + " s" : String.format("after %.0f s", reached));
+    }
     JsonObject fl = doc.getJsonObject("floor");
     if (fl != null && fl.getDouble("spread_ratio") != null) {
       out.printf("Encrypt over many keys: %.0f%% of one key among them, interleaved (the floor); in separate runs "
@@ -158,6 +171,81 @@ public final class BenchCommand implements Callable<Integer> {
       return 0;
     }
     failures.forEach(f -> out.println("FAIL: " + f));
+    return 1;
+  }
+
+  /** The gateway to measure, started on a fresh token and data directory; null with {@code --endpoint}. */
+  private GatewayUnderTest startUnlessEndpoint(PrintStream out, Path jar, Path work, Map<String, String> env)
+      throws IOException, InterruptedException {
+    if (endpoint != null) {
+      return null;
+    }
+    out.println("starting the gateway on a fresh SoftHSM2 token and data directory...");
+    return GatewayUnderTest.start(jar, work.resolve("gateway"), env);
+  }
+
+  /**
+   * The soak's gateway: a fixed heap, every page of it touched at start, so that its resident memory can only rise
+   * outside the heap (native memory: the PKCS#11 library, threads, buffers, metaspace, code); the heap itself is
+   * judged by its live data after full collections ({@link LiveHeap}).
+   */
+  static final String SOAK_JAVA_OPTS =
+      "-Xms512m -Xmx512m -XX:+AlwaysPreTouch -XX:+ExitOnOutOfMemoryError -XX:MaxDirectMemorySize=64m";
+
+  /** A client of the running gateway named by {@code --endpoint}; null (after saying why) without credentials. */
+  private KmsHttp endpointClient() {
+    String akid = System.getenv("AWS_ACCESS_KEY_ID");
+    String secret = System.getenv("AWS_SECRET_ACCESS_KEY");
+    String region = System.getenv().getOrDefault("AWS_DEFAULT_REGION", "us-east-1");
+    if (akid == null || secret == null) {
+      System.err.println("kmsgw bench --endpoint needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
+      return null;
+    }
+    return new KmsHttp(endpoint, akid, secret, region);
+  }
+
+  /** {@code --soak}: the trends of the gateway's resources under a long paced load; 0 when all are flat. */
+  private int soak(PrintStream out, Path jar, Path work) throws Exception {
+    out.printf("kmsgw bench --soak %d, working in %s%n", soakMinutes, work);
+    GatewayUnderTest started = startUnlessEndpoint(out, jar, work, Map.of("KMSGW_JAVA_OPTS", SOAK_JAVA_OPTS));
+    KmsHttp kms = started != null ? started.client() : endpointClient();
+    if (kms == null) {
+      return 2;
+    }
+    JsonObject result;
+    try {
+      long pid = started != null ? started.pid() : targetPid;
+      Path tokens = started != null ? work.resolve("gateway").resolve("softhsm").resolve("tokens") : null;
+      result = new Soak(kms, pid, tokens, work, out).run(soakMinutes);
+    } finally {
+      if (started != null) {
+        started.close();
+      }
+    }
+    JsonObject doc = new JsonObject().put("mode", "soak").put("time", Instant.now().toString())
+        .put("machine", machine()).put("soak", result);
+    Path reportFile = report != null ? report : work.resolve("report.json");
+    Files.writeString(reportFile, doc.encodePrettily(), StandardCharsets.UTF_8);
+    out.println();
+    out.printf("%-14s %10s %10s %10s %14s %10s  %s%n", "quantity", "first", "last", "max", "slope per hour",
+        "noise", "flat");
+    JsonObject trends = result.getJsonObject("trends");
+    for (String k : trends.fieldNames()) {
+      JsonObject t = trends.getJsonObject(k);
+      out.printf("%-14s %10.1f %10.1f %10.1f %14.2f %10.2f  %s%n", k, t.getDouble("first"), t.getDouble("last"),
+          t.getDouble("max"), t.getDouble("slope_per_hour"), t.getDouble("noise"), t.getBoolean("flat") ? "yes" : "NO");
+    }
+    out.printf("%.0f req/s on average (target %.0f, half of %.0f), %d errors%n",
+        result.getDouble("requests_per_second"), result.getDouble("target_requests_per_second"),
+        result.getDouble("peak_requests_per_second"), result.getLong("errors"));
+    out.println("report: " + reportFile);
+    if (result.getBoolean("flat") && result.getLong("errors") == 0) {
+      out.println("PASS: every trend flat and no errors");
+      return 0;
+    }
+    out.println("FAIL: " + (result.getLong("errors") > 0 ? result.getLong("errors") + " errors; " : "")
+        + "trends not flat: " + trends.fieldNames().stream()
+            .filter(k -> !trends.getJsonObject(k).getBoolean("flat")).toList());
     return 1;
   }
 

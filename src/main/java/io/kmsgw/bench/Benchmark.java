@@ -4,12 +4,9 @@ import io.kmsgw.client.KmsHttp;
 
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -26,17 +23,22 @@ import java.util.function.IntFunction;
 final class Benchmark {
   /** What to run: durations and connection counts differ between the short and the full mode. */
   record Plan(String mode, int seconds, int warmupSeconds, List<Integer> connections, int spreadKeys,
-      int createKeySeconds, int rawSeconds) {
+      int createKeySeconds, int rawSeconds, int coldStartSeconds) {
     static Plan shortPlan() {
-      return new Plan("short", 3, 3, List.of(1, 32), 1_000, 3, 3);
+      return new Plan("short", 3, 3, List.of(1, 32), 1_000, 3, 3, 6);
     }
 
     static Plan fullPlan() {
-      return new Plan("full", 15, 10, List.of(1, 8, 32), 10_000, 10, 10);
+      return new Plan("full", 15, 10, List.of(1, 8, 32), 10_000, 10, 10, 45);
+    }
+
+    Plan withColdStartSeconds(int s) {
+      return new Plan(mode, seconds, warmupSeconds, connections, spreadKeys, createKeySeconds, rawSeconds, s);
     }
 
     Plan withSeconds(int s) {
-      return new Plan(mode, s, warmupSeconds, connections, spreadKeys, createKeySeconds, rawSeconds);
+      return new Plan(mode, s, warmupSeconds, connections, spreadKeys, createKeySeconds, rawSeconds,
+          coldStartSeconds);
     }
   }
 
@@ -44,13 +46,14 @@ final class Benchmark {
   private final KmsHttp kms;
   private final long pid;
   private final Path work;
-  private final Path lua;
+  private final Wrk wrk;
   private final PrintStream out;
   private final Random random = new Random(42);
   private final List<JsonObject> results = new ArrayList<>();
   private String only;
   private io.kmsgw.client.XksHttp xks;
   private JsonObject interleaved;
+  private JsonArray coldStart;
 
   /** Adds the XKS scenarios, through the development endpoint {@code kmsgw-dev} with this client. */
   void xks(io.kmsgw.client.XksHttp client) {
@@ -68,10 +71,7 @@ final class Benchmark {
     this.pid = pid;
     this.work = work;
     this.out = out;
-    this.lua = work.resolve("replay.lua");
-    try (InputStream in = Benchmark.class.getResourceAsStream("/bench/replay.lua")) {
-      Files.write(lua, in.readAllBytes());
-    }
+    this.wrk = new Wrk(work, kms.endpointUri());
   }
 
   List<JsonObject> results() {
@@ -88,20 +88,14 @@ final class Benchmark {
     byte[] large = new byte[4096];
     random.nextBytes(small);
     random.nextBytes(large);
-    List<String> blobs = new ArrayList<>();
-    for (int i = 0; i < 64; i++) {
-      blobs.add(kms.call("Encrypt", encrypt(keyId, small)).getString("CiphertextBlob"));
-    }
-    IntFunction<byte[]> encrypt32 = i -> kms.rawRequest("Encrypt", encrypt(keyId, small));
-    IntFunction<byte[]> encrypt4k = i -> kms.rawRequest("Encrypt", encrypt(keyId, large));
-    IntFunction<byte[]> decrypt = i -> kms.rawRequest("Decrypt", decryptBody(blobs.get(i % blobs.size())));
-    IntFunction<byte[]> dataKey = i -> kms.rawRequest("GenerateDataKey",
-        new JsonObject().put("KeyId", keyId).put("KeySpec", "AES_256").put("EncryptionContext", context()));
-    IntFunction<byte[]> mix = i -> {
-      int slot = i % 20; // 16 Decrypt : 3 GenerateDataKey : 1 Encrypt = 80% / 15% / 5%
-      return slot < 16 ? decrypt.apply(i) : slot < 19 ? dataKey.apply(i) : encrypt32.apply(i);
-    };
+    Requests requests = Requests.forKey(kms, keyId, small);
+    IntFunction<byte[]> encrypt32 = requests.encryptSmall();
+    IntFunction<byte[]> encrypt4k = requests.encrypt(large);
+    IntFunction<byte[]> decrypt = requests.decrypt();
+    IntFunction<byte[]> dataKey = requests.dataKey();
+    IntFunction<byte[]> mix = requests.mix();
 
+    coldStart(encrypt32);
     scenario("warm-up (not reported)", 32, plan.warmupSeconds(), 256, encrypt32, false);
     for (int c : plan.connections()) {
       scenario("Encrypt 32 B", c, plan.seconds(), 256, encrypt32, true);
@@ -129,7 +123,7 @@ final class Benchmark {
       return; // --only left the spread out: no need to create its keys
     }
     List<String> keys = keysForSpread(plan.spreadKeys());
-    IntFunction<byte[]> spread = i -> kms.rawRequest("Encrypt", encrypt(keys.get(i % keys.size()), small));
+    IntFunction<byte[]> spread = i -> kms.rawRequest("Encrypt", Requests.encryptBody(keys.get(i % keys.size()), small));
     scenario("warm-up over " + keys.size() + " keys (not reported)", 32, plan.warmupSeconds(), keys.size(), spread,
         false);
     scenario(spreadName, 32, plan.seconds(), keys.size(), spread, true);
@@ -180,19 +174,6 @@ final class Benchmark {
     }
   }
 
-  private JsonObject context() {
-    return new JsonObject().put("purpose", "benchmark").put("tenant", "t-0001");
-  }
-
-  private JsonObject encrypt(String keyId, byte[] plaintext) {
-    return new JsonObject().put("KeyId", keyId).put("Plaintext", Base64.getEncoder().encodeToString(plaintext))
-        .put("EncryptionContext", context());
-  }
-
-  private JsonObject decryptBody(String blob) {
-    return new JsonObject().put("CiphertextBlob", blob).put("EncryptionContext", context());
-  }
-
   private String createKey(String description) throws IOException, InterruptedException {
     return kms.call("CreateKey", new JsonObject().put("Description", description)).getJsonObject("KeyMetadata")
         .getString("KeyId");
@@ -222,13 +203,13 @@ final class Benchmark {
     if (report && !selected(name)) {
       return;
     }
-    Path file = requestFile("requests.bin", distinct, request);
+    Path file = wrk.requestFile("requests.bin", distinct, request);
     JsonObject healthBefore = kms.health();
     double cpuBefore = ProcStats.cpuSeconds(pid);
     double loadCpuBefore = ProcStats.endedChildrenCpuSeconds();
     java.util.Map<String, Double> threadsBefore = ProcStats.cpuByThreadGroup(pid);
     double[] machineBefore = ProcStats.machineIdleIowaitSteal();
-    JsonObject wrk = wrk(file, connections, seconds);
+    JsonObject result = wrk.run(file, connections, seconds);
     JsonObject machine = machineSince(machineBefore);
     double cpu = ProcStats.cpuSeconds(pid) - cpuBefore;
     // wrk has exited and been waited for: its CPU (user and system, loopback TCP included) is now in cutime/cstime
@@ -238,22 +219,22 @@ final class Benchmark {
         Math.round((v - threadsBefore.getOrDefault(g, 0.0)) * 100) / 100.0));
     JsonObject healthAfter = kms.health();
     if (!report) {
-      out.printf("  %-40s %8.0f req/s (warm-up)%s%n", name + " @" + connections, rps(wrk), settleJit());
+      out.printf("  %-40s %8.0f req/s (warm-up)%s%n", name + " @" + connections, Wrk.rps(result), settleJit());
       return;
     }
-    long errors = errors(wrk);
+    long errors = Wrk.errors(result);
     JsonObject calls = pkcs11CallsSince(healthBefore, healthAfter);
     JsonObject slow = slowAuditWritesSince(healthBefore, healthAfter);
     JsonObject r = new JsonObject()
         .put("scenario", name)
         .put("connections", connections)
-        .put("seconds", wrk.getLong("duration_us") / 1e6)
-        .put("requests", wrk.getLong("requests"))
-        .put("requests_per_second", rps(wrk))
-        .put("p50_ms", wrk.getLong("p50_us") / 1000.0)
-        .put("p90_ms", wrk.getLong("p90_us") / 1000.0)
-        .put("p99_ms", wrk.getLong("p99_us") / 1000.0)
-        .put("max_ms", wrk.getLong("max_us") / 1000.0)
+        .put("seconds", result.getLong("duration_us") / 1e6)
+        .put("requests", result.getLong("requests"))
+        .put("requests_per_second", Wrk.rps(result))
+        .put("p50_ms", result.getLong("p50_us") / 1000.0)
+        .put("p90_ms", result.getLong("p90_us") / 1000.0)
+        .put("p99_ms", result.getLong("p99_us") / 1000.0)
+        .put("max_ms", result.getLong("max_us") / 1000.0)
         .put("errors", errors)
         .put("server_cpu_seconds", cpu)
         .put("server_cpu_seconds_by_threads", byThreads)
@@ -264,9 +245,9 @@ final class Benchmark {
         .put("audit_writes_over_10ms", slow == null ? null : slow.getLong("count"))
         .put("audit_writes_over_10ms_by_ms", slow == null ? null : slow.getJsonObject("ms"));
     results.add(r);
-    double requests = Math.max(1, wrk.getLong("requests"));
+    double requests = Math.max(1, result.getLong("requests"));
     out.printf("  %-40s %8.0f req/s  p50 %6.2f  p99 %6.2f ms  errors %d  CPU/req: gateway %.1f us, wrk %.1f us%s%n",
-        name + " @" + connections, rps(wrk), r.getDouble("p50_ms"), r.getDouble("p99_ms"), errors,
+        name + " @" + connections, Wrk.rps(result), r.getDouble("p50_ms"), r.getDouble("p99_ms"), errors,
         cpu / requests * 1e6, loadCpu / requests * 1e6,
         slow != null && slow.getLong("count") > 0 ? "  audit writes > 10 ms: " + slow.getLong("count") : "");
   }
@@ -282,7 +263,7 @@ final class Benchmark {
       throws IOException, InterruptedException {
     int rounds = plan.mode().equals("full") ? 6 : 2;
     int seconds = Math.max(1, plan.seconds() / 3);
-    Path[] files = {requestFile("one-key.bin", 256, oneKey), requestFile("spread.bin", keys, spread)};
+    Path[] files = {wrk.requestFile("one-key.bin", 256, oneKey), wrk.requestFile("spread.bin", keys, spread)};
     JsonObject healthBefore = kms.health();
     long[] requests = new long[2];
     long[] micros = new long[2];
@@ -292,13 +273,13 @@ final class Benchmark {
       for (int k = 0; k < 2; k++) {
         int which = round % 2 == 0 ? k : 1 - k;
         double[] machineBefore = ProcStats.machineIdleIowaitSteal();
-        JsonObject w = wrk(files[which], 32, seconds);
+        JsonObject w = wrk.run(files[which], 32, seconds);
         JsonObject machine = machineSince(machineBefore);
         requests[which] += w.getLong("requests");
         micros[which] += w.getLong("duration_us");
-        errors += errors(w);
+        errors += Wrk.errors(w);
         segments.add(new JsonObject().put("workload", which == 0 ? "one key" : "spread")
-            .put("requests_per_second", Math.round(rps(w))).put("errors", errors(w)).mergeIn(machine));
+            .put("requests_per_second", Math.round(Wrk.rps(w))).put("errors", Wrk.errors(w)).mergeIn(machine));
       }
     }
     double oneKeyRate = requests[0] / (micros[0] / 1e6);
@@ -319,40 +300,47 @@ final class Benchmark {
         seconds, seconds);
   }
 
+  /**
+   * The first seconds of load on a gateway that has just started: Encrypt 32 B at 32 connections in one-second runs,
+   * each second's rate, before any warm-up (the JIT compiles the hot path under this load).
+   */
+  private void coldStart(IntFunction<byte[]> encrypt32) throws IOException, InterruptedException {
+    Path file = wrk.requestFile("cold-start.bin", 256, encrypt32);
+    coldStart = new JsonArray();
+    long start = System.nanoTime();
+    for (int i = 0; i < plan.coldStartSeconds(); i++) {
+      JsonObject r = wrk.run(file, 32, 1);
+      coldStart.add(new JsonObject().put("t_s", Math.round((System.nanoTime() - start) / 1e8) / 10.0)
+          .put("requests_per_second", Math.round(Wrk.rps(r))).put("errors", Wrk.errors(r)));
+    }
+    out.printf("  %-40s %s req/s%n", "cold start: Encrypt 32 B @32 per second", coldStart.stream()
+        .map(o -> ((JsonObject) o).getLong("requests_per_second").toString()).toList());
+  }
+
+  /**
+   * The cold start against the warm rate {@code peak}: each second's rate, and the seconds (from the first request)
+   * until a second reached 90% of the peak; null there when none did within the measured seconds.
+   */
+  JsonObject coldStart(double peak) {
+    if (coldStart == null) {
+      return null;
+    }
+    Double reached = null;
+    for (Object o : coldStart) {
+      JsonObject s = (JsonObject) o;
+      if (s.getLong("requests_per_second") >= 0.9 * peak) {
+        reached = s.getDouble("t_s");
+        break;
+      }
+    }
+    return new JsonObject().put("peak_requests_per_second", Math.round(peak))
+        .put("first_second_ratio_to_peak", coldStart.getJsonObject(0).getLong("requests_per_second") / peak)
+        .put("seconds_to_90pct_of_peak", reached).put("seconds", coldStart);
+  }
+
   /** The interleaved spread measurement, or null when it did not run. */
   JsonObject interleaved() {
     return interleaved;
-  }
-
-  /** Signs {@code distinct} requests now and writes them where the replay script reads them. */
-  private Path requestFile(String fileName, int distinct, IntFunction<byte[]> request) throws IOException {
-    Path file = work.resolve(fileName);
-    ByteArrayOutputStream buf = new ByteArrayOutputStream();
-    for (int i = 0; i < distinct; i++) {
-      byte[] r = request.apply(i);
-      buf.writeBytes((r.length + "\n").getBytes(StandardCharsets.US_ASCII));
-      buf.writeBytes(r);
-    }
-    Files.write(file, buf.toByteArray());
-    return file;
-  }
-
-  /** Replays the file with wrk from a separate process; wrk's JSON line (replay.lua). */
-  private JsonObject wrk(Path file, int connections, int seconds) throws IOException, InterruptedException {
-    int threads = Math.min(connections, 2);
-    List<String> cmd = List.of("wrk", "-t" + threads, "-c" + connections, "-d" + seconds + "s", "--timeout", "10s",
-        "-s", lua.toString(), kms.endpointUri().toString() + "/", "--", file.toString());
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    if (!p.waitFor(seconds + 60L, TimeUnit.SECONDS) || p.exitValue() != 0) {
-      throw new IOException("wrk failed: " + output);
-    }
-    for (String line : output.split("\n")) {
-      if (line.startsWith("{")) {
-        return new JsonObject(line);
-      }
-    }
-    throw new IOException("wrk printed no result: " + output);
   }
 
   private static final String[] MACHINE_FIELDS = {
@@ -370,11 +358,6 @@ final class Benchmark {
       d.put(MACHINE_FIELDS[i], Double.isNaN(v) ? null : Math.round(v * 100) / 100.0);
     }
     return d;
-  }
-
-  private static long errors(JsonObject wrk) {
-    return wrk.getLong("connect_errors") + wrk.getLong("read_errors") + wrk.getLong("write_errors")
-        + wrk.getLong("status_errors") + wrk.getLong("timeouts");
   }
 
   /**
@@ -397,10 +380,6 @@ final class Benchmark {
       before = now;
     }
     return String.format(", JIT quiet after %.0f s", (System.nanoTime() - start) / 1e9);
-  }
-
-  private static double rps(JsonObject wrk) {
-    return wrk.getLong("requests") / (wrk.getLong("duration_us") / 1e6);
   }
 
   /** The PKCS#11 calls the gateway counted between two {@code /healthz} documents. */

@@ -123,6 +123,21 @@ final class ProcStats {
     return statusKiB(pid, "VmRSS:") / 1024.0;
   }
 
+  /** Threads the process has now; -1 where /proc cannot be read. */
+  static long threads(long pid) {
+    return statusKiB(pid, "Threads:");
+  }
+
+  /** Open file descriptors of the process now (sockets, files, the PKCS#11 library's); -1 where unreadable. */
+  static long openFiles(long pid) {
+    try (var fds = Files.list(Path.of("/proc", Long.toString(pid), "fd"))) {
+      return fds.count();
+    } catch (IOException | RuntimeException e) {
+      return -1;
+    }
+  }
+
+  /** A numeric field of /proc/PID/status (a size in KiB, or a count), without its unit; -1 where unreadable. */
   private static long statusKiB(long pid, String field) {
     try {
       for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
