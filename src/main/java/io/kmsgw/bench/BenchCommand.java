@@ -227,12 +227,12 @@ public final class BenchCommand implements Callable<Integer> {
     Path reportFile = report != null ? report : work.resolve("report.json");
     Files.writeString(reportFile, doc.encodePrettily(), StandardCharsets.UTF_8);
     out.println();
-    out.printf("%-14s %10s %10s %10s %14s %10s  %s%n", "quantity", "first", "last", "max", "slope per hour",
+    out.printf("%-26s %10s %10s %10s %14s %10s  %s%n", "quantity", "first", "last", "max", "slope per hour",
         "noise", "flat");
     JsonObject trends = result.getJsonObject("trends");
     for (String k : trends.fieldNames()) {
       JsonObject t = trends.getJsonObject(k);
-      out.printf("%-14s %10.1f %10.1f %10.1f %14.2f %10.2f  %s%n", k, t.getDouble("first"), t.getDouble("last"),
+      out.printf("%-26s %10.1f %10.1f %10.1f %14.2f %10.2f  %s%n", k, t.getDouble("first"), t.getDouble("last"),
           t.getDouble("max"), t.getDouble("slope_per_hour"), t.getDouble("noise"), t.getBoolean("flat") ? "yes" : "NO");
     }
     out.printf("%.0f req/s on average (target %.0f, half of %.0f), %d errors%n",
