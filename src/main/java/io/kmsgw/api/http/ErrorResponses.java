@@ -3,6 +3,7 @@ package io.kmsgw.api.http;
 import io.kmsgw.api.kms.JsonResponse;
 import io.kmsgw.error.ErrorCode;
 import io.kmsgw.error.KmsException;
+import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerResponse;
 import java.util.LinkedHashMap;
@@ -14,15 +15,16 @@ final class ErrorResponses {
 
   private ErrorResponses() {}
 
-  static void write(HttpServerResponse response, KmsException e) {
+  /** Writes the error unless an answer was already sent; the future completes when it is written. */
+  static Future<Void> write(HttpServerResponse response, KmsException e) {
     if (response.ended() || response.closed()) {
-      return;
+      return Future.succeededFuture();
     }
     ErrorCode code = e.code();
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("__type", code.awsName());
     body.put("message", e.getMessage());
-    response.setStatusCode(code.httpStatus())
+    return response.setStatusCode(code.httpStatus())
         .putHeader("Content-Type", CONTENT_TYPE)
         .putHeader("x-amzn-ErrorType", code.awsName())
         .end(Buffer.buffer(JsonResponse.write(body)));
