@@ -9,7 +9,11 @@ import io.vertx.core.http.HttpServerResponse;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** Writes AWS JSON protocol errors: {@code {"__type": name, "message": text}} with the code's HTTP status. */
+/**
+ * Writes AWS-shaped errors: the JSON protocol's {@code {"__type": name, "message": text}} with the code's HTTP status
+ * (KMS, CloudTrail), and the Query protocol's XML {@code ErrorResponse} (IAM, STS; names and statuses in
+ * {@link io.kmsgw.api.iam.QueryErrors}).
+ */
 final class ErrorResponses {
   static final String CONTENT_TYPE = "application/x-amz-json-1.1";
 
@@ -28,5 +32,15 @@ final class ErrorResponses {
         .putHeader("Content-Type", CONTENT_TYPE)
         .putHeader("x-amzn-ErrorType", code.awsName())
         .end(Buffer.buffer(JsonResponse.write(body)));
+  }
+
+  /** Writes the error in IAM's or STS's XML unless an answer was already sent; the future completes when written. */
+  static Future<Void> writeQuery(HttpServerResponse response, io.kmsgw.api.iam.QueryApi.Service service,
+      KmsException e, String requestId) {
+    if (response.ended() || response.closed()) {
+      return Future.succeededFuture();
+    }
+    io.kmsgw.api.iam.QueryErrors.Rendered r = io.kmsgw.api.iam.QueryApi.error(service, e, requestId);
+    return response.setStatusCode(r.status()).putHeader("Content-Type", "text/xml").end(Buffer.buffer(r.xml()));
   }
 }

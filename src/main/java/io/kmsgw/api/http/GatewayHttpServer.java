@@ -33,7 +33,7 @@ import java.util.logging.Logger;
 public final class GatewayHttpServer extends VerticleBase {
   private static final Logger LOG = Logger.getLogger(GatewayHttpServer.class.getName());
   static final String RECORD = "kmsgw.request";
-  private static final String QUERY_SERVICE = "kmsgw.query";
+  static final String QUERY_SERVICE = "kmsgw.query";
 
   /** Largest request body accepted: a 4 KiB plaintext in base64 with a full context fits many times over. */
   public static final long MAX_BODY_BYTES = 256 * 1024;
@@ -66,11 +66,11 @@ public final class GatewayHttpServer extends VerticleBase {
   private final Query query;
   private final java.util.List<java.util.function.Consumer<Router>> mounts = new java.util.ArrayList<>();
   private RequestAudit audit;
+  private AuditedAnswers audited;
   private static final String KMS_ROUTE = "kmsgw.kms";
   private static final String KMS_CALLER = "kmsgw.kms.caller";
   private static final String KMS_CONTEXT = "kmsgw.kms.context";
-  private static final String AUDITED = "kmsgw.audited";
-  private static final String QUERY_CALLER = "kmsgw.query.caller";
+  static final String QUERY_CALLER = "kmsgw.query.caller";
   /** "reading" while the body handler runs, "read" after: a failure while reading is the request's framing. */
   private static final String BODY = "kmsgw.body";
   private java.util.function.Consumer<HttpServerOptions> serverOptions = o -> {};
@@ -178,6 +178,7 @@ public final class GatewayHttpServer extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    audited = new AuditedAnswers(audit);
     Router router = Router.router(vertx);
     router.route().handler(this::begin);
     mounts.forEach(m -> m.accept(router));
@@ -297,7 +298,7 @@ public final class GatewayHttpServer extends VerticleBase {
     kms(ctx);
   }
 
-  private static byte[] body(RoutingContext ctx) {
+  static byte[] body(RoutingContext ctx) {
     return ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
   }
 
@@ -315,7 +316,7 @@ public final class GatewayHttpServer extends VerticleBase {
         ctx.vertx().getOrCreateContext()).onComplete(ar -> {
           if (ar.succeeded()) {
             Buffer out = Buffer.buffer(ar.result());
-            audited(ctx, queryCall(ctx, rec, service, null), () -> ctx.response()
+            audited.answer(ctx, AuditedAnswers.queryCall(ctx, rec, service, null), () -> ctx.response()
                 .putHeader("Content-Type", "text/xml").end(out));
           } else {
             ctx.fail(ar.cause());
@@ -360,12 +361,13 @@ public final class GatewayHttpServer extends VerticleBase {
     // a success is recorded where the operation completes (an HSM worker), so the answer needs one hop back to the
     // event loop, not two; the event loop only writes the response
     java.util.concurrent.CompletionStage<java.util.Map<String, Object>> done = api.invoke(oc, body);
-    if (audit != null) {
-      ctx.put(AUDITED, Boolean.TRUE);
-      done = done.thenCompose(result -> record(kmsCall(rec, operation, oc, oc.caller(), userAgent, result, null))
+    if (audited.on()) {
+      ctx.put(AuditedAnswers.AUDITED, Boolean.TRUE);
+      done = done.thenCompose(result -> audited.record(AuditedAnswers.kmsCall(rec, operation, oc, oc.caller(),
+              userAgent, result, null))
           .handle((v, t) -> {
             if (t != null) {
-              throw new NotRecorded(t);
+              throw new AuditedAnswers.NotRecorded(t);
             }
             return result;
           }));
@@ -382,108 +384,14 @@ public final class GatewayHttpServer extends VerticleBase {
       while (t instanceof java.util.concurrent.CompletionException && t.getCause() != null) {
         t = t.getCause();
       }
-      if (t instanceof NotRecorded nr) {
-        notRecorded(ctx, rec.requestId, operation, nr.getCause());
+      if (t instanceof AuditedAnswers.NotRecorded nr) {
+        AuditedAnswers.notRecorded(ctx, rec.requestId, operation, nr.getCause());
       } else {
         // the operation failed: the failure handler records the error it answers
-        ctx.remove(AUDITED);
+        ctx.remove(AuditedAnswers.AUDITED);
         ctx.fail(ar.cause());
       }
     });
-  }
-
-  /** An operation that succeeded but whose audit event could not be written. */
-  private static final class NotRecorded extends RuntimeException {
-    NotRecorded(Throwable cause) {
-      super(cause);
-    }
-  }
-
-  /** The audit record of a KMS call, from what the request got to before it ended. */
-  private RequestAudit.Call call(RoutingContext ctx, RequestRecord rec, String operation,
-      java.util.Map<String, Object> response, KmsException error) {
-    OperationContext oc = ctx.get(KMS_CONTEXT);
-    return kmsCall(rec, operation, oc, oc != null ? oc.caller() : ctx.get(KMS_CALLER),
-        ctx.request().getHeader("User-Agent"), response, error);
-  }
-
-  /** The audit record of a KMS call from its parts (no routing context: also built off the event loop). */
-  private static RequestAudit.Call kmsCall(RequestRecord rec, String operation, OperationContext oc, Caller caller,
-      String userAgent, java.util.Map<String, Object> response, KmsException error) {
-    return new RequestAudit.Call(rec.requestId, operation, caller, "-".equals(rec.source) ? null : rec.source,
-        userAgent, oc == null ? null : oc.request(), response, error, oc == null ? null : oc.keyArn(),
-        "kms.amazonaws.com");
-  }
-
-  /** Hands a call to the audit trail; a recorder that throws counts as a record that could not be written. */
-  private java.util.concurrent.CompletionStage<Void> record(RequestAudit.Call call) {
-    try {
-      return audit.record(call);
-    } catch (RuntimeException e) {
-      return java.util.concurrent.CompletableFuture.failedFuture(e);
-    }
-  }
-
-  /**
-   * Answers once the call's audit event is durable. If it cannot be recorded, the answer is an internal error:
-   * nothing is acknowledged that the audit trail does not hold (the operation itself may have taken effect).
-   */
-  private void audited(RoutingContext ctx, RequestAudit.Call call, Runnable respond) {
-    if (audit == null) {
-      respond.run();
-      return;
-    }
-    ctx.put(AUDITED, Boolean.TRUE);
-    Future.fromCompletionStage(record(call), ctx.vertx().getOrCreateContext()).onComplete(ar -> {
-      if (ar.succeeded()) {
-        respond.run();
-        return;
-      }
-      notRecorded(ctx, call.requestId(), call.operation(), ar.cause());
-    });
-  }
-
-  /**
-   * The answer for a call whose audit event could not be written: an internal error, since nothing is acknowledged
-   * that the audit trail does not hold (the operation itself may have taken effect).
-   */
-  private void notRecorded(RoutingContext ctx, String requestId, String operation, Throwable cause) {
-    RequestRecord rec = ctx.get(RECORD);
-    LOG.severe(() -> "request " + requestId + ": the audit trail could not record " + operation + ": "
-        + cause.getMessage());
-    if (rec != null) {
-      rec.error = ErrorCode.KMS_INTERNAL.awsName();
-    }
-    KmsException error = KmsException.internal("The request could not be recorded in the audit trail, so it is "
-        + "not acknowledged; it may have taken effect. Request id " + requestId + ".", cause);
-    QueryApi.Service service = ctx.get(QUERY_SERVICE);
-    if (service != null) {
-      // the Query API's errors are in IAM's XML, this one too
-      io.kmsgw.api.iam.QueryErrors.Rendered r = QueryApi.error(service, error, requestId);
-      if (rec != null) {
-        rec.error = r.code();
-      }
-      if (!ctx.response().ended() && !ctx.response().closed()) {
-        ctx.response().setStatusCode(r.status()).putHeader("Content-Type", "text/xml").end(Buffer.buffer(r.xml()));
-      }
-      return;
-    }
-    ErrorResponses.write(ctx.response(), error);
-  }
-
-  /** The audit record of an IAM or STS call: the action, its allowlisted parameters, the outcome (no response). */
-  private RequestAudit.Call queryCall(RoutingContext ctx, RequestRecord rec, QueryApi.Service service,
-      KmsException error) {
-    String action = QueryApi.actionOf(body(ctx));
-    java.util.Map<String, String> form = QueryApi.form(body(ctx));
-    java.util.Map<String, Object> request = form == null ? null : new java.util.LinkedHashMap<>(form);
-    if (request != null) {
-      request.remove("Action");
-      request.remove("Version");
-    }
-    return new RequestAudit.Call(rec.requestId, action, ctx.get(QUERY_CALLER), "-".equals(rec.source) ? null
-        : rec.source, ctx.request().getHeader("User-Agent"), request, null, error, null,
-        service.signingName + ".amazonaws.com");
   }
 
   /** The KMS operation a failed request named, if its X-Amz-Target names one; else null. */
@@ -537,31 +445,24 @@ public final class GatewayHttpServer extends VerticleBase {
     }
     QueryApi.Service service = ctx.get(QUERY_SERVICE);
     if (service != null) {
-      io.kmsgw.api.iam.QueryErrors.Rendered r = QueryApi.error(service, error, rec == null ? "-" : rec.requestId);
-      if (rec != null) {
-        rec.error = r.code();
-      }
-      Runnable respond = () -> {
-        if (!ctx.response().ended() && !ctx.response().closed()) {
-          ctx.response().setStatusCode(r.status()).putHeader("Content-Type", "text/xml")
-              .end(Buffer.buffer(r.xml()));
-        }
-      };
-      if (rec != null && ctx.get(AUDITED) == null && !"-".equals(QueryApi.actionOf(body(ctx)))) {
-        audited(ctx, queryCall(ctx, rec, service, error), respond);
+      rec.error = QueryApi.error(service, error, rec.requestId).code();
+      Runnable respond = () -> ErrorResponses.writeQuery(ctx.response(), service, error, rec.requestId);
+      if (ctx.get(AuditedAnswers.AUDITED) == null && !"-".equals(QueryApi.actionOf(body(ctx)))) {
+        audited.answer(ctx, AuditedAnswers.queryCall(ctx, rec, service, error), respond);
       } else {
         respond.run();
       }
       return;
     }
-    if (rec != null) {
-      rec.error = error.code().awsName();
-    }
+    rec.error = error.code().awsName();
     KmsException answer = error;
-    String operation = ctx.get(KMS_ROUTE) != null && ctx.get(AUDITED) == null ? operationOf(ctx) : null;
-    if (operation != null && rec != null) {
+    String operation = ctx.get(KMS_ROUTE) != null && ctx.get(AuditedAnswers.AUDITED) == null ? operationOf(ctx)
+        : null;
+    if (operation != null) {
       // refused and failed calls are recorded too (a target naming no KMS operation is not an API call)
-      audited(ctx, call(ctx, rec, operation, null, answer), () -> ErrorResponses.write(ctx.response(), answer));
+      OperationContext oc = ctx.get(KMS_CONTEXT);
+      audited.answer(ctx, AuditedAnswers.kmsCall(rec, operation, oc, oc != null ? oc.caller() : ctx.get(KMS_CALLER),
+          ctx.request().getHeader("User-Agent"), null, answer), () -> ErrorResponses.write(ctx.response(), answer));
       return;
     }
     ErrorResponses.write(ctx.response(), error);

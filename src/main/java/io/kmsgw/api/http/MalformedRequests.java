@@ -1,13 +1,11 @@
 package io.kmsgw.api.http;
 
 import io.kmsgw.api.iam.QueryApi;
-import io.kmsgw.api.iam.QueryErrors;
 import io.kmsgw.auth.SigV4Verifier;
 import io.kmsgw.error.ErrorCode;
 import io.kmsgw.error.KmsException;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
@@ -110,9 +108,8 @@ final class MalformedRequests {
     response.putHeader("Connection", "close");
     QueryApi.Service service = queryService(request);
     if (service != null) {
-      QueryErrors.Rendered r = QueryApi.error(service, error, rec.requestId);
-      rec.error = r.code();
-      return response.setStatusCode(r.status()).putHeader("Content-Type", "text/xml").end(Buffer.buffer(r.xml()));
+      rec.error = QueryApi.error(service, error, rec.requestId).code();
+      return ErrorResponses.writeQuery(response, service, error, rec.requestId);
     }
     rec.error = error.code().awsName();
     return ErrorResponses.write(response, error);
