@@ -220,6 +220,20 @@ class FrontDoorHttpTest {
   }
 
   @Test
+  void formWithARepeatedParameter_isAValidationErrorInIamXml() throws Exception {
+    // the signature is checked first, as for any form; the log and audit take no action from a malformed form
+    Answer unsigned = raw(form("Action=ListUsers&Action=ListUsers&Version=2010-05-08"));
+    assertEquals(403, unsigned.status(), unsigned.body());
+    assertTrue(unsigned.body().contains("<Code>MissingAuthenticationToken</Code>"), unsigned.body());
+    assertTrue(logLine(unsigned).contains(" op=iam:- status=403 "), logLine(unsigned));
+    Answer signed = raw(signedForm("iam", "Action=ListUsers&Version=2010-05-08&Version=2010-05-08"));
+    assertEquals(400, signed.status(), signed.body());
+    assertTrue(signed.body().contains("<Code>ValidationError</Code>"), signed.body());
+    assertTrue(logLine(signed).contains(" status=400 outcome=ValidationError "), logLine(signed));
+    assertTrue(warnings.isEmpty(), () -> warnings.get(0).getMessage());
+  }
+
+  @Test
   void invalidChunkSize_is400MalformedHttpRequest_loggedWithTheStatusSent() throws Exception {
     Answer a = raw("POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
         + "X-Amz-Target: TrentService.ListKeys\r\nContent-Type: application/x-amz-json-1.1\r\n\r\nzz\r\n{}\r\n0\r\n\r\n");
