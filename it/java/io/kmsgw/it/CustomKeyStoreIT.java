@@ -268,7 +268,7 @@ class CustomKeyStoreIT {
     assertEquals(KeyState.UNAVAILABLE, kms.describeKey(r -> r.keyId(key.keyId())).keyMetadata().keyState());
     assertThrows(KmsInvalidStateException.class, () -> kms.decrypt(r -> r.ciphertextBlob(blob)));
     assertEquals(0, kmsgw("keystore", "connect", id).exit());
-    JsonObject health = new JsonObject(new RawClient(gateway.endpoint()).get("/healthz").body());
+    JsonObject health = new JsonObject(new RawClient(gateway.endpoint()).healthDetail().body());
     JsonObject listed = health.getJsonArray("keyStores").stream().map(JsonObject.class::cast)
         .filter(h -> id.equals(h.getString("keyStore"))).findFirst().orElseThrow();
     assertEquals("CONNECTED", listed.getString("state"));

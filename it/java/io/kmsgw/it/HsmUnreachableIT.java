@@ -55,11 +55,11 @@ class HsmUnreachableIT {
         + "  reconnect:\n    initial_backoff_ms: 30000\n");
     gateway.start(List.of("--config", config.toString()), false);
     try {
-      RawClient.Response health = new RawClient(gateway.endpoint()).get("/healthz");
+      RawClient.Response health = new RawClient(gateway.endpoint()).healthDetail();
       long deadline = System.nanoTime() + 10_000_000_000L;
       while (!new JsonObject(health.body()).getString("state").equals("FAILED") && System.nanoTime() < deadline) {
         GatewayProcess.sleep(50); // the first attempt may still be under way
-        health = new RawClient(gateway.endpoint()).get("/healthz");
+        health = new RawClient(gateway.endpoint()).healthDetail();
       }
       assertEquals(503, health.status());
       JsonObject h = new JsonObject(health.body());

@@ -271,19 +271,19 @@ class KmsSdkIT {
   void steadyStateRequests_openNoSessionAndFindNoObject() throws Exception {
     RawClient raw = new RawClient(gateway.endpoint());
     kms.encrypt(r -> r.keyId(keyId).plaintext(bytes("warm-up")));
-    JsonObject before = new JsonObject(raw.get("/healthz").body()).getJsonObject("pkcs11Calls");
+    JsonObject before = new JsonObject(raw.healthDetail().body()).getJsonObject("pkcs11Calls");
     for (int i = 0; i < 50; i++) {
       SdkBytes blob = kms.encrypt(r -> r.keyId(keyId).plaintext(bytes("steady"))).ciphertextBlob();
       kms.decrypt(r -> r.ciphertextBlob(blob));
       kms.generateDataKey(r -> r.keyId(keyId).keySpec(DataKeySpec.AES_256));
     }
-    JsonObject after = new JsonObject(raw.get("/healthz").body()).getJsonObject("pkcs11Calls");
+    JsonObject after = new JsonObject(raw.healthDetail().body()).getJsonObject("pkcs11Calls");
     assertEquals(before, after, "C_OpenSession, C_Login and C_FindObjects counts must not move in steady state");
   }
 
   @Test
-  void healthz_reportsTheKeyStoreItsPoolAndTheAuditTrail() throws Exception {
-    RawClient.Response r = new RawClient(gateway.endpoint()).get("/healthz");
+  void healthzDetail_reportsTheKeyStoreItsPoolAndTheAuditTrail() throws Exception {
+    RawClient.Response r = new RawClient(gateway.endpoint()).healthDetail();
     assertEquals(200, r.status());
     JsonObject h = new JsonObject(r.body());
     assertEquals("CONNECTED", h.getString("state"));

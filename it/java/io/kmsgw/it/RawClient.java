@@ -75,6 +75,29 @@ final class RawClient {
     return send(HttpRequest.newBuilder(endpoint.resolve(path)).GET().build());
   }
 
+  /** {@code GET path} signed for the service kms with the given credentials. */
+  Response signedGet(String path, String accessKeyId, String secret) throws Exception {
+    SdkHttpRequest signed = AwsV4HttpSigner.create().sign(r -> r
+            .identity(AwsCredentialsIdentity.create(accessKeyId, secret))
+            .request(SdkHttpRequest.builder().method(SdkHttpMethod.GET).uri(endpoint.resolve(path)).build())
+            .putProperty(AwsV4HttpSigner.SERVICE_SIGNING_NAME, "kms")
+            .putProperty(AwsV4HttpSigner.REGION_NAME, GatewayProcess.REGION)
+            .putProperty(software.amazon.awssdk.http.auth.spi.signer.HttpSigner.SIGNING_CLOCK, Clock.systemUTC()))
+        .request();
+    HttpRequest.Builder b = HttpRequest.newBuilder(endpoint.resolve(path)).GET();
+    signed.headers().forEach((k, v) -> {
+      if (!RESTRICTED.contains(k.toLowerCase(java.util.Locale.ROOT))) {
+        v.forEach(value -> b.header(k, value));
+      }
+    });
+    return send(b.build());
+  }
+
+  /** The health details ({@code GET /healthz/detail}), signed with the administrator's credentials. */
+  Response healthDetail() throws Exception {
+    return signedGet("/healthz/detail", GatewayProcess.ACCESS_KEY_ID, GatewayProcess.SECRET);
+  }
+
   private Response send(HttpRequest request) throws Exception {
     HttpResponse<String> r = http.send(request, HttpResponse.BodyHandlers.ofString());
     return new Response(r.statusCode(), r.headers().map(), r.body());

@@ -229,6 +229,20 @@ class XksIT {
       assertEquals(200, ok.status(), ok.raw());
       XksClient.Response enc = client(base, good, server).post("/keys/xks-served/encrypt", encryptBody("x", null, false));
       assertEquals(200, enc.status(), enc.raw());
+      // its health check is the status alone; the details are not served on the XKS listener (issue #15 item 7)
+      java.net.http.HttpClient tls = java.net.http.HttpClient.newBuilder()
+          .sslContext(TestCertificates.clientContext(good, server)).build();
+      java.net.http.HttpResponse<String> status = tls.send(java.net.http.HttpRequest.newBuilder(
+          URI.create("https://127.0.0.1:" + port + "/healthz")).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, status.statusCode());
+      assertEquals("{\"status\":\"ok\"}", status.body());
+      java.net.http.HttpResponse<String> detail = tls.send(java.net.http.HttpRequest.newBuilder(
+          URI.create("https://127.0.0.1:" + port + "/healthz/detail")).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertEquals(400, detail.statusCode(), detail.body());
+      assertTrue(detail.body().contains("UnknownOperationException") && !detail.body().contains("pool"),
+          detail.body());
       for (TestCertificates.Issued bad : new TestCertificates.Issued[] {expired, selfSigned, misnamed, null}) {
         assertThrows(IOException.class, () -> client(base, bad, server).post("/health", health),
             "a client certificate " + (bad == null ? "missing" : bad.certificate().getSubjectX500Principal()));

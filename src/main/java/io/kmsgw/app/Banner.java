@@ -26,7 +26,8 @@ public final class Banner {
       sb.append(" [").append(ks.errorCode()).append("]");
     }
     sb.append(" - ").append(ks.message()).append('\n');
-    sb.append("  health:    curl ").append(endpoint).append("/healthz\n\n");
+    sb.append("  health:    curl ").append(endpoint).append("/healthz")
+        .append("   (details: GET /healthz/detail, SigV4-signed for kms)\n\n");
     sb.append("  Use it with the AWS CLI or any AWS SDK:\n");
     sb.append("    export AWS_ACCESS_KEY_ID=").append(admin.key().accessKeyId()).append('\n');
     if (admin.generated()) {

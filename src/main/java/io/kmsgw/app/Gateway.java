@@ -2,6 +2,7 @@ package io.kmsgw.app;
 
 import io.kmsgw.api.http.ConnectionGuard;
 import io.kmsgw.api.http.GatewayHttpServer;
+import io.kmsgw.api.http.HealthEndpoints;
 import io.kmsgw.api.http.HostNames;
 import io.kmsgw.audit.AuditEvent;
 import io.kmsgw.audit.AuditLog;
@@ -318,15 +319,19 @@ public final class Gateway implements AutoCloseable {
         xks.api().audit(recorder);
       }
       XksSetup.Prepared x = xks;
+      // the health details show what DescribeCustomKeyStores shows and more: the same permission reads them
+      HealthEndpoints.Access healthDetail = caller -> authz.onAccount(caller, "kms:DescribeCustomKeyStores", "*",
+          null);
       vertx.deployVerticle(() -> x == null
                   ? new GatewayHttpServer(listen, verifier, api, health, query).audit(recorder).cloudTrail(cloudTrail)
-                      .connections(kmsConnections).hostNames(hostNames)
+                      .connections(kmsConnections).hostNames(hostNames).healthDetail(healthDetail)
                   : x.onMain(new GatewayHttpServer(listen, verifier, api, health, query).audit(recorder)
-                      .cloudTrail(cloudTrail).connections(kmsConnections).hostNames(hostNames)),
+                      .cloudTrail(cloudTrail).connections(kmsConnections).hostNames(hostNames)
+                      .healthDetail(healthDetail)),
               new DeploymentOptions().setInstances(eventLoops))
           .await(30, TimeUnit.SECONDS);
       if (x != null && x.listen() != null) {
-        // the XKS listener of its own (TLS, mTLS): the XKS routes and /healthz, no KMS API
+        // the XKS listener of its own (TLS, mTLS): the XKS routes and /healthz (the status alone), no KMS API
         java.util.concurrent.atomic.AtomicReference<GatewayHttpServer> one = new java.util.concurrent.atomic.AtomicReference<>();
         ConnectionGuard xksConnections = new ConnectionGuard("xks", limits.idleTimeoutMs(),
             limits.requestTimeoutMs(), limits.maxConnections());
@@ -480,9 +485,10 @@ public final class Gateway implements AutoCloseable {
   }
 
   /**
-   * {@code GET /healthz}: the default key store's state and pool, and {@code keyStores}: every store (the default
-   * one first) with its state and pool, and {@code audit}: whether the trail takes events, its failed writes and
-   * its slow ones ({@link AuditLog#health()}). Healthy (200) when the default store is CONNECTED and the audit trail takes events (without it
+   * The health document ({@code GET /healthz/detail}, for callers allowed {@code kms:DescribeCustomKeyStores}; the
+   * anonymous {@code GET /healthz} shows only whether it is healthy): the default key store's state and pool, and
+   * {@code keyStores}: every store (the default one first) with its state and pool, and {@code audit}: whether the
+   * trail takes events, its failed writes and its slow ones ({@link AuditLog#health()}). Healthy (200) when the default store is CONNECTED and the audit trail takes events (without it
    * every KMS request is refused).
    */
   static GatewayHttpServer.Health health(KeyStores stores, CustomKeyStoreService customStores, KeyCache cache,

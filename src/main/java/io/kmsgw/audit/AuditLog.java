@@ -237,11 +237,11 @@ public final class AuditLog implements AutoCloseable {
   }
 
   /**
-   * What the unauthenticated {@code /healthz} shows of the trail: {@code state} ({@code WRITABLE}; {@code FAILED}
+   * What the health details ({@code /healthz/detail}, signed) show of the trail: {@code state} ({@code WRITABLE}; {@code FAILED}
    * once a write could not be undone; {@code CLOSED} after close), {@code failedWrites} (writes that failed and were
    * undone: their requests were refused), and {@code slowWriteMillis}: the durable writes that took over
    * {@link #SLOW_WRITE_MS} ms, by milliseconds. Not the number of writes, which at low load is about the number of
-   * KMS requests: that would tell anyone who can reach {@code /healthz} how busy the callers are.
+   * KMS requests: that would tell anyone who may read the details how busy the callers are.
    */
   public Map<String, Object> health() {
     Map<String, Object> doc = new java.util.LinkedHashMap<>();

@@ -6,9 +6,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
- * Counts durations by fixed upper bounds in milliseconds, cumulatively since start: what {@code /healthz} shows of
- * the audit trail's durable writes and what the benchmark subtracts per scenario to tell a disk that stalls from a
- * gateway that does.
+ * Counts durations by fixed upper bounds in milliseconds, cumulatively since start: what {@code /healthz/detail}
+ * shows of the audit trail's durable writes and what the benchmark subtracts per scenario to tell a disk that
+ * stalls from a gateway that does.
  */
 public final class LatencyBuckets {
   /** Upper bounds (inclusive) in milliseconds; a last bucket counts what is longer than the last bound. */

@@ -19,6 +19,7 @@ import java.util.Map;
  */
 public final class KmsHttp {
   public static final String CONTENT_TYPE = "application/x-amz-json-1.1";
+  private static final String HEALTH_DETAIL = "/healthz/detail";
 
   private final URI endpoint;
   private final SigV4Signer signer;
@@ -101,9 +102,25 @@ public final class KmsHttp {
     return new JsonObject(r.body());
   }
 
+  /**
+   * The gateway's health details ({@code GET /healthz/detail}, signed with this client's credentials, which must
+   * allow {@code kms:DescribeCustomKeyStores}): the key stores' states, pools and PKCS#11 call counters, the audit
+   * trail's slow writes. Answered 503 with the same document while the gateway is unhealthy (not yet connected).
+   */
   public JsonObject health() throws IOException, InterruptedException {
-    HttpResponse<String> r = http.send(HttpRequest.newBuilder(endpoint.resolve("/healthz")).build(),
-        HttpResponse.BodyHandlers.ofString());
-    return new JsonObject(r.body());
+    Map<String, String> h = new LinkedHashMap<>();
+    h.put("Host", hostHeader());
+    HttpRequest.Builder b = HttpRequest.newBuilder(endpoint.resolve(HEALTH_DETAIL)).GET();
+    signer.sign("GET", HEALTH_DETAIL, null, h, new byte[0], Instant.now()).forEach((k, v) -> {
+      if (!k.equalsIgnoreCase("host")) {
+        b.header(k, v);
+      }
+    });
+    HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    JsonObject doc = new JsonObject(r.body());
+    if (r.statusCode() != 200 && r.statusCode() != 503) {
+      throw new IOException("GET " + HEALTH_DETAIL + " answered " + r.statusCode() + ": " + r.body());
+    }
+    return doc;
   }
 }

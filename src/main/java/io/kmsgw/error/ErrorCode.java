@@ -20,6 +20,16 @@ public enum ErrorCode {
   VALIDATION("ValidationException", 400),
   THROTTLING("ThrottlingException", 400),
   REQUEST_ENTITY_TOO_LARGE("RequestEntityTooLargeException", 413),
+  /**
+   * HTTP the server cannot read: a malformed chunk, an HTTP/1.1 request without Host, an unparsable request line.
+   * AWS documents no name for these (its front ends answer them before any service); kmsgw's names say what is
+   * wrong, and the SDKs treat an unknown name as a generic service error of that status.
+   */
+  MALFORMED_HTTP_REQUEST("MalformedHttpRequestException", 400),
+  /** A request line longer than the server reads (the URI, mostly). */
+  REQUEST_URI_TOO_LONG("RequestUriTooLongException", 414),
+  /** Request headers larger than the server reads. */
+  REQUEST_HEADER_FIELDS_TOO_LARGE("RequestHeaderFieldsTooLargeException", 431),
   /** Temporary (STS) credentials past their expiration; IAM and STS answer their own names for it. */
   EXPIRED_TOKEN("ExpiredTokenException", 400),
   // modelled KMS exceptions

@@ -25,17 +25,33 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * The HTTP front: request ids, body limits, SigV4, the KMS JSON API on {@code POST /}, the health check on
- * {@code GET /healthz}, and the one failure handler that writes AWS-shaped errors. One instance per event loop;
- * nothing here blocks.
+ * The HTTP front: request ids, body limits, SigV4, the KMS JSON API and the IAM and STS Query APIs on
+ * {@code POST /}, the health check ({@link HealthEndpoints}), the answers to HTTP that cannot be read
+ * ({@link MalformedRequests}), and the one failure handler that writes AWS-shaped errors. One instance per event
+ * loop; nothing here blocks.
  */
 public final class GatewayHttpServer extends VerticleBase {
   private static final Logger LOG = Logger.getLogger(GatewayHttpServer.class.getName());
-  private static final String RECORD = "kmsgw.request";
-  private static final String QUERY_SERVICE = "kmsgw.query";
+  static final String RECORD = "kmsgw.request";
+  static final String QUERY_SERVICE = "kmsgw.query";
 
   /** Largest request body accepted: a 4 KiB plaintext in base64 with a full context fits many times over. */
   public static final long MAX_BODY_BYTES = 256 * 1024;
+
+  /**
+   * Largest form body (IAM and STS, Query protocol): a policy document at the IAM model's maximum of 131,072
+   * characters ({@code policyDocumentType}), every character percent-encoded ({@code %XX}, as the SDKs encode
+   * JSON punctuation and spaces), with room for the other parameters. The form decoder's limits are set to it too:
+   * Vert.x's default of 8 KiB per field refused a 5,748-character policy (issue #15 item 4).
+   */
+  public static final int MAX_FORM_BODY_BYTES = 3 * 131_072 + 64 * 1024;
+
+  /** The longest request line read (Vert.x's default); longer is answered 414. */
+  static final int MAX_INITIAL_LINE_BYTES = 4096;
+  /** The most header bytes read (Vert.x's default); more is answered 431. */
+  static final int MAX_HEADER_BYTES = 8192;
+  /** The most form fields decoded; an IAM call with 50 tags has about 110. */
+  static final int MAX_FORM_FIELDS = 1000;
 
   /** Where to listen. {@code tlsCertificate} and {@code tlsKey} are PEM files, or both null for plain HTTP. */
   public record Listen(String host, int port, Path tlsCertificate, Path tlsKey) {}
@@ -50,16 +66,19 @@ public final class GatewayHttpServer extends VerticleBase {
   private final Query query;
   private final java.util.List<java.util.function.Consumer<Router>> mounts = new java.util.ArrayList<>();
   private RequestAudit audit;
+  private AuditedAnswers audited;
   private static final String KMS_ROUTE = "kmsgw.kms";
   private static final String KMS_CALLER = "kmsgw.kms.caller";
   private static final String KMS_CONTEXT = "kmsgw.kms.context";
-  private static final String AUDITED = "kmsgw.audited";
-  private static final String QUERY_CALLER = "kmsgw.query.caller";
+  static final String QUERY_CALLER = "kmsgw.query.caller";
+  /** "reading" while the body handler runs, "read" after: a failure while reading is the request's framing. */
+  private static final String BODY = "kmsgw.body";
   private java.util.function.Consumer<HttpServerOptions> serverOptions = o -> {};
   private io.kmsgw.api.cloudtrail.CloudTrailApi cloudTrail;
   private HttpServer server;
   private ConnectionGuard connections;
   private HostNames hostNames;
+  private HealthEndpoints healthEndpoints;
 
   /**
    * The IAM and STS Query APIs and a verifier for each (signing names {@code iam} and {@code sts}).
@@ -114,6 +133,15 @@ public final class GatewayHttpServer extends VerticleBase {
     return this;
   }
 
+  /**
+   * Serves the health details at {@code GET /healthz/detail} to callers signed for this listener's KMS verifier whom
+   * {@code access} lets through; without it, {@code /healthz} alone (the status). Call before deployment.
+   */
+  public GatewayHttpServer healthDetail(HealthEndpoints.Access access) {
+    this.healthEndpoints = new HealthEndpoints(health, verifier, access);
+    return this;
+  }
+
   /** Refuses requests to {@code POST /} whose Host is not one of these names. Call before deployment. */
   public GatewayHttpServer hostNames(HostNames names) {
     this.hostNames = names;
@@ -150,16 +178,25 @@ public final class GatewayHttpServer extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    audited = new AuditedAnswers(audit);
     Router router = Router.router(vertx);
     router.route().handler(this::begin);
     mounts.forEach(m -> m.accept(router));
-    router.get("/healthz").handler(this::health);
+    (healthEndpoints != null ? healthEndpoints : new HealthEndpoints(health, null, null)).mount(router);
     if (api != null && hostNames != null && hostNames.enabled()) {
       // before the body is read: a request for another host costs no more than its headers
       router.post("/").handler(hostNames);
     }
     if (api != null) {
-      router.post("/").handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES)).handler(this::post);
+      BodyHandler json = BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES);
+      BodyHandler form = BodyHandler.create(false).setBodyLimit(MAX_FORM_BODY_BYTES);
+      router.post("/").handler(ctx -> {
+        ctx.put(BODY, "reading");
+        (ctx.get(QUERY_SERVICE) != null ? form : json).handle(ctx);
+      }).handler(ctx -> {
+        ctx.put(BODY, "read");
+        post(ctx);
+      });
     }
     router.route().handler(ctx -> ctx.fail(new KmsException(ErrorCode.UNKNOWN_OPERATION,
         "No such endpoint: KMS requests are POST / with an X-Amz-Target header.")));
@@ -169,7 +206,14 @@ public final class GatewayHttpServer extends VerticleBase {
         .setHost(listen.host())
         .setPort(listen.port())
         .setHandle100ContinueAutomatically(true)
-        .setCompressionSupported(false);
+        .setCompressionSupported(false)
+        .setMaxInitialLineLength(MAX_INITIAL_LINE_BYTES)
+        .setMaxHeaderSize(MAX_HEADER_BYTES)
+        // the Query API parses its form itself; Vert.x decodes it as well (BodyHandler asks it to), so its limits
+        // must not be below the body's
+        .setMaxFormAttributeSize(MAX_FORM_BODY_BYTES)
+        .setMaxFormBufferedBytes(MAX_FORM_BODY_BYTES)
+        .setMaxFormFields(MAX_FORM_FIELDS);
     if (listen.tlsCertificate() != null) {
       options.setSsl(true)
           .setKeyCertOptions(new PemKeyCertOptions()
@@ -184,7 +228,13 @@ public final class GatewayHttpServer extends VerticleBase {
       connections.apply(options);
     }
     serverOptions.accept(options);
-    HttpServer http = vertx.createHttpServer(options).requestHandler(router);
+    HttpServer http = vertx.createHttpServer(options)
+        .requestHandler(request -> {
+          if (!MalformedRequests.missingHost(request)) {
+            router.handle(request);
+          }
+        })
+        .invalidRequestHandler(MalformedRequests::invalidHead);
     if (connections != null) {
       http.connectionHandler(connections::accept);
     }
@@ -197,29 +247,38 @@ public final class GatewayHttpServer extends VerticleBase {
   }
 
   private void begin(RoutingContext ctx) {
+    record(ctx);
+    if (query != null && ctx.request().method() == io.vertx.core.http.HttpMethod.POST
+        && "/".equals(ctx.request().path())) {
+      // known from the headers, so that errors before the body is read (too large, malformed) are in IAM's XML
+      QueryApi.Service early = MalformedRequests.queryService(ctx.request());
+      if (early != null) {
+        ctx.put(QUERY_SERVICE, early);
+      }
+    }
+    ctx.next();
+  }
+
+  /** The request's record, made on first use; its line is logged when the response has ended. */
+  private static RequestRecord record(RoutingContext ctx) {
+    RequestRecord existing = ctx.get(RECORD);
+    if (existing != null) {
+      return existing;
+    }
     // the connection's own address: RoutingContext's request would run Forwarded-header parsing for nothing
     io.vertx.core.net.SocketAddress remote = ctx.request().connection().remoteAddress();
     RequestRecord rec = new RequestRecord(RequestIds.next(), remote == null ? "-" : remote.hostAddress());
     ctx.put(RECORD, rec);
     ctx.response().putHeader("x-amzn-RequestId", rec.requestId);
-    ctx.addEndHandler(v -> rec.log(ctx.response().getStatusCode()));
-    ctx.next();
-  }
-
-  private void health(RoutingContext ctx) {
-    RequestRecord rec = ctx.get(RECORD);
-    rec.operation = "healthz";
-    Health h = health.get();
-    ctx.response()
-        .setStatusCode(h.healthy() ? 200 : 503)
-        .putHeader("Content-Type", "application/json")
-        .end(Buffer.buffer(JsonResponse.write(h.document())));
+    ctx.addEndHandler(ar -> rec.logWhenEnded(ctx.response(), ar));
+    return rec;
   }
 
   /** KMS (JSON, X-Amz-Target) or, by the credential scope's service or a form body, IAM and STS (Query, XML). */
   private void post(RoutingContext ctx) {
     if (cloudTrail != null && io.kmsgw.api.cloudtrail.CloudTrailApi.handles(ctx.request().getHeader("X-Amz-Target"),
         SigV4Verifier.scopeService(ctx.request().getHeader("Authorization")))) {
+      ctx.remove(QUERY_SERVICE);
       cloudTrail(ctx);
       return;
     }
@@ -239,7 +298,7 @@ public final class GatewayHttpServer extends VerticleBase {
     kms(ctx);
   }
 
-  private static byte[] body(RoutingContext ctx) {
+  static byte[] body(RoutingContext ctx) {
     return ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
   }
 
@@ -257,7 +316,7 @@ public final class GatewayHttpServer extends VerticleBase {
         ctx.vertx().getOrCreateContext()).onComplete(ar -> {
           if (ar.succeeded()) {
             Buffer out = Buffer.buffer(ar.result());
-            audited(ctx, queryCall(ctx, rec, service, null), () -> ctx.response()
+            audited.answer(ctx, AuditedAnswers.queryCall(ctx, rec, service, null), () -> ctx.response()
                 .putHeader("Content-Type", "text/xml").end(out));
           } else {
             ctx.fail(ar.cause());
@@ -302,12 +361,13 @@ public final class GatewayHttpServer extends VerticleBase {
     // a success is recorded where the operation completes (an HSM worker), so the answer needs one hop back to the
     // event loop, not two; the event loop only writes the response
     java.util.concurrent.CompletionStage<java.util.Map<String, Object>> done = api.invoke(oc, body);
-    if (audit != null) {
-      ctx.put(AUDITED, Boolean.TRUE);
-      done = done.thenCompose(result -> record(kmsCall(rec, operation, oc, oc.caller(), userAgent, result, null))
+    if (audited.on()) {
+      ctx.put(AuditedAnswers.AUDITED, Boolean.TRUE);
+      done = done.thenCompose(result -> audited.record(AuditedAnswers.kmsCall(rec, operation, oc, oc.caller(),
+              userAgent, result, null))
           .handle((v, t) -> {
             if (t != null) {
-              throw new NotRecorded(t);
+              throw new AuditedAnswers.NotRecorded(t);
             }
             return result;
           }));
@@ -324,97 +384,14 @@ public final class GatewayHttpServer extends VerticleBase {
       while (t instanceof java.util.concurrent.CompletionException && t.getCause() != null) {
         t = t.getCause();
       }
-      if (t instanceof NotRecorded nr) {
-        notRecorded(ctx, rec.requestId, operation, nr.getCause());
+      if (t instanceof AuditedAnswers.NotRecorded nr) {
+        AuditedAnswers.notRecorded(ctx, rec.requestId, operation, nr.getCause());
       } else {
         // the operation failed: the failure handler records the error it answers
-        ctx.remove(AUDITED);
+        ctx.remove(AuditedAnswers.AUDITED);
         ctx.fail(ar.cause());
       }
     });
-  }
-
-  /** An operation that succeeded but whose audit event could not be written. */
-  private static final class NotRecorded extends RuntimeException {
-    NotRecorded(Throwable cause) {
-      super(cause);
-    }
-  }
-
-  /** The audit record of a KMS call, from what the request got to before it ended. */
-  private RequestAudit.Call call(RoutingContext ctx, RequestRecord rec, String operation,
-      java.util.Map<String, Object> response, KmsException error) {
-    OperationContext oc = ctx.get(KMS_CONTEXT);
-    return kmsCall(rec, operation, oc, oc != null ? oc.caller() : ctx.get(KMS_CALLER),
-        ctx.request().getHeader("User-Agent"), response, error);
-  }
-
-  /** The audit record of a KMS call from its parts (no routing context: also built off the event loop). */
-  private static RequestAudit.Call kmsCall(RequestRecord rec, String operation, OperationContext oc, Caller caller,
-      String userAgent, java.util.Map<String, Object> response, KmsException error) {
-    return new RequestAudit.Call(rec.requestId, operation, caller, "-".equals(rec.source) ? null : rec.source,
-        userAgent, oc == null ? null : oc.request(), response, error, oc == null ? null : oc.keyArn(),
-        "kms.amazonaws.com");
-  }
-
-  /** Hands a call to the audit trail; a recorder that throws counts as a record that could not be written. */
-  private java.util.concurrent.CompletionStage<Void> record(RequestAudit.Call call) {
-    try {
-      return audit.record(call);
-    } catch (RuntimeException e) {
-      return java.util.concurrent.CompletableFuture.failedFuture(e);
-    }
-  }
-
-  /**
-   * Answers once the call's audit event is durable. If it cannot be recorded, the answer is an internal error:
-   * nothing is acknowledged that the audit trail does not hold (the operation itself may have taken effect).
-   */
-  private void audited(RoutingContext ctx, RequestAudit.Call call, Runnable respond) {
-    if (audit == null) {
-      respond.run();
-      return;
-    }
-    ctx.put(AUDITED, Boolean.TRUE);
-    Future.fromCompletionStage(record(call), ctx.vertx().getOrCreateContext()).onComplete(ar -> {
-      if (ar.succeeded()) {
-        respond.run();
-        return;
-      }
-      notRecorded(ctx, call.requestId(), call.operation(), ar.cause());
-    });
-  }
-
-  /**
-   * The answer for a call whose audit event could not be written: an internal error, since nothing is acknowledged
-   * that the audit trail does not hold (the operation itself may have taken effect).
-   */
-  private void notRecorded(RoutingContext ctx, String requestId, String operation, Throwable cause) {
-    RequestRecord rec = ctx.get(RECORD);
-    LOG.severe(() -> "request " + requestId + ": the audit trail could not record " + operation + ": "
-        + cause.getMessage());
-    if (rec != null) {
-      rec.error = ErrorCode.KMS_INTERNAL.awsName();
-    }
-    if (!ctx.response().ended() && !ctx.response().closed()) {
-      ErrorResponses.write(ctx.response(), KmsException.internal("The request could not be recorded in the audit "
-          + "trail, so it is not acknowledged; it may have taken effect. Request id " + requestId + ".", cause));
-    }
-  }
-
-  /** The audit record of an IAM or STS call: the action, its allowlisted parameters, the outcome (no response). */
-  private RequestAudit.Call queryCall(RoutingContext ctx, RequestRecord rec, QueryApi.Service service,
-      KmsException error) {
-    String action = QueryApi.actionOf(body(ctx));
-    java.util.Map<String, String> form = QueryApi.form(body(ctx));
-    java.util.Map<String, Object> request = form == null ? null : new java.util.LinkedHashMap<>(form);
-    if (request != null) {
-      request.remove("Action");
-      request.remove("Version");
-    }
-    return new RequestAudit.Call(rec.requestId, action, ctx.get(QUERY_CALLER), "-".equals(rec.source) ? null
-        : rec.source, ctx.request().getHeader("User-Agent"), request, null, error, null,
-        service.signingName + ".amazonaws.com");
   }
 
   /** The KMS operation a failed request named, if its X-Amz-Target names one; else null. */
@@ -431,17 +408,23 @@ public final class GatewayHttpServer extends VerticleBase {
   }
 
   private void failure(RoutingContext ctx) {
-    RequestRecord rec = ctx.get(RECORD);
+    // a failure before the first route (none known today) still gets a request id and its log line
+    RequestRecord rec = record(ctx);
     Throwable t = ctx.failure();
     while (t instanceof CompletionException && t.getCause() != null) {
       t = t.getCause();
     }
+    boolean bodyUnread = "reading".equals(ctx.get(BODY));
     KmsException error;
     if (t instanceof KmsException k) {
       error = k;
     } else if (t == null && ctx.statusCode() == 413) {
-      error = new KmsException(ErrorCode.REQUEST_ENTITY_TOO_LARGE,
-          "The request body is larger than " + MAX_BODY_BYTES + " bytes.");
+      error = new KmsException(ErrorCode.REQUEST_ENTITY_TOO_LARGE, "The request body is larger than "
+          + (ctx.get(QUERY_SERVICE) != null ? MAX_FORM_BODY_BYTES : MAX_BODY_BYTES) + " bytes.");
+    } else if (t != null && bodyUnread) {
+      // the body did not arrive as HTTP says it must (a chunk size that is not hex, a form the decoder refuses):
+      // the client's error, answered without a stack trace
+      error = MalformedRequests.unreadableBody(t);
     } else if (t == null && ctx.statusCode() >= 400 && ctx.statusCode() < 500) {
       error = new KmsException(ErrorCode.SERIALIZATION, "The request could not be read.");
     } else {
@@ -454,33 +437,32 @@ public final class GatewayHttpServer extends VerticleBase {
       KmsException e = error;
       LOG.warning(() -> "request " + id + ": " + e.code().awsName() + ": " + e.getCause().getMessage());
     }
+    if (bodyUnread) {
+      // what is left of the body cannot be told from a next request: answer, then close (not recorded in the
+      // audit trail: the request never arrived whole, so no action was asked for)
+      MalformedRequests.write(ctx.request(), rec, error).onComplete(ar -> ctx.request().connection().close());
+      return;
+    }
     QueryApi.Service service = ctx.get(QUERY_SERVICE);
     if (service != null) {
-      io.kmsgw.api.iam.QueryErrors.Rendered r = QueryApi.error(service, error, rec == null ? "-" : rec.requestId);
-      if (rec != null) {
-        rec.error = r.code();
-      }
-      Runnable respond = () -> {
-        if (!ctx.response().ended() && !ctx.response().closed()) {
-          ctx.response().setStatusCode(r.status()).putHeader("Content-Type", "text/xml")
-              .end(Buffer.buffer(r.xml()));
-        }
-      };
-      if (rec != null && ctx.get(AUDITED) == null && !"-".equals(QueryApi.actionOf(body(ctx)))) {
-        audited(ctx, queryCall(ctx, rec, service, error), respond);
+      rec.error = QueryApi.error(service, error, rec.requestId).code();
+      Runnable respond = () -> ErrorResponses.writeQuery(ctx.response(), service, error, rec.requestId);
+      if (ctx.get(AuditedAnswers.AUDITED) == null && !"-".equals(QueryApi.actionOf(body(ctx)))) {
+        audited.answer(ctx, AuditedAnswers.queryCall(ctx, rec, service, error), respond);
       } else {
         respond.run();
       }
       return;
     }
-    if (rec != null) {
-      rec.error = error.code().awsName();
-    }
+    rec.error = error.code().awsName();
     KmsException answer = error;
-    String operation = ctx.get(KMS_ROUTE) != null && ctx.get(AUDITED) == null ? operationOf(ctx) : null;
-    if (operation != null && rec != null) {
+    String operation = ctx.get(KMS_ROUTE) != null && ctx.get(AuditedAnswers.AUDITED) == null ? operationOf(ctx)
+        : null;
+    if (operation != null) {
       // refused and failed calls are recorded too (a target naming no KMS operation is not an API call)
-      audited(ctx, call(ctx, rec, operation, null, answer), () -> ErrorResponses.write(ctx.response(), answer));
+      OperationContext oc = ctx.get(KMS_CONTEXT);
+      audited.answer(ctx, AuditedAnswers.kmsCall(rec, operation, oc, oc != null ? oc.caller() : ctx.get(KMS_CALLER),
+          ctx.request().getHeader("User-Agent"), null, answer), () -> ErrorResponses.write(ctx.response(), answer));
       return;
     }
     ErrorResponses.write(ctx.response(), error);

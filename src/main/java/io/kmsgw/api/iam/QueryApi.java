@@ -87,13 +87,14 @@ public final class QueryApi {
 
   /** Which service a form body is for when the request carries no signature to tell (only its error says so). */
   public static Service guessService(byte[] body) {
-    String action = parseForm(body).get("Action");
+    String action = actionOf(body);
     return "AssumeRole".equals(action) || "GetCallerIdentity".equals(action) ? Service.STS : Service.IAM;
   }
 
-  /** The action a body names, for the request log; null when none. */
+  /** The action a body names, for the request log and the audit trail; "-" when none or the form is malformed. */
   public static String actionOf(byte[] body) {
-    String action = parseForm(body).get("Action");
+    Map<String, String> form = form(body);
+    String action = form == null ? null : form.get("Action");
     // read before the signature is checked, for the request log: only something shaped like an action name
     return action != null && action.length() <= 64 && action.chars().allMatch(Character::isLetter) ? action : "-";
   }

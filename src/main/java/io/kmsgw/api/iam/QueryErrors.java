@@ -30,6 +30,9 @@ public final class QueryErrors {
       case UNKNOWN_OPERATION, UNSUPPORTED_OPERATION -> { status = 400; code = "InvalidAction"; }
       case THROTTLING -> { status = 400; code = "Throttling"; }
       case REQUEST_ENTITY_TOO_LARGE -> { status = 413; code = "RequestEntityTooLarge"; }
+      case MALFORMED_HTTP_REQUEST -> { status = 400; code = "MalformedHttpRequest"; }
+      case REQUEST_URI_TOO_LONG -> { status = 414; code = "RequestURITooLong"; }
+      case REQUEST_HEADER_FIELDS_TOO_LARGE -> { status = 431; code = "RequestHeaderFieldsTooLarge"; }
       case NOT_FOUND -> { status = 404; code = "NoSuchEntity"; }
       case ALREADY_EXISTS -> { status = 409; code = "EntityAlreadyExists"; }
       case CONFLICT -> { status = 409; code = "DeleteConflict"; }

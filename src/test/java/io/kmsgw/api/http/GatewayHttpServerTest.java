@@ -50,6 +50,10 @@ class GatewayHttpServerTest {
   private static final String SECRET = "http-test-secret-0000000000000000000000";
   private static final Caller ROOT = new Caller("arn:aws:iam::111122223333:root", "111122223333", "111122223333",
       AKID, "Root");
+  private static final String USER_AKID = "AKIAHTTPTESTUSER0000";
+  private static final String USER_SECRET = "http-test-user-secret-000000000000000000";
+  private static final Caller USER = new Caller("arn:aws:iam::111122223333:user/reader", "111122223333",
+      "AIDAHTTPTESTUSER0000", USER_AKID, "User");
 
   private final HttpClient http = HttpClient.newHttpClient();
   /** Every call the server asked the audit trail to record, and how the trail answers. */
@@ -107,11 +111,19 @@ class GatewayHttpServerTest {
   @BeforeEach
   void deploy(Vertx vertx, VertxTestContext ctx) {
     SigV4Verifier verifier = new SigV4Verifier("kms", "us-east-1",
-        new StaticCredentialStore(List.of(new AccessKey(AKID, SECRET, ROOT))), Clock.systemUTC());
+        new StaticCredentialStore(List.of(new AccessKey(AKID, SECRET, ROOT), new AccessKey(USER_AKID, USER_SECRET,
+            USER))), Clock.systemUTC());
     KmsApi api = new KmsApi(ServiceModel.kms(), handlers());
     GatewayHttpServer server = new GatewayHttpServer(new GatewayHttpServer.Listen("127.0.0.1", 0, null, null),
         verifier, api, () -> new GatewayHttpServer.Health(healthy.get(), Map.of("state",
-            healthy.get() ? "CONNECTED" : "FAILED")))
+            healthy.get() ? "CONNECTED" : "FAILED", "pkcs11Library", "/usr/lib/softhsm/libsofthsm2.so")))
+        // a stand-in for the gateway's authorizer (kms:DescribeCustomKeyStores): the root may, the user may not
+        .healthDetail(caller -> {
+          if (!caller.arn().equals(ROOT.arn())) {
+            throw new io.kmsgw.error.KmsException(io.kmsgw.error.ErrorCode.ACCESS_DENIED, "User: " + caller.arn()
+                + " is not authorized to perform: kms:DescribeCustomKeyStores");
+          }
+        })
         .audit(call -> {
           audited.add(call);
           return auditAnswer.get();
@@ -195,14 +207,71 @@ class GatewayHttpServerTest {
     assertNotNull(r.headers().firstValue("x-amzn-RequestId").orElse(null));
   }
 
+  private HttpResponse<String> get(String path) throws Exception {
+    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** {@code GET path} signed by the AWS SDK's signer for the service kms. */
+  private HttpResponse<String> signedGet(String path, String akid, String secret) throws Exception {
+    URI uri = URI.create("http://127.0.0.1:" + port + path);
+    SdkHttpRequest signed = AwsV4HttpSigner.create().sign(r -> r
+            .identity(AwsCredentialsIdentity.create(akid, secret))
+            .request(SdkHttpRequest.builder().method(SdkHttpMethod.GET).uri(uri).build())
+            .putProperty(AwsV4HttpSigner.SERVICE_SIGNING_NAME, "kms")
+            .putProperty(AwsV4HttpSigner.REGION_NAME, "us-east-1"))
+        .request();
+    HttpRequest.Builder b = HttpRequest.newBuilder(uri).GET();
+    signed.headers().forEach((k, v) -> {
+      if (!k.equalsIgnoreCase("host")) {
+        v.forEach(value -> b.header(k, value));
+      }
+    });
+    return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
   @Test
-  void healthz_is503WhenTheKeyStoreIsNotConnected() throws Exception {
-    URI uri = URI.create("http://127.0.0.1:" + port + "/healthz");
-    assertEquals(200, http.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString()).statusCode());
+  void healthz_anonymous_isTheStatusAlone_503WhenUnavailable() throws Exception {
+    HttpResponse<String> ok = get("/healthz");
+    assertEquals(200, ok.statusCode());
+    assertEquals(new JsonObject().put("status", "ok"), new JsonObject(ok.body()));
     healthy.set(false);
-    HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> r = get("/healthz");
     assertEquals(503, r.statusCode());
-    assertEquals("FAILED", new JsonObject(r.body()).getString("state"));
+    assertEquals(new JsonObject().put("status", "unavailable"), new JsonObject(r.body()),
+        "no state, store, library path or counter for anonymous callers");
+  }
+
+  @Test
+  void healthzDetail_unsigned_isMissingAuthenticationToken() throws Exception {
+    HttpResponse<String> r = get("/healthz/detail");
+    assertEquals(403, r.statusCode());
+    assertEquals("MissingAuthenticationTokenException", new JsonObject(r.body()).getString("__type"));
+    assertFalse(r.body().contains("softhsm") || r.body().contains("CONNECTED"), r.body());
+  }
+
+  @Test
+  void healthzDetail_signedWithoutPermission_isAccessDenied() throws Exception {
+    HttpResponse<String> r = signedGet("/healthz/detail", USER_AKID, USER_SECRET);
+    assertEquals(400, r.statusCode());
+    assertEquals("AccessDeniedException", new JsonObject(r.body()).getString("__type"));
+    assertFalse(r.body().contains("softhsm") || r.body().contains("CONNECTED"), r.body());
+    HttpResponse<String> forged = signedGet("/healthz/detail", AKID, "not-the-secret-0000000000000000000000000");
+    assertEquals("InvalidSignatureException", new JsonObject(forged.body()).getString("__type"));
+  }
+
+  @Test
+  void healthzDetail_signedByAnAllowedCaller_isTheWholeDocument_503WhenUnavailable() throws Exception {
+    HttpResponse<String> r = signedGet("/healthz/detail", AKID, SECRET);
+    assertEquals(200, r.statusCode(), r.body());
+    JsonObject doc = new JsonObject(r.body());
+    assertEquals("ok", doc.getString("status"));
+    assertEquals("CONNECTED", doc.getString("state"));
+    assertEquals("/usr/lib/softhsm/libsofthsm2.so", doc.getString("pkcs11Library"));
+    healthy.set(false);
+    HttpResponse<String> down = signedGet("/healthz/detail", AKID, SECRET);
+    assertEquals(503, down.statusCode());
+    assertEquals("FAILED", new JsonObject(down.body()).getString("state"));
   }
 
   @Test
