@@ -123,6 +123,17 @@ public final class AuditFiles {
     return b.get(0);
   }
 
+  /**
+   * The first line of a file without its {@code \n} (up to the first {@code \n} or zero byte, or the end), read
+   * with bounded memory: null when the file is empty, or the line is longer than {@code maxLine} bytes.
+   */
+  static String firstLine(Path file, int maxLine) throws IOException {
+    try (ForwardLines in = new ForwardLines(file, maxLine)) {
+      ForwardLines.Line l = in.next();
+      return l == null ? null : l.text();
+    }
+  }
+
   /** Makes a created or deleted file's directory entry durable (fsync of the directory). */
   static void syncDirectory(Path dir) throws IOException {
     try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {

@@ -61,6 +61,11 @@ import java.util.logging.Logger;
 public final class AuditLog implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(AuditLog.class.getName());
   private static final int MAX_BATCH = 4096;
+  /**
+   * The most bytes one write (and fsync) carries; a longer batch is written in parts. It bounds what a crash can leave
+   * of an unacknowledged write, which a restart looks for at the end of the file only ({@link AuditTail}).
+   */
+  static final int MAX_WRITE = 4 << 20;
   private static final int QUEUE_CAPACITY = 65_536;
   /** How soon a digest is tried again after the signer was not ready or failed. */
   private static final Duration DIGEST_RETRY = Duration.ofSeconds(5);
@@ -291,14 +296,13 @@ public final class AuditLog implements AutoCloseable {
     List<AuditFiles.Entry> files = new ArrayList<>(AuditFiles.list(dir));
     while (!files.isEmpty()) {
       AuditFiles.Entry newest = files.get(files.size() - 1);
-      byte[] bytes = Files.readAllBytes(newest.path());
-      // complete lines end before the first zero byte (the pre-allocated tail); bytes of an unacknowledged write
-      // may lie among the zeros after it
-      AuditFiles.Extent extent = AuditFiles.extent(bytes);
-      int valid = extent.lines();
-      int written = extent.written();
+      // only the end of the file is read (AuditTail): memory and time do not grow with the file
+      AuditTail.Tail tail = AuditTail.read(newest.path());
+      long valid = tail.lines();
+      long written = tail.written();
       if (valid == 0) {
-        // a file whose header never became durable: created by a run that crashed at once; nothing in it counted
+        // a file whose header never became durable: created by a run that crashed at once (or a rotation that
+        // failed on a full disk); nothing in it counted
         LOG.warning(() -> "audit: removing " + newest.name() + ", which holds no complete line (" + written
             + " bytes written): its creation was cut short");
         Files.delete(newest.path());
@@ -306,18 +310,17 @@ public final class AuditLog implements AutoCloseable {
         files.remove(files.size() - 1);
         continue;
       }
-      String[] lines = new String(bytes, 0, valid - 1, StandardCharsets.UTF_8).split("\n", -1);
-      resume(newest, lines);
+      resume(newest, tail);
       JsonObject repair = null;
       channel = FileChannel.open(newest.path(), StandardOpenOption.WRITE);
-      if (valid < bytes.length) {
+      if (valid < channel.size()) {
         // the zero tail goes too: the file is extended again ahead of the writer
         channel.truncate(valid);
         channel.force(true);
       }
       if (valid < written) {
-        byte[] torn = java.util.Arrays.copyOfRange(bytes, valid, written);
-        LOG.warning(() -> "audit: cut off an incomplete last line of " + newest.name() + " (" + torn.length
+        long torn = written - valid;
+        LOG.warning(() -> "audit: cut off an incomplete last line of " + newest.name() + " (" + torn
             + " bytes at offset " + valid + "), left by a crash during a write; it was never acknowledged");
         repair = AuditEvent.serviceEvent("KmsgwAuditLogRepaired")
             .time(clock.instant())
@@ -325,8 +328,8 @@ public final class AuditLog implements AutoCloseable {
             .recipientAccountId(settings.accountId())
             .serviceEventDetail("file", newest.name())
             .serviceEventDetail("offset", valid)
-            .serviceEventDetail("removedBytes", torn.length)
-            .serviceEventDetail("removedSha256", Hashes.sha256Hex(torn))
+            .serviceEventDetail("removedBytes", torn)
+            .serviceEventDetail("removedSha256", tail.tornSha256())
             .serviceEventDetail("reason", "an incomplete last line left by a crash; never acknowledged")
             .build();
       }
@@ -343,31 +346,20 @@ public final class AuditLog implements AutoCloseable {
     return null;
   }
 
-  /** The chain state from the complete lines of the newest file. */
-  private void resume(AuditFiles.Entry file, String[] lines) throws IOException {
+  /** The chain state from the end of the newest file. */
+  private void resume(AuditFiles.Entry file, AuditTail.Tail tail) throws IOException {
     current = file;
-    String last = lines[lines.length - 1];
+    String last = tail.lastLine();
     AuditRecords.Parsed p = AuditRecords.parse(last);
     if (p.seq() == null || p.kind() == null) {
-      throw new IOException("the last line of " + file.path() + " is damaged (line " + lines.length
-          + "); the audit trail will not continue a chain it cannot read: check it with kmsgw audit verify");
+      throw new IOException("the last line of " + file.path() + " is damaged (at offset "
+          + (tail.lines() - last.getBytes(StandardCharsets.UTF_8).length - 1) + "); the audit trail will not continue a chain it cannot read: "
+          + "check it with kmsgw audit verify");
     }
     lastSeq = p.seq();
     lastHash = AuditRecords.hash(last);
     lastIsDigest = p.kind().equals("digest");
-    lastDigestLine = null;
-    for (int i = lines.length - 1; i >= 0 && lastDigestLine == null; i--) {
-      if (lines[i].contains("},\"digest\":{") && "digest".equals(AuditRecords.parse(lines[i]).kind())) {
-        lastDigestLine = lines[i];
-      }
-    }
-    if (lastDigestLine == null) {
-      // no digest in this file yet: the one its header repeats, if any
-      AuditRecords.Parsed header = AuditRecords.parse(lines[0]);
-      if ("file".equals(header.kind())) {
-        lastDigestLine = header.json().getJsonObject("file").getString("anchor");
-      }
-    }
+    lastDigestLine = tail.lastDigest();
     if (lastDigestLine != null) {
       lastDigestSeq = AuditRecords.quickSeq(lastDigestLine);
       lastDigestHash = AuditRecords.hash(lastDigestLine);
@@ -446,33 +438,50 @@ public final class AuditLog implements AutoCloseable {
   }
 
   private void writeEvents(List<Pending> events) {
+    int from = 0;
+    while (from < events.size()) {
+      from = writePart(events, from);
+    }
+  }
+
+  /** Writes events from {@code from} on in one durable write of at most MAX_WRITE bytes (or one line); returns
+   *  where it stopped. */
+  private int writePart(List<Pending> events, int from) {
     long seq = lastSeq;
     String prev = lastHash;
-    ByteArrayOutputStream buf = new ByteArrayOutputStream(events.size() * 1024);
-    List<String> lines = new ArrayList<>(events.size());
-    for (Pending p : events) {
-      String line = AuditRecords.eventLine(++seq, prev, p.eventJson());
+    ByteArrayOutputStream buf = new ByteArrayOutputStream(Math.min(MAX_WRITE, (events.size() - from) * 1024));
+    List<String> lines = new ArrayList<>();
+    int to = from;
+    while (to < events.size()) {
+      String line = AuditRecords.eventLine(seq + 1, prev, events.get(to).eventJson());
       byte[] bytes = line.getBytes(StandardCharsets.UTF_8);
+      if (to > from && buf.size() + bytes.length + 1 > MAX_WRITE) {
+        break;
+      }
+      seq++;
       prev = Hashes.sha256Hex(bytes);
       buf.writeBytes(bytes);
       buf.write('\n');
       lines.add(line);
+      to++;
     }
+    List<Pending> part = events.subList(from, to);
     try {
       durable(buf.toByteArray());
     } catch (IOException e) {
       AuditException failure = new AuditException("the audit trail could not be written: " + e.getMessage(), e);
-      events.forEach(p -> p.done().completeExceptionally(failure));
-      return;
+      part.forEach(p -> p.done().completeExceptionally(failure));
+      return to;
     }
     lastSeq = seq;
     lastHash = prev;
     lastIsDigest = false;
-    sinceDigest += events.size();
-    records.addAndGet(events.size());
+    sinceDigest += part.size();
+    records.addAndGet(part.size());
     publish();
-    events.forEach(p -> p.done().complete(null));
+    part.forEach(p -> p.done().complete(null));
     toSinks(lines);
+    return to;
   }
 
   /**
@@ -880,14 +889,12 @@ public final class AuditLog implements AutoCloseable {
   }
 
   private static boolean anchored(Path file) throws IOException {
-    try (java.io.BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-      String first = r.readLine();
-      if (first == null) {
-        return false;
-      }
-      AuditRecords.Parsed p = AuditRecords.parse(first);
-      return "file".equals(p.kind()) && p.json().getJsonObject("file").getString("anchor") != null;
+    String first = AuditFiles.firstLine(file, AuditVerifier.MAX_LINE);
+    if (first == null) {
+      return false;
     }
+    AuditRecords.Parsed p = AuditRecords.parse(first);
+    return "file".equals(p.kind()) && p.json().getJsonObject("file").getString("anchor") != null;
   }
 
   private LocalDate today() {
