@@ -9,7 +9,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.LocalDate;
@@ -287,13 +286,9 @@ public final class AuditLog implements AutoCloseable {
   /** Finds where the chain stands; returns the repair event to record first, or null. */
   private JsonObject recover() throws IOException {
     Path dir = settings.dir();
-    Files.createDirectories(dir);
-    try {
-      Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
-    } catch (UnsupportedOperationException e) {
-      // not a POSIX file system
-    }
+    AuditFiles.createDirectory(dir);
     List<AuditFiles.Entry> files = new ArrayList<>(AuditFiles.list(dir));
+    AuditFiles.restrict(files);
     while (!files.isEmpty()) {
       AuditFiles.Entry newest = files.get(files.size() - 1);
       // only the end of the file is read (AuditTail): memory and time do not grow with the file
@@ -634,7 +629,8 @@ public final class AuditLog implements AutoCloseable {
     for (int n = counter; next == null; n++) {
       path = dir.resolve(AuditFiles.name(day, n));
       try {
-        next = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        // readable by the gateway's user only, from its creation on (not chmod after: no moment it is wider)
+        next = AuditFiles.create(path);
         counter = n;
       } catch (java.nio.file.FileAlreadyExistsException e) {
         if (n > counter + 1000) {
