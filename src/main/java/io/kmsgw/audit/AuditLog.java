@@ -79,14 +79,23 @@ public final class AuditLog implements AutoCloseable {
    * @param region the region of the gateway's own service events
    */
   public record Settings(Path dir, long maxFileBytes, int retentionDays, int digestEveryEvents, Duration digestEvery,
-      String accountId, String region, long preallocateBytes) {
+      String accountId, String region, long preallocateBytes, long lowSpaceBytes) {
     /** The default pre-allocation step. */
     public static final long DEFAULT_PREALLOCATE = 8L << 20;
+    /** The default low-space watermark ({@code audit.low_space_mb}). */
+    public static final long DEFAULT_LOW_SPACE = 256L << 20;
 
     public Settings {
-      if (preallocateBytes < 0) {
-        throw new IllegalArgumentException("preallocateBytes must not be negative");
+      if (preallocateBytes < 0 || lowSpaceBytes < 0) {
+        throw new IllegalArgumentException("preallocateBytes and lowSpaceBytes must not be negative");
       }
+    }
+
+    /** With the default low-space watermark. */
+    public Settings(Path dir, long maxFileBytes, int retentionDays, int digestEveryEvents, Duration digestEvery,
+        String accountId, String region, long preallocateBytes) {
+      this(dir, maxFileBytes, retentionDays, digestEveryEvents, digestEvery, accountId, region, preallocateBytes,
+          DEFAULT_LOW_SPACE);
     }
 
     /** With the default pre-allocation step. */
@@ -137,6 +146,7 @@ public final class AuditLog implements AutoCloseable {
   private long lastDigestNanos = System.nanoTime();
   private long digestRetryNanos;
   private long lastFailureLogNanos;
+  private long lastWriteFailureLog;
   private String lastFingerprint;
   /** Extends the file being written with zeros ahead of the writer; null when pre-allocation is off. */
   private final ExecutorService allocator;
@@ -146,8 +156,13 @@ public final class AuditLog implements AutoCloseable {
   private Extension extension;
   private long lastAllocationFailureLog;
 
+  private final FreeSpaceWatch space;
+  /** When a failed rotation may be tried again (System.nanoTime), 0 when none failed. */
+  private long rotationRetryNanos;
+
   private AuditLog(Settings settings, Clock clock, DigestSigner signer, List<AuditSink> sinks) {
     this.settings = settings;
+    this.space = new FreeSpaceWatch(settings.dir(), settings.lowSpaceBytes());
     this.clock = clock;
     this.signer = signer;
     this.sinks = List.copyOf(sinks);
@@ -169,6 +184,7 @@ public final class AuditLog implements AutoCloseable {
     AuditLog log = new AuditLog(settings, clock, signer, sinks);
     JsonObject repair = log.recover();
     log.applyRetention();
+    log.space.check(true);
     log.publish();
     log.extendAhead();
     log.writer.start();
@@ -244,7 +260,8 @@ public final class AuditLog implements AutoCloseable {
    * What the unauthenticated {@code /healthz} shows of the trail: {@code state} ({@code WRITABLE}; {@code FAILED}
    * once a write could not be undone; {@code CLOSED} after close), {@code failedWrites} (writes that failed and were
    * undone: their requests were refused), and {@code slowWriteMillis}: the durable writes that took over
-   * {@link #SLOW_WRITE_MS} ms, by milliseconds. Not the number of writes, which at low load is about the number of
+   * {@link #SLOW_WRITE_MS} ms, by milliseconds; {@code lowSpace}: the free space of the audit directory is below
+   * {@code audit.low_space_mb} (checked every few seconds). Not the number of writes, which at low load is about the number of
    * KMS requests: that would tell anyone who can reach {@code /healthz} how busy the callers are.
    */
   public Map<String, Object> health() {
@@ -252,6 +269,7 @@ public final class AuditLog implements AutoCloseable {
     doc.put("state", broken != null ? "FAILED" : closing ? "CLOSED" : "WRITABLE");
     doc.put("failedWrites", failedWrites.get());
     doc.put("slowWriteMillis", LatencyBuckets.above(durableWriteMillis(), SLOW_WRITE_MS));
+    doc.put("lowSpace", space.low());
     return doc;
   }
 
@@ -385,6 +403,7 @@ public final class AuditLog implements AutoCloseable {
           writeDigest(false);
         }
         maybeRotate();
+        space.check(false);
         publish();
       }
       // appends admitted before close() and queued after its STOP
@@ -501,8 +520,15 @@ public final class AuditLog implements AutoCloseable {
     } catch (IOException e) {
       // a write that hung and then failed is a stall too
       durableWrites.record(System.nanoTime() - start);
-      failedWrites.incrementAndGet();
-      LOG.severe(() -> "audit: writing " + current.name() + " failed: " + e.getMessage());
+      long failed = failedWrites.incrementAndGet();
+      space.check(true);
+      // a full disk fails every write until space returns: the first failure and then one line a minute
+      long now = System.nanoTime();
+      if (lastWriteFailureLog == 0 || now - lastWriteFailureLog > TimeUnit.MINUTES.toNanos(1)) {
+        lastWriteFailureLog = now;
+        LOG.severe(() -> "audit: writing " + current.name() + " failed: " + e.getMessage() + " (" + failed
+            + " failed writes since start; their requests are refused)");
+      }
       try {
         stopExtension();
         channel.truncate(size);
@@ -609,10 +635,23 @@ public final class AuditLog implements AutoCloseable {
     if (!rotationWanted()) {
       return;
     }
+    if (System.nanoTime() < rotationRetryNanos) {
+      return;
+    }
     if (!lastIsDigest && !writeDigest(false)) {
       return;
     }
-    rotate();
+    try {
+      rotate();
+    } catch (IOException e) {
+      // a full disk, say: the new file is gone again (startFile), the current one goes on, and the rotation is
+      // tried again later, after a new digest if events came in between
+      rotationRetryNanos = System.nanoTime() + DIGEST_RETRY.toNanos();
+      LOG.warning(() -> "audit: could not start a new file (" + e.getMessage() + "); writing on in "
+          + current.name() + ", trying again in " + DIGEST_RETRY.toSeconds() + " s");
+      return;
+    }
+    rotationRetryNanos = 0;
     applyRetention();
   }
 
@@ -645,12 +684,18 @@ public final class AuditLog implements AutoCloseable {
         .put("anchor", lastIsDigest ? lastDigestLine : null);
     String line = AuditRecords.fileLine(lastSeq + 1, lastHash, header);
     byte[] bytes = (line + "\n").getBytes(StandardCharsets.UTF_8);
-    ByteBuffer b = ByteBuffer.wrap(bytes);
-    while (b.hasRemaining()) {
-      next.write(b);
+    try {
+      ByteBuffer b = ByteBuffer.wrap(bytes);
+      while (b.hasRemaining()) {
+        next.write(b);
+      }
+      next.force(true);
+      AuditFiles.syncDirectory(dir);
+    } catch (IOException e) {
+      // no half-made file is left behind: the chain goes on in the current file
+      abandon(next, path);
+      throw e;
     }
-    next.force(true);
-    AuditFiles.syncDirectory(dir);
     if (channel != null) {
       retire(channel, size);
     }
@@ -667,6 +712,22 @@ public final class AuditLog implements AutoCloseable {
     String name = current.name();
     LOG.info(() -> "audit: writing " + name + " from seq " + lastSeq);
     toSinks(List.of(line));
+  }
+
+  /** Removes a file whose header could not be made durable (a full disk), so that no empty file is left. */
+  private static void abandon(FileChannel ch, Path path) {
+    try {
+      ch.close();
+    } catch (IOException ignored) {
+      // deleting it is what matters
+    }
+    try {
+      Files.deleteIfExists(path);
+      AuditFiles.syncDirectory(path.getParent());
+    } catch (IOException e) {
+      LOG.warning(() -> "audit: could not remove " + path.getFileName() + ", whose header could not be written ("
+          + e.getMessage() + "); the next start removes it");
+    }
   }
 
   // ---------------------------------------------------------------------------------------------- pre-allocation
