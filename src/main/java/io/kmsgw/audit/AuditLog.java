@@ -157,6 +157,7 @@ public final class AuditLog implements AutoCloseable {
   private long lastAllocationFailureLog;
 
   private final FreeSpaceWatch space;
+  private final List<Runnable> closeHooks = new java.util.concurrent.CopyOnWriteArrayList<>();
   /** When a failed rotation may be tried again (System.nanoTime), 0 when none failed. */
   private long rotationRetryNanos;
 
@@ -281,9 +282,21 @@ public final class AuditLog implements AutoCloseable {
     return settings.dir();
   }
 
+  /** Runs {@code hook} at the start of {@link #close}, while events are still taken (a last summary, say). */
+  public void beforeClose(Runnable hook) {
+    closeHooks.add(hook);
+  }
+
   /** Writes what is queued, a last digest if the signer is ready, and closes the file. */
   @Override
   public void close() {
+    for (Runnable hook : closeHooks) {
+      try {
+        hook.run();
+      } catch (RuntimeException e) {
+        LOG.warning(() -> "audit: a task before close failed: " + e);
+      }
+    }
     synchronized (admission) {
       if (closing) {
         return;
