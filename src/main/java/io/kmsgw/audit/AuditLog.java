@@ -153,7 +153,7 @@ public final class AuditLog implements AutoCloseable {
   /** Bytes of the current file that exist (written or pre-allocated zeros) as far as the writer knows. */
   private long allocated;
   /** An extension of the current file in progress, or null. */
-  private Extension extension;
+  private ZeroExtension extension;
   private long lastAllocationFailureLog;
 
   private final FreeSpaceWatch space;
@@ -425,7 +425,7 @@ public final class AuditLog implements AutoCloseable {
       writeDigest(true);
       publish();
       stopExtension();
-      finish(channel, size);
+      ZeroExtension.finish(channel, size);
       stopAllocator();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -765,8 +765,8 @@ public final class AuditLog implements AutoCloseable {
       return;
     }
     FileChannel ch = channel;
-    Extension e = new Extension(Math.max(allocated, size));
-    e.done = CompletableFuture.supplyAsync(() -> zeros(ch, e, step), allocator);
+    ZeroExtension e = new ZeroExtension(Math.max(allocated, size));
+    e.done = CompletableFuture.supplyAsync(() -> ZeroExtension.zeros(ch, e, step), allocator);
     extension = e;
   }
 
@@ -777,7 +777,7 @@ public final class AuditLog implements AutoCloseable {
    * stalls the writer for one piece at most.
    */
   private void awaitExtension(long length) {
-    Extension e = extension;
+    ZeroExtension e = extension;
     if (e == null) {
       return;
     }
@@ -793,7 +793,7 @@ public final class AuditLog implements AutoCloseable {
    * One that has not started (queued behind a finished file's truncation) is cancelled without waiting.
    */
   private void stopExtension() {
-    Extension e = extension;
+    ZeroExtension e = extension;
     if (e == null) {
       return;
     }
@@ -819,61 +819,6 @@ public final class AuditLog implements AutoCloseable {
   }
 
   /**
-   * Zeros being written ahead of the writer from {@code from}: {@code [from, zeroedTo)} is zeros and durable; the
-   * writer sets {@code stop} to end it after the piece in progress. {@code done} completes with the new file end.
-   */
-  private static final class Extension {
-    final long from;
-    volatile long zeroedTo;
-    volatile boolean stop;
-    /** Taken by the allocator when it starts, or by the writer to cancel it before it starts. */
-    final java.util.concurrent.atomic.AtomicBoolean claimed = new java.util.concurrent.atomic.AtomicBoolean();
-    CompletableFuture<Long> done;
-
-    Extension(long from) {
-      this.from = from;
-      this.zeroedTo = from;
-    }
-
-    /** Ends it after the piece in progress, or before it starts; true if it had not started. */
-    boolean cancel() {
-      stop = true;
-      return claimed.compareAndSet(false, true);
-    }
-  }
-
-  /** One piece of an extension (see {@link #zeros}). */
-  private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(256 << 10).asReadOnlyBuffer();
-
-  /**
-   * Writes up to {@code length} zero bytes at the extension's start and makes them durable, a piece at a time: an
-   * fdatasync covers the whole file and waits for every page of it being written out, so the writer's fsyncs wait
-   * for at most one piece of zeros, never for the whole step. Stops early when asked. Returns the new end of the
-   * zeros.
-   */
-  private static long zeros(FileChannel ch, Extension e, long length) {
-    if (!e.claimed.compareAndSet(false, true)) {
-      return e.from; // cancelled before it started
-    }
-    try {
-      long pos = e.from;
-      long end = e.from + length;
-      while (pos < end && !e.stop) {
-        ByteBuffer z = ZEROS.duplicate();
-        z.limit((int) Math.min(z.capacity(), end - pos));
-        while (z.hasRemaining()) {
-          pos += ch.write(z, pos);
-        }
-        ch.force(false);
-        e.zeroedTo = pos;
-      }
-      return pos;
-    } catch (IOException x) {
-      throw new java.io.UncheckedIOException(x);
-    }
-  }
-
-  /**
    * A file the writer has left (rotation): cut off its zero tail and close it, on the allocator's thread after any
    * extension of it still in progress, so rotation does not wait for either.
    */
@@ -890,22 +835,12 @@ public final class AuditLog implements AutoCloseable {
     String name = current.name();
     allocator.execute(() -> {
       try {
-        finish(old, written);
+        ZeroExtension.finish(old, written);
       } catch (IOException e) {
         LOG.warning(() -> "audit: could not cut the pre-allocated tail off " + name + ": " + e.getMessage()
             + " (readers stop at its first zero byte; the next start does not touch it)");
       }
     });
-  }
-
-  /** Cuts a file back to its written bytes, makes that durable and closes it. */
-  private static void finish(FileChannel ch, long written) throws IOException {
-    try (ch) {
-      if (ch.size() > written) {
-        ch.truncate(written);
-      }
-      ch.force(true);
-    }
   }
 
   /**
