@@ -4,6 +4,7 @@ import io.kmsgw.api.http.RequestAudit;
 import io.kmsgw.api.xks.XksAudit;
 import io.kmsgw.audit.AuditEvent;
 import io.kmsgw.audit.AuditLog;
+import io.kmsgw.audit.UnauthenticatedRefusals;
 import io.kmsgw.kms.ServiceEvents;
 import io.vertx.core.json.JsonObject;
 import java.time.Clock;
@@ -20,16 +21,29 @@ final class AuditRecorder implements RequestAudit, ServiceEvents, XksAudit {
   private final Clock clock;
   private final String region;
   private final String account;
+  private final UnauthenticatedRefusals refusals;
 
   AuditRecorder(AuditLog log, Clock clock, String region, String account) {
     this.log = log;
     this.clock = clock;
     this.region = region;
     this.account = account;
+    this.refusals = new UnauthenticatedRefusals(log, clock, region, account, true);
   }
 
+  /**
+   * A request refused before anyone was authenticated (no caller) is recorded individually only as its source's
+   * first this minute; the rest are counted into a summary ({@link UnauthenticatedRefusals}).
+   */
   @Override
   public CompletionStage<Void> record(Call c) {
+    if (c.caller() == null && c.error() != null) {
+      return refusals.record(c.sourceIp(), () -> event(c));
+    }
+    return log.append(event(c));
+  }
+
+  private AuditEvent.Builder event(Call c) {
     AuditEvent.Builder b = AuditEvent.apiCall(c.operation())
         .source(c.eventSource())
         .time(clock.instant())
@@ -53,7 +67,7 @@ final class AuditRecorder implements RequestAudit, ServiceEvents, XksAudit {
     if (c.keyArn() != null) {
       b.key(c.keyArn());
     }
-    return log.append(b);
+    return b;
   }
 
   /** An XKS key operation: the endpoint's credential as the caller, the gateway key (if any) as the resource. */

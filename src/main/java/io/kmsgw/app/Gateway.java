@@ -376,7 +376,7 @@ public final class Gateway implements AutoCloseable {
     }
     AuditLog log = AuditLog.open(new AuditLog.Settings(a.dir(), (long) a.maxFileMb() << 20, a.retentionDays(),
         a.digestEveryEvents(), Duration.ofSeconds(a.digestEverySeconds()), config.accountId(), config.region(),
-        (long) a.preallocateMb() << 20),
+        (long) a.preallocateMb() << 20, (long) a.lowSpaceMb() << 20),
         clock, key, sinks);
     log.append(AuditEvent.serviceEvent("KmsgwStarted").time(clock.instant()).region(config.region())
         .recipientAccountId(config.accountId()).serviceEventDetail("endpoint", config.http().endpoint()))

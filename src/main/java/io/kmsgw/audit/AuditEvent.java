@@ -220,14 +220,20 @@ public final class AuditEvent {
 
     /** Details of a service event (string, number or boolean values: ids, states, dates, counts). */
     public Builder serviceEventDetail(String name, Object value) {
-      if (!(value instanceof String || value instanceof Number || value instanceof Boolean)) {
-        throw new IllegalArgumentException("service event details are plain values");
+      if (!(value instanceof String || value instanceof Number || value instanceof Boolean || counts(value))) {
+        throw new IllegalArgumentException("service event details are plain values (or counts by name)");
       }
       if (serviceEventDetails == null) {
         serviceEventDetails = new LinkedHashMap<>();
       }
       serviceEventDetails.put(name, value);
       return this;
+    }
+
+    /** A map of names to whole numbers: counts by name (the summary of unauthenticated refusals). */
+    private static boolean counts(Object value) {
+      return value instanceof Map<?, ?> m && m.entrySet().stream().allMatch(e -> e.getKey() instanceof String
+          && (e.getValue() instanceof Long || e.getValue() instanceof Integer));
     }
 
     /** The event as a JSON object (parsed back from {@link #encode()}, so both always agree). */

@@ -123,6 +123,63 @@ public final class AuditFiles {
     return b.get(0);
   }
 
+  /**
+   * The first line of a file without its {@code \n} (up to the first {@code \n} or zero byte, or the end), read
+   * with bounded memory: null when the file is empty, or the line is longer than {@code maxLine} bytes.
+   */
+  static String firstLine(Path file, int maxLine) throws IOException {
+    try (ForwardLines in = new ForwardLines(file, maxLine)) {
+      ForwardLines.Line l = in.next();
+      return l == null ? null : l.text();
+    }
+  }
+
+  private static final java.util.Set<java.nio.file.attribute.PosixFilePermission> FILE_MODE =
+      java.nio.file.attribute.PosixFilePermissions.fromString("rw-------");
+  private static final java.util.Set<java.nio.file.attribute.PosixFilePermission> DIR_MODE =
+      java.nio.file.attribute.PosixFilePermissions.fromString("rwx------");
+
+  private static boolean posix(Path p) {
+    return p.getFileSystem().supportedFileAttributeViews().contains("posix");
+  }
+
+  /**
+   * Creates a new audit file for writing, mode 0600 from its creation on (the mode is given to open(2); the umask
+   * can only narrow it). Fails if it exists.
+   */
+  static FileChannel create(Path file) throws IOException {
+    java.nio.file.attribute.FileAttribute<?>[] attrs = posix(file)
+        ? new java.nio.file.attribute.FileAttribute<?>[] {
+            java.nio.file.attribute.PosixFilePermissions.asFileAttribute(FILE_MODE)}
+        : new java.nio.file.attribute.FileAttribute<?>[0];
+    return FileChannel.open(file, java.util.Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), attrs);
+  }
+
+  /** Creates the audit directory (and its parents) as needed, and makes the directory itself mode 0700. */
+  static void createDirectory(Path dir) throws IOException {
+    if (!Files.isDirectory(dir)) {
+      if (posix(dir)) {
+        Files.createDirectories(dir, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(DIR_MODE));
+      } else {
+        Files.createDirectories(dir);
+      }
+    }
+    if (posix(dir)) {
+      Files.setPosixFilePermissions(dir, DIR_MODE);
+    }
+  }
+
+  /** Narrows audit files that an earlier version created with a wider mode (0644) to 0600. */
+  static void restrict(List<Entry> files) throws IOException {
+    for (Entry e : files) {
+      if (posix(e.path()) && !Files.getPosixFilePermissions(e.path()).equals(FILE_MODE)) {
+        Files.setPosixFilePermissions(e.path(), FILE_MODE);
+        java.util.logging.Logger.getLogger(AuditFiles.class.getName()).info(() -> "audit: " + e.name()
+            + " was readable by others than the gateway's user: now mode 0600");
+      }
+    }
+  }
+
   /** Makes a created or deleted file's directory entry durable (fsync of the directory). */
   static void syncDirectory(Path dir) throws IOException {
     try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {

@@ -9,7 +9,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.LocalDate;
@@ -61,6 +60,11 @@ import java.util.logging.Logger;
 public final class AuditLog implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(AuditLog.class.getName());
   private static final int MAX_BATCH = 4096;
+  /**
+   * The most bytes one write (and fsync) carries; a longer batch is written in parts. It bounds what a crash can leave
+   * of an unacknowledged write, which a restart looks for at the end of the file only ({@link AuditTail}).
+   */
+  static final int MAX_WRITE = 4 << 20;
   private static final int QUEUE_CAPACITY = 65_536;
   /** How soon a digest is tried again after the signer was not ready or failed. */
   private static final Duration DIGEST_RETRY = Duration.ofSeconds(5);
@@ -75,14 +79,23 @@ public final class AuditLog implements AutoCloseable {
    * @param region the region of the gateway's own service events
    */
   public record Settings(Path dir, long maxFileBytes, int retentionDays, int digestEveryEvents, Duration digestEvery,
-      String accountId, String region, long preallocateBytes) {
+      String accountId, String region, long preallocateBytes, long lowSpaceBytes) {
     /** The default pre-allocation step. */
     public static final long DEFAULT_PREALLOCATE = 8L << 20;
+    /** The default low-space watermark ({@code audit.low_space_mb}). */
+    public static final long DEFAULT_LOW_SPACE = 256L << 20;
 
     public Settings {
-      if (preallocateBytes < 0) {
-        throw new IllegalArgumentException("preallocateBytes must not be negative");
+      if (preallocateBytes < 0 || lowSpaceBytes < 0) {
+        throw new IllegalArgumentException("preallocateBytes and lowSpaceBytes must not be negative");
       }
+    }
+
+    /** With the default low-space watermark. */
+    public Settings(Path dir, long maxFileBytes, int retentionDays, int digestEveryEvents, Duration digestEvery,
+        String accountId, String region, long preallocateBytes) {
+      this(dir, maxFileBytes, retentionDays, digestEveryEvents, digestEvery, accountId, region, preallocateBytes,
+          DEFAULT_LOW_SPACE);
     }
 
     /** With the default pre-allocation step. */
@@ -133,17 +146,24 @@ public final class AuditLog implements AutoCloseable {
   private long lastDigestNanos = System.nanoTime();
   private long digestRetryNanos;
   private long lastFailureLogNanos;
+  private long lastWriteFailureLog;
   private String lastFingerprint;
   /** Extends the file being written with zeros ahead of the writer; null when pre-allocation is off. */
   private final ExecutorService allocator;
   /** Bytes of the current file that exist (written or pre-allocated zeros) as far as the writer knows. */
   private long allocated;
   /** An extension of the current file in progress, or null. */
-  private Extension extension;
+  private ZeroExtension extension;
   private long lastAllocationFailureLog;
+
+  private final FreeSpaceWatch space;
+  private final List<Runnable> closeHooks = new java.util.concurrent.CopyOnWriteArrayList<>();
+  /** When a failed rotation may be tried again (System.nanoTime), 0 when none failed. */
+  private long rotationRetryNanos;
 
   private AuditLog(Settings settings, Clock clock, DigestSigner signer, List<AuditSink> sinks) {
     this.settings = settings;
+    this.space = new FreeSpaceWatch(settings.dir(), settings.lowSpaceBytes());
     this.clock = clock;
     this.signer = signer;
     this.sinks = List.copyOf(sinks);
@@ -165,6 +185,7 @@ public final class AuditLog implements AutoCloseable {
     AuditLog log = new AuditLog(settings, clock, signer, sinks);
     JsonObject repair = log.recover();
     log.applyRetention();
+    log.space.check(true);
     log.publish();
     log.extendAhead();
     log.writer.start();
@@ -237,17 +258,19 @@ public final class AuditLog implements AutoCloseable {
   }
 
   /**
-   * What the health details ({@code /healthz/detail}, signed) show of the trail: {@code state} ({@code WRITABLE}; {@code FAILED}
-   * once a write could not be undone; {@code CLOSED} after close), {@code failedWrites} (writes that failed and were
+   * What the health details ({@code /healthz/detail}, signed) show of the trail: {@code state} ({@code WRITABLE};
+   * {@code FAILED} once a write could not be undone; {@code CLOSED} after close), {@code failedWrites} (writes that failed and were
    * undone: their requests were refused), and {@code slowWriteMillis}: the durable writes that took over
-   * {@link #SLOW_WRITE_MS} ms, by milliseconds. Not the number of writes, which at low load is about the number of
-   * KMS requests: that would tell anyone who may read the details how busy the callers are.
+   * {@link #SLOW_WRITE_MS} ms, by milliseconds; {@code lowSpace}: the free space of the audit directory is below
+   * {@code audit.low_space_mb} (checked every few seconds). Not the number of writes, which at low load is about the
+   * number of KMS requests: that would tell anyone who may read the details how busy the callers are.
    */
   public Map<String, Object> health() {
     Map<String, Object> doc = new java.util.LinkedHashMap<>();
     doc.put("state", broken != null ? "FAILED" : closing ? "CLOSED" : "WRITABLE");
     doc.put("failedWrites", failedWrites.get());
     doc.put("slowWriteMillis", LatencyBuckets.above(durableWriteMillis(), SLOW_WRITE_MS));
+    doc.put("lowSpace", space.low());
     return doc;
   }
 
@@ -259,9 +282,21 @@ public final class AuditLog implements AutoCloseable {
     return settings.dir();
   }
 
+  /** Runs {@code hook} at the start of {@link #close}, while events are still taken (a last summary, say). */
+  public void beforeClose(Runnable hook) {
+    closeHooks.add(hook);
+  }
+
   /** Writes what is queued, a last digest if the signer is ready, and closes the file. */
   @Override
   public void close() {
+    for (Runnable hook : closeHooks) {
+      try {
+        hook.run();
+      } catch (RuntimeException e) {
+        LOG.warning(() -> "audit: a task before close failed: " + e);
+      }
+    }
     synchronized (admission) {
       if (closing) {
         return;
@@ -282,23 +317,18 @@ public final class AuditLog implements AutoCloseable {
   /** Finds where the chain stands; returns the repair event to record first, or null. */
   private JsonObject recover() throws IOException {
     Path dir = settings.dir();
-    Files.createDirectories(dir);
-    try {
-      Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
-    } catch (UnsupportedOperationException e) {
-      // not a POSIX file system
-    }
+    AuditFiles.createDirectory(dir);
     List<AuditFiles.Entry> files = new ArrayList<>(AuditFiles.list(dir));
+    AuditFiles.restrict(files);
     while (!files.isEmpty()) {
       AuditFiles.Entry newest = files.get(files.size() - 1);
-      byte[] bytes = Files.readAllBytes(newest.path());
-      // complete lines end before the first zero byte (the pre-allocated tail); bytes of an unacknowledged write
-      // may lie among the zeros after it
-      AuditFiles.Extent extent = AuditFiles.extent(bytes);
-      int valid = extent.lines();
-      int written = extent.written();
+      // only the end of the file is read (AuditTail): memory and time do not grow with the file
+      AuditTail.Tail tail = AuditTail.read(newest.path());
+      long valid = tail.lines();
+      long written = tail.written();
       if (valid == 0) {
-        // a file whose header never became durable: created by a run that crashed at once; nothing in it counted
+        // a file whose header never became durable: created by a run that crashed at once (or a rotation that
+        // failed on a full disk); nothing in it counted
         LOG.warning(() -> "audit: removing " + newest.name() + ", which holds no complete line (" + written
             + " bytes written): its creation was cut short");
         Files.delete(newest.path());
@@ -306,18 +336,17 @@ public final class AuditLog implements AutoCloseable {
         files.remove(files.size() - 1);
         continue;
       }
-      String[] lines = new String(bytes, 0, valid - 1, StandardCharsets.UTF_8).split("\n", -1);
-      resume(newest, lines);
+      resume(newest, tail);
       JsonObject repair = null;
       channel = FileChannel.open(newest.path(), StandardOpenOption.WRITE);
-      if (valid < bytes.length) {
+      if (valid < channel.size()) {
         // the zero tail goes too: the file is extended again ahead of the writer
         channel.truncate(valid);
         channel.force(true);
       }
       if (valid < written) {
-        byte[] torn = java.util.Arrays.copyOfRange(bytes, valid, written);
-        LOG.warning(() -> "audit: cut off an incomplete last line of " + newest.name() + " (" + torn.length
+        long torn = written - valid;
+        LOG.warning(() -> "audit: cut off an incomplete last line of " + newest.name() + " (" + torn
             + " bytes at offset " + valid + "), left by a crash during a write; it was never acknowledged");
         repair = AuditEvent.serviceEvent("KmsgwAuditLogRepaired")
             .time(clock.instant())
@@ -325,8 +354,8 @@ public final class AuditLog implements AutoCloseable {
             .recipientAccountId(settings.accountId())
             .serviceEventDetail("file", newest.name())
             .serviceEventDetail("offset", valid)
-            .serviceEventDetail("removedBytes", torn.length)
-            .serviceEventDetail("removedSha256", Hashes.sha256Hex(torn))
+            .serviceEventDetail("removedBytes", torn)
+            .serviceEventDetail("removedSha256", tail.tornSha256())
             .serviceEventDetail("reason", "an incomplete last line left by a crash; never acknowledged")
             .build();
       }
@@ -343,31 +372,20 @@ public final class AuditLog implements AutoCloseable {
     return null;
   }
 
-  /** The chain state from the complete lines of the newest file. */
-  private void resume(AuditFiles.Entry file, String[] lines) throws IOException {
+  /** The chain state from the end of the newest file. */
+  private void resume(AuditFiles.Entry file, AuditTail.Tail tail) throws IOException {
     current = file;
-    String last = lines[lines.length - 1];
+    String last = tail.lastLine();
     AuditRecords.Parsed p = AuditRecords.parse(last);
     if (p.seq() == null || p.kind() == null) {
-      throw new IOException("the last line of " + file.path() + " is damaged (line " + lines.length
-          + "); the audit trail will not continue a chain it cannot read: check it with kmsgw audit verify");
+      throw new IOException("the last line of " + file.path() + " is damaged (at offset "
+          + (tail.lines() - last.getBytes(StandardCharsets.UTF_8).length - 1) + "); the audit trail will not continue a chain it cannot read: "
+          + "check it with kmsgw audit verify");
     }
     lastSeq = p.seq();
     lastHash = AuditRecords.hash(last);
     lastIsDigest = p.kind().equals("digest");
-    lastDigestLine = null;
-    for (int i = lines.length - 1; i >= 0 && lastDigestLine == null; i--) {
-      if (lines[i].contains("},\"digest\":{") && "digest".equals(AuditRecords.parse(lines[i]).kind())) {
-        lastDigestLine = lines[i];
-      }
-    }
-    if (lastDigestLine == null) {
-      // no digest in this file yet: the one its header repeats, if any
-      AuditRecords.Parsed header = AuditRecords.parse(lines[0]);
-      if ("file".equals(header.kind())) {
-        lastDigestLine = header.json().getJsonObject("file").getString("anchor");
-      }
-    }
+    lastDigestLine = tail.lastDigest();
     if (lastDigestLine != null) {
       lastDigestSeq = AuditRecords.quickSeq(lastDigestLine);
       lastDigestHash = AuditRecords.hash(lastDigestLine);
@@ -398,6 +416,7 @@ public final class AuditLog implements AutoCloseable {
           writeDigest(false);
         }
         maybeRotate();
+        space.check(false);
         publish();
       }
       // appends admitted before close() and queued after its STOP
@@ -406,7 +425,7 @@ public final class AuditLog implements AutoCloseable {
       writeDigest(true);
       publish();
       stopExtension();
-      finish(channel, size);
+      ZeroExtension.finish(channel, size);
       stopAllocator();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -446,33 +465,50 @@ public final class AuditLog implements AutoCloseable {
   }
 
   private void writeEvents(List<Pending> events) {
+    int from = 0;
+    while (from < events.size()) {
+      from = writePart(events, from);
+    }
+  }
+
+  /** Writes events from {@code from} on in one durable write of at most MAX_WRITE bytes (or one line); returns
+   *  where it stopped. */
+  private int writePart(List<Pending> events, int from) {
     long seq = lastSeq;
     String prev = lastHash;
-    ByteArrayOutputStream buf = new ByteArrayOutputStream(events.size() * 1024);
-    List<String> lines = new ArrayList<>(events.size());
-    for (Pending p : events) {
-      String line = AuditRecords.eventLine(++seq, prev, p.eventJson());
+    ByteArrayOutputStream buf = new ByteArrayOutputStream(Math.min(MAX_WRITE, (events.size() - from) * 1024));
+    List<String> lines = new ArrayList<>();
+    int to = from;
+    while (to < events.size()) {
+      String line = AuditRecords.eventLine(seq + 1, prev, events.get(to).eventJson());
       byte[] bytes = line.getBytes(StandardCharsets.UTF_8);
+      if (to > from && buf.size() + bytes.length + 1 > MAX_WRITE) {
+        break;
+      }
+      seq++;
       prev = Hashes.sha256Hex(bytes);
       buf.writeBytes(bytes);
       buf.write('\n');
       lines.add(line);
+      to++;
     }
+    List<Pending> part = events.subList(from, to);
     try {
       durable(buf.toByteArray());
     } catch (IOException e) {
       AuditException failure = new AuditException("the audit trail could not be written: " + e.getMessage(), e);
-      events.forEach(p -> p.done().completeExceptionally(failure));
-      return;
+      part.forEach(p -> p.done().completeExceptionally(failure));
+      return to;
     }
     lastSeq = seq;
     lastHash = prev;
     lastIsDigest = false;
-    sinceDigest += events.size();
-    records.addAndGet(events.size());
+    sinceDigest += part.size();
+    records.addAndGet(part.size());
     publish();
-    events.forEach(p -> p.done().complete(null));
+    part.forEach(p -> p.done().complete(null));
     toSinks(lines);
+    return to;
   }
 
   /**
@@ -497,8 +533,15 @@ public final class AuditLog implements AutoCloseable {
     } catch (IOException e) {
       // a write that hung and then failed is a stall too
       durableWrites.record(System.nanoTime() - start);
-      failedWrites.incrementAndGet();
-      LOG.severe(() -> "audit: writing " + current.name() + " failed: " + e.getMessage());
+      long failed = failedWrites.incrementAndGet();
+      space.check(true);
+      // a full disk fails every write until space returns: the first failure and then one line a minute
+      long now = System.nanoTime();
+      if (lastWriteFailureLog == 0 || now - lastWriteFailureLog > TimeUnit.MINUTES.toNanos(1)) {
+        lastWriteFailureLog = now;
+        LOG.severe(() -> "audit: writing " + current.name() + " failed: " + e.getMessage() + " (" + failed
+            + " failed writes since start; their requests are refused)");
+      }
       try {
         stopExtension();
         channel.truncate(size);
@@ -605,10 +648,23 @@ public final class AuditLog implements AutoCloseable {
     if (!rotationWanted()) {
       return;
     }
+    if (System.nanoTime() < rotationRetryNanos) {
+      return;
+    }
     if (!lastIsDigest && !writeDigest(false)) {
       return;
     }
-    rotate();
+    try {
+      rotate();
+    } catch (IOException e) {
+      // a full disk, say: the new file is gone again (startFile), the current one goes on, and the rotation is
+      // tried again later, after a new digest if events came in between
+      rotationRetryNanos = System.nanoTime() + DIGEST_RETRY.toNanos();
+      LOG.warning(() -> "audit: could not start a new file (" + e.getMessage() + "); writing on in "
+          + current.name() + ", trying again in " + DIGEST_RETRY.toSeconds() + " s");
+      return;
+    }
+    rotationRetryNanos = 0;
     applyRetention();
   }
 
@@ -625,7 +681,8 @@ public final class AuditLog implements AutoCloseable {
     for (int n = counter; next == null; n++) {
       path = dir.resolve(AuditFiles.name(day, n));
       try {
-        next = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        // readable by the gateway's user only, from its creation on (not chmod after: no moment it is wider)
+        next = AuditFiles.create(path);
         counter = n;
       } catch (java.nio.file.FileAlreadyExistsException e) {
         if (n > counter + 1000) {
@@ -640,12 +697,18 @@ public final class AuditLog implements AutoCloseable {
         .put("anchor", lastIsDigest ? lastDigestLine : null);
     String line = AuditRecords.fileLine(lastSeq + 1, lastHash, header);
     byte[] bytes = (line + "\n").getBytes(StandardCharsets.UTF_8);
-    ByteBuffer b = ByteBuffer.wrap(bytes);
-    while (b.hasRemaining()) {
-      next.write(b);
+    try {
+      ByteBuffer b = ByteBuffer.wrap(bytes);
+      while (b.hasRemaining()) {
+        next.write(b);
+      }
+      next.force(true);
+      AuditFiles.syncDirectory(dir);
+    } catch (IOException e) {
+      // no half-made file is left behind: the chain goes on in the current file
+      abandon(next, path);
+      throw e;
     }
-    next.force(true);
-    AuditFiles.syncDirectory(dir);
     if (channel != null) {
       retire(channel, size);
     }
@@ -662,6 +725,22 @@ public final class AuditLog implements AutoCloseable {
     String name = current.name();
     LOG.info(() -> "audit: writing " + name + " from seq " + lastSeq);
     toSinks(List.of(line));
+  }
+
+  /** Removes a file whose header could not be made durable (a full disk), so that no empty file is left. */
+  private static void abandon(FileChannel ch, Path path) {
+    try {
+      ch.close();
+    } catch (IOException ignored) {
+      // deleting it is what matters
+    }
+    try {
+      Files.deleteIfExists(path);
+      AuditFiles.syncDirectory(path.getParent());
+    } catch (IOException e) {
+      LOG.warning(() -> "audit: could not remove " + path.getFileName() + ", whose header could not be written ("
+          + e.getMessage() + "); the next start removes it");
+    }
   }
 
   // ---------------------------------------------------------------------------------------------- pre-allocation
@@ -686,8 +765,8 @@ public final class AuditLog implements AutoCloseable {
       return;
     }
     FileChannel ch = channel;
-    Extension e = new Extension(Math.max(allocated, size));
-    e.done = CompletableFuture.supplyAsync(() -> zeros(ch, e, step), allocator);
+    ZeroExtension e = new ZeroExtension(Math.max(allocated, size));
+    e.done = CompletableFuture.supplyAsync(() -> ZeroExtension.zeros(ch, e, step), allocator);
     extension = e;
   }
 
@@ -698,7 +777,7 @@ public final class AuditLog implements AutoCloseable {
    * stalls the writer for one piece at most.
    */
   private void awaitExtension(long length) {
-    Extension e = extension;
+    ZeroExtension e = extension;
     if (e == null) {
       return;
     }
@@ -714,7 +793,7 @@ public final class AuditLog implements AutoCloseable {
    * One that has not started (queued behind a finished file's truncation) is cancelled without waiting.
    */
   private void stopExtension() {
-    Extension e = extension;
+    ZeroExtension e = extension;
     if (e == null) {
       return;
     }
@@ -740,61 +819,6 @@ public final class AuditLog implements AutoCloseable {
   }
 
   /**
-   * Zeros being written ahead of the writer from {@code from}: {@code [from, zeroedTo)} is zeros and durable; the
-   * writer sets {@code stop} to end it after the piece in progress. {@code done} completes with the new file end.
-   */
-  private static final class Extension {
-    final long from;
-    volatile long zeroedTo;
-    volatile boolean stop;
-    /** Taken by the allocator when it starts, or by the writer to cancel it before it starts. */
-    final java.util.concurrent.atomic.AtomicBoolean claimed = new java.util.concurrent.atomic.AtomicBoolean();
-    CompletableFuture<Long> done;
-
-    Extension(long from) {
-      this.from = from;
-      this.zeroedTo = from;
-    }
-
-    /** Ends it after the piece in progress, or before it starts; true if it had not started. */
-    boolean cancel() {
-      stop = true;
-      return claimed.compareAndSet(false, true);
-    }
-  }
-
-  /** One piece of an extension (see {@link #zeros}). */
-  private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(256 << 10).asReadOnlyBuffer();
-
-  /**
-   * Writes up to {@code length} zero bytes at the extension's start and makes them durable, a piece at a time: an
-   * fdatasync covers the whole file and waits for every page of it being written out, so the writer's fsyncs wait
-   * for at most one piece of zeros, never for the whole step. Stops early when asked. Returns the new end of the
-   * zeros.
-   */
-  private static long zeros(FileChannel ch, Extension e, long length) {
-    if (!e.claimed.compareAndSet(false, true)) {
-      return e.from; // cancelled before it started
-    }
-    try {
-      long pos = e.from;
-      long end = e.from + length;
-      while (pos < end && !e.stop) {
-        ByteBuffer z = ZEROS.duplicate();
-        z.limit((int) Math.min(z.capacity(), end - pos));
-        while (z.hasRemaining()) {
-          pos += ch.write(z, pos);
-        }
-        ch.force(false);
-        e.zeroedTo = pos;
-      }
-      return pos;
-    } catch (IOException x) {
-      throw new java.io.UncheckedIOException(x);
-    }
-  }
-
-  /**
    * A file the writer has left (rotation): cut off its zero tail and close it, on the allocator's thread after any
    * extension of it still in progress, so rotation does not wait for either.
    */
@@ -811,22 +835,12 @@ public final class AuditLog implements AutoCloseable {
     String name = current.name();
     allocator.execute(() -> {
       try {
-        finish(old, written);
+        ZeroExtension.finish(old, written);
       } catch (IOException e) {
         LOG.warning(() -> "audit: could not cut the pre-allocated tail off " + name + ": " + e.getMessage()
             + " (readers stop at its first zero byte; the next start does not touch it)");
       }
     });
-  }
-
-  /** Cuts a file back to its written bytes, makes that durable and closes it. */
-  private static void finish(FileChannel ch, long written) throws IOException {
-    try (ch) {
-      if (ch.size() > written) {
-        ch.truncate(written);
-      }
-      ch.force(true);
-    }
   }
 
   /**
@@ -880,14 +894,12 @@ public final class AuditLog implements AutoCloseable {
   }
 
   private static boolean anchored(Path file) throws IOException {
-    try (java.io.BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-      String first = r.readLine();
-      if (first == null) {
-        return false;
-      }
-      AuditRecords.Parsed p = AuditRecords.parse(first);
-      return "file".equals(p.kind()) && p.json().getJsonObject("file").getString("anchor") != null;
+    String first = AuditFiles.firstLine(file, AuditVerifier.MAX_LINE);
+    if (first == null) {
+      return false;
     }
+    AuditRecords.Parsed p = AuditRecords.parse(first);
+    return "file".equals(p.kind()) && p.json().getJsonObject("file").getString("anchor") != null;
   }
 
   private LocalDate today() {

@@ -3,7 +3,6 @@ package io.kmsgw.audit;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
@@ -28,6 +27,14 @@ import java.util.Set;
  * later digest must use the same one.
  */
 public final class AuditVerifier {
+  /** Problems (and notes) listed in a report; later ones are only counted, so memory stays bounded. */
+  public static final int MAX_LISTED = 1000;
+  /**
+   * The longest line read: far above any line the gateway writes (request bodies are at most 256 KiB, and JSON
+   * escaping at most sextuples a character), so that a damaged file without line ends cannot exhaust the heap.
+   */
+  static final int MAX_LINE = 16 << 20;
+
   /** Where a record is. */
   public record Location(String file, int line, Long seq) {
     @Override
@@ -48,11 +55,16 @@ public final class AuditVerifier {
   /**
    * @param notCovered the lines after the last valid digest, or null when every line is covered
    */
-  public record Report(List<FileResult> files, List<Problem> problems, List<String> notes, long records,
-      long digests, Set<String> fingerprints, String notCovered) {
+  public record Report(List<FileResult> files, List<Problem> problems, long unlistedProblems, List<String> notes,
+      long records, long digests, Set<String> fingerprints, String notCovered) {
     /** 0: every line valid and covered; 1: a problem (tampering or damage); 2: valid, but lines not yet covered. */
     public int exitCode() {
       return !problems.isEmpty() ? 1 : notCovered != null ? 2 : 0;
+    }
+
+    /** Every problem found: the listed ones and those only counted. */
+    public long problemCount() {
+      return problems.size() + unlistedProblems;
     }
 
     public Problem firstProblem() {
@@ -82,6 +94,8 @@ public final class AuditVerifier {
   private long records;
   private long digestCount;
   private boolean fileHadProblem;
+  private long unlisted;
+  private Gap pendingGap;
 
   private AuditVerifier(Set<String> trusted) {
     this.trusted = trusted;
@@ -109,42 +123,58 @@ public final class AuditVerifier {
           + ") not yet covered by a digest: the gateway is running, crashed, could not sign (HSM not connected), "
           + "or the last digest was removed";
     }
-    return new Report(List.copyOf(files), List.copyOf(problems), List.copyOf(notes), records, digestCount,
+    return new Report(List.copyOf(files), List.copyOf(problems), unlisted, List.copyOf(notes), records, digestCount,
         Set.copyOf(fingerprints), notCovered);
   }
 
   private void file(AuditFiles.Entry e) throws IOException {
-    byte[] bytes = Files.readAllBytes(e.path());
     String name = e.name();
     fileHadProblem = false;
-    // the file being written ends in pre-allocated zero bytes; a crash may have left bytes of an unacknowledged
-    // write among them, which the gateway removes at its next start
-    AuditFiles.Extent extent = AuditFiles.extent(bytes);
-    int end = extent.lines();
-    int written = extent.written();
-    String text = new String(bytes, 0, Math.max(0, end - 1), StandardCharsets.UTF_8);
-    String[] lines = end == 0 ? new String[0] : text.split("\n", -1);
+    pendingGap = null;
+    // read line by line: memory stays bounded whatever the file's size. The file being written ends in
+    // pre-allocated zero bytes; a crash may have left bytes of an unacknowledged write among them, which the gateway
+    // removes at its next start
     Long first = null;
-    for (int i = 0; i < lines.length; i++) {
-      Long seq = line(name, lines, i);
-      if (first == null) {
-        first = seq;
+    int lineNo = 0;
+    long end;
+    long written;
+    try (ForwardLines in = new ForwardLines(e.path(), MAX_LINE)) {
+      ForwardLines.Line l;
+      while ((l = in.next()) != null) {
+        lineNo++;
+        Long seq = l.text() == null ? overlong(name, lineNo, l.bytes()) : line(name, l.text(), lineNo);
+        if (first == null) {
+          first = seq;
+        }
       }
+      end = in.linesEnd();
+      written = in.writtenEnd();
     }
+    pendingGap = null;
     if (end < written) {
-      problem(new Location(name, lines.length + 1, null), "file truncated inside line " + (lines.length + 1)
+      problem(new Location(name, lineNo + 1, null), "file truncated inside line " + (lineNo + 1)
           + " (its last " + (written - end) + " bytes have no end of line): truncated, or a write cut short "
           + "by a crash that the gateway repairs at its next start");
     } else if (written == 0) {
       problem(new Location(name, 1, null), "empty file: its header was removed or never written");
     }
-    files.add(new FileResult(name, lines.length, first, prevSeq, !fileHadProblem));
+    files.add(new FileResult(name, lineNo, first, prevSeq, !fileHadProblem));
+  }
+
+  /** A line longer than any the gateway writes: reported, not read (memory stays bounded). */
+  private Long overlong(String file, int lineNo, long bytes) {
+    records++;
+    Location here = new Location(file, lineNo, null);
+    problem(here, "record of " + bytes + " bytes, longer than any the gateway writes (" + MAX_LINE
+        + "): not a readable audit record (edited or damaged)");
+    accept(null, null, null, here);
+    return null;
   }
 
   /** Checks one line; returns its seq (null when unreadable). */
-  private Long line(String file, String[] lines, int index) {
-    String text = lines[index];
-    int lineNo = index + 1;
+  private Long line(String file, String text, int lineNo) {
+    int index = lineNo - 1;
+    resolveGap(text, lineNo);
     String hash = AuditRecords.hash(text);
     AuditRecords.Parsed p = AuditRecords.parse(text);
     long quick = AuditRecords.quickSeq(text);
@@ -160,7 +190,7 @@ public final class AuditVerifier {
     if (index == 0 && !"file".equals(p.kind())) {
       problem(here, "the file does not begin with its header (the start of the file was removed or edited)");
     }
-    link(p, here, lines, index);
+    link(p, here, index);
     if ("file".equals(p.kind())) {
       header(p, here, index);
     }
@@ -209,7 +239,7 @@ public final class AuditVerifier {
       if (!signatureValid(a, anchor, at, "the anchor digest")) {
         return;
       }
-      notes.add("the chain starts at seq " + p.seq() + " in " + here.file() + ": earlier files ("
+      note("the chain starts at seq " + p.seq() + " in " + here.file() + ": earlier files ("
           + h.getString("previousFile") + " and before) were removed, by retention; anchored by the digest of seq "
           + a.seq() + " signed at " + a.json().getJsonObject("digest").getString("time"));
       prevText = anchor;
@@ -224,7 +254,7 @@ public final class AuditVerifier {
     }
   }
 
-  private void link(AuditRecords.Parsed p, Location here, String[] lines, int index) {
+  private void link(AuditRecords.Parsed p, Location here, int index) {
     if (prevSeq == null) {
       return;
     }
@@ -234,7 +264,7 @@ public final class AuditVerifier {
     if (resync) {
       if (next && linked) {
         resync = false;
-        notes.add("checking resumed at " + here + ", the first intact link after the problem");
+        note("checking resumed at " + here + ", the first intact link after the problem");
       }
       return;
     }
@@ -247,20 +277,17 @@ public final class AuditVerifier {
     } else if (linked) {
       problem(here, "seq edited: the record follows seq " + prevSeq + " (its prev matches) but claims seq " + seq);
     } else if (seq > prevSeq + 1) {
-      int later = find(lines, index + 1, prevSeq + 1);
-      if (later >= 0) {
-        problem(here, "seq " + seq + " comes before seq " + (prevSeq + 1) + " (line " + (later + 1)
-            + "): records out of order (swapped or moved)");
-      } else {
-        long missing = seq - prevSeq - 1;
-        problem(here, (missing == 1 ? "seq " + (prevSeq + 1) : "seq " + (prevSeq + 1) + ".." + (seq - 1))
-            + " missing after seq " + prevSeq + " (" + prevWhere.file() + " line " + prevWhere.line() + "): "
-            + (missing == 1 ? "a record was" : missing + " records were") + " deleted"
-            + (!"file".equals(p.kind()) || index != 0 ? ""
-                : Objects.equals(p.json().getJsonObject("file").getString("previousFile"), prevWhere.file())
-                ? ", or the end of the previous file was cut off"
-                : "; the file before this one, " + p.json().getJsonObject("file").getString("previousFile")
-                    + ", is missing"));
+      long missing = seq - prevSeq - 1;
+      // reported as deleted; if the missing seq turns up later in this file, resolveGap() turns it into a swap
+      if (problem(here, (missing == 1 ? "seq " + (prevSeq + 1) : "seq " + (prevSeq + 1) + ".." + (seq - 1))
+          + " missing after seq " + prevSeq + " (" + prevWhere.file() + " line " + prevWhere.line() + "): "
+          + (missing == 1 ? "a record was" : missing + " records were") + " deleted"
+          + (!"file".equals(p.kind()) || index != 0 ? ""
+              : Objects.equals(p.json().getJsonObject("file").getString("previousFile"), prevWhere.file())
+              ? ", or the end of the previous file was cut off"
+              : "; the file before this one, " + p.json().getJsonObject("file").getString("previousFile")
+                  + ", is missing"))) {
+        pendingGap = new Gap(problems.size() - 1, prevSeq + 1, seq, here);
       }
     } else {
       problem(here, "seq " + seq + " after seq " + prevSeq + ": records out of order (swapped, moved or "
@@ -272,13 +299,20 @@ public final class AuditVerifier {
     return text == null ? "record" : kindOf(text);
   }
 
-  private static int find(String[] lines, int from, long seq) {
-    for (int i = from; i < lines.length; i++) {
-      if (AuditRecords.quickSeq(lines[i]) == seq) {
-        return i;
-      }
+  /**
+   * A gap reported as deleted records, kept until the end of its file: if the missing seq appears later in the file,
+   * the records were moved, not deleted, and the problem says so.
+   */
+  private record Gap(int problemIndex, long missingSeq, long seenSeq, Location where) {}
+
+  private void resolveGap(String text, int lineNo) {
+    Gap g = pendingGap;
+    if (g == null || AuditRecords.quickSeq(text) != g.missingSeq()) {
+      return;
     }
-    return -1;
+    pendingGap = null;
+    problems.set(g.problemIndex(), new Problem(g.where(), "seq " + g.seenSeq() + " comes before seq " + g.missingSeq()
+        + " (line " + lineNo + "): records out of order (swapped or moved)"));
   }
 
   private void digest(AuditRecords.Parsed p, String text, String hash, Location here) {
@@ -376,10 +410,23 @@ public final class AuditVerifier {
     prevWhere = here;
   }
 
-  private void problem(Location where, String message) {
-    problems.add(new Problem(where, message));
+  /** Records a problem; true when it is listed (the first {@link #MAX_LISTED}), false when only counted. */
+  private boolean problem(Location where, String message) {
+    boolean listed = problems.size() < MAX_LISTED;
+    if (listed) {
+      problems.add(new Problem(where, message));
+    } else {
+      unlisted++;
+    }
     fileHadProblem = true;
     cleanSinceDigest = false;
     resync = true;
+    return listed;
+  }
+
+  private void note(String note) {
+    if (notes.size() < MAX_LISTED) {
+      notes.add(note);
+    }
   }
 }

@@ -20,6 +20,8 @@ final class ReverseLines implements Closeable {
   record Line(long offset, String text, int bytes) {}
 
   private final FileChannel channel;
+  /** Lines longer than this are refused (an IOException) rather than read into memory. */
+  private int maxLine = Integer.MAX_VALUE;
   /** The lines still to return end before this offset (it is 0 or just after a {@code \n}). */
   private long limit;
   private final byte[] block = new byte[BLOCK];
@@ -50,6 +52,18 @@ final class ReverseLines implements Closeable {
     }
   }
 
+  /**
+   * The lines that end at or before {@code end}, taken as the end of a complete line without checking it against
+   * the zero tail (a restart, which found it itself, and may find bytes of a torn write after it); lines longer than
+   * {@code maxLine} bytes make {@link #next()} fail instead of being read into memory.
+   */
+  static ReverseLines endingAt(Path file, long end, int maxLine) throws IOException {
+    ReverseLines r = new ReverseLines(file, 0);
+    r.limit = end;
+    r.maxLine = maxLine;
+    return r;
+  }
+
   /** The line before the last one returned, or null at the start of the file. */
   Line next() throws IOException {
     if (limit <= 0) {
@@ -57,7 +71,12 @@ final class ReverseLines implements Closeable {
     }
     // limit - 1 is this line's '\n'
     long start = limit >= 2 ? newlineAtOrBefore(limit - 2) + 1 : 0;
-    int length = (int) (limit - 1 - start);
+    long length0 = limit - 1 - start;
+    if (length0 > maxLine) {
+      throw new IOException("a line of " + length0 + " bytes at offset " + start + ", longer than any the gateway "
+          + "writes (" + maxLine + ")");
+    }
+    int length = (int) length0;
     byte[] bytes = read(start, length);
     limit = start;
     return new Line(start, new String(bytes, StandardCharsets.UTF_8), length + 1);

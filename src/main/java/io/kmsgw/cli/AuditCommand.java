@@ -70,8 +70,8 @@ final class AuditCommand implements Callable<Integer> {
       if (!r.problems().isEmpty()) {
         out.println("FIRST BAD RECORD: " + r.firstProblem());
         r.problems().stream().skip(1).limit(50).forEach(p -> out.println("  then: " + p));
-        if (r.problems().size() > 51) {
-          out.println("  ... and " + (r.problems().size() - 51) + " more");
+        if (r.problemCount() > 51) {
+          out.println("  ... and " + (r.problemCount() - 51) + " more");
         }
       }
       if (r.notCovered() != null) {
@@ -82,7 +82,7 @@ final class AuditCommand implements Callable<Integer> {
             + "covered by a verified signature");
         case 2 -> out.println("VALID SO FAR: " + r.records() + " records, " + r.digests() + " digests; the last "
             + "records are not yet covered by a digest");
-        default -> out.println("INVALID: " + r.problems().size() + " problem(s)");
+        default -> out.println("INVALID: " + r.problemCount() + " problem(s)");
       }
       return r.exitCode();
     }

@@ -84,6 +84,7 @@ public final class ConfigLoader {
     DEFAULTS.put("audit.dir", "");
     DEFAULTS.put("audit.max_file_mb", "64");
     DEFAULTS.put("audit.preallocate_mb", "8");
+    DEFAULTS.put("audit.low_space_mb", "256");
     DEFAULTS.put("audit.retention_days", "0");
     DEFAULTS.put("audit.digest_every_events", "1000");
     DEFAULTS.put("audit.digest_every_seconds", "60");
@@ -316,6 +317,7 @@ public final class ConfigLoader {
     int everySeconds = integer(v, "audit.digest_every_seconds", 1, 86_400, errors);
     boolean stdout = bool(v, "audit.stdout", errors);
     int preallocateMb = integer(v, "audit.preallocate_mb", 0, 1024, errors);
+    int lowSpaceMb = integer(v, "audit.low_space_mb", 0, 1_048_576, errors);
     java.net.URI sink = null;
     String url = v.get("audit.http_sink_url").trim();
     if (!url.isEmpty()) {
@@ -329,7 +331,7 @@ public final class ConfigLoader {
       }
     }
     return new GatewayConfig.Audit(dir, maxMb, retention, everyEvents, everySeconds, stdout, sink,
-        preallocateMb);
+        preallocateMb, lowSpaceMb);
   }
 
   /**
