@@ -3,6 +3,7 @@ package io.kmsgw.api.iam;
 import io.kmsgw.domain.Caller;
 import io.kmsgw.error.ErrorCode;
 import io.kmsgw.error.KmsException;
+import io.kmsgw.format.StrictUtf8;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
@@ -87,13 +88,16 @@ public final class QueryApi {
 
   /** Which service a form body is for when the request carries no signature to tell (only its error says so). */
   public static Service guessService(byte[] body) {
-    String action = parseForm(body).get("Action");
+    Map<String, String> form = form(body);
+    String action = form == null ? null : form.get("Action");
     return "AssumeRole".equals(action) || "GetCallerIdentity".equals(action) ? Service.STS : Service.IAM;
   }
 
   /** The action a body names, for the request log; null when none. */
   public static String actionOf(byte[] body) {
-    String action = parseForm(body).get("Action");
+    // also called from the failure handler: a body that is not a form (bad UTF-8, bad %XX) has no action
+    Map<String, String> form = form(body);
+    String action = form == null ? null : form.get("Action");
     // read before the signature is checked, for the request log: only something shaped like an action name
     return action != null && action.length() <= 64 && action.chars().allMatch(Character::isLetter) ? action : "-";
   }
@@ -147,7 +151,7 @@ public final class QueryApi {
 
   static Map<String, String> parseForm(byte[] body) {
     Map<String, String> out = new HashMap<>();
-    String s = new String(body, StandardCharsets.UTF_8);
+    String s = utf8(body, 0, body.length);
     for (String pair : s.split("&")) {
       if (pair.isEmpty()) {
         continue;
@@ -183,7 +187,16 @@ public final class QueryApi {
         i += Character.charCount(cp);
       }
     }
-    return out.toString(StandardCharsets.UTF_8);
+    return utf8(out.toByteArray(), 0, out.size());
+  }
+
+  /** Both the body and each %XX-decoded value must be well-formed UTF-8 (an overlong C0 AF is not "/"). */
+  private static String utf8(byte[] bytes, int offset, int length) {
+    try {
+      return StrictUtf8.decode(bytes, offset, length);
+    } catch (StrictUtf8.Malformed e) {
+      throw new KmsException(ErrorCode.SERIALIZATION, "The request body is not well-formed UTF-8.");
+    }
   }
 
   static Set<String> params(String... names) {

@@ -2,17 +2,17 @@ package io.kmsgw.api.kms.model;
 
 import io.kmsgw.error.ErrorCode;
 import io.kmsgw.error.KmsException;
+import io.kmsgw.format.StrictBase64;
 import java.math.BigDecimal;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
  * Checks a parsed JSON request against its input shape in the service model and converts it to Java values:
- * strings stay {@link String}, blobs become {@code byte[]} (base64-decoded), integers {@link Integer}, longs
+ * strings stay {@link String}, blobs become {@code byte[]} (decoded from canonical padded base64, {@link StrictBase64}), integers {@link Integer}, longs
  * {@link Long}, booleans {@link Boolean}, timestamps {@link Instant}, lists {@link List}, maps and structures
  * {@link Map}. Members the model does not know are dropped (a newer SDK may send them), and JSON nulls count as
  * absent.
@@ -135,11 +135,9 @@ public final class RequestValidator {
       }
       case "blob" -> {
         String s = expect(value, String.class, path, "a base64 string");
-        byte[] bytes;
-        try {
-          bytes = Base64.getDecoder().decode(s);
-        } catch (IllegalArgumentException e) {
-          throw serialization("Value at '" + path + "' is not valid base64");
+        byte[] bytes = StrictBase64.decodeOrNull(s);
+        if (bytes == null) {
+          throw serialization("Value at '" + path + "' is not canonical padded base64 (RFC 4648 section 4)");
         }
         checkLength(shape, bytes.length, path, errors, "have length");
         return bytes;
