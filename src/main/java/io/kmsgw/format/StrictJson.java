@@ -91,6 +91,18 @@ public final class StrictJson {
     return s;
   }
 
+  /**
+   * A number as Jackson reads it. An exponent beyond what BigDecimal holds ({@code 1e99999999999}) makes Jackson
+   * throw NumberFormatException, which is no parse error of its own: found by PolicyFuzzTest.
+   */
+  private static Number number(JsonParser p, JsonToken t) throws IOException, MalformedJson {
+    try {
+      return t == JsonToken.VALUE_NUMBER_INT ? p.getNumberValue() : p.getDecimalValue();
+    } catch (NumberFormatException | ArithmeticException e) {
+      throw new MalformedJson("a number is out of range");
+    }
+  }
+
   private static Map<String, Object> readObject(JsonParser p) throws IOException, MalformedJson {
     Map<String, Object> map = new LinkedHashMap<>();
     JsonToken t;
@@ -120,8 +132,7 @@ public final class StrictJson {
         yield list;
       }
       case VALUE_STRING -> text(p.getText());
-      case VALUE_NUMBER_INT -> p.getNumberValue();
-      case VALUE_NUMBER_FLOAT -> p.getDecimalValue();
+      case VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT -> number(p, t);
       case VALUE_TRUE -> Boolean.TRUE;
       case VALUE_FALSE -> Boolean.FALSE;
       case VALUE_NULL -> null;

@@ -126,4 +126,14 @@ class StrictInputTest {
     KmsException e = serialization(deep.getBytes(StandardCharsets.UTF_8));
     assertTrue(e.getMessage().contains("nested more than 32 levels"), e.getMessage());
   }
+
+  /** Regression of PolicyFuzzTest's finding: Jackson's NumberFormatException escaped the parser (a 500). */
+  @Test
+  void exponentBeyondBigDecimal_isSerializationNotAnInternalError() {
+    KmsException e = serialization("{\"Limit\":6e66666666666666666666}".getBytes(StandardCharsets.UTF_8));
+    assertTrue(e.getMessage().contains("a number is out of range"), e.getMessage());
+    assertThrows(io.kmsgw.policy.PolicyException.class, () -> io.kmsgw.policy.PolicyParser.parse(
+        "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":6e66666666666666666666}]}",
+        io.kmsgw.policy.PolicyParser.Kind.KEY));
+  }
 }
