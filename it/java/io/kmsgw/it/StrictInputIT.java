@@ -17,7 +17,13 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.SdkBytes;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.iam.IamClient;
+import software.amazon.awssdk.services.iam.model.IamException;
 import software.amazon.awssdk.services.kms.KmsClient;
 import software.amazon.awssdk.services.kms.model.KmsException;
 
@@ -102,6 +108,22 @@ class StrictInputIT {
     assertFalse(trail.contains("hunter2"), "the refused KeyId is in the audit trail");
     assertTrue(trail.contains("\"keyId\":{\"failedValidation\":true,\"type\":\"string\",\"bytes\":"
         + careless.length() + ",\"hmacSha256\":\""), "the refused request is recorded, with a marker");
+  }
+
+  @Test
+  void iamParametersOfARefusedRequest_areNotWrittenVerbatim() throws Exception {
+    String careless = "iam user hunter3 password " + "x".repeat(40); // spaces: outside UserName's pattern
+    try (IamClient iam = IamClient.builder().endpointOverride(gateway.endpoint()).region(Region.US_EAST_1)
+        .credentialsProvider(StaticCredentialsProvider.create(
+            AwsBasicCredentials.create(GatewayProcess.ACCESS_KEY_ID, GatewayProcess.SECRET)))
+        .httpClient(UrlConnectionHttpClient.create()).build()) {
+      IamException e = assertThrows(IamException.class, () -> iam.createUser(r -> r.userName(careless)));
+      assertEquals(400, e.statusCode());
+    }
+    String trail = auditText();
+    assertFalse(trail.contains("hunter3"), "the refused UserName is in the audit trail");
+    assertTrue(trail.contains("\"userName\":{\"failedValidation\":true,\"type\":\"string\",\"bytes\":"
+        + careless.length()), "the refused IAM request is recorded, with a marker");
   }
 
   /** The audit files' text up to their pre-allocated zeros (docs/audit.md). */

@@ -4,6 +4,7 @@ import io.kmsgw.api.iam.QueryApi;
 import io.kmsgw.api.kms.JsonResponse;
 import io.kmsgw.api.kms.KmsApi;
 import io.kmsgw.api.kms.OperationContext;
+import io.kmsgw.api.kms.model.FailedValues;
 import io.kmsgw.auth.SigV4Verifier;
 import io.kmsgw.domain.Caller;
 import io.kmsgw.error.ErrorCode;
@@ -411,6 +412,10 @@ public final class GatewayHttpServer extends VerticleBase {
     if (request != null) {
       request.remove("Action");
       request.remove("Version");
+      // IAM and STS checks do not say which parameter failed: all of them are kept as length and HMAC only
+      if (error != null && (error.code() == ErrorCode.VALIDATION || error.code() == ErrorCode.SERIALIZATION)) {
+        request = FailedValues.redactAll(request);
+      }
     }
     return new RequestAudit.Call(rec.requestId, action, ctx.get(QUERY_CALLER), "-".equals(rec.source) ? null
         : rec.source, ctx.request().getHeader("User-Agent"), request, null, error, null,

@@ -38,6 +38,16 @@ public final class FailedValues {
     return out;
   }
 
+  /**
+   * A copy with every value replaced by its marker, for a refusal that does not say which member failed (the
+   * IAM and STS checks); the parameter names stay.
+   */
+  public static Map<String, Object> redactAll(Map<String, Object> request) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    request.forEach((k, v) -> out.put(k, v == null ? null : marker(v)));
+    return out;
+  }
+
   private static Object copy(Object v, Set<Object> failed) {
     if (v != null && failed.contains(v)) {
       return marker(v);
