@@ -112,7 +112,35 @@ final class SigV4 {
     if (rawPath == null || rawPath.isEmpty()) {
       return "/";
     }
-    return uriEncode(rawPath, false);
+    return uriEncode(normalizedPath(rawPath), false);
+  }
+
+  /**
+   * The path with its relative components removed, as SigV4 wants for every service but S3 ("Normalize URI paths
+   * according to RFC 3986") and as the AWS SDKs sign it: {@code /.} is {@code /}, {@code /a/./b/../c} is
+   * {@code /a/c} (java.net.URI's normalisation, which the SDK for Java uses; a trailing slash that only the
+   * normalisation produced is dropped again). A path that is not a valid URI path stays as it is. Found by
+   * SigV4FuzzTest: the SDK signed {@code /.} as {@code /}, the gateway checked {@code /.}.
+   */
+  static String normalizedPath(String rawPath) {
+    if (rawPath.indexOf('.') < 0) {
+      return rawPath; // nothing to remove: the common case costs one scan
+    }
+    java.net.URI uri;
+    try {
+      uri = new java.net.URI(rawPath);
+    } catch (java.net.URISyntaxException e) {
+      return rawPath;
+    }
+    if (uri.getRawPath() == null || uri.getRawPath().isEmpty() || uri.isAbsolute() || uri.getRawAuthority() != null
+        || uri.getRawQuery() != null || uri.getRawFragment() != null) {
+      return rawPath;
+    }
+    String normalized = uri.normalize().getRawPath();
+    if (normalized.length() > 1 && normalized.endsWith("/") && !rawPath.endsWith("/")) {
+      normalized = normalized.substring(0, normalized.length() - 1);
+    }
+    return normalized.isEmpty() ? "/" : normalized;
   }
 
   static String canonicalQuery(String rawQuery) {

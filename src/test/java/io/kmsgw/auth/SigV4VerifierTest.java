@@ -129,6 +129,15 @@ class SigV4VerifierTest {
     assertEquals(ROOT, verifier.verify(r));
   }
 
+  /** Regression of SigV4FuzzTest's finding: the SDK signs the path with its dot segments removed. */
+  @Test
+  void verify_pathWithDotSegments_isCanonicalisedAsTheSdkSignsIt() {
+    for (String uri : List.of("http://127.0.0.1:8400/.", "http://127.0.0.1:8400/a/./b/../c",
+        "http://127.0.0.1:8400/a/.", "http://127.0.0.1:8400/a/b/../", "http://127.0.0.1:8400/..%2F.")) {
+      assertEquals(ROOT, verifier.verify(sign(SECRET, "us-east-1", "kms", NOW, uri, BODY)), uri);
+    }
+  }
+
   @Test
   void verify_signedWithinTheSkewWindow_isAccepted() {
     assertEquals(ROOT, verifier.verify(sign(SECRET, "us-east-1", "kms", NOW.minus(Duration.ofMinutes(4)),

@@ -2,6 +2,7 @@ package io.kmsgw.api.http;
 
 import io.kmsgw.api.iam.QueryApi;
 import io.kmsgw.api.kms.OperationContext;
+import io.kmsgw.api.kms.model.FailedValues;
 import io.kmsgw.domain.Caller;
 import io.kmsgw.error.ErrorCode;
 import io.kmsgw.error.KmsException;
@@ -111,6 +112,10 @@ final class AuditedAnswers {
     if (request != null) {
       request.remove("Action");
       request.remove("Version");
+      // IAM and STS checks do not say which parameter failed: all of them are kept as length and HMAC only
+      if (error != null && (error.code() == ErrorCode.VALIDATION || error.code() == ErrorCode.SERIALIZATION)) {
+        request = FailedValues.redactAll(request);
+      }
     }
     return new RequestAudit.Call(rec.requestId, action, ctx.get(GatewayHttpServer.QUERY_CALLER),
         "-".equals(rec.source) ? null : rec.source, ctx.request().getHeader("User-Agent"), request, null, error, null,

@@ -3,6 +3,7 @@ package io.kmsgw.api.iam;
 import io.kmsgw.domain.Caller;
 import io.kmsgw.error.ErrorCode;
 import io.kmsgw.error.KmsException;
+import io.kmsgw.format.StrictUtf8;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
@@ -136,8 +137,7 @@ public final class QueryApi {
     return QueryErrors.render(service, e, requestId);
   }
 
-  /** {@code application/x-www-form-urlencoded}: name=value pairs, {@code +} as space, %XX as UTF-8 bytes. */
-  /** The form's parameters (for the audit trail, which keeps only its allowlisted, non-secret ones). */
+  /** The form's parameters (for the audit trail, which keeps only its allowlisted, non-secret ones); null if malformed. */
   public static Map<String, String> form(byte[] body) {
     try {
       return parseForm(body);
@@ -146,9 +146,10 @@ public final class QueryApi {
     }
   }
 
+  /** {@code application/x-www-form-urlencoded}: name=value pairs, {@code +} as space, %XX as UTF-8 bytes. */
   static Map<String, String> parseForm(byte[] body) {
     Map<String, String> out = new HashMap<>();
-    String s = new String(body, StandardCharsets.UTF_8);
+    String s = utf8(body, 0, body.length);
     for (String pair : s.split("&")) {
       if (pair.isEmpty()) {
         continue;
@@ -184,7 +185,16 @@ public final class QueryApi {
         i += Character.charCount(cp);
       }
     }
-    return out.toString(StandardCharsets.UTF_8);
+    return utf8(out.toByteArray(), 0, out.size());
+  }
+
+  /** Both the body and each %XX-decoded value must be well-formed UTF-8 (an overlong C0 AF is not "/"). */
+  private static String utf8(byte[] bytes, int offset, int length) {
+    try {
+      return StrictUtf8.decode(bytes, offset, length);
+    } catch (StrictUtf8.Malformed e) {
+      throw new KmsException(ErrorCode.SERIALIZATION, "The request body is not well-formed UTF-8.");
+    }
   }
 
   static Set<String> params(String... names) {

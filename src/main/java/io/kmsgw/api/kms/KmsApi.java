@@ -66,7 +66,8 @@ public final class KmsApi {
       Map<String, Object> parsed = JsonBody.parseObject(body);
       ctx.request(parsed);
       String inputShape = model.operation(ctx.operation()).orElseThrow().input();
-      Input input = new Input(inputShape == null ? Map.of() : validator.validate(inputShape, parsed));
+      // a refused request is audited with its failed values as markers, never verbatim
+      Input input = new Input(inputShape == null ? Map.of() : validator.validate(inputShape, parsed, ctx::request));
       List<String> grantTokens = input.has("GrantTokens") ? input.strings("GrantTokens") : List.of();
       // grants take effect at once in kmsgw, so a token only has to be one CreateGrant issued
       GrantToken.checkAll(grantTokens);

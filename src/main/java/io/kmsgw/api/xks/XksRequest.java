@@ -1,8 +1,8 @@
 package io.kmsgw.api.xks;
 
+import io.kmsgw.format.StrictBase64;
 import io.kmsgw.format.StrictJson;
 import io.kmsgw.format.XksCiphertext;
-import java.util.Base64;
 import java.util.Map;
 
 /**
@@ -153,14 +153,8 @@ final class XksRequest {
     if (!(v instanceof String s)) {
       throw new XksException(invalid, name + " must be a Base64 string.");
     }
-    byte[] decoded;
-    try {
-      decoded = Base64.getDecoder().decode(s);
-    } catch (IllegalArgumentException e) {
-      throw new XksException(invalid, name + " is not valid Base64.");
-    }
-    // the JDK decoder accepts missing padding and non-zero trailing bits: one value must have one encoding
-    if (s.length() % 4 != 0 || !Base64.getEncoder().encodeToString(decoded).equals(s)) {
+    byte[] decoded = StrictBase64.decodeOrNull(s);
+    if (decoded == null) {
       throw new XksException(invalid, name + " is not canonical padded Base64 (RFC 4648 section 4).");
     }
     if (decoded.length > max) {

@@ -1,6 +1,9 @@
 package io.kmsgw.store.jdbc;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.stream.Stream;
 
 /** Opens the metadata store: the configured JDBC URL, or an embedded H2 file under the data directory. */
 public final class StoreFactory {
@@ -11,11 +14,13 @@ public final class StoreFactory {
    * the commit returns, so an acknowledged write survives the process being killed.
    */
   public static String embeddedUrl(Path dataDir) {
-    return "jdbc:h2:file:" + dataDir.resolve("metadata").resolve("kmsgw").toAbsolutePath()
+    OwnerOnlyFilePath.register();
+    return "jdbc:h2:" + OwnerOnlyFilePath.SCHEME + ":" + dataDir.resolve("metadata").resolve("kmsgw").toAbsolutePath()
         + ";WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE";
   }
 
   public static JdbcMetadataStore open(String url, String user, String password, int connections) {
+    tightenEmbedded(url);
     ConnectionPool pool = new ConnectionPool(url, user, password, connections);
     try {
       Migrations.apply(pool);
@@ -24,5 +29,28 @@ public final class StoreFactory {
       throw e;
     }
     return new JdbcMetadataStore(pool);
+  }
+
+  /**
+   * For an embedded URL: the database directory and the files already in it become owner-only (0700 and 0600),
+   * as {@link OwnerOnlyFilePath} creates new ones; an older kmsgw left them 0644 inside the 0700 data directory.
+   */
+  private static void tightenEmbedded(String url) {
+    String prefix = "jdbc:h2:" + OwnerOnlyFilePath.SCHEME + ":";
+    if (!url.startsWith(prefix)) {
+      return;
+    }
+    String file = url.substring(prefix.length());
+    int semicolon = file.indexOf(';');
+    Path dir = Path.of(semicolon < 0 ? file : file.substring(0, semicolon)).getParent();
+    if (dir == null || !Files.isDirectory(dir)) {
+      return;
+    }
+    OwnerOnlyFilePath.ownerOnly(dir);
+    try (Stream<Path> files = Files.list(dir)) {
+      files.forEach(OwnerOnlyFilePath::ownerOnly);
+    } catch (IOException e) {
+      // H2 reports an unreadable directory itself, with more to say
+    }
   }
 }

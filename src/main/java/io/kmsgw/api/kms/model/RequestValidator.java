@@ -2,17 +2,21 @@ package io.kmsgw.api.kms.model;
 
 import io.kmsgw.error.ErrorCode;
 import io.kmsgw.error.KmsException;
+import io.kmsgw.format.StrictBase64;
 import java.math.BigDecimal;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Base64;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
 
 /**
  * Checks a parsed JSON request against its input shape in the service model and converts it to Java values:
- * strings stay {@link String}, blobs become {@code byte[]} (base64-decoded), integers {@link Integer}, longs
+ * strings stay {@link String}, blobs become {@code byte[]} (decoded from canonical padded base64, {@link StrictBase64}), integers {@link Integer}, longs
  * {@link Long}, booleans {@link Boolean}, timestamps {@link Instant}, lists {@link List}, maps and structures
  * {@link Map}. Members the model does not know are dropped (a newer SDK may send them), and JSON nulls count as
  * absent.
@@ -61,10 +65,31 @@ public final class RequestValidator {
 
   /** Validates a request body (already parsed) against the named input shape. */
   public Map<String, Object> validate(String shapeName, Map<String, Object> body) {
-    List<String> errors = new ArrayList<>();
-    @SuppressWarnings("unchecked")
-    Map<String, Object> out = (Map<String, Object>) convert(model.shape(shapeName), body, Where.ROOT, errors);
+    return validate(shapeName, body, null);
+  }
+
+  /**
+   * Validates a request body, and when it is refused, first hands {@code refused} a copy of the body in which
+   * every value that failed is replaced by its {@link FailedValues#marker} (for the audit trail).
+   */
+  public Map<String, Object> validate(String shapeName, Map<String, Object> body,
+      Consumer<Map<String, Object>> refused) {
+    Problems errors = new Problems();
+    Map<String, Object> out;
+    try {
+      @SuppressWarnings("unchecked")
+      Map<String, Object> o = (Map<String, Object>) convert(model.shape(shapeName), body, Where.ROOT, errors);
+      out = o;
+    } catch (KmsException e) {
+      if (refused != null) {
+        refused.accept(FailedValues.redact(body, errors.failed));
+      }
+      throw e;
+    }
     if (!errors.isEmpty()) {
+      if (refused != null) {
+        refused.accept(FailedValues.redact(body, errors.failed));
+      }
       StringBuilder sb = new StringBuilder();
       sb.append(errors.size()).append(errors.size() == 1 ? " validation error detected: " : " validation errors detected: ");
       sb.append(String.join("; ", errors));
@@ -73,7 +98,34 @@ public final class RequestValidator {
     return out;
   }
 
-  private Object convert(Shape shape, Object value, Where path, List<String> errors) {
+  /** The messages of the constraints a request breaks, and the values (by identity) that broke them. */
+  private static final class Problems extends ArrayList<String> {
+    final Set<Object> failed = Collections.newSetFromMap(new IdentityHashMap<>());
+    /** Set once the value behind a thrown SerializationException is in {@link #failed}, so no parent is. */
+    boolean thrownMarked;
+
+    /** Marks {@code value} as failed when messages were added since {@code before}. */
+    void markIfGrown(int before, Object value) {
+      if (size() > before) {
+        failed.add(value);
+      }
+    }
+  }
+
+  private Object convert(Shape shape, Object value, Where path, Problems errors) {
+    try {
+      return convertValue(shape, value, path, errors);
+    } catch (KmsException e) {
+      // the innermost value is the one whose type or encoding was wrong
+      if (!errors.thrownMarked && value != null) {
+        errors.failed.add(value);
+        errors.thrownMarked = true;
+      }
+      throw e;
+    }
+  }
+
+  private Object convertValue(Shape shape, Object value, Where path, Problems errors) {
     switch (shape.type()) {
       case "structure" -> {
         Map<?, ?> in = expect(value, Map.class, path, "an object");
@@ -93,7 +145,9 @@ public final class RequestValidator {
       }
       case "list" -> {
         List<?> in = expect(value, List.class, path, "an array");
+        int before = errors.size();
         checkLength(shape, in.size(), path, errors, "have length");
+        errors.markIfGrown(before, in);
         List<Object> out = new ArrayList<>(in.size());
         Shape member = model.shape(shape.member());
         for (int i = 0; i < in.size(); i++) {
@@ -107,7 +161,9 @@ public final class RequestValidator {
       }
       case "map" -> {
         Map<?, ?> in = expect(value, Map.class, path, "an object");
+        int before = errors.size();
         checkLength(shape, in.size(), path, errors, "have length");
+        errors.markIfGrown(before, in);
         Shape keyShape = model.shape(shape.key());
         Shape valueShape = model.shape(shape.value());
         Map<String, Object> out = new LinkedHashMap<>();
@@ -123,6 +179,7 @@ public final class RequestValidator {
       }
       case "string" -> {
         String s = expect(value, String.class, path, "a string");
+        int before = errors.size();
         checkLength(shape, s.codePointCount(0, s.length()), path, errors, "have length");
         if (shape.enumValues() != null && !shape.enumValues().contains(s)) {
           errors.add("Value at '" + path + "' failed to satisfy constraint: Member must satisfy enum value set: "
@@ -131,23 +188,26 @@ public final class RequestValidator {
           errors.add("Value at '" + path + "' failed to satisfy constraint: Member must satisfy regular expression "
               + "pattern: " + shape.pattern().pattern());
         }
+        errors.markIfGrown(before, s);
         return s;
       }
       case "blob" -> {
         String s = expect(value, String.class, path, "a base64 string");
-        byte[] bytes;
-        try {
-          bytes = Base64.getDecoder().decode(s);
-        } catch (IllegalArgumentException e) {
-          throw serialization("Value at '" + path + "' is not valid base64");
+        byte[] bytes = StrictBase64.decodeOrNull(s);
+        if (bytes == null) {
+          throw serialization("Value at '" + path + "' is not canonical padded base64 (RFC 4648 section 4)");
         }
+        int before = errors.size();
         checkLength(shape, bytes.length, path, errors, "have length");
+        errors.markIfGrown(before, s);
         return bytes;
       }
       case "integer", "long" -> {
         Number n = expect(value, Number.class, path, "a number");
         long v = integral(n, path, shape.type().equals("integer"));
+        int before = errors.size();
         checkRange(shape, v, path, errors);
+        errors.markIfGrown(before, n);
         return shape.type().equals("integer") ? (Object) (int) v : (Object) v;
       }
       case "boolean" -> {
