@@ -369,7 +369,7 @@ public final class Gateway implements AutoCloseable {
     if (a.httpSinkUrl() != null) {
       sinks.add(new HttpSink(a.httpSinkUrl()));
     }
-    AuditLog log = AuditLog.open(new AuditLog.Settings(a.dir(), (long) a.maxFileMb() << 20, a.retentionDays(),
+    AuditLog log = AuditLog.open(new AuditLog.Settings(a.dir(), a.maxFileBytes(), a.retentionDays(),
         a.digestEveryEvents(), Duration.ofSeconds(a.digestEverySeconds()), config.accountId(), config.region(),
         (long) a.preallocateMb() << 20),
         clock, key, sinks);

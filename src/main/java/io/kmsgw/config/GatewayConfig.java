@@ -102,8 +102,19 @@ public record GatewayConfig(
   /**
    * The audit trail (docs/audit.md): its directory, file size limit, retention (0 keeps every file), how often a
    * digest is signed, the optional copies for a SIEM ({@code httpSinkUrl} null for none), and how far ahead of the
-   * writer the file being written is extended with zeros (0: not at all).
+   * writer the file being written is extended with zeros (0: not at all). {@code maxFileKb}, when not 0, is the file
+   * size limit in KiB instead of {@code maxFileMb} (small files make rotation frequent, for tests).
    */
   public record Audit(Path dir, int maxFileMb, int retentionDays, int digestEveryEvents, int digestEverySeconds,
-      boolean stdout, java.net.URI httpSinkUrl, int preallocateMb) {}
+      boolean stdout, java.net.URI httpSinkUrl, int preallocateMb, int maxFileKb) {
+    public Audit(Path dir, int maxFileMb, int retentionDays, int digestEveryEvents, int digestEverySeconds,
+        boolean stdout, java.net.URI httpSinkUrl, int preallocateMb) {
+      this(dir, maxFileMb, retentionDays, digestEveryEvents, digestEverySeconds, stdout, httpSinkUrl, preallocateMb, 0);
+    }
+
+    /** The size at which a file is rotated. */
+    public long maxFileBytes() {
+      return maxFileKb > 0 ? (long) maxFileKb << 10 : (long) maxFileMb << 20;
+    }
+  }
 }
