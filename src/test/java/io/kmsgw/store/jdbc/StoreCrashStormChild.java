@@ -16,7 +16,10 @@ import java.util.UUID;
 public final class StoreCrashStormChild {
   public static void main(String[] args) throws Exception {
     int threads = Integer.parseInt(args[1]);
-    JdbcMetadataStore store = StoreFactory.open(StoreFactory.embeddedUrl(Path.of(args[0])), null, null, threads);
+    // args[2]: settings appended to the URL (a short RETENTION_TIME lets H2 reuse file space within the test's
+    // seconds instead of after 45 s, as it does in a gateway that has run a while)
+    String url = StoreFactory.embeddedUrl(Path.of(args[0])) + (args.length > 2 ? args[2] : "");
+    JdbcMetadataStore store = StoreFactory.open(url, null, null, threads);
     for (int t = 0; t < threads; t++) {
       Thread worker = new Thread(() -> {
         while (true) {

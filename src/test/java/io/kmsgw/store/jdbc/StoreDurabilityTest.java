@@ -27,11 +27,12 @@ class StoreDurabilityTest {
 
   @Test
   void commitsOnSeveralConnections_surviveRepeatedKillMinus9() throws Exception {
-    int rounds = Integer.getInteger("kmsgw.store.kills", 8);
+    int rounds = Integer.getInteger("kmsgw.store.kills", 6);
     for (int round = 0; round < rounds; round++) {
       Map<UUID, Integer> committed = new HashMap<>();
       Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-          "-cp", System.getProperty("java.class.path"), StoreCrashStormChild.class.getName(), dir.toString(), "4")
+          "-cp", System.getProperty("java.class.path"), StoreCrashStormChild.class.getName(), dir.toString(), "4",
+          ";RETENTION_TIME=20")
           .redirectErrorStream(true).start();
       List<String> other = new ArrayList<>();
       try (BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(),
