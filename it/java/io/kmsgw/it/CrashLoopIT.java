@@ -13,6 +13,8 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
@@ -53,11 +55,20 @@ class CrashLoopIT {
     }
     GatewayProcess gateway = GatewayProcess.start("crashloop", env(0));
     long started = System.nanoTime();
+    // clients live across restarts (the port stays): building them is slow, and a new one per cycle left
+    // the first requests of each cycle slower than the kill
+    List<KmsClient> kmsClients = new ArrayList<>();
+    List<IamClient> iamClients = new ArrayList<>();
+    ExecutorService readers = Executors.newFixedThreadPool(3);
+    for (int i = 0; i <= WORKERS; i++) {
+      kmsClients.add(kms(gateway));
+      iamClients.add(iam(gateway));
+    }
     try {
       for (int cycle = 1; cycle <= kills; cycle++) {
-        runUntilKilled(gateway, workers, rng);
+        runUntilKilled(gateway, workers, kmsClients, iamClients, rng);
         gateway = GatewayProcess.restartWith(gateway, env(cycle));
-        List<String> failures = check(gateway, workers);
+        List<String> failures = check(gateway, workers, kmsClients.get(WORKERS), iamClients.get(WORKERS), readers);
         if (!failures.isEmpty()) {
           fail("after kill " + cycle + " (seed " + seed + "): " + String.join("\n  ", failures) + "\nlog:\n"
               + tail(gateway.logText()));
@@ -70,6 +81,9 @@ class CrashLoopIT {
       workers.forEach(w -> w.refused.forEach(r -> System.out.println("  refused " + r)));
       assertTrue(acknowledged > kills, "the clients got answers between the kills");
     } finally {
+      readers.shutdownNow();
+      kmsClients.forEach(KmsClient::close);
+      iamClients.forEach(IamClient::close);
       gateway.stop(); // verifies the audit trail once more, after an orderly shutdown
     }
   }
@@ -84,16 +98,14 @@ class CrashLoopIT {
    * The workers send requests; after a seeded delay (short ones land in the start-up work: reconciliation, the
    * due deletions) the process is killed with SIGKILL.
    */
-  private static void runUntilKilled(GatewayProcess gateway, List<CrashWorker> workers, Random rng)
-      throws InterruptedException {
+  private static void runUntilKilled(GatewayProcess gateway, List<CrashWorker> workers, List<KmsClient> kms,
+      List<IamClient> iam, Random rng) throws InterruptedException {
     List<Thread> threads = new ArrayList<>();
-    List<AutoCloseable> clients = new ArrayList<>();
-    for (CrashWorker w : workers) {
-      KmsClient kms = kms(gateway);
-      IamClient iam = iam(gateway);
-      clients.add(kms);
-      clients.add(iam);
-      Thread t = new Thread(() -> w.run(kms, iam), "crash-" + w.prefix);
+    for (int i = 0; i < workers.size(); i++) {
+      CrashWorker w = workers.get(i);
+      KmsClient k = kms.get(i);
+      IamClient m = iam.get(i);
+      Thread t = new Thread(() -> w.run(k, m), "crash-" + w.prefix);
       t.start();
       threads.add(t);
     }
@@ -104,28 +116,30 @@ class CrashLoopIT {
       t.join(60_000);
       assertTrue(!t.isAlive(), "a client is still waiting on a killed gateway");
     }
-    for (AutoCloseable c : clients) {
-      try {
-        c.close();
-      } catch (Exception ignored) {
-        // closing a client of a dead gateway
-      }
-    }
   }
 
-  private static List<String> check(GatewayProcess gateway, List<CrashWorker> workers) throws Exception {
+  private static List<String> check(GatewayProcess gateway, List<CrashWorker> workers, KmsClient kms, IamClient iam,
+      ExecutorService readers) throws Exception {
     List<String> failures = new ArrayList<>();
-    try (KmsClient kms = kms(gateway); IamClient iam = iam(gateway)) {
+    // the first request may meet a connection kept alive to the killed process
+    for (int attempt = 0; attempt < 3; attempt++) {
+      try {
+        kms.listAliases(r -> r.limit(1));
+        break;
+      } catch (software.amazon.awssdk.core.exception.SdkClientException e) {
+        // the next attempt opens a new connection
+      }
+    }
+    {
       long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-      List<String> due;
-      while (!(due = CrashSnapshot.pendingDeletion(kms)).isEmpty()) {
+      CrashSnapshot snapshot;
+      while (!(snapshot = CrashSnapshot.take(kms, iam, readers)).pendingDeletion().isEmpty()) {
         if (System.nanoTime() > deadline) {
-          failures.add("keys due for deletion were not destroyed within 60 s: " + due);
+          failures.add("keys due for deletion were not destroyed within 60 s: " + snapshot.pendingDeletion());
           return failures;
         }
         GatewayProcess.sleep(100);
       }
-      CrashSnapshot snapshot = CrashSnapshot.take(kms, iam);
       for (CrashWorker w : workers) {
         CrashJournalCheck.check(w, snapshot, failures);
       }

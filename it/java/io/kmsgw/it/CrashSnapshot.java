@@ -9,6 +9,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import software.amazon.awssdk.services.iam.IamClient;
@@ -30,18 +33,26 @@ record CrashSnapshot(Map<String, Key> keys, Map<String, String> aliases, Map<Str
 
   private static final Pattern SID = Pattern.compile("\"Sid\"\\s*:\\s*\"([^\"]*)\"");
 
-  static CrashSnapshot take(KmsClient kms, IamClient iam) {
-    Map<String, Key> keys = new LinkedHashMap<>();
-    Map<String, Grant> grants = new LinkedHashMap<>();
+  /** Reads everything, the keys' details on a few threads at once (a snapshot is taken after every kill). */
+  static CrashSnapshot take(KmsClient kms, IamClient iam, ExecutorService pool) throws Exception {
+    Map<String, Key> keys = new ConcurrentHashMap<>();
+    Map<String, Grant> grants = new ConcurrentHashMap<>();
+    List<Future<?>> reads = new ArrayList<>();
     for (var entry : kms.listKeysPaginator(r -> r.limit(1000)).keys()) {
-      KeyMetadata m = kms.describeKey(r -> r.keyId(entry.keyId())).keyMetadata();
-      int rotations = kms.listKeyRotations(r -> r.keyId(entry.keyId()).limit(1000)).rotations().size();
-      keys.put(m.keyId(), new Key(m.keyId(), m.keyStateAsString(), m.description(), rotations));
-      if (!"PendingDeletion".equals(m.keyStateAsString())) {
-        for (var g : kms.listGrantsPaginator(r -> r.keyId(entry.keyId())).grants()) {
-          grants.put(g.grantId(), new Grant(g.grantId(), m.keyId(), g.name()));
+      reads.add(pool.submit(() -> {
+        KeyMetadata m = kms.describeKey(r -> r.keyId(entry.keyId())).keyMetadata();
+        int rotations = kms.listKeyRotations(r -> r.keyId(entry.keyId()).limit(1000)).rotations().size();
+        keys.put(m.keyId(), new Key(m.keyId(), m.keyStateAsString(), m.description(), rotations));
+        if (!"PendingDeletion".equals(m.keyStateAsString())) {
+          for (var g : kms.listGrantsPaginator(r -> r.keyId(entry.keyId())).grants()) {
+            grants.put(g.grantId(), new Grant(g.grantId(), m.keyId(), g.name()));
+          }
         }
-      }
+        return null;
+      }));
+    }
+    for (Future<?> f : reads) {
+      f.get();
     }
     Map<String, String> aliases = new LinkedHashMap<>();
     for (var a : kms.listAliasesPaginator(r -> r.limit(100)).aliases()) {
@@ -68,14 +79,8 @@ record CrashSnapshot(Map<String, Key> keys, Map<String, String> aliases, Map<Str
   }
 
   /** Keys still pending deletion (their destruction, due at start, may still be running). */
-  static List<String> pendingDeletion(KmsClient kms) {
-    List<String> pending = new ArrayList<>();
-    for (var entry : kms.listKeysPaginator(r -> r.limit(1000)).keys()) {
-      if ("PendingDeletion".equals(kms.describeKey(r -> r.keyId(entry.keyId())).keyMetadata().keyStateAsString())) {
-        pending.add(entry.keyId());
-      }
-    }
-    return pending;
+  List<String> pendingDeletion() {
+    return keys.values().stream().filter(k -> "PendingDeletion".equals(k.state())).map(Key::id).toList();
   }
 
   /** The token labels the store's key versions call for: {@code kmsgw:<key id>:v1} up to the current version. */
