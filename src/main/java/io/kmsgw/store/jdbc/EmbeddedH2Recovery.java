@@ -33,7 +33,8 @@ final class EmbeddedH2Recovery {
 
   /** The {@code .mv.db} file of an embedded {@code jdbc:h2:file:} URL, or null for any other URL. */
   static Path fileOf(String url) {
-    if (!url.startsWith("jdbc:h2:file:")) {
+    // an encrypted file cannot be read without its key; such a store keeps H2's own recovery
+    if (!url.startsWith("jdbc:h2:file:") || url.toUpperCase(java.util.Locale.ROOT).contains(";CIPHER=")) {
       return null;
     }
     String rest = url.substring("jdbc:h2:file:".length());
@@ -51,8 +52,12 @@ final class EmbeddedH2Recovery {
       long version = store.getCurrentVersion();
       LOG.info(() -> "metadata store: " + file.getFileName() + " was not closed cleanly; recovered up to version "
           + version + " by a full scan in " + (System.nanoTime() - started) / 1_000_000 + " ms");
+      return true;
+    } catch (RuntimeException e) {
+      // locked by another process, or unreadable: H2's own open then fails with its usual, clearer message
+      LOG.warning(() -> "metadata store: the recovery scan of " + file.getFileName() + " did not run: " + e);
+      return false;
     }
-    return true;
   }
 
   /** Both header blocks carry H2's clean-shutdown mark. */

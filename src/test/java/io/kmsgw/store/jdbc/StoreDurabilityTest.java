@@ -70,4 +70,14 @@ class StoreDurabilityTest {
       }
     }
   }
+
+  @Test
+  void anOrderlyClose_leavesACleanFile_thatIsNotScanned() {
+    try (JdbcMetadataStore store = StoreFactory.open(StoreFactory.embeddedUrl(dir), null, null, 2)) {
+      store.insertKey(JdbcMetadataStoreTest.key(UUID.randomUUID(), io.kmsgw.domain.KeyState.ENABLED, List.of()));
+    }
+    Path file = EmbeddedH2Recovery.fileOf(StoreFactory.embeddedUrl(dir));
+    assertTrue(EmbeddedH2Recovery.cleanlyClosed(file), "H2 marks a closed file clean");
+    assertEquals(false, EmbeddedH2Recovery.recoverIfUnclean(file));
+  }
 }
