@@ -185,7 +185,11 @@ public final class Gateway implements AutoCloseable {
     Pkcs11Connector connector = new Pkcs11Connector(new Pkcs11Options(hsm.library(), hsm.tokenLabel(), pin,
         hsm.poolSize(), Duration.ofMillis(hsm.borrowTimeoutMs()), Duration.ofMillis(hsm.validateAfterIdleMs()),
         hsm.gcmGeneralErrorOnTagMismatch(), hsm.sessionKeyCopies(), 1));
-    Reconciler reconciler = new Reconciler(store, cache, started);
+    // a Creating row is a killed CreateKey's unless this process's KeyService is making that key now (creation times
+    // come from the lifecycle clock, which development mode moves, so they say nothing about which process wrote them)
+    AtomicReference<KeyService> keysRef = new AtomicReference<>();
+    Reconciler reconciler = new Reconciler(store, cache,
+        k -> keysRef.get() != null && keysRef.get().isCreatingHere(k.keyId()));
     // after each connection of any store, before it counts as CONNECTED: store and HSM brought in line (a store's
     // cluster may have changed since its last connection), then destructions left pending
     BiConsumer<String, Hsm> afterConnect = (storeId, connected) -> {
@@ -253,6 +257,7 @@ public final class Gateway implements AutoCloseable {
     Authorizer authz = new Authorizer(settings.accountId(), keyPolicies, identities, lifecycleClock);
     KeyService keys = new KeyService(settings, store, cache, stores, storeExecutor, lifecycleClock,
         config.keyQuota(), authz);
+    keysRef.set(keys);
     CryptoService crypto = new CryptoService(keys, stores);
     AliasService aliases = new AliasService(settings, store, keys::lookup, stores, lifecycleExecutor,
         storeExecutor, lifecycleClock, authz);
@@ -374,7 +379,7 @@ public final class Gateway implements AutoCloseable {
     if (a.httpSinkUrl() != null) {
       sinks.add(new HttpSink(a.httpSinkUrl()));
     }
-    AuditLog log = AuditLog.open(new AuditLog.Settings(a.dir(), (long) a.maxFileMb() << 20, a.retentionDays(),
+    AuditLog log = AuditLog.open(new AuditLog.Settings(a.dir(), a.maxFileBytes(), a.retentionDays(),
         a.digestEveryEvents(), Duration.ofSeconds(a.digestEverySeconds()), config.accountId(), config.region(),
         (long) a.preallocateMb() << 20, (long) a.lowSpaceMb() << 20),
         clock, key, sinks);

@@ -83,6 +83,7 @@ public final class ConfigLoader {
     DEFAULTS.put("log.level", "INFO");
     DEFAULTS.put("audit.dir", "");
     DEFAULTS.put("audit.max_file_mb", "64");
+    DEFAULTS.put("audit.max_file_kb", "0");
     DEFAULTS.put("audit.preallocate_mb", "8");
     DEFAULTS.put("audit.low_space_mb", "256");
     DEFAULTS.put("audit.retention_days", "0");
@@ -312,6 +313,11 @@ public final class ConfigLoader {
   private static GatewayConfig.Audit audit(Map<String, String> v, Path dataDir, List<String> errors) {
     Path dir = v.get("audit.dir").isBlank() ? dataDir.resolve("audit") : Path.of(v.get("audit.dir"));
     int maxMb = integer(v, "audit.max_file_mb", 1, 65_536, errors);
+    // 0: the limit is max_file_mb; otherwise this many KiB (at least 16, so a digest and its records fit)
+    int maxKb = integer(v, "audit.max_file_kb", 0, 65_536 << 10, errors);
+    if (maxKb != 0 && maxKb < 16) {
+      errors.add("audit.max_file_kb: 0 (use audit.max_file_mb) or at least 16");
+    }
     int retention = integer(v, "audit.retention_days", 0, 36_500, errors);
     int everyEvents = integer(v, "audit.digest_every_events", 1, 10_000_000, errors);
     int everySeconds = integer(v, "audit.digest_every_seconds", 1, 86_400, errors);
@@ -331,7 +337,7 @@ public final class ConfigLoader {
       }
     }
     return new GatewayConfig.Audit(dir, maxMb, retention, everyEvents, everySeconds, stdout, sink,
-        preallocateMb, lowSpaceMb);
+        preallocateMb, lowSpaceMb, maxKb);
   }
 
   /**

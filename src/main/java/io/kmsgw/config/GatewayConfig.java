@@ -102,16 +102,23 @@ public record GatewayConfig(
   /**
    * The audit trail (docs/audit.md): its directory, file size limit, retention (0 keeps every file), how often a
    * digest is signed, the optional copies for a SIEM ({@code httpSinkUrl} null for none), and how far ahead of the
-   * writer the file being written is extended with zeros (0: not at all), and the free space of the audit directory
-   * below which health shows {@code lowSpace} and the log warns ({@code lowSpaceMb}, 0: never).
+   * writer the file being written is extended with zeros (0: not at all), the free space of the audit directory
+   * below which health shows {@code lowSpace} and the log warns ({@code lowSpaceMb}, 0: never), and
+   * {@code maxFileKb}, when not 0, the file size limit in KiB instead of {@code maxFileMb} (small files make rotation
+   * frequent, for tests).
    */
   public record Audit(Path dir, int maxFileMb, int retentionDays, int digestEveryEvents, int digestEverySeconds,
-      boolean stdout, java.net.URI httpSinkUrl, int preallocateMb, int lowSpaceMb) {
-    /** Without a low-space watermark of its own: the default, 256 MiB. */
+      boolean stdout, java.net.URI httpSinkUrl, int preallocateMb, int lowSpaceMb, int maxFileKb) {
+    /** With the default low-space watermark (256 MiB) and size limit in MiB. */
     public Audit(Path dir, int maxFileMb, int retentionDays, int digestEveryEvents, int digestEverySeconds,
         boolean stdout, java.net.URI httpSinkUrl, int preallocateMb) {
       this(dir, maxFileMb, retentionDays, digestEveryEvents, digestEverySeconds, stdout, httpSinkUrl, preallocateMb,
-          256);
+          256, 0);
+    }
+
+    /** The size at which a file is rotated. */
+    public long maxFileBytes() {
+      return maxFileKb > 0 ? (long) maxFileKb << 10 : (long) maxFileMb << 20;
     }
   }
 }

@@ -49,6 +49,8 @@ public final class KeyService {
   private final int keyQuota;
   private final Authorizer authz;
   private final Object quotaLock = new Object();
+  /** Keys this process is creating now: their {@code Creating} rows are not the leftovers of a killed process. */
+  private final java.util.Set<UUID> creatingHere = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   /**
    * @param clock the lifecycle clock (creation dates)
@@ -133,6 +135,7 @@ public final class KeyService {
       throw new KmsException(ErrorCode.MALFORMED_POLICY_DOCUMENT, KeyPolicies.LOCKOUT_MESSAGE);
     }
 
+    creatingHere.add(keyId);
     return Completions.on(storeExecutor, () -> {
           // counting and inserting under one lock: two CreateKey calls cannot both take the last slot
           synchronized (quotaLock) {
@@ -160,8 +163,15 @@ public final class KeyService {
         .whenComplete((ok, failure) -> {
           if (failure != null) {
             rollBack(target, creating, new HsmKey(label, hsmId), Completions.unwrap(failure));
+          } else {
+            creatingHere.remove(keyId);
           }
         });
+  }
+
+  /** Whether this process is creating the key now (its {@code Creating} row is not a killed process's). */
+  public boolean isCreatingHere(UUID keyId) {
+    return creatingHere.contains(keyId);
   }
 
   /** Undoes a CreateKey that failed halfway; what cannot be undone now is left to the reconciler. */
@@ -181,7 +191,11 @@ public final class KeyService {
       return true;
     }).thenAccept(destroyed -> {
       if (destroyed) {
-        Completions.on(storeExecutor, () -> store.deleteKey(creating.keyId()));
+        Completions.on(storeExecutor, () -> store.deleteKey(creating.keyId()))
+            .whenComplete((r, e) -> creatingHere.remove(creating.keyId()));
+      } else {
+        // left to the reconciler, at the next connection of the store
+        creatingHere.remove(creating.keyId());
       }
     });
   }

@@ -112,6 +112,40 @@ class CreateKeyCrashSafetyTest {
   }
 
   @Test
+  void reconcile_rollsBackACreateStampedAheadByTheDevelopmentClock_unlessThisProcessIsMakingIt() throws HsmException {
+    // killed under a lifecycle clock 40 days ahead: its creation time is after this process's start
+    KeyRecord killed = creatingRow(Instant.now().plus(40, ChronoUnit.DAYS));
+    hsm().withSession(s -> s.generateAes256Key(object(killed).label(), object(killed).id()));
+    KeyRecord mine = creatingRow(Instant.now().plus(40, ChronoUnit.DAYS));
+    new Reconciler(kms.store, kms.cache, k -> k.keyId().equals(mine.keyId())).reconcile("default", hsm());
+    assertTrue(kms.store.findKey(killed.keyId()).isEmpty(), "the killed CreateKey is rolled back");
+    assertFalse(exists(object(killed)), "and its token object destroyed");
+    assertTrue(kms.store.findKey(mine.keyId()).isPresent(), "a creation in flight here is left alone");
+  }
+
+  @Test
+  void reconcile_destroysTheObjectOfARotationKilledBeforeItsVersionWasRecorded_atTheFirstConnectionOnly()
+      throws HsmException {
+    KeyRecord k = kms.newKey();
+    UUID id = k.keyId();
+    HsmKey unrecorded = new HsmKey(HsmLabels.label(id, 2), HsmLabels.id(id, 2));
+    Reconciler reconciler = new Reconciler(kms.store, kms.cache, r -> false);
+    hsm().withSession(s -> s.generateAes256Key(unrecorded.label(), unrecorded.id()));
+    // an object of an unknown key, with the same label pattern: left alone, as ever
+    UUID stranger = UUID.randomUUID();
+    HsmKey unknown = hsm().withSession(s -> s.generateAes256Key(HsmLabels.label(stranger, 2),
+        HsmLabels.id(stranger, 2)));
+    reconciler.reconcile("default", hsm());
+    assertFalse(exists(unrecorded), "version 2 was never recorded, so no ciphertext names it");
+    assertTrue(exists(object(k)), "the recorded version stays");
+    assertTrue(exists(unknown));
+    // at a reconnection a rotation of this process may be between its HSM write and its metadata write
+    hsm().withSession(s -> s.generateAes256Key(unrecorded.label(), unrecorded.id()));
+    reconciler.reconcile("default", hsm());
+    assertTrue(exists(unrecorded), "left to the rotation in flight");
+  }
+
+  @Test
   void keyStillCreating_isNotVisibleThroughTheApi() {
     KeyRecord creating = creatingRow(Instant.now());
     KmsException e = assertThrows(KmsException.class, () -> await(kms.keys.lookup(creating.keyId())));

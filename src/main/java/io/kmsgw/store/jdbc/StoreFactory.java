@@ -20,6 +20,8 @@ public final class StoreFactory {
   }
 
   public static JdbcMetadataStore open(String url, String user, String password, int connections) {
+    // before H2 opens the file itself: commits it would not find after a kill (see EmbeddedH2Recovery)
+    EmbeddedH2Recovery.recoverIfUnclean(EmbeddedH2Recovery.fileOf(url));
     tightenEmbedded(url);
     ConnectionPool pool = new ConnectionPool(url, user, password, connections);
     try {
