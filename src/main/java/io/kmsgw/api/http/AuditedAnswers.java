@@ -6,6 +6,7 @@ import io.kmsgw.api.kms.model.FailedValues;
 import io.kmsgw.domain.Caller;
 import io.kmsgw.error.ErrorCode;
 import io.kmsgw.error.KmsException;
+import io.kmsgw.log.Throttle;
 import io.vertx.core.Future;
 import io.vertx.ext.web.RoutingContext;
 import java.util.LinkedHashMap;
@@ -23,6 +24,8 @@ final class AuditedAnswers {
   private static final Logger LOG = Logger.getLogger(GatewayHttpServer.class.getName());
   /** Set once a request's audit record is under way, so the failure handler does not record it twice. */
   static final String AUDITED = "kmsgw.audited";
+  /** At most one SEVERE line a minute for unrecorded answers: each one also has its request log line. */
+  private static final Throttle SEVERE_LINES = new Throttle(60_000_000_000L);
 
   /** An operation that succeeded but whose audit event could not be written. */
   static final class NotRecorded extends RuntimeException {
@@ -76,8 +79,7 @@ final class AuditedAnswers {
    */
   static void notRecorded(RoutingContext ctx, String requestId, String operation, Throwable cause) {
     RequestRecord rec = ctx.get(GatewayHttpServer.RECORD);
-    LOG.severe(() -> "request " + requestId + ": the audit trail could not record " + operation + ": "
-        + cause.getMessage());
+    logSevere(requestId, operation, cause);
     KmsException error = KmsException.internal("The request could not be recorded in the audit trail, so it is "
         + "not acknowledged; it may have taken effect. Request id " + requestId + ".", cause);
     QueryApi.Service service = ctx.get(GatewayHttpServer.QUERY_SERVICE);
@@ -92,6 +94,20 @@ final class AuditedAnswers {
       rec.error = ErrorCode.KMS_INTERNAL.awsName();
     }
     ErrorResponses.write(ctx.response(), error);
+  }
+
+  /**
+   * The first unrecorded answer is logged at once, then one a minute with the number left unlogged since: a full
+   * disk refuses every request, and a SEVERE line per request would flood the log (whose disk may be the same).
+   */
+  private static void logSevere(String requestId, String operation, Throwable cause) {
+    long skipped = SEVERE_LINES.pass();
+    if (skipped < 0) {
+      return;
+    }
+    LOG.severe(() -> "request " + requestId + ": the audit trail could not record " + operation + ": "
+        + cause.getMessage() + (skipped == 0 ? "" : " (" + skipped + " more such answers since the last of these "
+        + "lines; each is in the request log with its error)"));
   }
 
   /** The audit record of a KMS call from its parts (no routing context: also built off the event loop). */
