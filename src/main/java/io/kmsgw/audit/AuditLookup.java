@@ -294,7 +294,8 @@ public final class AuditLookup {
 
   private static ReverseLines open(AuditFiles.Entry file, long end) throws IOException, InvalidPosition {
     try {
-      return new ReverseLines(file.path(), end);
+      // a file changed by hand can hold a line of any length: refused (an IOException), not read into memory
+      return new ReverseLines(file.path(), end, AuditVerifier.MAX_LINE);
     } catch (IllegalArgumentException e) {
       throw new InvalidPosition("no line of " + file.name() + " starts at " + end);
     }

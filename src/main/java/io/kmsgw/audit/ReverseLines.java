@@ -52,6 +52,12 @@ final class ReverseLines implements Closeable {
     }
   }
 
+  /** As {@link #ReverseLines(Path, long)}, refusing lines longer than {@code maxLine} bytes (see {@link #next()}). */
+  ReverseLines(Path file, long end, int maxLine) throws IOException {
+    this(file, end);
+    this.maxLine = maxLine;
+  }
+
   /**
    * The lines that end at or before {@code end}, taken as the end of a complete line without checking it against
    * the zero tail (a restart, which found it itself, and may find bytes of a torn write after it); lines longer than

@@ -298,6 +298,20 @@ class AuditLookupTest {
   }
 
   @Test
+  void aLineLongerThanTheGatewayWrites_isRefused_notReadIntoMemory() throws Exception {
+    Path dir = write("lookup-overlong", 64L << 20, numbered(2));
+    Path file = AuditTesting.only(dir);
+    // a file changed by hand: one line of 17 MiB after the genuine ones
+    StringBuilder text = new StringBuilder();
+    AuditTesting.lines(file).forEach(l -> text.append(l).append('\n'));
+    text.append("{\"event\":\"").append("x".repeat(AuditVerifier.MAX_LINE + (1 << 20))).append("\"}\n");
+    Files.writeString(file, text, StandardCharsets.UTF_8);
+    java.io.IOException e = assertThrows(java.io.IOException.class,
+        () -> new AuditLookup(dir, () -> Long.MAX_VALUE).lookup(Filter.ALL, null, 50));
+    assertTrue(e.getMessage().contains("longer than any the gateway writes"), e.getMessage());
+  }
+
+  @Test
   void linesNotYetDurable_andAnIncompleteLastLine_areNotShown() throws Exception {
     Path dir = write("lookup-durable", 64L << 20, numbered(5));
     Path file = AuditTesting.only(dir);
