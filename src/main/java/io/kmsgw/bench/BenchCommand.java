@@ -129,6 +129,9 @@ public final class BenchCommand implements Callable<Integer> {
       interleaved = bench.interleaved();
       JsonObject warm = find(results, "Encrypt 32 B", 32);
       coldStart = warm == null ? null : bench.coldStart(warm.getDouble("requests_per_second"));
+      if (coldStart != null && started != null) {
+        coldStart.put("startup_ms_to_connected", started.startupMillis());
+      }
     } finally {
       if (started != null) {
         started.close();
@@ -157,6 +160,10 @@ public final class BenchCommand implements Callable<Integer> {
       out.printf("cold start: the first second ran at %.0f%% of the warm Encrypt 32 B @32 rate; 90%% of it %s%n",
           100 * coldStart.getDouble("first_second_ratio_to_peak"), reached == null
               ? "not within " + plan.coldStartSeconds() + " s" : String.format("after %.0f s", reached));
+      Long startup = coldStart.getLong("startup_ms_to_connected");
+      if (startup != null) {
+        out.printf("cold start: %d ms from launching the gateway to its key store's first CONNECTED answer%n", startup);
+      }
     }
     JsonObject fl = doc.getJsonObject("floor");
     if (fl != null && fl.getDouble("spread_ratio") != null) {

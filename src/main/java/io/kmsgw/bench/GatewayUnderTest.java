@@ -28,6 +28,7 @@ final class GatewayUnderTest implements AutoCloseable {
   private final Process process;
   private final URI endpoint;
   private final Path log;
+  private long startupMillis;
 
   /** The JVM options of the measured gateway unless KMSGW_JAVA_OPTS is set. */
   static final String BENCH_JAVA_OPTS = "-Xms160m -Xmx160m -XX:MaxDirectMemorySize=64m -XX:+ExitOnOutOfMemoryError";
@@ -72,8 +73,10 @@ final class GatewayUnderTest implements AutoCloseable {
     // default is a quarter of the machine's memory, which a JVM under load grows into (docs/performance.md)
     env.putIfAbsent("KMSGW_JAVA_OPTS", BENCH_JAVA_OPTS);
     env.putAll(extraEnv);
+    long launched = System.nanoTime();
     GatewayUnderTest g = new GatewayUnderTest(pb.start(), URI.create("http://127.0.0.1:" + port), log);
     g.awaitConnected(Duration.ofSeconds(120));
+    g.startupMillis = (System.nanoTime() - launched) / 1_000_000;
     return g;
   }
 
@@ -94,6 +97,14 @@ final class GatewayUnderTest implements AutoCloseable {
       Thread.sleep(100);
     }
     throw new IOException("the gateway did not connect to its HSM in " + timeout + "; see " + log);
+  }
+
+  /**
+   * Milliseconds from launching the process to its key store's first {@code CONNECTED} health answer (polled every
+   * 100 ms): the JVM's start, the development token's creation and the first connection to it.
+   */
+  long startupMillis() {
+    return startupMillis;
   }
 
   KmsHttp client() {
