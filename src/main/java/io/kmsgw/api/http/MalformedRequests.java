@@ -38,12 +38,13 @@ final class MalformedRequests {
   }
 
   /**
-   * An HTTP/1.x request without {@code Host}, which HTTP/1.1 requires (RFC 9112 §3.2) and SigV4 signs; answered
-   * before the router, which would fail it with an exception.
+   * An HTTP/1.1 request without {@code Host}, which HTTP/1.1 requires (RFC 9112 §3.2); answered before the router,
+   * which would fail it with an exception. HTTP/1.0 does not require one (load balancers' default health checks
+   * send none): such a request goes on, and a KMS, IAM or STS call without it fails the signature check, which
+   * requires a signed Host.
    */
   static boolean missingHost(HttpServerRequest request) {
-    HttpVersion v = request.version();
-    if ((v == HttpVersion.HTTP_1_1 || v == HttpVersion.HTTP_1_0) && request.authority() == null) {
+    if (request.version() == HttpVersion.HTTP_1_1 && request.authority() == null) {
       answer(request, newRecord(request), new KmsException(ErrorCode.MALFORMED_HTTP_REQUEST,
           "The request has no Host header; HTTP/1.1 requires one."));
       return true;

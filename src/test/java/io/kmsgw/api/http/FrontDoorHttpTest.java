@@ -258,6 +258,19 @@ class FrontDoorHttpTest {
   }
 
   @Test
+  void http10WithoutHost_isServed_asHttp10Allows() throws Exception {
+    // HAProxy's default health check is an HTTP/1.0 request without Host: a load balancer must get the status
+    Answer health = raw("GET /healthz HTTP/1.0\r\n\r\n");
+    assertEquals(200, health.status(), health.body());
+    assertEquals("ok", new JsonObject(health.body()).getString("status"));
+    // a KMS request needs a signed Host: without one it is the signature check's refusal, not a framing error
+    Answer kms = raw("POST / HTTP/1.0\r\nX-Amz-Target: TrentService.ListKeys\r\n"
+        + "Content-Type: application/x-amz-json-1.1\r\nContent-Length: 2\r\n\r\n{}");
+    assertEquals("MissingAuthenticationTokenException", new JsonObject(kms.body()).getString("__type"), kms.body());
+    assertTrue(warnings.isEmpty(), () -> warnings.get(0).getMessage());
+  }
+
+  @Test
   void requestLineTooLong_is414_headersTooLarge_is431_garbage_is400() throws Exception {
     assertJsonError(raw("GET /" + "a".repeat(GatewayHttpServer.MAX_INITIAL_LINE_BYTES) + " HTTP/1.1\r\nHost: x\r\n\r\n"),
         414, "RequestUriTooLongException");
