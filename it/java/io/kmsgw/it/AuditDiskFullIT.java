@@ -3,11 +3,10 @@ package io.kmsgw.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.kmsgw.testing.Tmpfs;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -20,7 +19,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.core.SdkBytes;
@@ -64,15 +62,14 @@ class AuditDiskFullIT {
 
   @Test
   void fullAuditDisk_refusesRequests_losesNoAcknowledgedOne_andRecoversWithoutRestart() throws Exception {
-    assumeTrue("root".equals(System.getProperty("user.name")),
-        "AuditDiskFullIT needs root to mount a tmpfs as the audit directory; skipped");
+    Tmpfs.assumeRoot("AuditDiskFullIT");
     List<Path> mounts = new ArrayList<>();
     GatewayProcess g = GatewayProcess.start("audit-full", dataDir -> {
       Path audit = dataDir.resolve("audit");
       try {
-        Files.createDirectories(audit);
-        assumeTrue(run("mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", audit.toString()) == 0,
-            "mount -t tmpfs failed (no CAP_SYS_ADMIN?); skipped");
+        Tmpfs.mountOrSkip(audit, "4m", "AuditDiskFullIT");
+      } catch (org.opentest4j.TestAbortedException e) {
+        throw e;
       } catch (Exception e) {
         throw new IllegalStateException(e);
       }
@@ -86,7 +83,7 @@ class AuditDiskFullIT {
       try (KmsClient kms = g.client()) {
         String key = kms.createKey(r -> r.description("disk full")).keyMetadata().keyId();
         Path filler = audit.resolve("filler");
-        fill(filler);
+        Tmpfs.fill(filler);
         int refused = 0;
         // the file being written has up to 1 MiB of zeros ahead (pre-allocation), rotation at 1 MiB: requests go on
         // being served until those are used up and the next file cannot be created; then they are refused
@@ -124,9 +121,7 @@ class AuditDiskFullIT {
     } finally {
       g.kill();
       for (Path m : mounts) {
-        if (run("umount", m.toString()) != 0) {
-          run("umount", "-l", m.toString());
-        }
+        Tmpfs.unmount(m);
       }
     }
   }
@@ -144,26 +139,5 @@ class AuditDiskFullIT {
       }
     }
     return out;
-  }
-
-  private static void fill(Path filler) throws IOException {
-    byte[] chunk = new byte[4096];
-    java.util.Arrays.fill(chunk, (byte) 'x');
-    try (OutputStream out = Files.newOutputStream(filler)) {
-      while (true) {
-        out.write(chunk);
-        out.flush();
-      }
-    } catch (IOException e) {
-      if (!String.valueOf(e.getMessage()).contains("No space left")) {
-        throw e;
-      }
-    }
-  }
-
-  private static int run(String... cmd) throws Exception {
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-        .start();
-    return p.waitFor(30, TimeUnit.SECONDS) ? p.exitValue() : -1;
   }
 }

@@ -5,15 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.kmsgw.testing.RawHttp;
+import io.kmsgw.testing.RawHttp.Answer;
 import io.vertx.core.json.JsonObject;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.util.HashMap;
-import java.util.Locale;
-import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -135,34 +131,10 @@ class HttpFrontDoorIT {
     assertTrue(refused.contains(" op=iam:PutRolePolicy status=409 outcome=LimitExceeded "), refused);
   }
 
-  record Answer(int status, Map<String, String> headers, String body) {}
-
   private static Answer raw(String request) throws IOException {
-    try (Socket s = new Socket("127.0.0.1", gateway.port())) {
-      s.setSoTimeout(10_000);
-      s.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
-      s.getOutputStream().flush();
-      InputStream in = s.getInputStream();
-      String status = line(in);
-      Map<String, String> headers = new HashMap<>();
-      for (String l = line(in); !l.isEmpty(); l = line(in)) {
-        int c = l.indexOf(':');
-        headers.put(l.substring(0, c).trim().toLowerCase(Locale.ROOT), l.substring(c + 1).trim());
-      }
-      byte[] body = in.readNBytes(Integer.parseInt(headers.getOrDefault("content-length", "0")));
-      return new Answer(Integer.parseInt(status.split(" ")[1]), headers, new String(body, StandardCharsets.UTF_8));
-    }
+    return RawHttp.exchange(gateway.port(), request);
   }
 
-  private static String line(InputStream in) throws IOException {
-    ByteArrayOutputStream b = new ByteArrayOutputStream();
-    for (int c = in.read(); c != -1 && c != '\n'; c = in.read()) {
-      if (c != '\r') {
-        b.write(c);
-      }
-    }
-    return b.toString(StandardCharsets.ISO_8859_1);
-  }
 
   /** The answer is the KMS JSON error, and the log has its one request line and no stack trace or SEVERE line. */
   private static void assertMalformed(String request, int status, String type) throws IOException {

@@ -8,6 +8,7 @@ import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.function.IntPredicate;
 
 /**
  * What a restart needs of the newest audit file, read from its end only, so that memory stays bounded and the time
@@ -80,19 +81,7 @@ final class AuditTail {
 
   /** Just after the last byte before {@code end} that is not zero; 0 when there is none. */
   private static long lastNonZero(FileChannel ch, long end) throws IOException {
-    ByteBuffer b = ByteBuffer.allocate(BLOCK);
-    long pos = end;
-    while (pos > 0) {
-      long start = Math.max(0, pos - BLOCK);
-      read(ch, b, start, (int) (pos - start));
-      for (int i = b.limit() - 1; i >= 0; i--) {
-        if (b.get(i) != 0) {
-          return start + i + 1;
-        }
-      }
-      pos = start;
-    }
-    return 0;
+    return lastBefore(ch, end, v -> v != 0) + 1;
   }
 
   /** The first zero byte in {@code [from, end)}, or {@code end}. */
@@ -111,13 +100,18 @@ final class AuditTail {
 
   /** The offset of the last {@code \n} before {@code end}, or -1. */
   private static long newlineBefore(FileChannel ch, long end) throws IOException {
+    return lastBefore(ch, end, v -> v == '\n');
+  }
+
+  /** The offset of the last byte before {@code end} that {@code wanted} accepts, or -1; read backwards in blocks. */
+  private static long lastBefore(FileChannel ch, long end, IntPredicate wanted) throws IOException {
     ByteBuffer b = ByteBuffer.allocate(BLOCK);
     long pos = end;
     while (pos > 0) {
       long start = Math.max(0, pos - BLOCK);
       read(ch, b, start, (int) (pos - start));
       for (int i = b.limit() - 1; i >= 0; i--) {
-        if (b.get(i) == '\n') {
+        if (wanted.test(b.get(i))) {
           return start + i;
         }
       }

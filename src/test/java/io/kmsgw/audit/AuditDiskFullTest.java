@@ -3,12 +3,10 @@ package io.kmsgw.audit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.kmsgw.testing.TestToken;
+import io.kmsgw.testing.Tmpfs;
 import io.vertx.core.json.JsonObject;
-import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -33,19 +31,15 @@ class AuditDiskFullTest {
 
   @AfterEach
   void unmount() throws Exception {
-    // a file still open (a log that failed the test without closing) makes umount busy: detach it lazily then
-    if (mounted != null && run("umount", mounted.toString()) != 0) {
-      run("umount", "-l", mounted.toString());
+    if (mounted != null) {
+      Tmpfs.unmount(mounted);
     }
   }
 
   /** Mounts a tmpfs of {@code size} at a new directory; skips the test when that cannot be done (not root). */
   private Path tmpfs(String size) throws Exception {
     Path dir = TestToken.scratch("audit-full").toAbsolutePath();
-    assumeTrue("root".equals(System.getProperty("user.name")),
-        "AuditDiskFullTest needs root to mount a tmpfs as the audit directory; skipped (run mvn verify as root)");
-    int rc = run("mount", "-t", "tmpfs", "-o", "size=" + size + ",mode=0700", "tmpfs", dir.toString());
-    assumeTrue(rc == 0, "mount -t tmpfs failed (exit " + rc + "; no CAP_SYS_ADMIN in this container?); skipped");
+    Tmpfs.mountOrSkip(dir, size, "AuditDiskFullTest");
     mounted = dir;
     return dir;
   }
@@ -66,7 +60,7 @@ class AuditDiskFullTest {
       append(log, 0, 20, acked, refusals);
       log.allocatorIdle().get(10, TimeUnit.SECONDS);
       Path filler = dir.resolve("filler");
-      fill(filler);
+      Tmpfs.fill(filler);
       assertEquals(List.of(), refusals, "room ahead of the writer: nothing refused yet");
 
       append(log, 20, 400, acked, refusals);
@@ -136,27 +130,5 @@ class AuditDiskFullTest {
         refusals.add(e.getCause().getMessage());
       }
     }
-  }
-
-  /** Writes a file until the file system is full. */
-  private static void fill(Path filler) throws IOException {
-    byte[] chunk = new byte[4096];
-    java.util.Arrays.fill(chunk, (byte) 'x');
-    try (OutputStream out = Files.newOutputStream(filler)) {
-      while (true) {
-        out.write(chunk);
-        out.flush();
-      }
-    } catch (IOException e) {
-      if (!String.valueOf(e.getMessage()).contains("No space left")) {
-        throw e;
-      }
-    }
-  }
-
-  private static int run(String... cmd) throws Exception {
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-        .start();
-    return p.waitFor(30, TimeUnit.SECONDS) ? p.exitValue() : -1;
   }
 }

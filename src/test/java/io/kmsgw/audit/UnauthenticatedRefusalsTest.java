@@ -3,13 +3,13 @@ package io.kmsgw.audit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.kmsgw.testing.MutableClock;
 import io.kmsgw.testing.TestToken;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -19,26 +19,6 @@ import org.junit.jupiter.api.Test;
  * rest are counted into one summary event per minute, at most 100 sources by name.
  */
 class UnauthenticatedRefusalsTest {
-  /** A clock the test moves. */
-  private static final class MovingClock extends Clock {
-    volatile Instant now = Instant.parse("2026-03-01T12:00:05Z");
-
-    @Override
-    public ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(ZoneId zone) {
-      return this;
-    }
-
-    @Override
-    public Instant instant() {
-      return now;
-    }
-  }
-
   private static AuditEvent.Builder refused(String ip, int n) {
     return AuditEvent.apiCall("Encrypt").time(Instant.now()).region("us-east-1").sourceIp(ip)
         .requestId("refused-" + ip + "-" + n).error("IncompleteSignatureException", "no signature");
@@ -47,7 +27,7 @@ class UnauthenticatedRefusalsTest {
   @Test
   void aFloodOfRefusals_isTheFirstPerSourceAndMinute_plusOneSummaryWithTheCounts() throws Exception {
     Path dir = TestToken.scratch("audit-refusals");
-    MovingClock clock = new MovingClock();
+    MutableClock clock = MutableClock.at(Instant.parse("2026-03-01T12:00:05Z"));
     SoftwareSigner signer = new SoftwareSigner();
     try (AuditLog log = AuditLog.open(AuditTesting.settings(dir), Clock.systemUTC(), signer, List.of())) {
       UnauthenticatedRefusals refusals = new UnauthenticatedRefusals(log, clock, "us-east-1", "111122223333",
@@ -66,7 +46,7 @@ class UnauthenticatedRefusalsTest {
         }
       }
       refusals.flushDue(); // still the same minute: nothing yet
-      clock.now = Instant.parse("2026-03-01T12:01:00Z");
+      clock.advance(Duration.ofSeconds(55)); // 12:01:00, the next minute
       refusals.flushDue();
       // the next minute starts afresh: its first refusal is recorded again
       refusals.record("10.0.0.1", () -> refused("10.0.0.1", 1)).toCompletableFuture().join();

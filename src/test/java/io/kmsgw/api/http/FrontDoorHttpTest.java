@@ -12,13 +12,12 @@ import io.kmsgw.auth.SigV4Verifier;
 import io.kmsgw.auth.StaticCredentialStore;
 import io.kmsgw.domain.Caller;
 import io.vertx.core.Vertx;
+import io.kmsgw.testing.RawHttp;
+import io.kmsgw.testing.RawHttp.Answer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.VertxExtension;
 import io.vertx.junit5.VertxTestContext;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.net.Socket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -99,35 +98,10 @@ class FrontDoorHttpTest {
     serverLog.removeHandler(capture);
   }
 
-  record Answer(int status, Map<String, String> headers, String body) {}
-
-  /** Sends bytes as they are and reads one answer (Content-Length framed) or what arrives before the close. */
   private Answer raw(String request) throws IOException {
-    try (Socket s = new Socket("127.0.0.1", port)) {
-      s.setSoTimeout(10_000);
-      s.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
-      s.getOutputStream().flush();
-      InputStream in = s.getInputStream();
-      String status = line(in);
-      Map<String, String> headers = new java.util.HashMap<>();
-      for (String l = line(in); l != null && !l.isEmpty(); l = line(in)) {
-        int c = l.indexOf(':');
-        headers.put(l.substring(0, c).trim().toLowerCase(Locale.ROOT), l.substring(c + 1).trim());
-      }
-      byte[] body = in.readNBytes(Integer.parseInt(headers.getOrDefault("content-length", "0")));
-      return new Answer(Integer.parseInt(status.split(" ")[1]), headers, new String(body, StandardCharsets.UTF_8));
-    }
+    return RawHttp.exchange(port, request);
   }
 
-  private static String line(InputStream in) throws IOException {
-    ByteArrayOutputStream b = new ByteArrayOutputStream();
-    for (int c = in.read(); c != -1 && c != '\n'; c = in.read()) {
-      if (c != '\r') {
-        b.write(c);
-      }
-    }
-    return b.toString(StandardCharsets.ISO_8859_1);
-  }
 
   /** The request log line of an answer, waited for (it is written when the response has ended). */
   private String logLine(Answer a) throws InterruptedException {
