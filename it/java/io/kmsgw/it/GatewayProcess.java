@@ -189,7 +189,6 @@ public final class GatewayProcess implements AutoCloseable {
     }
   }
 
-  /** SIGKILL: no shutdown hooks, no flushing. */
   /** Sends the gateway process a signal ({@code HUP} to reload its configuration). */
   public void signal(String name) throws IOException, InterruptedException {
     Process p = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start();
@@ -198,6 +197,7 @@ public final class GatewayProcess implements AutoCloseable {
     }
   }
 
+  /** SIGKILL: no shutdown hooks, no flushing. */
   public void kill() {
     if (process != null && process.isAlive()) {
       process.destroyForcibly();
