@@ -1134,6 +1134,11 @@ static CK_RV w_C_EncryptInit(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_
 
   char ivhex[33];
   pthread_mutex_lock(&lock);
+  if (rv == CKR_OK && mode == IV_HSM && write != WRITE_ENCRYPT) {
+    memcpy(caller_iv, iv, 12);
+    hex(iv, 12, ivhex);
+    event_locked("gcm_iv written at=C_EncryptInit session=%lu iv=%s", h, ivhex);
+  }
   struct session *s = find_session_locked(h);
   if (s != NULL) {
     s->gcm_encrypt = rv == CKR_OK && is_gcm(m);
@@ -1145,11 +1150,6 @@ static CK_RV w_C_EncryptInit(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_
       memcpy(s->iv, iv, 16);
     } else if (rv == CKR_OK && mode == IV_HSM) {
       memcpy(s->iv, iv, 12);
-      if (write != WRITE_ENCRYPT) {
-        memcpy(caller_iv, iv, 12);
-        hex(iv, 12, ivhex);
-        event_locked("gcm_iv written at=C_EncryptInit session=%lu iv=%s", h, ivhex);
-      }
       if (write != WRITE_INIT) {
         s->iv_dest = caller_iv;
         memcpy(s->iv_seen, caller_iv, 12);

@@ -26,6 +26,9 @@ public final class TestPkcs11Module {
   public static final String CONTROL_ENV = "KMSGW_TEST_PKCS11_CONTROL";
   public static final String TARGET_ENV = "KMSGW_TEST_PKCS11_TARGET";
 
+  /** Per control file, the size of the last version written (see {@link #set}). */
+  private static final Map<Path, Integer> LAST_SIZE = new java.util.HashMap<>();
+
   private final Path control;
   private final Path log;
 
@@ -92,12 +95,23 @@ public final class TestPkcs11Module {
    * it, and the call counters of {@code fail.} and {@code hang.} rules start again.
    */
   public TestPkcs11Module set(String... lines) {
-    StringBuilder text = new StringBuilder("# written by TestPkcs11Module\nlog=").append(log).append('\n');
+    StringBuilder text = new StringBuilder("log=").append(log).append('\n');
     for (String line : lines) {
       if (line.indexOf('\n') >= 0 || line.indexOf('=') < 0) {
         throw new IllegalArgumentException("one key=value per line: " + line);
       }
       text.append(line).append('\n');
+    }
+    // The module notices a change by inode, size and mtime. A renamed temporary file can reuse the inode just freed,
+    // and mtime moves in coarse steps: a size different from the last file's makes every change visible.
+    String header = "# written by TestPkcs11Module\n";
+    synchronized (LAST_SIZE) {
+      Integer last = LAST_SIZE.get(control);
+      if (last != null && last == header.length() + text.length()) {
+        header = "## written by TestPkcs11Module\n";
+      }
+      text.insert(0, header);
+      LAST_SIZE.put(control, text.length());
     }
     try {
       Files.createDirectories(control.getParent());

@@ -87,6 +87,7 @@ class TestModuleFaultsTest {
     assertEquals(List.of("fail C_Encrypt rv=CKR_DEVICE_ERROR"), module.events("fail "));
     assertThrows(HsmException.class, () -> hsm.withSession(s -> s.generateRandom(1)), "the connection is dead");
 
+    hsm.close(); // as the key store does before it reconnects
     connector.recover();
     Hsm again = connector.connect(x -> fatal.incrementAndGet());
     opened.add(again);
@@ -198,6 +199,7 @@ class TestModuleFaultsTest {
     iaik.pkcs.pkcs11.wrapper.PKCS11Exception dead = assertThrows(iaik.pkcs.pkcs11.wrapper.PKCS11Exception.class,
         () -> raw.C_GetSessionInfo(oldSession));
     assertEquals(0xB3L, dead.getErrorCode(), "sessions of before the removal stay dead (CKR_SESSION_HANDLE_INVALID)");
+    hsm.close();
     connector.recover();
     Hsm back = connector.connect(x -> fatal.incrementAndGet());
     opened.add(back);

@@ -69,8 +69,7 @@ class TestModuleForwardingTest {
     connect(1);
     var info = SharedModule.of(library).module().getInfo();
     assertEquals("kmsgw test module", info.getLibraryDescription().trim());
-    assertTrue(module.events().stream().anyMatch(l -> l.startsWith("target ") && l.contains("softhsm")),
-        "the module forwards to SoftHSM2: " + module.events());
+    assertEquals("SoftHSM", info.getManufacturerID().trim(), "the module forwards to SoftHSM2");
   }
 
   @Test
@@ -99,7 +98,8 @@ class TestModuleForwardingTest {
       s.destroy(key);
       return null;
     });
-    assertFalse(hsm.withSession(s -> s.exists(key)));
+    boolean exists = hsm.withSession(s -> s.exists(key));
+    assertFalse(exists);
     HsmException gone = assertThrows(HsmException.class,
         () -> hsm.withSession(s -> s.encryptAesGcm(key, IV, new byte[0], pt)));
     assertEquals(HsmErrorKind.KEY_NOT_FOUND, gone.kind());
