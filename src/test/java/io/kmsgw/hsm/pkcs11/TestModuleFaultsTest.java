@@ -107,6 +107,32 @@ class TestModuleFaultsTest {
   }
 
   @Test
+  void aFaultUnder8Threads_firesOnce_isEvicted_andEveryCallCompletes() throws Exception {
+    Hsm hsm = connect(4);
+    HsmKey key = key(hsm, "load");
+    module.set("fail.C_Encrypt=CKR_SESSION_HANDLE_INVALID from=150 times=1");
+    java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(8);
+    List<java.util.concurrent.Future<?>> results = new ArrayList<>();
+    for (int t = 0; t < 8; t++) {
+      results.add(threads.submit(() -> {
+        for (int i = 0; i < 50; i++) {
+          byte[] pt = ("call " + i).getBytes(StandardCharsets.UTF_8);
+          byte[] ct = hsm.withSession(s -> s.encryptAesGcm(key, IV, new byte[0], pt));
+          assertArrayEquals(pt, hsm.withSession(s -> s.decryptAesGcm(key, IV, new byte[0], ct)));
+        }
+        return null;
+      }));
+    }
+    for (java.util.concurrent.Future<?> f : results) {
+      f.get(60, TimeUnit.SECONDS);
+    }
+    threads.shutdown();
+    assertEquals(1, module.events("fail C_Encrypt").size(), "the module counted the 400 calls of 8 threads exactly");
+    assertEquals(1, hsm.stats().evicted());
+    assertEquals(0, fatal.get());
+  }
+
+  @Test
   void deviceMemory_isResourceExhausted_andOnlyTheNthCallFails() throws HsmException {
     Hsm hsm = connect(1);
     module.set("fail.C_GenerateRandom=CKR_DEVICE_MEMORY from=3 times=1");
