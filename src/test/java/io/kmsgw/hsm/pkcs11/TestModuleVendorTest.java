@@ -216,6 +216,31 @@ class TestModuleVendorTest {
   }
 
   /**
+   * An experiment for the design of HSM-generated IVs, not a behaviour of the gateway: the IV the JNI cannot see is
+   * still recoverable from a ciphertext of at least 16 bytes. GCM's first keystream block is E_K(IV || 00000002) for a
+   * 12-byte IV (NIST SP 800-38D, 7.1: J0 = IV || 0^31 || 1, then inc32), so plaintext XOR ciphertext of the first
+   * block, decrypted with CKM_AES_ECB under the same key (which has CKA_DECRYPT), gives the IV back.
+   */
+  @Test
+  void hsmWrittenIv_isRecoverable_fromTheFirstKeystreamBlock_withAesEcb() throws Exception {
+    module.set("gcm_iv=hsm", "gcm_iv_zeroed=1");
+    Hsm hsm = connect(TestToken.USER_PIN, true, false, 1);
+    byte[] pt = "sixteen bytes or more of plaintext".getBytes(StandardCharsets.UTF_8);
+    byte[][] result = withRawKey(hsm, (raw, key) -> {
+      byte[] ct = raw.encryptSingle(new Mechanism(CKM_AES_GCM, new GCM_PARAMS(new byte[12], AAD, 128)), key, pt);
+      byte[] keystream = new byte[16];
+      for (int i = 0; i < 16; i++) {
+        keystream[i] = (byte) (pt[i] ^ ct[i]);
+      }
+      byte[] counterBlock = raw.decryptSingle(
+          new Mechanism(org.xipki.pkcs11.wrapper.PKCS11Constants.CKM_AES_ECB), key, keystream);
+      return new byte[][] {counterBlock, HexFormat.of().parseHex(lastIvEvent())};
+    });
+    assertArrayEquals(result[1], Arrays.copyOf(result[0], 12), "the recovered IV is the one the HSM chose");
+    assertArrayEquals(new byte[] {0, 0, 0, 2}, Arrays.copyOfRange(result[0], 12, 16));
+  }
+
+  /**
    * With {@code gcm_iv_write=probe} the module also looks, during {@code C_Encrypt}, at the memory the JNI passed as
    * {@code pIv} at {@code C_EncryptInit}; the log line says whether it still holds the IV written there.
    */
