@@ -30,6 +30,15 @@ public final class TestToken {
 
   /** Creates a new token; the label carries a random suffix so no two classes or runs share one. */
   public static TestToken create(String name) {
+    return create(name, null);
+  }
+
+  /**
+   * Creates a new token through this PKCS#11 library, which forwards to SoftHSM2 (the test module,
+   * {@link TestPkcs11Module}); null for SoftHSM2 itself. The token is then known to the library's own SoftHSM2
+   * instance from the start.
+   */
+  public static TestToken create(String name, String throughLibrary) {
     String conf = System.getProperty("kmsgw.test.softhsm.conf");
     String env = System.getenv("SOFTHSM2_CONF");
     if (conf == null || env == null || !Path.of(conf).toAbsolutePath().equals(Path.of(env).toAbsolutePath())) {
@@ -41,7 +50,7 @@ public final class TestToken {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    String library = ConfigLoader.findSoftHsmLibrary()
+    String library = throughLibrary != null ? throughLibrary : ConfigLoader.findSoftHsmLibrary()
         .orElseThrow(() -> new IllegalStateException("SoftHSM2 is not installed (apt-get install softhsm2)"));
     String suffix = UUID.randomUUID().toString().substring(0, 8);
     String base = name.length() > 22 ? name.substring(0, 22) : name;
