@@ -1,5 +1,6 @@
 package io.kmsgw.kms;
 
+import io.kmsgw.async.Completions;
 import io.kmsgw.domain.Alias;
 import io.kmsgw.domain.Caller;
 import io.kmsgw.domain.KeyRecord;

@@ -1,5 +1,6 @@
 package io.kmsgw.kms;
 
+import io.kmsgw.async.Completions;
 import io.kmsgw.domain.KeyRecord;
 import io.kmsgw.domain.KeyState;
 import io.kmsgw.domain.KeyVersion;

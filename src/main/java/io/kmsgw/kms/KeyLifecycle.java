@@ -1,10 +1,12 @@
 package io.kmsgw.kms;
 
+import io.kmsgw.async.Completions;
 import io.kmsgw.domain.Caller;
 import io.kmsgw.domain.KeyRecord;
 import io.kmsgw.domain.KeyRotation;
 import io.kmsgw.domain.KeyState;
 import io.kmsgw.domain.KeyVersion;
+import io.kmsgw.domain.ServiceEvents;
 import io.kmsgw.domain.Tag;
 import io.kmsgw.error.ErrorCode;
 import io.kmsgw.error.KmsException;
