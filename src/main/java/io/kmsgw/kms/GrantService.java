@@ -9,6 +9,7 @@ import io.kmsgw.domain.KeyState;
 import io.kmsgw.error.ErrorCode;
 import io.kmsgw.error.KmsException;
 import io.kmsgw.format.GrantToken;
+import io.kmsgw.keystore.KeyStores;
 import io.kmsgw.policy.GrantRules;
 import io.kmsgw.policy.KeyStateRules;
 import io.kmsgw.policy.KeyStateRules.Op;

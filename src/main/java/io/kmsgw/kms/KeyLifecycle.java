@@ -11,6 +11,8 @@ import io.kmsgw.domain.Tag;
 import io.kmsgw.error.ErrorCode;
 import io.kmsgw.error.KmsException;
 import io.kmsgw.hsm.HsmKey;
+import io.kmsgw.keystore.KeyStoreConnection;
+import io.kmsgw.keystore.KeyStores;
 import io.kmsgw.policy.KeyStateRules;
 import io.kmsgw.policy.KeyStateRules.Op;
 import io.kmsgw.policy.PolicyDocument;
