@@ -5,7 +5,7 @@ import io.kmsgw.api.xks.XksAudit;
 import io.kmsgw.audit.AuditEvent;
 import io.kmsgw.audit.AuditLog;
 import io.kmsgw.audit.UnauthenticatedRefusals;
-import io.kmsgw.kms.ServiceEvents;
+import io.kmsgw.domain.ServiceEvents;
 import io.vertx.core.json.JsonObject;
 import java.time.Clock;
 import java.util.Map;

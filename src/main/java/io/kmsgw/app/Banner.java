@@ -2,7 +2,7 @@ package io.kmsgw.app;
 
 import io.kmsgw.config.GatewayConfig;
 import io.kmsgw.config.HsmDefinitions;
-import io.kmsgw.kms.KeyStoreConnection;
+import io.kmsgw.keystore.KeyStoreConnection;
 import io.kmsgw.log.Logging;
 
 /**

@@ -13,7 +13,7 @@ import io.kmsgw.error.KmsException;
 import io.kmsgw.kms.AliasService;
 import io.kmsgw.kms.ExternalKeyService;
 import io.kmsgw.kms.KeyService;
-import io.kmsgw.kms.KeyStores;
+import io.kmsgw.keystore.KeyStores;
 import io.kmsgw.policy.PolicyDocument;
 import io.kmsgw.policy.PolicyException;
 import io.kmsgw.policy.PolicyParser;

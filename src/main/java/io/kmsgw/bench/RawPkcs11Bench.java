@@ -7,7 +7,7 @@ import io.kmsgw.hsm.HsmKey;
 import io.kmsgw.hsm.pkcs11.Pkcs11Connector;
 import io.kmsgw.hsm.pkcs11.Pkcs11Options;
 import io.kmsgw.hsm.pkcs11.SoftHsmTokens;
-import io.kmsgw.kms.HsmWorkers;
+import io.kmsgw.keystore.HsmWorkers;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;

@@ -77,7 +77,7 @@ public record GatewayConfig(
       boolean gcmIvFromHsm,
       boolean gcmGeneralErrorOnTagMismatch,
       boolean sessionKeyCopies,
-      String devPin) {
+      String devPin) implements TokenSettings {
     @Override
     public String toString() {
       return "Hsm[vendor=" + vendor + ", library=" + library + ", token=" + tokenLabel + ", devToken=" + devToken

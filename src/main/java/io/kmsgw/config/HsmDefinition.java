@@ -21,7 +21,7 @@ public record HsmDefinition(
     boolean autoReconnect,
     boolean gcmGeneralErrorOnTagMismatch,
     boolean sessionKeyCopies,
-    boolean devToken) {
+    boolean devToken) implements TokenSettings {
 
   /** AWS's CloudHsmClusterIdType pattern. */
   public static final String ID_PATTERN = "cluster-[2-7a-zA-Z]{11,16}";

@@ -8,7 +8,7 @@ import io.kmsgw.iam.Identities.Role;
 import io.kmsgw.iam.Identities.Session;
 import io.kmsgw.iam.Identities.User;
 import io.kmsgw.iam.Identities.UserKey;
-import io.kmsgw.kms.SecretSealer;
+import io.kmsgw.keystore.SecretSealer;
 import io.kmsgw.policy.PolicyDocument;
 import io.kmsgw.policy.PolicyException;
 import io.kmsgw.policy.PolicyParser;

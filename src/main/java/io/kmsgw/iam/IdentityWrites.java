@@ -1,6 +1,6 @@
 package io.kmsgw.iam;
 
-import io.kmsgw.kms.Completions;
+import io.kmsgw.async.Completions;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.function.Supplier;

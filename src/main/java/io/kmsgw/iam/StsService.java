@@ -6,7 +6,7 @@ import io.kmsgw.error.ErrorCode;
 import io.kmsgw.error.KmsException;
 import io.kmsgw.iam.Identities.Role;
 import io.kmsgw.iam.Identities.Session;
-import io.kmsgw.kms.SecretSealer;
+import io.kmsgw.keystore.SecretSealer;
 import io.kmsgw.policy.PolicyEvaluator;
 import io.kmsgw.policy.RequestContext;
 import io.kmsgw.store.IdentityStore;

@@ -1,10 +1,12 @@
 package io.kmsgw.kms;
 
+import io.kmsgw.async.Completions;
 import io.kmsgw.domain.Alias;
 import io.kmsgw.domain.Caller;
 import io.kmsgw.domain.KeyRecord;
 import io.kmsgw.error.ErrorCode;
 import io.kmsgw.error.KmsException;
+import io.kmsgw.keystore.KeyStores;
 import io.kmsgw.policy.KeyStateRules;
 import io.kmsgw.policy.KeyStateRules.Op;
 import io.kmsgw.store.MetadataStore;

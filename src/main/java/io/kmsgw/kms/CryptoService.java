@@ -1,5 +1,6 @@
 package io.kmsgw.kms;
 
+import io.kmsgw.async.Completions;
 import io.kmsgw.domain.Caller;
 import io.kmsgw.domain.KeyRecord;
 import io.kmsgw.domain.KeyVersion;
@@ -10,6 +11,8 @@ import io.kmsgw.format.EncryptionContextCodec;
 import io.kmsgw.hsm.HsmException;
 import io.kmsgw.hsm.HsmKey;
 import io.kmsgw.hsm.HsmSession;
+import io.kmsgw.keystore.KeyStoreConnection;
+import io.kmsgw.keystore.KeyStores;
 import io.kmsgw.policy.KeyStateRules;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;

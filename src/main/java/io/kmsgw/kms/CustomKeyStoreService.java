@@ -1,5 +1,6 @@
 package io.kmsgw.kms;
 
+import io.kmsgw.async.Completions;
 import io.kmsgw.domain.Caller;
 import io.kmsgw.domain.CustomKeyStore;
 import io.kmsgw.error.ErrorCode;
@@ -7,6 +8,9 @@ import io.kmsgw.error.KmsException;
 import io.kmsgw.hsm.Hsm;
 import io.kmsgw.hsm.HsmException;
 import io.kmsgw.hsm.HsmKey;
+import io.kmsgw.keystore.KeyStoreConnection;
+import io.kmsgw.keystore.KeyStores;
+import io.kmsgw.keystore.PinSealer;
 import io.kmsgw.store.MetadataStore;
 import java.security.SecureRandom;
 import java.time.Clock;

@@ -1,5 +1,6 @@
 package io.kmsgw.kms;
 
+import io.kmsgw.async.Completions;
 import io.kmsgw.domain.Caller;
 import io.kmsgw.domain.Grant;
 import io.kmsgw.domain.Grant.Constraints;
@@ -8,6 +9,7 @@ import io.kmsgw.domain.KeyState;
 import io.kmsgw.error.ErrorCode;
 import io.kmsgw.error.KmsException;
 import io.kmsgw.format.GrantToken;
+import io.kmsgw.keystore.KeyStores;
 import io.kmsgw.policy.GrantRules;
 import io.kmsgw.policy.KeyStateRules;
 import io.kmsgw.policy.KeyStateRules.Op;

@@ -1,14 +1,18 @@
 package io.kmsgw.kms;
 
+import io.kmsgw.async.Completions;
 import io.kmsgw.domain.Caller;
 import io.kmsgw.domain.KeyRecord;
 import io.kmsgw.domain.KeyRotation;
 import io.kmsgw.domain.KeyState;
 import io.kmsgw.domain.KeyVersion;
+import io.kmsgw.domain.ServiceEvents;
 import io.kmsgw.domain.Tag;
 import io.kmsgw.error.ErrorCode;
 import io.kmsgw.error.KmsException;
 import io.kmsgw.hsm.HsmKey;
+import io.kmsgw.keystore.KeyStoreConnection;
+import io.kmsgw.keystore.KeyStores;
 import io.kmsgw.policy.KeyStateRules;
 import io.kmsgw.policy.KeyStateRules.Op;
 import io.kmsgw.policy.PolicyDocument;

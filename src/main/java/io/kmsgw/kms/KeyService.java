@@ -1,5 +1,6 @@
 package io.kmsgw.kms;
 
+import io.kmsgw.async.Completions;
 import io.kmsgw.domain.Caller;
 import io.kmsgw.domain.KeyRecord;
 import io.kmsgw.domain.KeyRotation;
@@ -9,6 +10,8 @@ import io.kmsgw.domain.Tag;
 import io.kmsgw.error.ErrorCode;
 import io.kmsgw.error.KmsException;
 import io.kmsgw.hsm.HsmKey;
+import io.kmsgw.keystore.KeyStoreConnection;
+import io.kmsgw.keystore.KeyStores;
 import io.kmsgw.policy.KeyStateRules;
 import io.kmsgw.policy.PolicyDocument;
 import io.kmsgw.policy.RequestContext;

@@ -13,7 +13,7 @@ import io.kmsgw.auth.SignedRequest;
 import io.kmsgw.domain.Caller;
 import io.kmsgw.error.ErrorCode;
 import io.kmsgw.error.KmsException;
-import io.kmsgw.kms.SecretSealer;
+import io.kmsgw.keystore.SecretSealer;
 import io.kmsgw.store.jdbc.JdbcMetadataStore;
 import io.kmsgw.testing.KmsFixture;
 import java.nio.charset.StandardCharsets;

@@ -1,4 +1,4 @@
-package io.kmsgw.kms;
+package io.kmsgw.async;
 
 import io.kmsgw.error.KmsException;
 import io.kmsgw.store.StoreException;
@@ -33,13 +33,13 @@ public final class Completions {
    * How long background work (on the lifecycle thread, or while connecting) waits for one HSM call: a hung HSM
    * must not hold that thread, and with it every other store's management, for ever.
    */
-  static final java.time.Duration HSM_CALL_LIMIT = java.time.Duration.ofSeconds(30);
+  public static final java.time.Duration HSM_CALL_LIMIT = java.time.Duration.ofSeconds(30);
 
   /**
    * Waits for HSM work from a background thread, at most {@link #HSM_CALL_LIMIT}; its failure is rethrown
    * unwrapped, and a timeout is DependencyTimeoutException.
    */
-  static <T> T await(CompletableFuture<T> f) {
+  public static <T> T await(CompletableFuture<T> f) {
     try {
       return f.orTimeout(HSM_CALL_LIMIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS).join();
     } catch (CompletionException e) {
@@ -53,7 +53,7 @@ public final class Completions {
   }
 
   /** The failure inside a CompletionException. */
-  static Throwable unwrap(Throwable t) {
+  public static Throwable unwrap(Throwable t) {
     while (t instanceof CompletionException && t.getCause() != null) {
       t = t.getCause();
     }

@@ -1,4 +1,4 @@
-package io.kmsgw.kms;
+package io.kmsgw.keystore;
 
 import io.kmsgw.domain.KeyRecord;
 import io.kmsgw.error.ErrorCode;

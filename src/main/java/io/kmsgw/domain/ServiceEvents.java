@@ -1,4 +1,4 @@
-package io.kmsgw.kms;
+package io.kmsgw.domain;
 
 import java.util.Map;
 

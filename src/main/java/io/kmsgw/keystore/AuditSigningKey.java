@@ -1,5 +1,6 @@
-package io.kmsgw.kms;
+package io.kmsgw.keystore;
 
+import io.kmsgw.async.Completions;
 import io.kmsgw.audit.DigestSigner;
 import io.kmsgw.audit.EcdsaSignatures;
 import io.kmsgw.error.ErrorCode;

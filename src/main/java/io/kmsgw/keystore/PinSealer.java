@@ -1,4 +1,4 @@
-package io.kmsgw.kms;
+package io.kmsgw.keystore;
 
 import io.kmsgw.error.ErrorCode;
 import io.kmsgw.error.KmsException;

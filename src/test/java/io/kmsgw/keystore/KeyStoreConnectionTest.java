@@ -1,4 +1,4 @@
-package io.kmsgw.kms;
+package io.kmsgw.keystore;
 
 import static io.kmsgw.testing.KmsFixture.ROOT;
 import static io.kmsgw.testing.KmsFixture.await;
@@ -17,6 +17,10 @@ import io.kmsgw.hsm.pkcs11.Pkcs11Connector;
 import io.kmsgw.hsm.pkcs11.Pkcs11Options;
 import io.kmsgw.hsm.pkcs11.SharedModule;
 import io.kmsgw.hsm.pkcs11.SoftHsmTokens;
+import io.kmsgw.kms.CryptoService;
+import io.kmsgw.kms.HsmLabels;
+import io.kmsgw.kms.KeyCache;
+import io.kmsgw.kms.KeyService;
 import io.kmsgw.store.MetadataStore;
 import io.kmsgw.store.jdbc.StoreFactory;
 import io.kmsgw.testing.KmsFixture;

@@ -1,5 +1,6 @@
-package io.kmsgw.kms;
+package io.kmsgw.keystore;
 
+import io.kmsgw.async.Completions;
 import io.kmsgw.error.ErrorCode;
 import io.kmsgw.error.KmsException;
 import io.kmsgw.hsm.Hsm;

@@ -1,4 +1,4 @@
-package io.kmsgw.kms;
+package io.kmsgw.keystore;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,0 +1,71 @@
+package io.kmsgw.app;
+
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The gateway's own thread pools, each sized to the work behind it, so that nothing blocking runs on an event loop.
+ *
+ * @param store the metadata store's calls (as many threads as its connections)
+ * @param hsm the default key store's PKCS#11 calls: one thread per session, so a queued call waits for a thread,
+ *     never for a session
+ * @param scheduler connecting the default key store, health checks and the periodic tasks
+ * @param lifecycle the key lifecycle's writes (rotations, deletions, aliases, grants, custom key stores), in order
+ */
+record Workers(ExecutorService store, ThreadPoolExecutor hsm, ScheduledExecutorService scheduler,
+    ExecutorService lifecycle) {
+  /** Threads (and connections) of the metadata store. */
+  static final int STORE_THREADS = 4;
+
+  static ExecutorService storePool() {
+    return Executors.newFixedThreadPool(STORE_THREADS, named("kmsgw-store"));
+  }
+
+  /** The other pools, once the metadata store is open. */
+  static Workers create(ExecutorService store, int hsmSessions) {
+    ThreadPoolExecutor hsm = new ThreadPoolExecutor(hsmSessions, hsmSessions, 60, TimeUnit.SECONDS,
+        new ArrayBlockingQueue<>(16_384), named("kmsgw-hsm"));
+    ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(named("kmsgw-keystore"));
+    ExecutorService lifecycle = Executors.newSingleThreadExecutor(named("kmsgw-lifecycle"));
+    return new Workers(store, hsm, scheduler, lifecycle);
+  }
+
+  /** Stops every pool at once (a start that failed). */
+  void shutdownNow() {
+    scheduler.shutdownNow();
+    lifecycle.shutdownNow();
+    hsm.shutdownNow();
+    store.shutdownNow();
+  }
+
+  /** Lets queued work finish, up to 10 s per pool, except the scheduler's (a stop). */
+  void shutdown() {
+    scheduler.shutdownNow();
+    lifecycle.shutdown();
+    hsm.shutdown();
+    store.shutdown();
+    try {
+      lifecycle.awaitTermination(10, TimeUnit.SECONDS);
+      hsm.awaitTermination(10, TimeUnit.SECONDS);
+      store.awaitTermination(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Daemon threads named {@code prefix-1}, {@code prefix-2}, ... */
+  static ThreadFactory named(String prefix) {
+    AtomicInteger n = new AtomicInteger();
+    return r -> {
+      Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    };
+  }
+}
