@@ -20,8 +20,6 @@ import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Level;
@@ -148,13 +146,8 @@ public final class AuditLog implements AutoCloseable {
   private long lastFailureLogNanos;
   private long lastWriteFailureLog;
   private String lastFingerprint;
-  /** Extends the file being written with zeros ahead of the writer; null when pre-allocation is off. */
-  private final ExecutorService allocator;
-  /** Bytes of the current file that exist (written or pre-allocated zeros) as far as the writer knows. */
-  private long allocated;
-  /** An extension of the current file in progress, or null. */
-  private ZeroExtension extension;
-  private long lastAllocationFailureLog;
+  /** Zeros ahead of the writer in the file being written. */
+  private final Preallocation preallocation;
 
   private final FreeSpaceWatch space;
   private final List<Runnable> closeHooks = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -169,11 +162,7 @@ public final class AuditLog implements AutoCloseable {
     this.sinks = List.copyOf(sinks);
     this.writer = new Thread(this::run, "kmsgw-audit-writer");
     writer.setDaemon(true);
-    this.allocator = settings.preallocateBytes() == 0 ? null : Executors.newSingleThreadExecutor(r -> {
-      Thread t = new Thread(r, "kmsgw-audit-alloc");
-      t.setDaemon(true);
-      return t;
-    });
+    this.preallocation = new Preallocation(settings.preallocateBytes(), settings.maxFileBytes());
   }
 
   /**
@@ -187,7 +176,7 @@ public final class AuditLog implements AutoCloseable {
     log.applyRetention();
     log.space.check(true);
     log.publish();
-    log.extendAhead();
+    log.preallocation.extendAhead(log.channel, log.size, log.current);
     log.writer.start();
     if (repair != null) {
       log.append(repair);
@@ -360,7 +349,7 @@ public final class AuditLog implements AutoCloseable {
             .build();
       }
       size = valid;
-      allocated = size;
+      preallocation.reset(size);
       channel.position(size);
       if (lastIsDigest && rotationWanted()) {
         rotate();
@@ -424,9 +413,9 @@ public final class AuditLog implements AutoCloseable {
       process(batch);
       writeDigest(true);
       publish();
-      stopExtension();
+      preallocation.stopExtension(current);
       ZeroExtension.finish(channel, size);
-      stopAllocator();
+      preallocation.stop();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       fail(e);
@@ -518,7 +507,7 @@ public final class AuditLog implements AutoCloseable {
   private void durable(byte[] bytes) throws IOException {
     long start = System.nanoTime();
     try {
-      awaitExtension(bytes.length);
+      preallocation.awaitExtension(size, bytes.length, current);
       ByteBuffer b = ByteBuffer.wrap(bytes);
       // at the file's known end, whatever a failed write left of the channel's position
       while (b.hasRemaining()) {
@@ -528,8 +517,8 @@ public final class AuditLog implements AutoCloseable {
       durableWrites.record(System.nanoTime() - start);
       fsyncs.incrementAndGet();
       size += bytes.length;
-      allocated = Math.max(allocated, size);
-      extendAhead();
+      preallocation.written(size);
+      preallocation.extendAhead(channel, size, current);
     } catch (IOException e) {
       // a write that hung and then failed is a stall too
       durableWrites.record(System.nanoTime() - start);
@@ -543,11 +532,11 @@ public final class AuditLog implements AutoCloseable {
             + " failed writes since start; their requests are refused)");
       }
       try {
-        stopExtension();
+        preallocation.stopExtension(current);
         channel.truncate(size);
         channel.position(size);
         channel.force(false);
-        allocated = size;
+        preallocation.reset(size);
       } catch (IOException again) {
         broken = again;
         throw again;
@@ -710,13 +699,13 @@ public final class AuditLog implements AutoCloseable {
       throw e;
     }
     if (channel != null) {
-      retire(channel, size);
+      preallocation.retire(channel, size, current);
     }
     channel = next;
     current = new AuditFiles.Entry(path, day, counter);
     size = bytes.length;
-    allocated = size;
-    extendAhead();
+    preallocation.reset(size);
+    preallocation.extendAhead(channel, size, current);
     lastSeq++;
     lastHash = AuditRecords.hash(line);
     lastIsDigest = false;
@@ -743,126 +732,12 @@ public final class AuditLog implements AutoCloseable {
     }
   }
 
-  // ---------------------------------------------------------------------------------------------- pre-allocation
-
-  /**
-   * Starts extending the current file with zeros when less than half a step is left ahead of the writer (writer
-   * thread, or open() before it starts). A failure only costs speed: the writer then grows the file as it writes.
-   */
-  private void extendAhead() {
-    if (allocator == null) {
-      return;
-    }
-    if (extension != null) {
-      if (!extension.done.isDone()) {
-        return;
-      }
-      collectExtension();
-    }
-    // never much more than a file holds: a small file limit is not worth megabytes of zeros per file
-    long step = Math.min(settings.preallocateBytes(), Math.max(settings.maxFileBytes(), 64 << 10));
-    if (allocated - size >= step / 2) {
-      return;
-    }
-    FileChannel ch = channel;
-    ZeroExtension e = new ZeroExtension(Math.max(allocated, size));
-    e.done = CompletableFuture.supplyAsync(() -> ZeroExtension.zeros(ch, e, step), allocator);
-    extension = e;
-  }
-
-  /**
-   * Before a write of {@code length} bytes: if the write would reach bytes the extension in progress has not yet
-   * zeroed and made durable, stops the extension and waits for the piece being zeroed, never for the rest of it
-   * (the write then grows the file, as without pre-allocation). So the zeros never overwrite a line, and a slow disk
-   * stalls the writer for one piece at most.
-   */
-  private void awaitExtension(long length) {
-    ZeroExtension e = extension;
-    if (e == null) {
-      return;
-    }
-    long end = size + length;
-    if (!e.done.isDone() && end <= e.zeroedTo) {
-      return; // before the range being zeroed, or inside the part of it already zeroed and durable
-    }
-    stopExtension();
-  }
-
-  /**
-   * Stops the extension in progress after its current piece and waits for that (before a write, close, failure).
-   * One that has not started (queued behind a finished file's truncation) is cancelled without waiting.
-   */
-  private void stopExtension() {
-    ZeroExtension e = extension;
-    if (e == null) {
-      return;
-    }
-    if (e.cancel()) {
-      extension = null; // never started: it will not touch the file
-      return;
-    }
-    collectExtension();
-  }
-
-  private void collectExtension() {
-    try {
-      allocated = Math.max(allocated, extension.done.join());
-    } catch (java.util.concurrent.CompletionException | java.util.concurrent.CancellationException e) {
-      long now = System.nanoTime();
-      if (lastAllocationFailureLog == 0 || now - lastAllocationFailureLog > TimeUnit.MINUTES.toNanos(1)) {
-        lastAllocationFailureLog = now;
-        LOG.warning(() -> "audit: could not pre-allocate " + current.name() + " (" + e.getCause()
-            + "); writing on without it");
-      }
-    }
-    extension = null;
-  }
-
-  /**
-   * A file the writer has left (rotation): cut off its zero tail and close it, on the allocator's thread after any
-   * extension of it still in progress, so rotation does not wait for either.
-   */
-  private void retire(FileChannel old, long written) throws IOException {
-    if (allocator == null) {
-      old.force(true);
-      old.close();
-      return;
-    }
-    if (extension != null) {
-      extension.cancel(); // the old file's tail is cut off anyway: its extension need not go on
-    }
-    extension = null;
-    String name = current.name();
-    allocator.execute(() -> {
-      try {
-        ZeroExtension.finish(old, written);
-      } catch (IOException e) {
-        LOG.warning(() -> "audit: could not cut the pre-allocated tail off " + name + ": " + e.getMessage()
-            + " (readers stop at its first zero byte; the next start does not touch it)");
-      }
-    });
-  }
-
   /**
    * Completes once the pre-allocation work queued so far (extensions, finished files) is done; at once when
    * pre-allocation is off. For tests and tools that look at the files.
    */
   CompletableFuture<Void> allocatorIdle() {
-    return allocator == null ? CompletableFuture.completedFuture(null) : CompletableFuture.runAsync(() -> { }, allocator);
-  }
-
-  private void stopAllocator() {
-    if (allocator == null) {
-      return;
-    }
-    allocator.shutdown();
-    try {
-      if (!allocator.awaitTermination(30, TimeUnit.SECONDS)) {
-        LOG.warning("audit: pre-allocation still running at close");
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    return preallocation.idle();
   }
 
   /**
@@ -930,9 +805,7 @@ public final class AuditLog implements AutoCloseable {
     queue.drainTo(left);
     AuditException e = new AuditException("the audit trail cannot be written: " + cause, cause);
     left.forEach(p -> p.done().completeExceptionally(e));
-    if (allocator != null) {
-      allocator.shutdownNow();
-    }
+    preallocation.stopNow();
     try {
       channel.close();
     } catch (IOException | RuntimeException ignored) {
