@@ -740,41 +740,8 @@ public final class AuditLog implements AutoCloseable {
     return preallocation.idle();
   }
 
-  /**
-   * Deletes whole files older than the retention, oldest first, never the current one, and only while the file
-   * after the deleted one begins with an anchored header (so the chain that remains still verifies).
-   */
   private void applyRetention() throws IOException {
-    if (settings.retentionDays() <= 0) {
-      return;
-    }
-    LocalDate cutoff = today().minusDays(settings.retentionDays());
-    List<AuditFiles.Entry> files = AuditFiles.list(settings.dir());
-    boolean deleted = false;
-    for (int i = 0; i + 1 < files.size(); i++) {
-      AuditFiles.Entry f = files.get(i);
-      AuditFiles.Entry successor = files.get(i + 1);
-      // every line of f is older than its successor's start
-      if (f.path().equals(current.path()) || successor.day().isAfter(cutoff) || !anchored(successor.path())) {
-        break;
-      }
-      Files.delete(f.path());
-      deleted = true;
-      LOG.info(() -> "audit: deleted " + f.name() + " (older than the retention of " + settings.retentionDays()
-          + " days)");
-    }
-    if (deleted) {
-      AuditFiles.syncDirectory(settings.dir());
-    }
-  }
-
-  private static boolean anchored(Path file) throws IOException {
-    String first = AuditFiles.firstLine(file, AuditVerifier.MAX_LINE);
-    if (first == null) {
-      return false;
-    }
-    AuditRecords.Parsed p = AuditRecords.parse(first);
-    return "file".equals(p.kind()) && p.json().getJsonObject("file").getString("anchor") != null;
+    AuditRetention.apply(settings.dir(), settings.retentionDays(), clock, current);
   }
 
   private LocalDate today() {
