@@ -134,13 +134,7 @@ public final class AuditLog implements AutoCloseable {
   private FileChannel channel;
   private AuditFiles.Entry current;
   private long size;
-  private long lastSeq;
-  private String lastHash = Hashes.GENESIS;
-  private boolean lastIsDigest;
-  private String lastDigestLine;
-  private long lastDigestSeq;
-  private String lastDigestHash;
-  private long sinceDigest;
+  private final ChainHead chain = new ChainHead();
   private long lastDigestNanos = System.nanoTime();
   private long digestRetryNanos;
   private long lastFailureLogNanos;
@@ -351,7 +345,7 @@ public final class AuditLog implements AutoCloseable {
       size = valid;
       preallocation.reset(size);
       channel.position(size);
-      if (lastIsDigest && rotationWanted()) {
+      if (chain.lastIsDigest() && rotationWanted()) {
         rotate();
       }
       return repair;
@@ -371,20 +365,9 @@ public final class AuditLog implements AutoCloseable {
           + (tail.lines() - last.getBytes(StandardCharsets.UTF_8).length - 1) + "); the audit trail will not continue a chain it cannot read: "
           + "check it with kmsgw audit verify");
     }
-    lastSeq = p.seq();
-    lastHash = AuditRecords.hash(last);
-    lastIsDigest = p.kind().equals("digest");
-    lastDigestLine = tail.lastDigest();
-    if (lastDigestLine != null) {
-      lastDigestSeq = AuditRecords.quickSeq(lastDigestLine);
-      lastDigestHash = AuditRecords.hash(lastDigestLine);
-    } else {
-      lastDigestSeq = 0;
-      lastDigestHash = null;
-    }
-    sinceDigest = lastSeq - lastDigestSeq;
-    LOG.info(() -> "audit: continuing " + file.name() + " at seq " + (lastSeq + 1) + " (" + sinceDigest
-        + " lines not yet covered by a digest)");
+    chain.resume(last, p.seq(), p.kind().equals("digest"), tail.lastDigest());
+    LOG.info(() -> "audit: continuing " + file.name() + " at seq " + (chain.lastSeq() + 1) + " ("
+        + chain.sinceDigest() + " lines not yet covered by a digest)");
   }
 
   // ---------------------------------------------------------------------------------------------- writer thread
@@ -463,8 +446,8 @@ public final class AuditLog implements AutoCloseable {
   /** Writes events from {@code from} on in one durable write of at most MAX_WRITE bytes (or one line); returns
    *  where it stopped. */
   private int writePart(List<Pending> events, int from) {
-    long seq = lastSeq;
-    String prev = lastHash;
+    long seq = chain.lastSeq();
+    String prev = chain.lastHash();
     ByteArrayOutputStream buf = new ByteArrayOutputStream(Math.min(MAX_WRITE, (events.size() - from) * 1024));
     List<String> lines = new ArrayList<>();
     int to = from;
@@ -489,10 +472,7 @@ public final class AuditLog implements AutoCloseable {
       part.forEach(p -> p.done().completeExceptionally(failure));
       return to;
     }
-    lastSeq = seq;
-    lastHash = prev;
-    lastIsDigest = false;
-    sinceDigest += part.size();
+    chain.eventsAppended(seq, prev, part.size());
     records.addAndGet(part.size());
     publish();
     part.forEach(p -> p.done().complete(null));
@@ -546,7 +526,7 @@ public final class AuditLog implements AutoCloseable {
   }
 
   private long pollMillis() {
-    if (sinceDigest == 0) {
+    if (chain.sinceDigest() == 0) {
       return 1000;
     }
     long now = System.nanoTime();
@@ -555,6 +535,7 @@ public final class AuditLog implements AutoCloseable {
   }
 
   private boolean digestDue() {
+    long sinceDigest = chain.sinceDigest();
     return sinceDigest >= settings.digestEveryEvents()
         || (sinceDigest > 0 && System.nanoTime() - lastDigestNanos >= settings.digestEvery().toNanos());
   }
@@ -564,7 +545,7 @@ public final class AuditLog implements AutoCloseable {
    * {@link #DIGEST_RETRY} of a failure. True when every line is covered afterwards.
    */
   private boolean writeDigest(boolean now) {
-    if (sinceDigest == 0) {
+    if (chain.sinceDigest() == 0) {
       return true;
     }
     long nanos = System.nanoTime();
@@ -581,18 +562,18 @@ public final class AuditLog implements AutoCloseable {
       lastFingerprint = fingerprint;
       LOG.info(() -> "audit: digests are signed by the key with SHA-256 fingerprint " + fingerprint);
     }
-    long seq = lastSeq + 1;
+    long seq = chain.lastSeq() + 1;
     JsonObject d = new JsonObject()
-        .put("firstSeq", lastDigestSeq + 1)
-        .put("lastSeq", lastSeq)
-        .put("lastHash", lastHash)
-        .put("previousDigestSeq", lastDigestSeq == 0 ? null : lastDigestSeq)
-        .put("previousDigestHash", lastDigestHash)
+        .put("firstSeq", chain.lastDigestSeq() + 1)
+        .put("lastSeq", chain.lastSeq())
+        .put("lastHash", chain.lastHash())
+        .put("previousDigestSeq", chain.lastDigestSeq() == 0 ? null : chain.lastDigestSeq())
+        .put("previousDigestHash", chain.lastDigestHash())
         .put("time", clock.instant().toString())
         .put("signatureAlgorithm", AuditRecords.SIGNATURE_ALGORITHM)
         .put("publicKey", Base64.getEncoder().encodeToString(spki))
         .put("publicKeyFingerprint", fingerprint);
-    String body = AuditRecords.digestBody(seq, lastHash, d);
+    String body = AuditRecords.digestBody(seq, chain.lastHash(), d);
     byte[] signature;
     try {
       signature = signer.sign(body.getBytes(StandardCharsets.UTF_8));
@@ -601,7 +582,7 @@ public final class AuditLog implements AutoCloseable {
       digestRetryNanos = nanos + DIGEST_RETRY.toNanos();
       if (nanos - lastFailureLogNanos > TimeUnit.MINUTES.toNanos(1) || lastFailureLogNanos == 0) {
         lastFailureLogNanos = nanos;
-        LOG.warning(() -> "audit: a digest could not be signed (" + e.getMessage() + "); " + sinceDigest
+        LOG.warning(() -> "audit: a digest could not be signed (" + e.getMessage() + "); " + chain.sinceDigest()
             + " lines wait for one, tried again in " + DIGEST_RETRY.toSeconds() + " s");
       }
       return false;
@@ -614,13 +595,7 @@ public final class AuditLog implements AutoCloseable {
       digestRetryNanos = nanos + DIGEST_RETRY.toNanos();
       return false;
     }
-    lastSeq = seq;
-    lastHash = AuditRecords.hash(line);
-    lastIsDigest = true;
-    lastDigestLine = line;
-    lastDigestSeq = seq;
-    lastDigestHash = lastHash;
-    sinceDigest = 0;
+    chain.digestAppended(line);
     lastDigestNanos = nanos;
     digests.incrementAndGet();
     publish();
@@ -640,7 +615,7 @@ public final class AuditLog implements AutoCloseable {
     if (System.nanoTime() < rotationRetryNanos) {
       return;
     }
-    if (!lastIsDigest && !writeDigest(false)) {
+    if (!chain.lastIsDigest() && !writeDigest(false)) {
       return;
     }
     try {
@@ -683,8 +658,8 @@ public final class AuditLog implements AutoCloseable {
         .put("name", path.getFileName().toString())
         .put("created", clock.instant().toString())
         .put("previousFile", current == null ? null : current.name())
-        .put("anchor", lastIsDigest ? lastDigestLine : null);
-    String line = AuditRecords.fileLine(lastSeq + 1, lastHash, header);
+        .put("anchor", chain.lastIsDigest() ? chain.lastDigestLine() : null);
+    String line = AuditRecords.fileLine(chain.lastSeq() + 1, chain.lastHash(), header);
     byte[] bytes = (line + "\n").getBytes(StandardCharsets.UTF_8);
     try {
       ByteBuffer b = ByteBuffer.wrap(bytes);
@@ -706,13 +681,10 @@ public final class AuditLog implements AutoCloseable {
     size = bytes.length;
     preallocation.reset(size);
     preallocation.extendAhead(channel, size, current);
-    lastSeq++;
-    lastHash = AuditRecords.hash(line);
-    lastIsDigest = false;
-    sinceDigest++;
+    chain.headerAppended(line);
     records.incrementAndGet();
     String name = current.name();
-    LOG.info(() -> "audit: writing " + name + " from seq " + lastSeq);
+    LOG.info(() -> "audit: writing " + name + " from seq " + chain.lastSeq());
     toSinks(List.of(line));
   }
 
@@ -759,8 +731,8 @@ public final class AuditLog implements AutoCloseable {
   }
 
   private void publish() {
-    publishedSeq = lastSeq;
-    publishedNotCovered = sinceDigest;
+    publishedSeq = chain.lastSeq();
+    publishedNotCovered = chain.sinceDigest();
   }
 
   /** The writer is gone: every waiting and later append fails. */

@@ -163,7 +163,9 @@ final class Preallocation {
    * pre-allocation is off.
    */
   CompletableFuture<Void> idle() {
-    return allocator == null ? CompletableFuture.completedFuture(null) : CompletableFuture.runAsync(() -> { }, allocator);
+    return allocator == null
+        ? CompletableFuture.completedFuture(null)
+        : CompletableFuture.runAsync(() -> { }, allocator);
   }
 
   /** At close: lets the work queued so far finish (30 s at most). */
