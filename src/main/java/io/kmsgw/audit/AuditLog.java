@@ -14,14 +14,12 @@ import java.time.Duration;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -64,8 +62,6 @@ public final class AuditLog implements AutoCloseable {
    */
   static final int MAX_WRITE = 4 << 20;
   private static final int QUEUE_CAPACITY = 65_536;
-  /** How soon a digest is tried again after the signer was not ready or failed. */
-  private static final Duration DIGEST_RETRY = Duration.ofSeconds(5);
 
   /**
    * @param dir the audit directory
@@ -113,7 +109,6 @@ public final class AuditLog implements AutoCloseable {
 
   private final Settings settings;
   private final Clock clock;
-  private final DigestSigner signer;
   private final List<AuditSink> sinks;
   private final BlockingQueue<Pending> queue = new ArrayBlockingQueue<>(QUEUE_CAPACITY);
   private final Object admission = new Object();
@@ -121,25 +116,16 @@ public final class AuditLog implements AutoCloseable {
   private volatile boolean closing;
   private volatile Throwable broken;
 
-  private final AtomicLong records = new AtomicLong();
-  private final AtomicLong fsyncs = new AtomicLong();
-  private final LatencyBuckets durableWrites = new LatencyBuckets();
-  private final AtomicLong failedWrites = new AtomicLong();
-  private final AtomicLong digests = new AtomicLong();
-  private final AtomicLong digestFailures = new AtomicLong();
-  private volatile long publishedSeq;
-  private volatile long publishedNotCovered;
+  private final AuditCounters counters = new AuditCounters();
 
   // the writer thread's state (and open()'s, before the thread starts)
   private FileChannel channel;
   private AuditFiles.Entry current;
   private long size;
   private final ChainHead chain = new ChainHead();
-  private long lastDigestNanos = System.nanoTime();
-  private long digestRetryNanos;
-  private long lastFailureLogNanos;
+  /** When digests are due, and their signed lines. */
+  private final DigestSchedule digests;
   private long lastWriteFailureLog;
-  private String lastFingerprint;
   /** Zeros ahead of the writer in the file being written. */
   private final Preallocation preallocation;
 
@@ -152,7 +138,8 @@ public final class AuditLog implements AutoCloseable {
     this.settings = settings;
     this.space = new FreeSpaceWatch(settings.dir(), settings.lowSpaceBytes());
     this.clock = clock;
-    this.signer = signer;
+    this.digests = new DigestSchedule(settings.digestEveryEvents(), settings.digestEvery(), clock, signer, chain,
+        counters);
     this.sinks = List.copyOf(sinks);
     this.writer = new Thread(this::run, "kmsgw-audit-writer");
     writer.setDaemon(true);
@@ -223,8 +210,9 @@ public final class AuditLog implements AutoCloseable {
   }
 
   public Stats stats() {
-    return new Stats(records.get(), fsyncs.get(), digests.get(), digestFailures.get(), publishedSeq,
-        publishedNotCovered, sinks.stream().mapToLong(AuditSink::dropped).sum());
+    return new Stats(counters.records.get(), counters.fsyncs.get(), counters.digests.get(),
+        counters.digestFailures.get(), counters.publishedSeq(), counters.publishedNotCovered(),
+        sinks.stream().mapToLong(AuditSink::dropped).sum());
   }
 
   /**
@@ -232,7 +220,7 @@ public final class AuditLog implements AutoCloseable {
    * its batch waited for after reaching the writer), counted by milliseconds since start ({@link LatencyBuckets}).
    */
   public Map<String, Long> durableWriteMillis() {
-    return durableWrites.snapshot();
+    return counters.durableWrites.snapshot();
   }
 
   /** Whether the trail still takes events (false once a write could not be undone, or after close). */
@@ -251,7 +239,7 @@ public final class AuditLog implements AutoCloseable {
   public Map<String, Object> health() {
     Map<String, Object> doc = new java.util.LinkedHashMap<>();
     doc.put("state", broken != null ? "FAILED" : closing ? "CLOSED" : "WRITABLE");
-    doc.put("failedWrites", failedWrites.get());
+    doc.put("failedWrites", counters.failedWrites.get());
     doc.put("slowWriteMillis", LatencyBuckets.above(durableWriteMillis(), SLOW_WRITE_MS));
     doc.put("lowSpace", space.low());
     return doc;
@@ -377,14 +365,14 @@ public final class AuditLog implements AutoCloseable {
     boolean stop = false;
     try {
       while (!stop) {
-        Pending first = queue.poll(pollMillis(), TimeUnit.MILLISECONDS);
+        Pending first = queue.poll(digests.pollMillis(), TimeUnit.MILLISECONDS);
         if (first != null) {
           batch.add(first);
           queue.drainTo(batch, MAX_BATCH - 1);
         }
         stop = process(batch);
         batch.clear();
-        if (digestDue()) {
+        if (digests.due()) {
           writeDigest(false);
         }
         maybeRotate();
@@ -473,7 +461,7 @@ public final class AuditLog implements AutoCloseable {
       return to;
     }
     chain.eventsAppended(seq, prev, part.size());
-    records.addAndGet(part.size());
+    counters.records.addAndGet(part.size());
     publish();
     part.forEach(p -> p.done().complete(null));
     toSinks(lines);
@@ -494,15 +482,15 @@ public final class AuditLog implements AutoCloseable {
         channel.write(b, size + b.position());
       }
       channel.force(false);
-      durableWrites.record(System.nanoTime() - start);
-      fsyncs.incrementAndGet();
+      counters.durableWrites.record(System.nanoTime() - start);
+      counters.fsyncs.incrementAndGet();
       size += bytes.length;
       preallocation.written(size);
       preallocation.extendAhead(channel, size, current);
     } catch (IOException e) {
       // a write that hung and then failed is a stall too
-      durableWrites.record(System.nanoTime() - start);
-      long failed = failedWrites.incrementAndGet();
+      counters.durableWrites.record(System.nanoTime() - start);
+      long failed = counters.failedWrites.incrementAndGet();
       space.check(true);
       // a full disk fails every write until space returns: the first failure and then one line a minute
       long now = System.nanoTime();
@@ -525,79 +513,28 @@ public final class AuditLog implements AutoCloseable {
     }
   }
 
-  private long pollMillis() {
-    if (chain.sinceDigest() == 0) {
-      return 1000;
-    }
-    long now = System.nanoTime();
-    long due = Math.max(lastDigestNanos + settings.digestEvery().toNanos(), digestRetryNanos);
-    return Math.max(1, Math.min(1000, TimeUnit.NANOSECONDS.toMillis(due - now)));
-  }
-
-  private boolean digestDue() {
-    long sinceDigest = chain.sinceDigest();
-    return sinceDigest >= settings.digestEveryEvents()
-        || (sinceDigest > 0 && System.nanoTime() - lastDigestNanos >= settings.digestEvery().toNanos());
-  }
-
   /**
    * Signs and writes a digest of the lines since the previous one. Unless {@code now}, does not try again within
-   * {@link #DIGEST_RETRY} of a failure. True when every line is covered afterwards.
+   * {@link DigestSchedule#RETRY} of a failure. True when every line is covered afterwards.
    */
   private boolean writeDigest(boolean now) {
     if (chain.sinceDigest() == 0) {
       return true;
     }
     long nanos = System.nanoTime();
-    if (!now && nanos < digestRetryNanos) {
+    String line = digests.signedLine(now, nanos);
+    if (line == null) {
       return false;
     }
-    byte[] spki = signer.publicKey();
-    if (spki == null) {
-      digestRetryNanos = nanos + DIGEST_RETRY.toNanos();
-      return false;
-    }
-    String fingerprint = Hashes.sha256Hex(spki);
-    if (!fingerprint.equals(lastFingerprint)) {
-      lastFingerprint = fingerprint;
-      LOG.info(() -> "audit: digests are signed by the key with SHA-256 fingerprint " + fingerprint);
-    }
-    long seq = chain.lastSeq() + 1;
-    JsonObject d = new JsonObject()
-        .put("firstSeq", chain.lastDigestSeq() + 1)
-        .put("lastSeq", chain.lastSeq())
-        .put("lastHash", chain.lastHash())
-        .put("previousDigestSeq", chain.lastDigestSeq() == 0 ? null : chain.lastDigestSeq())
-        .put("previousDigestHash", chain.lastDigestHash())
-        .put("time", clock.instant().toString())
-        .put("signatureAlgorithm", AuditRecords.SIGNATURE_ALGORITHM)
-        .put("publicKey", Base64.getEncoder().encodeToString(spki))
-        .put("publicKeyFingerprint", fingerprint);
-    String body = AuditRecords.digestBody(seq, chain.lastHash(), d);
-    byte[] signature;
-    try {
-      signature = signer.sign(body.getBytes(StandardCharsets.UTF_8));
-    } catch (Exception e) {
-      digestFailures.incrementAndGet();
-      digestRetryNanos = nanos + DIGEST_RETRY.toNanos();
-      if (nanos - lastFailureLogNanos > TimeUnit.MINUTES.toNanos(1) || lastFailureLogNanos == 0) {
-        lastFailureLogNanos = nanos;
-        LOG.warning(() -> "audit: a digest could not be signed (" + e.getMessage() + "); " + chain.sinceDigest()
-            + " lines wait for one, tried again in " + DIGEST_RETRY.toSeconds() + " s");
-      }
-      return false;
-    }
-    String line = AuditRecords.digestLine(body, Base64.getEncoder().encodeToString(signature));
     byte[] bytes = (line + "\n").getBytes(StandardCharsets.UTF_8);
     try {
       durable(bytes);
     } catch (IOException e) {
-      digestRetryNanos = nanos + DIGEST_RETRY.toNanos();
+      digests.retryLater(nanos);
       return false;
     }
     chain.digestAppended(line);
-    lastDigestNanos = nanos;
-    digests.incrementAndGet();
+    digests.written(nanos);
     publish();
     toSinks(List.of(line));
     return true;
@@ -623,9 +560,9 @@ public final class AuditLog implements AutoCloseable {
     } catch (IOException e) {
       // a full disk, say: the new file is gone again (startFile), the current one goes on, and the rotation is
       // tried again later, after a new digest if events came in between
-      rotationRetryNanos = System.nanoTime() + DIGEST_RETRY.toNanos();
+      rotationRetryNanos = System.nanoTime() + DigestSchedule.RETRY.toNanos();
       LOG.warning(() -> "audit: could not start a new file (" + e.getMessage() + "); writing on in "
-          + current.name() + ", trying again in " + DIGEST_RETRY.toSeconds() + " s");
+          + current.name() + ", trying again in " + DigestSchedule.RETRY.toSeconds() + " s");
       return;
     }
     rotationRetryNanos = 0;
@@ -682,7 +619,7 @@ public final class AuditLog implements AutoCloseable {
     preallocation.reset(size);
     preallocation.extendAhead(channel, size, current);
     chain.headerAppended(line);
-    records.incrementAndGet();
+    counters.records.incrementAndGet();
     String name = current.name();
     LOG.info(() -> "audit: writing " + name + " from seq " + chain.lastSeq());
     toSinks(List.of(line));
@@ -731,8 +668,7 @@ public final class AuditLog implements AutoCloseable {
   }
 
   private void publish() {
-    publishedSeq = chain.lastSeq();
-    publishedNotCovered = chain.sinceDigest();
+    counters.publish(chain);
   }
 
   /** The writer is gone: every waiting and later append fails. */
