@@ -285,77 +285,22 @@ public final class AuditLog implements AutoCloseable {
 
   // ---------------------------------------------------------------------------------------------- recovery
 
-  /** Finds where the chain stands; returns the repair event to record first, or null. */
+  /** Finds where the chain stands ({@link AuditRecovery}); returns the repair event to record first, or null. */
   private JsonObject recover() throws IOException {
-    Path dir = settings.dir();
-    AuditFiles.createDirectory(dir);
-    List<AuditFiles.Entry> files = new ArrayList<>(AuditFiles.list(dir));
-    AuditFiles.restrict(files);
-    while (!files.isEmpty()) {
-      AuditFiles.Entry newest = files.get(files.size() - 1);
-      // only the end of the file is read (AuditTail): memory and time do not grow with the file
-      AuditTail.Tail tail = AuditTail.read(newest.path());
-      long valid = tail.lines();
-      long written = tail.written();
-      if (valid == 0) {
-        // a file whose header never became durable: created by a run that crashed at once (or a rotation that
-        // failed on a full disk); nothing in it counted
-        LOG.warning(() -> "audit: removing " + newest.name() + ", which holds no complete line (" + written
-            + " bytes written): its creation was cut short");
-        Files.delete(newest.path());
-        AuditFiles.syncDirectory(dir);
-        files.remove(files.size() - 1);
-        continue;
-      }
-      resume(newest, tail);
-      JsonObject repair = null;
-      channel = FileChannel.open(newest.path(), StandardOpenOption.WRITE);
-      if (valid < channel.size()) {
-        // the zero tail goes too: the file is extended again ahead of the writer
-        channel.truncate(valid);
-        channel.force(true);
-      }
-      if (valid < written) {
-        long torn = written - valid;
-        LOG.warning(() -> "audit: cut off an incomplete last line of " + newest.name() + " (" + torn
-            + " bytes at offset " + valid + "), left by a crash during a write; it was never acknowledged");
-        repair = AuditEvent.serviceEvent("KmsgwAuditLogRepaired")
-            .time(clock.instant())
-            .region(settings.region())
-            .recipientAccountId(settings.accountId())
-            .serviceEventDetail("file", newest.name())
-            .serviceEventDetail("offset", valid)
-            .serviceEventDetail("removedBytes", torn)
-            .serviceEventDetail("removedSha256", tail.tornSha256())
-            .serviceEventDetail("reason", "an incomplete last line left by a crash; never acknowledged")
-            .build();
-      }
-      size = valid;
-      preallocation.reset(size);
-      channel.position(size);
-      if (chain.lastIsDigest() && rotationWanted()) {
-        rotate();
-      }
-      return repair;
+    AuditRecovery.Resumed resumed = AuditRecovery.resume(settings, clock, chain);
+    if (resumed == null) {
+      current = null;
+      startFile(today(), 1);
+      return null;
     }
-    current = null;
-    startFile(today(), 1);
-    return null;
-  }
-
-  /** The chain state from the end of the newest file. */
-  private void resume(AuditFiles.Entry file, AuditTail.Tail tail) throws IOException {
-    current = file;
-    String last = tail.lastLine();
-    AuditRecords.Parsed p = AuditRecords.parse(last);
-    if (p.seq() == null || p.kind() == null) {
-      throw new IOException("the last line of " + file.path() + " is damaged (at offset "
-          + (tail.lines() - last.getBytes(StandardCharsets.UTF_8).length - 1) + "); the audit trail will not continue a chain it cannot read: "
-          + "check it with kmsgw audit verify");
+    current = resumed.file();
+    channel = resumed.channel();
+    size = resumed.size();
+    preallocation.reset(size);
+    if (chain.lastIsDigest() && rotationWanted()) {
+      rotate();
     }
-    chain.resume(last, p.seq(), p.kind().equals("digest"), tail.lastDigest());
-    LOG.info(() -> "audit: continuing " + file.name() + " at seq " + (chain.lastSeq() + 1) + " ("
-        + chain.sinceDigest() + " lines not yet covered by a digest)");
+    return resumed.repair();
   }
 
   // ---------------------------------------------------------------------------------------------- writer thread
