@@ -119,15 +119,11 @@ public final class AuditLog implements AutoCloseable {
   private final AuditCounters counters = new AuditCounters();
 
   // the writer thread's state (and open()'s, before the thread starts)
-  private FileChannel channel;
-  private AuditFiles.Entry current;
-  private long size;
+  /** The file being written. */
+  private final LiveFile file;
   private final ChainHead chain = new ChainHead();
   /** When digests are due, and their signed lines. */
   private final DigestSchedule digests;
-  private long lastWriteFailureLog;
-  /** Zeros ahead of the writer in the file being written. */
-  private final Preallocation preallocation;
 
   private final FreeSpaceWatch space;
   private final List<Runnable> closeHooks = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -143,7 +139,7 @@ public final class AuditLog implements AutoCloseable {
     this.sinks = List.copyOf(sinks);
     this.writer = new Thread(this::run, "kmsgw-audit-writer");
     writer.setDaemon(true);
-    this.preallocation = new Preallocation(settings.preallocateBytes(), settings.maxFileBytes());
+    this.file = new LiveFile(settings, clock, counters, space, e -> broken = e);
   }
 
   /**
@@ -157,7 +153,7 @@ public final class AuditLog implements AutoCloseable {
     log.applyRetention();
     log.space.check(true);
     log.publish();
-    log.preallocation.extendAhead(log.channel, log.size, log.current);
+    log.file.extendAhead();
     log.writer.start();
     if (repair != null) {
       log.append(repair);
@@ -289,14 +285,10 @@ public final class AuditLog implements AutoCloseable {
   private JsonObject recover() throws IOException {
     AuditRecovery.Resumed resumed = AuditRecovery.resume(settings, clock, chain);
     if (resumed == null) {
-      current = null;
       startFile(today(), 1);
       return null;
     }
-    current = resumed.file();
-    channel = resumed.channel();
-    size = resumed.size();
-    preallocation.reset(size);
+    file.resume(resumed);
     if (chain.lastIsDigest() && rotationWanted()) {
       rotate();
     }
@@ -329,9 +321,7 @@ public final class AuditLog implements AutoCloseable {
       process(batch);
       writeDigest(true);
       publish();
-      preallocation.stopExtension(current);
-      ZeroExtension.finish(channel, size);
-      preallocation.stop();
+      file.finish();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       fail(e);
@@ -399,7 +389,7 @@ public final class AuditLog implements AutoCloseable {
     }
     List<Pending> part = events.subList(from, to);
     try {
-      durable(buf.toByteArray());
+      file.append(buf.toByteArray());
     } catch (IOException e) {
       AuditException failure = new AuditException("the audit trail could not be written: " + e.getMessage(), e);
       part.forEach(p -> p.done().completeExceptionally(failure));
@@ -411,51 +401,6 @@ public final class AuditLog implements AutoCloseable {
     part.forEach(p -> p.done().complete(null));
     toSinks(lines);
     return to;
-  }
-
-  /**
-   * Appends and fsyncs; on failure the file is cut back to where it was, so the chain on disk stays whole and the
-   * next batch can try again (a full disk may clear up). If even that fails, the trail stops taking events.
-   */
-  private void durable(byte[] bytes) throws IOException {
-    long start = System.nanoTime();
-    try {
-      preallocation.awaitExtension(size, bytes.length, current);
-      ByteBuffer b = ByteBuffer.wrap(bytes);
-      // at the file's known end, whatever a failed write left of the channel's position
-      while (b.hasRemaining()) {
-        channel.write(b, size + b.position());
-      }
-      channel.force(false);
-      counters.durableWrites.record(System.nanoTime() - start);
-      counters.fsyncs.incrementAndGet();
-      size += bytes.length;
-      preallocation.written(size);
-      preallocation.extendAhead(channel, size, current);
-    } catch (IOException e) {
-      // a write that hung and then failed is a stall too
-      counters.durableWrites.record(System.nanoTime() - start);
-      long failed = counters.failedWrites.incrementAndGet();
-      space.check(true);
-      // a full disk fails every write until space returns: the first failure and then one line a minute
-      long now = System.nanoTime();
-      if (lastWriteFailureLog == 0 || now - lastWriteFailureLog > TimeUnit.MINUTES.toNanos(1)) {
-        lastWriteFailureLog = now;
-        LOG.severe(() -> "audit: writing " + current.name() + " failed: " + e.getMessage() + " (" + failed
-            + " failed writes since start; their requests are refused)");
-      }
-      try {
-        preallocation.stopExtension(current);
-        channel.truncate(size);
-        channel.position(size);
-        channel.force(false);
-        preallocation.reset(size);
-      } catch (IOException again) {
-        broken = again;
-        throw again;
-      }
-      throw e;
-    }
   }
 
   /**
@@ -473,7 +418,7 @@ public final class AuditLog implements AutoCloseable {
     }
     byte[] bytes = (line + "\n").getBytes(StandardCharsets.UTF_8);
     try {
-      durable(bytes);
+      file.append(bytes);
     } catch (IOException e) {
       digests.retryLater(nanos);
       return false;
@@ -486,7 +431,7 @@ public final class AuditLog implements AutoCloseable {
   }
 
   private boolean rotationWanted() {
-    return size >= settings.maxFileBytes() || today().isAfter(current.day());
+    return file.size() >= settings.maxFileBytes() || today().isAfter(file.current().day());
   }
 
   /** A new file once the current one is full or of another day, right after a digest (its anchor). */
@@ -507,7 +452,7 @@ public final class AuditLog implements AutoCloseable {
       // tried again later, after a new digest if events came in between
       rotationRetryNanos = System.nanoTime() + DigestSchedule.RETRY.toNanos();
       LOG.warning(() -> "audit: could not start a new file (" + e.getMessage() + "); writing on in "
-          + current.name() + ", trying again in " + DigestSchedule.RETRY.toSeconds() + " s");
+          + file.current().name() + ", trying again in " + DigestSchedule.RETRY.toSeconds() + " s");
       return;
     }
     rotationRetryNanos = 0;
@@ -515,75 +460,19 @@ public final class AuditLog implements AutoCloseable {
   }
 
   private void rotate() throws IOException {
+    AuditFiles.Entry current = file.current();
     LocalDate day = today().isAfter(current.day()) ? today() : current.day();
     startFile(day, day.equals(current.day()) ? current.counter() + 1 : 1);
   }
 
-  /** Creates the next file with its header line, durable together with its directory entry. */
+  /** Creates the next file with its header line ({@link LiveFile#start}), the chain's next line. */
   private void startFile(LocalDate day, int counter) throws IOException {
-    Path dir = settings.dir();
-    FileChannel next = null;
-    Path path = null;
-    for (int n = counter; next == null; n++) {
-      path = dir.resolve(AuditFiles.name(day, n));
-      try {
-        // readable by the gateway's user only, from its creation on (not chmod after: no moment it is wider)
-        next = AuditFiles.create(path);
-        counter = n;
-      } catch (java.nio.file.FileAlreadyExistsException e) {
-        if (n > counter + 1000) {
-          throw e;
-        }
-      }
-    }
-    JsonObject header = new JsonObject()
-        .put("name", path.getFileName().toString())
-        .put("created", clock.instant().toString())
-        .put("previousFile", current == null ? null : current.name())
-        .put("anchor", chain.lastIsDigest() ? chain.lastDigestLine() : null);
-    String line = AuditRecords.fileLine(chain.lastSeq() + 1, chain.lastHash(), header);
-    byte[] bytes = (line + "\n").getBytes(StandardCharsets.UTF_8);
-    try {
-      ByteBuffer b = ByteBuffer.wrap(bytes);
-      while (b.hasRemaining()) {
-        next.write(b);
-      }
-      next.force(true);
-      AuditFiles.syncDirectory(dir);
-    } catch (IOException e) {
-      // no half-made file is left behind: the chain goes on in the current file
-      abandon(next, path);
-      throw e;
-    }
-    if (channel != null) {
-      preallocation.retire(channel, size, current);
-    }
-    channel = next;
-    current = new AuditFiles.Entry(path, day, counter);
-    size = bytes.length;
-    preallocation.reset(size);
-    preallocation.extendAhead(channel, size, current);
+    String line = file.start(day, counter, chain);
     chain.headerAppended(line);
     counters.records.incrementAndGet();
-    String name = current.name();
+    String name = file.current().name();
     LOG.info(() -> "audit: writing " + name + " from seq " + chain.lastSeq());
     toSinks(List.of(line));
-  }
-
-  /** Removes a file whose header could not be made durable (a full disk), so that no empty file is left. */
-  private static void abandon(FileChannel ch, Path path) {
-    try {
-      ch.close();
-    } catch (IOException ignored) {
-      // deleting it is what matters
-    }
-    try {
-      Files.deleteIfExists(path);
-      AuditFiles.syncDirectory(path.getParent());
-    } catch (IOException e) {
-      LOG.warning(() -> "audit: could not remove " + path.getFileName() + ", whose header could not be written ("
-          + e.getMessage() + "); the next start removes it");
-    }
   }
 
   /**
@@ -591,11 +480,11 @@ public final class AuditLog implements AutoCloseable {
    * pre-allocation is off. For tests and tools that look at the files.
    */
   CompletableFuture<Void> allocatorIdle() {
-    return preallocation.idle();
+    return file.allocatorIdle();
   }
 
   private void applyRetention() throws IOException {
-    AuditRetention.apply(settings.dir(), settings.retentionDays(), clock, current);
+    AuditRetention.apply(settings.dir(), settings.retentionDays(), clock, file.current());
   }
 
   private LocalDate today() {
@@ -625,11 +514,6 @@ public final class AuditLog implements AutoCloseable {
     queue.drainTo(left);
     AuditException e = new AuditException("the audit trail cannot be written: " + cause, cause);
     left.forEach(p -> p.done().completeExceptionally(e));
-    preallocation.stopNow();
-    try {
-      channel.close();
-    } catch (IOException | RuntimeException ignored) {
-      // closing a failed channel: nothing more to do
-    }
+    file.abandonAfterFailure();
   }
 }
