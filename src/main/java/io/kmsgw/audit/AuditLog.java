@@ -1,18 +1,12 @@
 package io.kmsgw.audit;
 
+import io.kmsgw.audit.AuditWriter.Control;
+import io.kmsgw.audit.AuditWriter.Pending;
 import io.vertx.core.json.JsonObject;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.LocalDate;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -20,7 +14,6 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
@@ -52,15 +45,16 @@ import java.util.logging.Logger;
  * The file's lines end at its first zero byte (no line contains one: JSON escapes control characters); readers
  * ({@link AuditVerifier}, {@link ReverseLines}) stop there; the zero tail is cut off when the file is finished
  * (rotation, close) and at the next start after a crash.
+ *
+ * <p><b>Parts.</b> This class admits events (a bounded queue; refusals once closed or failed) and shows the figures;
+ * the rest runs on the one writer thread, without locks: {@link AuditWriter} (batches, group commit, when to digest
+ * and rotate), {@link ChainHead} (where the chain stands), {@link DigestSchedule} (when a digest is due; its signed
+ * line), {@link LiveFile} (durable appends, the next file with its header), {@link Preallocation} (the zeros ahead),
+ * {@link AuditRecovery} (the start after a restart or crash), {@link AuditRetention} (old files);
+ * {@link AuditCounters} holds the figures other threads read.
  */
 public final class AuditLog implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(AuditLog.class.getName());
-  private static final int MAX_BATCH = 4096;
-  /**
-   * The most bytes one write (and fsync) carries; a longer batch is written in parts. It bounds what a crash can leave
-   * of an unacknowledged write, which a restart looks for at the end of the file only ({@link AuditTail}).
-   */
-  static final int MAX_WRITE = 4 << 20;
   private static final int QUEUE_CAPACITY = 65_536;
 
   /**
@@ -103,43 +97,27 @@ public final class AuditLog implements AutoCloseable {
   public record Stats(long records, long fsyncs, long digests, long digestFailures, long lastSeq, long notCovered,
       long sinkDrops) {}
 
-  private enum Control { NONE, DIGEST, STOP }
-
-  private record Pending(String eventJson, CompletableFuture<Void> done, Control control) {}
-
   private final Settings settings;
-  private final Clock clock;
   private final List<AuditSink> sinks;
   private final BlockingQueue<Pending> queue = new ArrayBlockingQueue<>(QUEUE_CAPACITY);
   private final Object admission = new Object();
-  private final Thread writer;
+  private final AuditWriter writer;
+  private final Thread writerThread;
   private volatile boolean closing;
   private volatile Throwable broken;
 
   private final AuditCounters counters = new AuditCounters();
-
-  // the writer thread's state (and open()'s, before the thread starts)
-  /** The file being written. */
-  private final LiveFile file;
-  private final ChainHead chain = new ChainHead();
-  /** When digests are due, and their signed lines. */
-  private final DigestSchedule digests;
-
   private final FreeSpaceWatch space;
   private final List<Runnable> closeHooks = new java.util.concurrent.CopyOnWriteArrayList<>();
-  /** When a failed rotation may be tried again (System.nanoTime), 0 when none failed. */
-  private long rotationRetryNanos;
 
   private AuditLog(Settings settings, Clock clock, DigestSigner signer, List<AuditSink> sinks) {
     this.settings = settings;
     this.space = new FreeSpaceWatch(settings.dir(), settings.lowSpaceBytes());
-    this.clock = clock;
-    this.digests = new DigestSchedule(settings.digestEveryEvents(), settings.digestEvery(), clock, signer, chain,
-        counters);
     this.sinks = List.copyOf(sinks);
-    this.writer = new Thread(this::run, "kmsgw-audit-writer");
-    writer.setDaemon(true);
-    this.file = new LiveFile(settings, clock, counters, space, e -> broken = e);
+    this.writer = new AuditWriter(settings, clock, signer, this.sinks, queue, counters, space, e -> broken = e,
+        this::fail);
+    this.writerThread = new Thread(writer, "kmsgw-audit-writer");
+    writerThread.setDaemon(true);
   }
 
   /**
@@ -149,12 +127,8 @@ public final class AuditLog implements AutoCloseable {
   public static AuditLog open(Settings settings, Clock clock, DigestSigner signer, List<AuditSink> sinks)
       throws IOException {
     AuditLog log = new AuditLog(settings, clock, signer, sinks);
-    JsonObject repair = log.recover();
-    log.applyRetention();
-    log.space.check(true);
-    log.publish();
-    log.file.extendAhead();
-    log.writer.start();
+    JsonObject repair = log.writer.open();
+    log.writerThread.start();
     if (repair != null) {
       log.append(repair);
     }
@@ -272,207 +246,11 @@ public final class AuditLog implements AutoCloseable {
     }
     try {
       queue.put(new Pending(null, new CompletableFuture<>(), Control.STOP));
-      writer.join(TimeUnit.SECONDS.toMillis(60));
+      writerThread.join(TimeUnit.SECONDS.toMillis(60));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
     sinks.forEach(AuditSink::close);
-  }
-
-  // ---------------------------------------------------------------------------------------------- recovery
-
-  /** Finds where the chain stands ({@link AuditRecovery}); returns the repair event to record first, or null. */
-  private JsonObject recover() throws IOException {
-    AuditRecovery.Resumed resumed = AuditRecovery.resume(settings, clock, chain);
-    if (resumed == null) {
-      startFile(today(), 1);
-      return null;
-    }
-    file.resume(resumed);
-    if (chain.lastIsDigest() && rotationWanted()) {
-      rotate();
-    }
-    return resumed.repair();
-  }
-
-  // ---------------------------------------------------------------------------------------------- writer thread
-
-  private void run() {
-    List<Pending> batch = new ArrayList<>(MAX_BATCH);
-    boolean stop = false;
-    try {
-      while (!stop) {
-        Pending first = queue.poll(digests.pollMillis(), TimeUnit.MILLISECONDS);
-        if (first != null) {
-          batch.add(first);
-          queue.drainTo(batch, MAX_BATCH - 1);
-        }
-        stop = process(batch);
-        batch.clear();
-        if (digests.due()) {
-          writeDigest(false);
-        }
-        maybeRotate();
-        space.check(false);
-        publish();
-      }
-      // appends admitted before close() and queued after its STOP
-      queue.drainTo(batch);
-      process(batch);
-      writeDigest(true);
-      publish();
-      file.finish();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      fail(e);
-    } catch (IOException | RuntimeException | Error e) {
-      LOG.log(Level.SEVERE, "audit: the writer failed; no further event can be recorded", e);
-      fail(e);
-    }
-  }
-
-  /** Writes the batch in order, events in one group commit between controls; true when STOP was seen. */
-  private boolean process(List<Pending> batch) {
-    boolean stop = false;
-    int i = 0;
-    while (i < batch.size()) {
-      int j = i;
-      while (j < batch.size() && batch.get(j).control() == Control.NONE) {
-        j++;
-      }
-      if (j > i) {
-        writeEvents(batch.subList(i, j));
-      }
-      if (j < batch.size()) {
-        Pending c = batch.get(j);
-        if (c.control() == Control.STOP) {
-          stop = true;
-        } else if (writeDigest(true)) {
-          c.done().complete(null);
-        } else {
-          c.done().completeExceptionally(new AuditException("the digest could not be signed now"));
-        }
-        j++;
-      }
-      i = j;
-    }
-    return stop;
-  }
-
-  private void writeEvents(List<Pending> events) {
-    int from = 0;
-    while (from < events.size()) {
-      from = writePart(events, from);
-    }
-  }
-
-  /** Writes events from {@code from} on in one durable write of at most MAX_WRITE bytes (or one line); returns
-   *  where it stopped. */
-  private int writePart(List<Pending> events, int from) {
-    long seq = chain.lastSeq();
-    String prev = chain.lastHash();
-    ByteArrayOutputStream buf = new ByteArrayOutputStream(Math.min(MAX_WRITE, (events.size() - from) * 1024));
-    List<String> lines = new ArrayList<>();
-    int to = from;
-    while (to < events.size()) {
-      String line = AuditRecords.eventLine(seq + 1, prev, events.get(to).eventJson());
-      byte[] bytes = line.getBytes(StandardCharsets.UTF_8);
-      if (to > from && buf.size() + bytes.length + 1 > MAX_WRITE) {
-        break;
-      }
-      seq++;
-      prev = Hashes.sha256Hex(bytes);
-      buf.writeBytes(bytes);
-      buf.write('\n');
-      lines.add(line);
-      to++;
-    }
-    List<Pending> part = events.subList(from, to);
-    try {
-      file.append(buf.toByteArray());
-    } catch (IOException e) {
-      AuditException failure = new AuditException("the audit trail could not be written: " + e.getMessage(), e);
-      part.forEach(p -> p.done().completeExceptionally(failure));
-      return to;
-    }
-    chain.eventsAppended(seq, prev, part.size());
-    counters.records.addAndGet(part.size());
-    publish();
-    part.forEach(p -> p.done().complete(null));
-    toSinks(lines);
-    return to;
-  }
-
-  /**
-   * Signs and writes a digest of the lines since the previous one. Unless {@code now}, does not try again within
-   * {@link DigestSchedule#RETRY} of a failure. True when every line is covered afterwards.
-   */
-  private boolean writeDigest(boolean now) {
-    if (chain.sinceDigest() == 0) {
-      return true;
-    }
-    long nanos = System.nanoTime();
-    String line = digests.signedLine(now, nanos);
-    if (line == null) {
-      return false;
-    }
-    byte[] bytes = (line + "\n").getBytes(StandardCharsets.UTF_8);
-    try {
-      file.append(bytes);
-    } catch (IOException e) {
-      digests.retryLater(nanos);
-      return false;
-    }
-    chain.digestAppended(line);
-    digests.written(nanos);
-    publish();
-    toSinks(List.of(line));
-    return true;
-  }
-
-  private boolean rotationWanted() {
-    return file.size() >= settings.maxFileBytes() || today().isAfter(file.current().day());
-  }
-
-  /** A new file once the current one is full or of another day, right after a digest (its anchor). */
-  private void maybeRotate() throws IOException {
-    if (!rotationWanted()) {
-      return;
-    }
-    if (System.nanoTime() < rotationRetryNanos) {
-      return;
-    }
-    if (!chain.lastIsDigest() && !writeDigest(false)) {
-      return;
-    }
-    try {
-      rotate();
-    } catch (IOException e) {
-      // a full disk, say: the new file is gone again (startFile), the current one goes on, and the rotation is
-      // tried again later, after a new digest if events came in between
-      rotationRetryNanos = System.nanoTime() + DigestSchedule.RETRY.toNanos();
-      LOG.warning(() -> "audit: could not start a new file (" + e.getMessage() + "); writing on in "
-          + file.current().name() + ", trying again in " + DigestSchedule.RETRY.toSeconds() + " s");
-      return;
-    }
-    rotationRetryNanos = 0;
-    applyRetention();
-  }
-
-  private void rotate() throws IOException {
-    AuditFiles.Entry current = file.current();
-    LocalDate day = today().isAfter(current.day()) ? today() : current.day();
-    startFile(day, day.equals(current.day()) ? current.counter() + 1 : 1);
-  }
-
-  /** Creates the next file with its header line ({@link LiveFile#start}), the chain's next line. */
-  private void startFile(LocalDate day, int counter) throws IOException {
-    String line = file.start(day, counter, chain);
-    chain.headerAppended(line);
-    counters.records.incrementAndGet();
-    String name = file.current().name();
-    LOG.info(() -> "audit: writing " + name + " from seq " + chain.lastSeq());
-    toSinks(List.of(line));
   }
 
   /**
@@ -480,29 +258,7 @@ public final class AuditLog implements AutoCloseable {
    * pre-allocation is off. For tests and tools that look at the files.
    */
   CompletableFuture<Void> allocatorIdle() {
-    return file.allocatorIdle();
-  }
-
-  private void applyRetention() throws IOException {
-    AuditRetention.apply(settings.dir(), settings.retentionDays(), clock, file.current());
-  }
-
-  private LocalDate today() {
-    return LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC);
-  }
-
-  private void toSinks(List<String> lines) {
-    for (AuditSink s : sinks) {
-      try {
-        s.accept(lines);
-      } catch (RuntimeException e) {
-        LOG.warning(() -> "audit: sink failed: " + e);
-      }
-    }
-  }
-
-  private void publish() {
-    counters.publish(chain);
+    return writer.allocatorIdle();
   }
 
   /** The writer is gone: every waiting and later append fails. */
@@ -514,6 +270,6 @@ public final class AuditLog implements AutoCloseable {
     queue.drainTo(left);
     AuditException e = new AuditException("the audit trail cannot be written: " + cause, cause);
     left.forEach(p -> p.done().completeExceptionally(e));
-    file.abandonAfterFailure();
+    writer.abandonAfterFailure();
   }
 }

@@ -5,7 +5,7 @@ package io.kmsgw.audit;
  * is a digest, the last digest's line, seq and hash, and how many lines since that digest wait for the next one.
  *
  * <p>State of the audit writer thread (and of {@code AuditLog.open} before that thread starts): no lock. What other
- * threads see of it is published by the writer (AuditLog.stats).
+ * threads see of it is published through {@link AuditCounters}.
  */
 final class ChainHead {
   private long lastSeq;
