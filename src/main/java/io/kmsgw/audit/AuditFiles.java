@@ -57,7 +57,7 @@ public final class AuditFiles {
 
   /**
    * Where a file's written bytes end. The file being written is extended ahead of its writer with zero bytes
-   * (AuditLog's pre-allocation), and no line contains a zero byte (JSON escapes control characters), so its lines
+   * ({@link Preallocation}), and no line contains a zero byte (JSON escapes control characters), so its lines
    * end at its first zero byte. Finds that byte with a binary search (a few reads, not a scan of the tail); every
    * other file ends at its size.
    */

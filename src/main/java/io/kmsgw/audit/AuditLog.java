@@ -1,30 +1,19 @@
 package io.kmsgw.audit;
 
+import io.kmsgw.audit.AuditWriter.Control;
+import io.kmsgw.audit.AuditWriter.Pending;
 import io.vertx.core.json.JsonObject;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.LocalDate;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
@@ -56,18 +45,17 @@ import java.util.logging.Logger;
  * The file's lines end at its first zero byte (no line contains one: JSON escapes control characters); readers
  * ({@link AuditVerifier}, {@link ReverseLines}) stop there; the zero tail is cut off when the file is finished
  * (rotation, close) and at the next start after a crash.
+ *
+ * <p><b>Parts.</b> This class admits events (a bounded queue; refusals once closed or failed) and shows the figures;
+ * the rest runs on the one writer thread, without locks: {@link AuditWriter} (batches, group commit, when to digest
+ * and rotate), {@link ChainHead} (where the chain stands), {@link DigestSchedule} (when a digest is due; its signed
+ * line), {@link LiveFile} (durable appends, the next file with its header), {@link Preallocation} (the zeros ahead),
+ * {@link AuditRecovery} (the start after a restart or crash), {@link AuditRetention} (old files);
+ * {@link AuditCounters} holds the figures other threads read.
  */
 public final class AuditLog implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(AuditLog.class.getName());
-  private static final int MAX_BATCH = 4096;
-  /**
-   * The most bytes one write (and fsync) carries; a longer batch is written in parts. It bounds what a crash can leave
-   * of an unacknowledged write, which a restart looks for at the end of the file only ({@link AuditTail}).
-   */
-  static final int MAX_WRITE = 4 << 20;
   private static final int QUEUE_CAPACITY = 65_536;
-  /** How soon a digest is tried again after the signer was not ready or failed. */
-  private static final Duration DIGEST_RETRY = Duration.ofSeconds(5);
 
   /**
    * @param dir the audit directory
@@ -109,71 +97,27 @@ public final class AuditLog implements AutoCloseable {
   public record Stats(long records, long fsyncs, long digests, long digestFailures, long lastSeq, long notCovered,
       long sinkDrops) {}
 
-  private enum Control { NONE, DIGEST, STOP }
-
-  private record Pending(String eventJson, CompletableFuture<Void> done, Control control) {}
-
   private final Settings settings;
-  private final Clock clock;
-  private final DigestSigner signer;
   private final List<AuditSink> sinks;
   private final BlockingQueue<Pending> queue = new ArrayBlockingQueue<>(QUEUE_CAPACITY);
   private final Object admission = new Object();
-  private final Thread writer;
+  private final AuditWriter writer;
+  private final Thread writerThread;
   private volatile boolean closing;
   private volatile Throwable broken;
 
-  private final AtomicLong records = new AtomicLong();
-  private final AtomicLong fsyncs = new AtomicLong();
-  private final LatencyBuckets durableWrites = new LatencyBuckets();
-  private final AtomicLong failedWrites = new AtomicLong();
-  private final AtomicLong digests = new AtomicLong();
-  private final AtomicLong digestFailures = new AtomicLong();
-  private volatile long publishedSeq;
-  private volatile long publishedNotCovered;
-
-  // the writer thread's state (and open()'s, before the thread starts)
-  private FileChannel channel;
-  private AuditFiles.Entry current;
-  private long size;
-  private long lastSeq;
-  private String lastHash = Hashes.GENESIS;
-  private boolean lastIsDigest;
-  private String lastDigestLine;
-  private long lastDigestSeq;
-  private String lastDigestHash;
-  private long sinceDigest;
-  private long lastDigestNanos = System.nanoTime();
-  private long digestRetryNanos;
-  private long lastFailureLogNanos;
-  private long lastWriteFailureLog;
-  private String lastFingerprint;
-  /** Extends the file being written with zeros ahead of the writer; null when pre-allocation is off. */
-  private final ExecutorService allocator;
-  /** Bytes of the current file that exist (written or pre-allocated zeros) as far as the writer knows. */
-  private long allocated;
-  /** An extension of the current file in progress, or null. */
-  private ZeroExtension extension;
-  private long lastAllocationFailureLog;
-
+  private final AuditCounters counters = new AuditCounters();
   private final FreeSpaceWatch space;
   private final List<Runnable> closeHooks = new java.util.concurrent.CopyOnWriteArrayList<>();
-  /** When a failed rotation may be tried again (System.nanoTime), 0 when none failed. */
-  private long rotationRetryNanos;
 
   private AuditLog(Settings settings, Clock clock, DigestSigner signer, List<AuditSink> sinks) {
     this.settings = settings;
     this.space = new FreeSpaceWatch(settings.dir(), settings.lowSpaceBytes());
-    this.clock = clock;
-    this.signer = signer;
     this.sinks = List.copyOf(sinks);
-    this.writer = new Thread(this::run, "kmsgw-audit-writer");
-    writer.setDaemon(true);
-    this.allocator = settings.preallocateBytes() == 0 ? null : Executors.newSingleThreadExecutor(r -> {
-      Thread t = new Thread(r, "kmsgw-audit-alloc");
-      t.setDaemon(true);
-      return t;
-    });
+    this.writer = new AuditWriter(settings, clock, signer, this.sinks, queue, counters, space, e -> broken = e,
+        this::fail);
+    this.writerThread = new Thread(writer, "kmsgw-audit-writer");
+    writerThread.setDaemon(true);
   }
 
   /**
@@ -183,12 +127,8 @@ public final class AuditLog implements AutoCloseable {
   public static AuditLog open(Settings settings, Clock clock, DigestSigner signer, List<AuditSink> sinks)
       throws IOException {
     AuditLog log = new AuditLog(settings, clock, signer, sinks);
-    JsonObject repair = log.recover();
-    log.applyRetention();
-    log.space.check(true);
-    log.publish();
-    log.extendAhead();
-    log.writer.start();
+    JsonObject repair = log.writer.open();
+    log.writerThread.start();
     if (repair != null) {
       log.append(repair);
     }
@@ -240,8 +180,9 @@ public final class AuditLog implements AutoCloseable {
   }
 
   public Stats stats() {
-    return new Stats(records.get(), fsyncs.get(), digests.get(), digestFailures.get(), publishedSeq,
-        publishedNotCovered, sinks.stream().mapToLong(AuditSink::dropped).sum());
+    return new Stats(counters.records.get(), counters.fsyncs.get(), counters.digests.get(),
+        counters.digestFailures.get(), counters.publishedSeq(), counters.publishedNotCovered(),
+        sinks.stream().mapToLong(AuditSink::dropped).sum());
   }
 
   /**
@@ -249,7 +190,7 @@ public final class AuditLog implements AutoCloseable {
    * its batch waited for after reaching the writer), counted by milliseconds since start ({@link LatencyBuckets}).
    */
   public Map<String, Long> durableWriteMillis() {
-    return durableWrites.snapshot();
+    return counters.durableWrites.snapshot();
   }
 
   /** Whether the trail still takes events (false once a write could not be undone, or after close). */
@@ -268,7 +209,7 @@ public final class AuditLog implements AutoCloseable {
   public Map<String, Object> health() {
     Map<String, Object> doc = new java.util.LinkedHashMap<>();
     doc.put("state", broken != null ? "FAILED" : closing ? "CLOSED" : "WRITABLE");
-    doc.put("failedWrites", failedWrites.get());
+    doc.put("failedWrites", counters.failedWrites.get());
     doc.put("slowWriteMillis", LatencyBuckets.above(durableWriteMillis(), SLOW_WRITE_MS));
     doc.put("lowSpace", space.low());
     return doc;
@@ -305,542 +246,11 @@ public final class AuditLog implements AutoCloseable {
     }
     try {
       queue.put(new Pending(null, new CompletableFuture<>(), Control.STOP));
-      writer.join(TimeUnit.SECONDS.toMillis(60));
+      writerThread.join(TimeUnit.SECONDS.toMillis(60));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
     sinks.forEach(AuditSink::close);
-  }
-
-  // ---------------------------------------------------------------------------------------------- recovery
-
-  /** Finds where the chain stands; returns the repair event to record first, or null. */
-  private JsonObject recover() throws IOException {
-    Path dir = settings.dir();
-    AuditFiles.createDirectory(dir);
-    List<AuditFiles.Entry> files = new ArrayList<>(AuditFiles.list(dir));
-    AuditFiles.restrict(files);
-    while (!files.isEmpty()) {
-      AuditFiles.Entry newest = files.get(files.size() - 1);
-      // only the end of the file is read (AuditTail): memory and time do not grow with the file
-      AuditTail.Tail tail = AuditTail.read(newest.path());
-      long valid = tail.lines();
-      long written = tail.written();
-      if (valid == 0) {
-        // a file whose header never became durable: created by a run that crashed at once (or a rotation that
-        // failed on a full disk); nothing in it counted
-        LOG.warning(() -> "audit: removing " + newest.name() + ", which holds no complete line (" + written
-            + " bytes written): its creation was cut short");
-        Files.delete(newest.path());
-        AuditFiles.syncDirectory(dir);
-        files.remove(files.size() - 1);
-        continue;
-      }
-      resume(newest, tail);
-      JsonObject repair = null;
-      channel = FileChannel.open(newest.path(), StandardOpenOption.WRITE);
-      if (valid < channel.size()) {
-        // the zero tail goes too: the file is extended again ahead of the writer
-        channel.truncate(valid);
-        channel.force(true);
-      }
-      if (valid < written) {
-        long torn = written - valid;
-        LOG.warning(() -> "audit: cut off an incomplete last line of " + newest.name() + " (" + torn
-            + " bytes at offset " + valid + "), left by a crash during a write; it was never acknowledged");
-        repair = AuditEvent.serviceEvent("KmsgwAuditLogRepaired")
-            .time(clock.instant())
-            .region(settings.region())
-            .recipientAccountId(settings.accountId())
-            .serviceEventDetail("file", newest.name())
-            .serviceEventDetail("offset", valid)
-            .serviceEventDetail("removedBytes", torn)
-            .serviceEventDetail("removedSha256", tail.tornSha256())
-            .serviceEventDetail("reason", "an incomplete last line left by a crash; never acknowledged")
-            .build();
-      }
-      size = valid;
-      allocated = size;
-      channel.position(size);
-      if (lastIsDigest && rotationWanted()) {
-        rotate();
-      }
-      return repair;
-    }
-    current = null;
-    startFile(today(), 1);
-    return null;
-  }
-
-  /** The chain state from the end of the newest file. */
-  private void resume(AuditFiles.Entry file, AuditTail.Tail tail) throws IOException {
-    current = file;
-    String last = tail.lastLine();
-    AuditRecords.Parsed p = AuditRecords.parse(last);
-    if (p.seq() == null || p.kind() == null) {
-      throw new IOException("the last line of " + file.path() + " is damaged (at offset "
-          + (tail.lines() - last.getBytes(StandardCharsets.UTF_8).length - 1) + "); the audit trail will not continue a chain it cannot read: "
-          + "check it with kmsgw audit verify");
-    }
-    lastSeq = p.seq();
-    lastHash = AuditRecords.hash(last);
-    lastIsDigest = p.kind().equals("digest");
-    lastDigestLine = tail.lastDigest();
-    if (lastDigestLine != null) {
-      lastDigestSeq = AuditRecords.quickSeq(lastDigestLine);
-      lastDigestHash = AuditRecords.hash(lastDigestLine);
-    } else {
-      lastDigestSeq = 0;
-      lastDigestHash = null;
-    }
-    sinceDigest = lastSeq - lastDigestSeq;
-    LOG.info(() -> "audit: continuing " + file.name() + " at seq " + (lastSeq + 1) + " (" + sinceDigest
-        + " lines not yet covered by a digest)");
-  }
-
-  // ---------------------------------------------------------------------------------------------- writer thread
-
-  private void run() {
-    List<Pending> batch = new ArrayList<>(MAX_BATCH);
-    boolean stop = false;
-    try {
-      while (!stop) {
-        Pending first = queue.poll(pollMillis(), TimeUnit.MILLISECONDS);
-        if (first != null) {
-          batch.add(first);
-          queue.drainTo(batch, MAX_BATCH - 1);
-        }
-        stop = process(batch);
-        batch.clear();
-        if (digestDue()) {
-          writeDigest(false);
-        }
-        maybeRotate();
-        space.check(false);
-        publish();
-      }
-      // appends admitted before close() and queued after its STOP
-      queue.drainTo(batch);
-      process(batch);
-      writeDigest(true);
-      publish();
-      stopExtension();
-      ZeroExtension.finish(channel, size);
-      stopAllocator();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      fail(e);
-    } catch (IOException | RuntimeException | Error e) {
-      LOG.log(Level.SEVERE, "audit: the writer failed; no further event can be recorded", e);
-      fail(e);
-    }
-  }
-
-  /** Writes the batch in order, events in one group commit between controls; true when STOP was seen. */
-  private boolean process(List<Pending> batch) {
-    boolean stop = false;
-    int i = 0;
-    while (i < batch.size()) {
-      int j = i;
-      while (j < batch.size() && batch.get(j).control() == Control.NONE) {
-        j++;
-      }
-      if (j > i) {
-        writeEvents(batch.subList(i, j));
-      }
-      if (j < batch.size()) {
-        Pending c = batch.get(j);
-        if (c.control() == Control.STOP) {
-          stop = true;
-        } else if (writeDigest(true)) {
-          c.done().complete(null);
-        } else {
-          c.done().completeExceptionally(new AuditException("the digest could not be signed now"));
-        }
-        j++;
-      }
-      i = j;
-    }
-    return stop;
-  }
-
-  private void writeEvents(List<Pending> events) {
-    int from = 0;
-    while (from < events.size()) {
-      from = writePart(events, from);
-    }
-  }
-
-  /** Writes events from {@code from} on in one durable write of at most MAX_WRITE bytes (or one line); returns
-   *  where it stopped. */
-  private int writePart(List<Pending> events, int from) {
-    long seq = lastSeq;
-    String prev = lastHash;
-    ByteArrayOutputStream buf = new ByteArrayOutputStream(Math.min(MAX_WRITE, (events.size() - from) * 1024));
-    List<String> lines = new ArrayList<>();
-    int to = from;
-    while (to < events.size()) {
-      String line = AuditRecords.eventLine(seq + 1, prev, events.get(to).eventJson());
-      byte[] bytes = line.getBytes(StandardCharsets.UTF_8);
-      if (to > from && buf.size() + bytes.length + 1 > MAX_WRITE) {
-        break;
-      }
-      seq++;
-      prev = Hashes.sha256Hex(bytes);
-      buf.writeBytes(bytes);
-      buf.write('\n');
-      lines.add(line);
-      to++;
-    }
-    List<Pending> part = events.subList(from, to);
-    try {
-      durable(buf.toByteArray());
-    } catch (IOException e) {
-      AuditException failure = new AuditException("the audit trail could not be written: " + e.getMessage(), e);
-      part.forEach(p -> p.done().completeExceptionally(failure));
-      return to;
-    }
-    lastSeq = seq;
-    lastHash = prev;
-    lastIsDigest = false;
-    sinceDigest += part.size();
-    records.addAndGet(part.size());
-    publish();
-    part.forEach(p -> p.done().complete(null));
-    toSinks(lines);
-    return to;
-  }
-
-  /**
-   * Appends and fsyncs; on failure the file is cut back to where it was, so the chain on disk stays whole and the
-   * next batch can try again (a full disk may clear up). If even that fails, the trail stops taking events.
-   */
-  private void durable(byte[] bytes) throws IOException {
-    long start = System.nanoTime();
-    try {
-      awaitExtension(bytes.length);
-      ByteBuffer b = ByteBuffer.wrap(bytes);
-      // at the file's known end, whatever a failed write left of the channel's position
-      while (b.hasRemaining()) {
-        channel.write(b, size + b.position());
-      }
-      channel.force(false);
-      durableWrites.record(System.nanoTime() - start);
-      fsyncs.incrementAndGet();
-      size += bytes.length;
-      allocated = Math.max(allocated, size);
-      extendAhead();
-    } catch (IOException e) {
-      // a write that hung and then failed is a stall too
-      durableWrites.record(System.nanoTime() - start);
-      long failed = failedWrites.incrementAndGet();
-      space.check(true);
-      // a full disk fails every write until space returns: the first failure and then one line a minute
-      long now = System.nanoTime();
-      if (lastWriteFailureLog == 0 || now - lastWriteFailureLog > TimeUnit.MINUTES.toNanos(1)) {
-        lastWriteFailureLog = now;
-        LOG.severe(() -> "audit: writing " + current.name() + " failed: " + e.getMessage() + " (" + failed
-            + " failed writes since start; their requests are refused)");
-      }
-      try {
-        stopExtension();
-        channel.truncate(size);
-        channel.position(size);
-        channel.force(false);
-        allocated = size;
-      } catch (IOException again) {
-        broken = again;
-        throw again;
-      }
-      throw e;
-    }
-  }
-
-  private long pollMillis() {
-    if (sinceDigest == 0) {
-      return 1000;
-    }
-    long now = System.nanoTime();
-    long due = Math.max(lastDigestNanos + settings.digestEvery().toNanos(), digestRetryNanos);
-    return Math.max(1, Math.min(1000, TimeUnit.NANOSECONDS.toMillis(due - now)));
-  }
-
-  private boolean digestDue() {
-    return sinceDigest >= settings.digestEveryEvents()
-        || (sinceDigest > 0 && System.nanoTime() - lastDigestNanos >= settings.digestEvery().toNanos());
-  }
-
-  /**
-   * Signs and writes a digest of the lines since the previous one. Unless {@code now}, does not try again within
-   * {@link #DIGEST_RETRY} of a failure. True when every line is covered afterwards.
-   */
-  private boolean writeDigest(boolean now) {
-    if (sinceDigest == 0) {
-      return true;
-    }
-    long nanos = System.nanoTime();
-    if (!now && nanos < digestRetryNanos) {
-      return false;
-    }
-    byte[] spki = signer.publicKey();
-    if (spki == null) {
-      digestRetryNanos = nanos + DIGEST_RETRY.toNanos();
-      return false;
-    }
-    String fingerprint = Hashes.sha256Hex(spki);
-    if (!fingerprint.equals(lastFingerprint)) {
-      lastFingerprint = fingerprint;
-      LOG.info(() -> "audit: digests are signed by the key with SHA-256 fingerprint " + fingerprint);
-    }
-    long seq = lastSeq + 1;
-    JsonObject d = new JsonObject()
-        .put("firstSeq", lastDigestSeq + 1)
-        .put("lastSeq", lastSeq)
-        .put("lastHash", lastHash)
-        .put("previousDigestSeq", lastDigestSeq == 0 ? null : lastDigestSeq)
-        .put("previousDigestHash", lastDigestHash)
-        .put("time", clock.instant().toString())
-        .put("signatureAlgorithm", AuditRecords.SIGNATURE_ALGORITHM)
-        .put("publicKey", Base64.getEncoder().encodeToString(spki))
-        .put("publicKeyFingerprint", fingerprint);
-    String body = AuditRecords.digestBody(seq, lastHash, d);
-    byte[] signature;
-    try {
-      signature = signer.sign(body.getBytes(StandardCharsets.UTF_8));
-    } catch (Exception e) {
-      digestFailures.incrementAndGet();
-      digestRetryNanos = nanos + DIGEST_RETRY.toNanos();
-      if (nanos - lastFailureLogNanos > TimeUnit.MINUTES.toNanos(1) || lastFailureLogNanos == 0) {
-        lastFailureLogNanos = nanos;
-        LOG.warning(() -> "audit: a digest could not be signed (" + e.getMessage() + "); " + sinceDigest
-            + " lines wait for one, tried again in " + DIGEST_RETRY.toSeconds() + " s");
-      }
-      return false;
-    }
-    String line = AuditRecords.digestLine(body, Base64.getEncoder().encodeToString(signature));
-    byte[] bytes = (line + "\n").getBytes(StandardCharsets.UTF_8);
-    try {
-      durable(bytes);
-    } catch (IOException e) {
-      digestRetryNanos = nanos + DIGEST_RETRY.toNanos();
-      return false;
-    }
-    lastSeq = seq;
-    lastHash = AuditRecords.hash(line);
-    lastIsDigest = true;
-    lastDigestLine = line;
-    lastDigestSeq = seq;
-    lastDigestHash = lastHash;
-    sinceDigest = 0;
-    lastDigestNanos = nanos;
-    digests.incrementAndGet();
-    publish();
-    toSinks(List.of(line));
-    return true;
-  }
-
-  private boolean rotationWanted() {
-    return size >= settings.maxFileBytes() || today().isAfter(current.day());
-  }
-
-  /** A new file once the current one is full or of another day, right after a digest (its anchor). */
-  private void maybeRotate() throws IOException {
-    if (!rotationWanted()) {
-      return;
-    }
-    if (System.nanoTime() < rotationRetryNanos) {
-      return;
-    }
-    if (!lastIsDigest && !writeDigest(false)) {
-      return;
-    }
-    try {
-      rotate();
-    } catch (IOException e) {
-      // a full disk, say: the new file is gone again (startFile), the current one goes on, and the rotation is
-      // tried again later, after a new digest if events came in between
-      rotationRetryNanos = System.nanoTime() + DIGEST_RETRY.toNanos();
-      LOG.warning(() -> "audit: could not start a new file (" + e.getMessage() + "); writing on in "
-          + current.name() + ", trying again in " + DIGEST_RETRY.toSeconds() + " s");
-      return;
-    }
-    rotationRetryNanos = 0;
-    applyRetention();
-  }
-
-  private void rotate() throws IOException {
-    LocalDate day = today().isAfter(current.day()) ? today() : current.day();
-    startFile(day, day.equals(current.day()) ? current.counter() + 1 : 1);
-  }
-
-  /** Creates the next file with its header line, durable together with its directory entry. */
-  private void startFile(LocalDate day, int counter) throws IOException {
-    Path dir = settings.dir();
-    FileChannel next = null;
-    Path path = null;
-    for (int n = counter; next == null; n++) {
-      path = dir.resolve(AuditFiles.name(day, n));
-      try {
-        // readable by the gateway's user only, from its creation on (not chmod after: no moment it is wider)
-        next = AuditFiles.create(path);
-        counter = n;
-      } catch (java.nio.file.FileAlreadyExistsException e) {
-        if (n > counter + 1000) {
-          throw e;
-        }
-      }
-    }
-    JsonObject header = new JsonObject()
-        .put("name", path.getFileName().toString())
-        .put("created", clock.instant().toString())
-        .put("previousFile", current == null ? null : current.name())
-        .put("anchor", lastIsDigest ? lastDigestLine : null);
-    String line = AuditRecords.fileLine(lastSeq + 1, lastHash, header);
-    byte[] bytes = (line + "\n").getBytes(StandardCharsets.UTF_8);
-    try {
-      ByteBuffer b = ByteBuffer.wrap(bytes);
-      while (b.hasRemaining()) {
-        next.write(b);
-      }
-      next.force(true);
-      AuditFiles.syncDirectory(dir);
-    } catch (IOException e) {
-      // no half-made file is left behind: the chain goes on in the current file
-      abandon(next, path);
-      throw e;
-    }
-    if (channel != null) {
-      retire(channel, size);
-    }
-    channel = next;
-    current = new AuditFiles.Entry(path, day, counter);
-    size = bytes.length;
-    allocated = size;
-    extendAhead();
-    lastSeq++;
-    lastHash = AuditRecords.hash(line);
-    lastIsDigest = false;
-    sinceDigest++;
-    records.incrementAndGet();
-    String name = current.name();
-    LOG.info(() -> "audit: writing " + name + " from seq " + lastSeq);
-    toSinks(List.of(line));
-  }
-
-  /** Removes a file whose header could not be made durable (a full disk), so that no empty file is left. */
-  private static void abandon(FileChannel ch, Path path) {
-    try {
-      ch.close();
-    } catch (IOException ignored) {
-      // deleting it is what matters
-    }
-    try {
-      Files.deleteIfExists(path);
-      AuditFiles.syncDirectory(path.getParent());
-    } catch (IOException e) {
-      LOG.warning(() -> "audit: could not remove " + path.getFileName() + ", whose header could not be written ("
-          + e.getMessage() + "); the next start removes it");
-    }
-  }
-
-  // ---------------------------------------------------------------------------------------------- pre-allocation
-
-  /**
-   * Starts extending the current file with zeros when less than half a step is left ahead of the writer (writer
-   * thread, or open() before it starts). A failure only costs speed: the writer then grows the file as it writes.
-   */
-  private void extendAhead() {
-    if (allocator == null) {
-      return;
-    }
-    if (extension != null) {
-      if (!extension.done.isDone()) {
-        return;
-      }
-      collectExtension();
-    }
-    // never much more than a file holds: a small file limit is not worth megabytes of zeros per file
-    long step = Math.min(settings.preallocateBytes(), Math.max(settings.maxFileBytes(), 64 << 10));
-    if (allocated - size >= step / 2) {
-      return;
-    }
-    FileChannel ch = channel;
-    ZeroExtension e = new ZeroExtension(Math.max(allocated, size));
-    e.done = CompletableFuture.supplyAsync(() -> ZeroExtension.zeros(ch, e, step), allocator);
-    extension = e;
-  }
-
-  /**
-   * Before a write of {@code length} bytes: if the write would reach bytes the extension in progress has not yet
-   * zeroed and made durable, stops the extension and waits for the piece being zeroed, never for the rest of it
-   * (the write then grows the file, as without pre-allocation). So the zeros never overwrite a line, and a slow disk
-   * stalls the writer for one piece at most.
-   */
-  private void awaitExtension(long length) {
-    ZeroExtension e = extension;
-    if (e == null) {
-      return;
-    }
-    long end = size + length;
-    if (!e.done.isDone() && end <= e.zeroedTo) {
-      return; // before the range being zeroed, or inside the part of it already zeroed and durable
-    }
-    stopExtension();
-  }
-
-  /**
-   * Stops the extension in progress after its current piece and waits for that (before a write, close, failure).
-   * One that has not started (queued behind a finished file's truncation) is cancelled without waiting.
-   */
-  private void stopExtension() {
-    ZeroExtension e = extension;
-    if (e == null) {
-      return;
-    }
-    if (e.cancel()) {
-      extension = null; // never started: it will not touch the file
-      return;
-    }
-    collectExtension();
-  }
-
-  private void collectExtension() {
-    try {
-      allocated = Math.max(allocated, extension.done.join());
-    } catch (java.util.concurrent.CompletionException | java.util.concurrent.CancellationException e) {
-      long now = System.nanoTime();
-      if (lastAllocationFailureLog == 0 || now - lastAllocationFailureLog > TimeUnit.MINUTES.toNanos(1)) {
-        lastAllocationFailureLog = now;
-        LOG.warning(() -> "audit: could not pre-allocate " + current.name() + " (" + e.getCause()
-            + "); writing on without it");
-      }
-    }
-    extension = null;
-  }
-
-  /**
-   * A file the writer has left (rotation): cut off its zero tail and close it, on the allocator's thread after any
-   * extension of it still in progress, so rotation does not wait for either.
-   */
-  private void retire(FileChannel old, long written) throws IOException {
-    if (allocator == null) {
-      old.force(true);
-      old.close();
-      return;
-    }
-    if (extension != null) {
-      extension.cancel(); // the old file's tail is cut off anyway: its extension need not go on
-    }
-    extension = null;
-    String name = current.name();
-    allocator.execute(() -> {
-      try {
-        ZeroExtension.finish(old, written);
-      } catch (IOException e) {
-        LOG.warning(() -> "audit: could not cut the pre-allocated tail off " + name + ": " + e.getMessage()
-            + " (readers stop at its first zero byte; the next start does not touch it)");
-      }
-    });
   }
 
   /**
@@ -848,77 +258,7 @@ public final class AuditLog implements AutoCloseable {
    * pre-allocation is off. For tests and tools that look at the files.
    */
   CompletableFuture<Void> allocatorIdle() {
-    return allocator == null ? CompletableFuture.completedFuture(null) : CompletableFuture.runAsync(() -> { }, allocator);
-  }
-
-  private void stopAllocator() {
-    if (allocator == null) {
-      return;
-    }
-    allocator.shutdown();
-    try {
-      if (!allocator.awaitTermination(30, TimeUnit.SECONDS)) {
-        LOG.warning("audit: pre-allocation still running at close");
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-  }
-
-  /**
-   * Deletes whole files older than the retention, oldest first, never the current one, and only while the file
-   * after the deleted one begins with an anchored header (so the chain that remains still verifies).
-   */
-  private void applyRetention() throws IOException {
-    if (settings.retentionDays() <= 0) {
-      return;
-    }
-    LocalDate cutoff = today().minusDays(settings.retentionDays());
-    List<AuditFiles.Entry> files = AuditFiles.list(settings.dir());
-    boolean deleted = false;
-    for (int i = 0; i + 1 < files.size(); i++) {
-      AuditFiles.Entry f = files.get(i);
-      AuditFiles.Entry successor = files.get(i + 1);
-      // every line of f is older than its successor's start
-      if (f.path().equals(current.path()) || successor.day().isAfter(cutoff) || !anchored(successor.path())) {
-        break;
-      }
-      Files.delete(f.path());
-      deleted = true;
-      LOG.info(() -> "audit: deleted " + f.name() + " (older than the retention of " + settings.retentionDays()
-          + " days)");
-    }
-    if (deleted) {
-      AuditFiles.syncDirectory(settings.dir());
-    }
-  }
-
-  private static boolean anchored(Path file) throws IOException {
-    String first = AuditFiles.firstLine(file, AuditVerifier.MAX_LINE);
-    if (first == null) {
-      return false;
-    }
-    AuditRecords.Parsed p = AuditRecords.parse(first);
-    return "file".equals(p.kind()) && p.json().getJsonObject("file").getString("anchor") != null;
-  }
-
-  private LocalDate today() {
-    return LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC);
-  }
-
-  private void toSinks(List<String> lines) {
-    for (AuditSink s : sinks) {
-      try {
-        s.accept(lines);
-      } catch (RuntimeException e) {
-        LOG.warning(() -> "audit: sink failed: " + e);
-      }
-    }
-  }
-
-  private void publish() {
-    publishedSeq = lastSeq;
-    publishedNotCovered = sinceDigest;
+    return writer.allocatorIdle();
   }
 
   /** The writer is gone: every waiting and later append fails. */
@@ -930,13 +270,6 @@ public final class AuditLog implements AutoCloseable {
     queue.drainTo(left);
     AuditException e = new AuditException("the audit trail cannot be written: " + cause, cause);
     left.forEach(p -> p.done().completeExceptionally(e));
-    if (allocator != null) {
-      allocator.shutdownNow();
-    }
-    try {
-      channel.close();
-    } catch (IOException | RuntimeException ignored) {
-      // closing a failed channel: nothing more to do
-    }
+    writer.abandonAfterFailure();
   }
 }

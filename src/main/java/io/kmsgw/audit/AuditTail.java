@@ -17,14 +17,14 @@ import java.util.function.IntPredicate;
  *
  * <p>Where the lines end: the complete lines are followed by the pre-allocated zero tail and, after a crash, by the
  * bytes of one unacknowledged write, which may lie among zeros (the disk kept a later page of it and not an earlier
- * one). Acknowledged lines contain no zero byte, and the writer never writes more than {@link AuditLog#MAX_WRITE}
+ * one). Acknowledged lines contain no zero byte, and the writer never writes more than {@link AuditWriter#MAX_WRITE}
  * bytes at once (or one longer line), so every zero byte that is not part of the tail lies within that distance of
  * the last byte that is not zero: the first zero byte of the file, where the lines end, is found in that window.
  */
 final class AuditTail {
   private static final int BLOCK = 64 * 1024;
   /** How far before the last byte that is not zero a torn write can begin. */
-  static final long TORN_WINDOW = AuditLog.MAX_WRITE + AuditVerifier.MAX_LINE;
+  static final long TORN_WINDOW = AuditWriter.MAX_WRITE + AuditVerifier.MAX_LINE;
 
   /**
    * @param lines just after the last complete line (0: none)

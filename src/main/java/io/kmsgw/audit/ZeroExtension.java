@@ -7,7 +7,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * Pre-allocation of the audit file being written ({@link AuditLog}): one extension of it with zeros ahead of the
+ * Pre-allocation of the audit file being written ({@link Preallocation}): one extension of it with zeros ahead of the
  * writer. Zeros being written from {@code from}: {@code [from, zeroedTo)} is zeros and durable; the
  * writer sets {@code stop} to end it after the piece in progress. {@code done} completes with the new file end.
  */
