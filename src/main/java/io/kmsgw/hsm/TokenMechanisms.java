@@ -30,7 +30,7 @@ public record TokenMechanisms(List<Mechanism> listed, Set<String> oaepHashes) {
 
   public TokenMechanisms {
     listed = List.copyOf(listed);
-    oaepHashes = Set.copyOf(new java.util.TreeSet<>(oaepHashes));
+    oaepHashes = java.util.Collections.unmodifiableSortedSet(new java.util.TreeSet<>(oaepHashes));
   }
 
   public Optional<Mechanism> find(long code) {

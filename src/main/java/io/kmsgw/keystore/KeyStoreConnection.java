@@ -398,6 +398,20 @@ public final class KeyStoreConnection implements AutoCloseable {
     return s.hsm();
   }
 
+  /**
+   * Refuses an operation this store's token cannot do, by what it offered when it connected: the key specs and
+   * algorithms that need more than AES-GCM (HMAC, RSA, ECC; issue #17) ask here before they touch the HSM.
+   *
+   * @throws KmsException {@code UnsupportedOperationException} naming the missing mechanism (as AWS refuses key specs
+   *     a CloudHSM key store cannot hold)
+   */
+  public void require(io.kmsgw.hsm.Capability capability) {
+    if (!mechanisms.offers(capability)) {
+      throw new KmsException(ErrorCode.UNSUPPORTED_OPERATION, "The HSM of key store " + keyStoreId
+          + " does not offer " + capability.requirement() + ".");
+    }
+  }
+
   /** Runs HSM work on this store's worker pool; the store must be CONNECTED, else {@code whenUnavailable}. */
   public <T> java.util.concurrent.CompletableFuture<T> run(ErrorCode whenUnavailable, String keyArn,
       Hsm.SessionWork<T> work) {

@@ -112,4 +112,17 @@ class MechanismCheckTest {
     eventually("CONNECTED by its own retry", main::isConnected);
     assertTrue(main.status().mechanisms().offers(Capability.AES_KEY_GEN));
   }
+
+  @Test
+  void anOperationTheTokenCannotDo_isRefused_namingTheMechanism_whileTheStoreServesTheRest() throws Exception {
+    module.set("hide_mechanisms=CKM_SHA256_HMAC");
+    KeyStoreConnection c = connection("cks-1234567890abcdef2", false);
+    c.connect();
+    eventually("CONNECTED", c::isConnected);
+    c.require(Capability.AES_GCM);
+    KmsException e = assertThrows(KmsException.class, () -> c.require(Capability.HMAC_SHA256));
+    assertEquals(ErrorCode.UNSUPPORTED_OPERATION, e.code());
+    assertTrue(e.getMessage().contains("HMAC-SHA-256: mechanism 0x251 with sign, verify"), e.getMessage());
+    c.require(Capability.HMAC_SHA384);
+  }
 }
