@@ -6,9 +6,7 @@ import io.kmsgw.hsm.TokenMechanisms;
 import io.kmsgw.hsm.pkcs11.CkrMapping.Call;
 import iaik.pkcs.pkcs11.wrapper.CK_MECHANISM_INFO;
 import iaik.pkcs.pkcs11.wrapper.PKCS11;
-import java.security.KeyPairGenerator;
-import java.security.NoSuchAlgorithmException;
-import java.security.interfaces.RSAPublicKey;
+import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -30,7 +28,7 @@ import org.xipki.pkcs11.wrapper.params.RSA_PKCS_OAEP_PARAMS;
  *
  * <p>Why probe: {@code CK_MECHANISM_INFO} says nothing about a mechanism's parameters, and SoftHSM2 2.6.1 lists
  * {@code CKM_RSA_PKCS_OAEP} but answers {@code CKR_ARGUMENTS_BAD} to every hash but SHA-1. The probe creates a session
- * (never token) RSA public key object from a public key made in Java (no private key enters the HSM, nothing is left
+ * (never token) RSA public key object from a constant public key (no private key enters the HSM, nothing is left
  * behind) and encrypts one byte with OAEP and each hash, MGF1 with the same hash: a hash is offered when that
  * encryption succeeds. The probe judges encryption with the public key; decryption (what KMS's RSA keys do in the HSM)
  * takes the same parameters on every token the project has seen.
@@ -90,11 +88,10 @@ final class MechanismDiscovery {
   }
 
   private static Set<String> oaepHashes(Session session, CkrMapping ckr) throws HsmException {
-    RSAPublicKey pub = ProbeKey.PUBLIC;
     long key;
     try {
       key = session.createObject(AttributeVector.newRSAPublicKey().token(false).private_(false).encrypt(true)
-          .modulus(pub.getModulus()).publicExponent(pub.getPublicExponent()));
+          .modulus(ProbeKey.MODULUS).publicExponent(ProbeKey.EXPONENT));
     } catch (PKCS11Exception e) {
       HsmException mapped = ckr.map(e, Call.MECHANISMS, "cannot create a session RSA public key to probe RSA-OAEP");
       if (mapped.kind().sessionFatal()) {
@@ -131,19 +128,19 @@ final class MechanismDiscovery {
     return out;
   }
 
-  /** One RSA-2048 public key per process, made in Java: the probe needs only a valid modulus. */
+  /**
+   * The probe's RSA-2048 public key: a constant, generated once with the JDK's {@code KeyPairGenerator} when this class
+   * was written and its private half discarded. Only a valid modulus matters to the probe; making a key pair at run
+   * time cost about 350 ms on the first connection of a cold JVM (measured on the project's machine).
+   */
   private static final class ProbeKey {
-    static final RSAPublicKey PUBLIC = make();
-
-    private static RSAPublicKey make() {
-      try {
-        KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
-        g.initialize(2048);
-        return (RSAPublicKey) g.generateKeyPair().getPublic();
-      } catch (NoSuchAlgorithmException e) {
-        throw new IllegalStateException("the JDK has no RSA", e);
-      }
-    }
+    static final BigInteger MODULUS = new BigInteger(""
+      + "aeb19e12ceda35b4ef566b559880ddd0c240a2898c1edaaf31d9eb5d3b0a27f53b90f48e92b116ffe34d3f83508dd447"
+      + "7afd80ce6bcde362a719744683a6b4a8e59767f3599aacec777f2675ae8f5150a9361da0f1e61a63b90abacf3f394898"
+      + "94890f5c7ee5a9bb42f921267940813f01dce67faf0dc002ea6ac373198075ea308ce341fc4b120532ffd1511f1b3fc6"
+      + "f907fce0f446be379a122e941236f31c1ceac2de5af7edd9e68017fce7c271f7f5f931124a3ca5521cd373893947e221"
+      + "ce8095f3fb1fa503d0d558ae1d2c0d9c9f364b945902b1327fd0b0fcb1f4ed09d43a166e5c3768f2f927d5591fe6da7d"
+      + "19af194a8258934549758a71ce93d947", 16);
+    static final BigInteger EXPONENT = BigInteger.valueOf(65537);
   }
-
 }
