@@ -144,6 +144,7 @@ public final class KeyStoreConnection implements AutoCloseable {
       return;
     }
     mechanisms = connected.mechanisms();
+    LOG.info(() -> "key store " + keyStoreId + ": the token offers " + mechanisms.summary());
     try {
       MechanismCheck.require(keyStoreId, connected);
     } catch (HsmException e) {
