@@ -138,12 +138,20 @@ class MechanismDiscoveryTest {
   }
 
   @Test
-  void oaepProbe_leavesNoObjectBehind_andTheSessionUsable() throws HsmException {
-    Hsm hsm = new Pkcs11Connector(direct.options(1)).connect(e -> {});
+  void oaepProbe_leavesNoObjectOnTheToken_andTheSessionUsable() throws Exception {
+    TestToken fresh = TestToken.create("mechs-probe");
+    Hsm hsm = new Pkcs11Connector(fresh.options(1)).connect(e -> {});
     opened.add(hsm);
-    byte[] random = hsm.withSession(s -> s.generateRandom(16));
-    assertEquals(16, random.length);
-    assertTrue(hsm.withSession(s -> s.findSecretKeys("")).isEmpty());
+    assertEquals(Set.of("SHA-1"), hsm.mechanisms().oaepHashes());
+    assertEquals(16, hsm.withSession(s -> s.generateRandom(16)).length, "the anchor has no operation left active");
+    // pkcs11-tool, logged in, sees every token object, public and private: the probe's key was a session object
+    ProcessBuilder pb = new ProcessBuilder("pkcs11-tool", "--module", fresh.library(), "--token-label", fresh.label(),
+        "--login", "--pin", TestToken.USER_PIN, "--list-objects").redirectErrorStream(true);
+    Process p = pb.start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+    assertEquals(0, p.exitValue(), out);
+    assertFalse(out.contains("Object;"), out);
   }
 
   @Test
