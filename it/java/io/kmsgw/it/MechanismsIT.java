@@ -57,6 +57,9 @@ class MechanismsIT {
       assertTrue(!caps.contains("ECDSA_SHA256") && !caps.contains("RSA_AES_KEY_WRAP"), m.toString());
       assertEquals(new JsonArray().add("SHA-1"), m.getJsonArray("rsaOaepHashes"), "SoftHSM 2.6.1: OAEP with SHA-1 only");
       assertTrue(m.getInteger("mechanismsListed") > 50, m.toString());
+      // as pkcs11-tool -M prints SoftHSM2's: AES-GCM, keySize={16,32}; RSA-PKCS-OAEP, keySize={512,16384}
+      assertEquals("16-32", m.getJsonObject("keySizes").getString("AES_GCM"), m.toString());
+      assertEquals("512-16384", m.getJsonObject("keySizes").getString("RSA_OAEP"), m.toString());
 
       String list = kmsgw(gateway, "keystore", "list");
       String line = list.lines().filter(l -> l.startsWith("default ")).findFirst().orElseThrow(() ->

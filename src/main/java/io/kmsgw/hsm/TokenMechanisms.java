@@ -64,12 +64,18 @@ public record TokenMechanisms(List<Mechanism> listed, Set<String> oaepHashes) {
   }
 
   /**
-   * What the health details and {@code kmsgw keystore list} show: the capabilities by name, the OAEP hashes, and the
-   * number of mechanisms listed.
+   * What the health details and {@code kmsgw keystore list} show: the capabilities by name, their key sizes as the token
+   * reports them, the OAEP hashes, and the number of mechanisms listed.
    */
   public Map<String, Object> summary() {
     Map<String, Object> doc = new LinkedHashMap<>();
     doc.put("capabilities", capabilities().stream().map(Enum::name).toList());
+    // as the token reports them: bytes for AES and HMAC, bits for RSA and EC (PKCS#11 v2.40 per mechanism)
+    Map<String, String> sizes = new LinkedHashMap<>();
+    for (Capability c : capabilities()) {
+      find(c.mechanism()).ifPresent(m -> sizes.put(c.name(), m.minKeySize() + "-" + m.maxKeySize()));
+    }
+    doc.put("keySizes", sizes);
     doc.put("rsaOaepHashes", List.copyOf(oaepHashes));
     doc.put("mechanismsListed", listed.size());
     return doc;

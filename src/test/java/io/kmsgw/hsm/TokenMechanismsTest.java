@@ -35,6 +35,7 @@ class TokenMechanismsTest {
     assertEquals(List.of("AES_GCM", "RSA_OAEP"), s.get("capabilities"));
     assertEquals(List.of("SHA-1", "SHA-256"), s.get("rsaOaepHashes"));
     assertEquals(3, s.get("mechanismsListed"));
+    assertEquals(Map.of("AES_GCM", "16-32", "RSA_OAEP", "16-32"), s.get("keySizes"));
   }
 
   @Test
