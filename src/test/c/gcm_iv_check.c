@@ -13,6 +13,7 @@
  */
 #include <dlfcn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kmsgw_pkcs11.h"
@@ -78,9 +79,14 @@ int main(int argc, char **argv) {
   }
   CK_RV rv = f->C_Initialize(NULL);
   printf("initialize_rv=0x%lx\n", rv);
-  CK_SLOT_ID slots[64];
-  CK_ULONG n = 64;
-  rv = f->C_GetSlotList(CK_TRUE, slots, &n);
+  /* sized by the module: a test run's token directory can hold more than any fixed number of tokens */
+  CK_ULONG n = 0;
+  rv = f->C_GetSlotList(CK_TRUE, NULL, &n);
+  CK_SLOT_ID *slots = calloc(n == 0 ? 1 : n, sizeof *slots);
+  if (slots == NULL) {
+    return 2;
+  }
+  rv = rv != CKR_OK ? rv : f->C_GetSlotList(CK_TRUE, slots, &n);
   CK_SLOT_ID slot = 0;
   int found = 0;
   size_t want = strlen(argv[2]);

@@ -38,6 +38,10 @@
  *                                real token with the part after the first ':' (CKR_PIN_INCORRECT otherwise); other
  *                                user types (the SO that initialises tokens) log in unchanged
  *   unsupported=C_A,C_B          these functions answer CKR_FUNCTION_NOT_SUPPORTED
+ *   hide_mechanisms=M1,M2        these mechanisms (CKM_AES_GCM, ... for those the gateway uses, or numbers such as
+ *                                0x1087) are left out of C_GetMechanismList, C_GetMechanismInfo answers
+ *                                CKR_MECHANISM_INVALID for them, and so do C_EncryptInit and C_DecryptInit; other
+ *                                functions still pass them on. Empty: none hidden
  *   max_sessions=N               C_OpenSession fails CKR_SESSION_COUNT while N sessions of the application are
  *                                open (all slots); empty: no limit
  *   private_copy=1|0             load a copy of the target (default 1): dlopen of a path the process already loaded
@@ -722,6 +726,80 @@ static CK_RV w_C_Login(CK_SESSION_HANDLE h, CK_USER_TYPE user, CK_UTF8CHAR_PTR p
 
 /* ---------------------------------------------------------------- AES-GCM */
 
+/* ---------------------------------------------------------------- mechanisms */
+
+static int hidden_locked(CK_MECHANISM_TYPE t) {
+  for (size_t i = 0; i < ctl.hidden_count; i++) {
+    if (ctl.hidden[i] == t) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
+static int hidden(CK_MECHANISM_TYPE t) {
+  pthread_mutex_lock(&lock);
+  int h = hidden_locked(t);
+  pthread_mutex_unlock(&lock);
+  return h;
+}
+
+/* The real list without the hidden mechanisms, with the standard's two-call convention (PKCS#11 v2.40 5.2). */
+static CK_RV w_C_GetMechanismList(CK_SLOT_ID slot, CK_MECHANISM_TYPE_PTR list, CK_ULONG_PTR count) {
+  struct decision d;
+  decide(FN_C_GetMechanismList, KIND_S, slot, CHECK_REMOVAL, &d);
+  if (d.rv != CKR_OK) {
+    return d.rv;
+  }
+  if (count == NULL) {
+    return CKR_ARGUMENTS_BAD;
+  }
+  CK_ULONG n = 0;
+  CK_RV rv = real->C_GetMechanismList(slot, NULL, &n);
+  if (rv != CKR_OK) {
+    return rv;
+  }
+  CK_MECHANISM_TYPE *all = calloc(n == 0 ? 1 : n, sizeof *all);
+  if (all == NULL) {
+    return CKR_HOST_MEMORY;
+  }
+  rv = real->C_GetMechanismList(slot, all, &n);
+  if (rv != CKR_OK) {
+    free(all);
+    return rv;
+  }
+  CK_ULONG kept = 0;
+  pthread_mutex_lock(&lock);
+  for (CK_ULONG i = 0; i < n; i++) {
+    if (!hidden_locked(all[i])) {
+      all[kept++] = all[i];
+    }
+  }
+  pthread_mutex_unlock(&lock);
+  if (list == NULL) {
+    rv = CKR_OK;
+  } else if (*count < kept) {
+    rv = CKR_BUFFER_TOO_SMALL;
+  } else {
+    memcpy(list, all, kept * sizeof *all);
+  }
+  *count = kept;
+  free(all);
+  return rv;
+}
+
+static CK_RV w_C_GetMechanismInfo(CK_SLOT_ID slot, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO_PTR info) {
+  struct decision d;
+  decide(FN_C_GetMechanismInfo, KIND_S, slot, CHECK_REMOVAL, &d);
+  if (d.rv != CKR_OK) {
+    return d.rv;
+  }
+  if (hidden(type)) {
+    return CKR_MECHANISM_INVALID;
+  }
+  return real->C_GetMechanismInfo(slot, type, info);
+}
+
 static int is_gcm(CK_MECHANISM_PTR m) {
   return m != NULL && m->mechanism == CKM_AES_GCM && m->pParameter != NULL
          && (m->ulParameterLen == sizeof(CK_GCM_PARAMS) || m->ulParameterLen == sizeof(CK_GCM_PARAMS_240_TEXT));
@@ -732,6 +810,9 @@ static CK_RV w_C_EncryptInit(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_
   decide(FN_C_EncryptInit, KIND_H, h, CHECK_REMOVAL, &d);
   if (d.rv != CKR_OK) {
     return d.rv;
+  }
+  if (m != NULL && hidden(m->mechanism)) {
+    return CKR_MECHANISM_INVALID;
   }
   pthread_mutex_lock(&lock);
   int mode = is_gcm(m) ? ctl.gcm_iv : IV_CALLER;
@@ -948,6 +1029,9 @@ static CK_RV w_C_DecryptInit(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_
   decide(FN_C_DecryptInit, KIND_H, h, CHECK_REMOVAL, &d);
   if (d.rv != CKR_OK) {
     return d.rv;
+  }
+  if (m != NULL && hidden(m->mechanism)) {
+    return CKR_MECHANISM_INVALID;
   }
   CK_RV rv = real->C_DecryptInit(h, m, key);
   pthread_mutex_lock(&lock);

@@ -200,6 +200,37 @@ static int parse_rule(char *value, struct rule *r, int is_fail) {
 }
 
 /* Parses lines (separated by '\n' or, if semicolons, also ';') into c. Returns the number of bad lines. */
+/* The mechanisms the gateway asks for, by name; any other by number (0x1087). */
+static const struct {
+  const char *name;
+  CK_MECHANISM_TYPE type;
+} MECHANISM_NAMES[] = {
+    {"CKM_RSA_PKCS_KEY_PAIR_GEN", 0x0}, {"CKM_RSA_PKCS", 0x1}, {"CKM_RSA_PKCS_OAEP", 0x9},
+    {"CKM_RSA_PKCS_PSS", 0xD}, {"CKM_SHA256_HMAC", 0x251}, {"CKM_SHA224_HMAC", 0x256},
+    {"CKM_SHA384_HMAC", 0x261}, {"CKM_SHA512_HMAC", 0x271}, {"CKM_GENERIC_SECRET_KEY_GEN", 0x350},
+    {"CKM_EC_KEY_PAIR_GEN", 0x1040}, {"CKM_ECDSA", 0x1041}, {"CKM_ECDSA_SHA256", 0x1044},
+    {"CKM_ECDH1_DERIVE", 0x1050}, {"CKM_EC_EDWARDS_KEY_PAIR_GEN", 0x1055}, {"CKM_EDDSA", 0x1057},
+    {"CKM_AES_KEY_GEN", 0x1080}, {"CKM_AES_GCM", 0x1087}, {"CKM_AES_KEY_WRAP", 0x2109},
+    {"CKM_AES_KEY_WRAP_PAD", 0x210A},
+};
+
+int parse_mechanism(const char *s, CK_MECHANISM_TYPE *out) {
+  for (size_t i = 0; i < sizeof MECHANISM_NAMES / sizeof MECHANISM_NAMES[0]; i++) {
+    if (strcmp(s, MECHANISM_NAMES[i].name) == 0) {
+      *out = MECHANISM_NAMES[i].type;
+      return 1;
+    }
+  }
+  char *end;
+  errno = 0;
+  unsigned long v = strtoul(s, &end, 0);
+  if (*s == '\0' || *end != '\0' || errno != 0 || *s == '-') {
+    return 0;
+  }
+  *out = v;
+  return 1;
+}
+
 int parse_control(struct control *c, char *text, int semicolons, const char *origin) {
   int bad = 0;
   int line_no = 0;
@@ -285,6 +316,17 @@ int parse_control(struct control *c, char *text, int semicolons, const char *ori
           ok = 0;
         } else {
           c->unsupported[i] = 1;
+        }
+      }
+    } else if (strcmp(key, "hide_mechanisms") == 0) {
+      c->hidden_count = 0;
+      char *s3 = NULL;
+      for (char *f = strtok_r(value, ", ", &s3); f != NULL; f = strtok_r(NULL, ", ", &s3)) {
+        CK_MECHANISM_TYPE t;
+        if (!parse_mechanism(f, &t) || c->hidden_count == sizeof c->hidden / sizeof c->hidden[0]) {
+          ok = 0;
+        } else {
+          c->hidden[c->hidden_count++] = t;
         }
       }
     } else if (strcmp(key, "max_sessions") == 0) {

@@ -45,6 +45,8 @@ struct control {
   int private_copy;
   struct rule fail[FN_COUNT + 1]; /* [FN_COUNT]: fail.* */
   struct rule hang[FN_COUNT + 1];
+  CK_MECHANISM_TYPE hidden[64]; /* hide_mechanisms: not listed, no info, refused by C_EncryptInit/C_DecryptInit */
+  size_t hidden_count;
   char removed[33]; /* "" none, "*" all */
   CK_RV removed_ckr;
 };
@@ -64,6 +66,9 @@ int parse_ckr(const char *s, CK_RV *out);
 
 /* The name of a CKR value, or its number in hex written into buf. */
 const char *ckr_name(CK_RV rv, char *buf, size_t len);
+
+/* A mechanism by name (CKM_AES_GCM, for those the gateway uses) or number (0x1087). Returns 0 if it is neither. */
+int parse_mechanism(const char *s, CK_MECHANISM_TYPE *out);
 
 /* The enum fn_index of a function name; FN_COUNT for "*"; -1 if unknown. */
 int function_index(const char *name);

@@ -65,6 +65,9 @@ final class HealthDocument {
       calls.put("C_FindObjectsInit", st.findObjects());
       doc.put("pkcs11Calls", calls);
     }
+    if (!s.mechanisms().listed().isEmpty()) {
+      doc.put("mechanisms", s.mechanisms().summary());
+    }
     return doc;
   }
 }

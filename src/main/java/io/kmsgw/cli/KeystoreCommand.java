@@ -137,6 +137,32 @@ final class KeystoreCommand implements Callable<Integer> {
     }
   }
 
+  /**
+   * What each store's token offered at its last connection (the health details, {@code GET /healthz/detail}): one
+   * line per store, the default store first. Best effort: a caller the health details refuse still gets the table.
+   */
+  static void printMechanisms(KmsHttp kms, PrintStream out) throws InterruptedException {
+    JsonObject health;
+    try {
+      health = kms.health();
+    } catch (IOException | RuntimeException e) {
+      System.err.println("kmsgw keystore: the stores' mechanisms are not shown: " + e.getMessage());
+      return;
+    }
+    out.println();
+    out.println("MECHANISMS (read from each store's token when it last connected)");
+    for (Object o : health.getJsonArray("keyStores", new JsonArray())) {
+      JsonObject store = (JsonObject) o;
+      JsonObject m = store.getJsonObject("mechanisms");
+      String what = m == null ? "not known yet (never connected)"
+          : String.join(" ", m.getJsonArray("capabilities", new JsonArray()).stream().map(String::valueOf).toList())
+              + "; RSA-OAEP hashes: " + (m.getJsonArray("rsaOaepHashes", new JsonArray()).isEmpty() ? "none"
+              : String.join(" ", m.getJsonArray("rsaOaepHashes").stream().map(String::valueOf).toList()))
+              + "; " + m.getInteger("mechanismsListed", 0) + " mechanisms listed";
+      out.printf("%-22s %s%n", store.getString("keyStore"), what);
+    }
+  }
+
   /** Runs a command body, turning failures into a message and exit code 1. */
   static int run(Target target, Body body) {
     try {
@@ -164,6 +190,7 @@ final class KeystoreCommand implements Callable<Integer> {
     public Integer call() {
       return run(target, (kms, out) -> {
         print(out, describeAll(kms));
+        printMechanisms(kms, out);
         return 0;
       });
     }

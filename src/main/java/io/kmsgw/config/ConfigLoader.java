@@ -261,10 +261,6 @@ public final class ConfigLoader {
         : bool(v, "hsm.capabilities.gcm_general_error_on_tag_mismatch", errors);
     boolean sessionCopies = v.get("hsm.capabilities.session_key_copies").isEmpty()
         ? vendor.sessionKeyCopies() : bool(v, "hsm.capabilities.session_key_copies", errors);
-    if (!vendor.aesGcm()) {
-      errors.add("hsm.vendor: " + vendor.displayName() + " offers no AES-GCM through PKCS#11, which every "
-          + "symmetric CMK needs; it cannot serve as a kmsgw key store");
-    }
     if (ivFromHsm) {
       errors.add("hsm.capabilities.gcm_iv_from_hsm: HSM-generated GCM IVs are not supported yet; configure the "
           + "HSM to accept caller-supplied IVs (see hsm-config/" + vendor.name().toLowerCase(Locale.ROOT)

@@ -123,9 +123,6 @@ public final class HsmDefinitions {
     if (label.isEmpty() || label.length() > 32) {
       errors.add(where + "token_label: 1 to 32 characters");
     }
-    if (!vendor.aesGcm()) {
-      errors.add(where + "vendor: " + vendor.displayName() + " offers no AES-GCM through PKCS#11");
-    }
     if (vendor.gcmIvFromHsm()) {
       errors.add(where + "vendor: " + vendor.displayName() + " generates GCM IVs itself, which kmsgw does not "
           + "support yet");

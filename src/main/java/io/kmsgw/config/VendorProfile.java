@@ -5,28 +5,28 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * What kmsgw knows about each HSM family: capability defaults (each can be overridden under
- * {@code hsm.capabilities}) and whether the project has run it on real hardware. See {@code hsm-config/}.
+ * What kmsgw knows about each HSM family that a token cannot be asked: how it treats AES-GCM IVs, the code of a GCM
+ * tag mismatch, whether session-object copies of keys pay (each can be overridden under {@code hsm.capabilities}), and
+ * whether the project has run it on real hardware. See {@code hsm-config/}. Which mechanisms a token offers is not
+ * here: it is read from the token at every connection ({@code io.kmsgw.hsm.TokenMechanisms}).
  */
 public enum VendorProfile {
-  SOFTHSM2("SoftHSM2", true, false, true, true, true),
-  CLOUDHSM("AWS CloudHSM (Client SDK 5)", true, true, false, false, false),
-  LUNA("Thales Luna Network HSM 7", true, false, false, false, false),
-  NSHIELD("Entrust nShield", true, false, false, false, false),
-  UTIMACO("Utimaco SecurityServer", true, false, false, false, false),
-  YUBIHSM2("YubiHSM 2", false, false, false, false, false);
+  SOFTHSM2("SoftHSM2", false, true, true, true),
+  CLOUDHSM("AWS CloudHSM (Client SDK 5)", true, false, false, false),
+  LUNA("Thales Luna Network HSM 7", false, false, false, false),
+  NSHIELD("Entrust nShield", false, false, false, false),
+  UTIMACO("Utimaco SecurityServer", false, false, false, false),
+  YUBIHSM2("YubiHSM 2", false, false, false, false);
 
   private final String displayName;
-  private final boolean aesGcm;
   private final boolean gcmIvFromHsm;
   private final boolean gcmGeneralErrorOnTagMismatch;
   private final boolean triedOnHardware;
   private final boolean sessionKeyCopies;
 
-  VendorProfile(String displayName, boolean aesGcm, boolean gcmIvFromHsm, boolean gcmGeneralErrorOnTagMismatch,
+  VendorProfile(String displayName, boolean gcmIvFromHsm, boolean gcmGeneralErrorOnTagMismatch,
       boolean triedOnHardware, boolean sessionKeyCopies) {
     this.displayName = displayName;
-    this.aesGcm = aesGcm;
     this.gcmIvFromHsm = gcmIvFromHsm;
     this.gcmGeneralErrorOnTagMismatch = gcmGeneralErrorOnTagMismatch;
     this.triedOnHardware = triedOnHardware;
@@ -64,11 +64,6 @@ public enum VendorProfile {
 
   public String displayName() {
     return displayName;
-  }
-
-  /** The vendor's PKCS#11 module offers CKM_AES_GCM for AES keys (YubiHSM 2's does not). */
-  public boolean aesGcm() {
-    return aesGcm;
   }
 
   /** The HSM insists on generating AES-GCM IVs itself (FIPS mode). */

@@ -26,6 +26,9 @@ public interface Hsm extends AutoCloseable {
    */
   void probe() throws HsmException;
 
+  /** The mechanisms the token offered when this connection was made (read once per connection). */
+  TokenMechanisms mechanisms();
+
   /** Pool and call figures for health checks and the benchmark. */
   HsmStats stats();
 

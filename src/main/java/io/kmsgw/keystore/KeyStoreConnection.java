@@ -9,6 +9,7 @@ import io.kmsgw.hsm.HsmConnector;
 import io.kmsgw.hsm.HsmErrorKind;
 import io.kmsgw.hsm.HsmException;
 import io.kmsgw.hsm.HsmStats;
+import io.kmsgw.hsm.TokenMechanisms;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -44,8 +45,12 @@ public final class KeyStoreConnection implements AutoCloseable {
   /** The KMS API's ConnectionStateType. */
   public enum State { DISCONNECTED, CONNECTING, CONNECTED, FAILED, DISCONNECTING }
 
-  /** A snapshot for health checks: state, the error code when FAILED, a message for operators, pool figures. */
-  public record Status(String keyStoreId, State state, String errorCode, String message, HsmStats stats) {}
+  /**
+   * A snapshot for health checks: state, the error code when FAILED, a message for operators, pool figures, and the
+   * mechanisms the token offered at the last connection that got that far ({@link TokenMechanisms#NONE} before).
+   */
+  public record Status(String keyStoreId, State state, String errorCode, String message, HsmStats stats,
+      TokenMechanisms mechanisms) {}
 
   private final String keyStoreId;
   private final HsmConnector connector;
@@ -58,6 +63,8 @@ public final class KeyStoreConnection implements AutoCloseable {
   private volatile boolean recoverFirst;
   private volatile Runnable onClose = () -> {};
   private volatile ServiceEvents events = ServiceEvents.NONE;
+  /** What the token offered at the last connection that got that far (kept when it then failed the check). */
+  private volatile TokenMechanisms mechanisms = TokenMechanisms.NONE;
 
   /** State, connection and error change together, so readers never see a CONNECTED state without its HSM. */
   private record Snapshot(State state, Hsm hsm, String errorCode, String message) {}
@@ -134,6 +141,15 @@ public final class KeyStoreConnection implements AutoCloseable {
       return;
     } catch (RuntimeException e) {
       failed(new HsmException(HsmErrorKind.OTHER, -1, null, "unexpected failure: " + e, e), attemptEpoch);
+      return;
+    }
+    mechanisms = connected.mechanisms();
+    LOG.info(() -> "key store " + keyStoreId + ": the token offers " + mechanisms.summary());
+    try {
+      MechanismCheck.require(keyStoreId, connected);
+    } catch (HsmException e) {
+      connected.close();
+      failed(e, attemptEpoch);
       return;
     }
     if (current(attemptEpoch, State.CONNECTING)) {
@@ -305,6 +321,7 @@ public final class KeyStoreConnection implements AutoCloseable {
       case TOKEN_NOT_FOUND -> "check the token label and that the token is initialised";
       case INSUFFICIENT_HSMS -> "fewer HSMs answer than the definition's min_hsms; check the cluster's members";
       case LIBRARY_ERROR -> "check hsm.library and the vendor client installation";
+      case UNSUPPORTED -> "this token cannot serve as a kmsgw key store (see docs/hsm-vendors.md)";
       case DEVICE_ERROR, NOT_LOGGED_IN -> "check the HSM and the network path to it";
       default -> "see the log for details";
     };
@@ -380,6 +397,20 @@ public final class KeyStoreConnection implements AutoCloseable {
           + (s.errorCode() == null ? "" : " (" + s.errorCode() + ")") + "; its HSM cannot be used now.");
     }
     return s.hsm();
+  }
+
+  /**
+   * Refuses an operation this store's token cannot do, by what it offered when it connected: the key specs and
+   * algorithms that need more than AES-GCM (HMAC, RSA, ECC; issue #17) ask here before they touch the HSM.
+   *
+   * @throws KmsException {@code UnsupportedOperationException} naming the missing mechanism (as AWS refuses key specs
+   *     a CloudHSM key store cannot hold)
+   */
+  public void require(io.kmsgw.hsm.Capability capability) {
+    if (!mechanisms.offers(capability)) {
+      throw new KmsException(ErrorCode.UNSUPPORTED_OPERATION, "The HSM of key store " + keyStoreId
+          + " does not offer " + capability.requirement() + ".");
+    }
   }
 
   /** Runs HSM work on this store's worker pool; the store must be CONNECTED, else {@code whenUnavailable}. */
@@ -462,7 +493,8 @@ public final class KeyStoreConnection implements AutoCloseable {
 
   public Status status() {
     Snapshot s = current;
-    return new Status(keyStoreId, s.state(), s.errorCode(), s.message(), s.hsm() == null ? null : s.hsm().stats());
+    return new Status(keyStoreId, s.state(), s.errorCode(), s.message(), s.hsm() == null ? null : s.hsm().stats(),
+        mechanisms);
   }
 
   /** Runs when the connection is closed for good (to release its threads). */

@@ -41,6 +41,11 @@ class HsmWorkersTest {
     public void probe() {}
 
     @Override
+    public io.kmsgw.hsm.TokenMechanisms mechanisms() {
+      return io.kmsgw.hsm.TokenMechanisms.NONE;
+    }
+
+    @Override
     public HsmStats stats() {
       return new HsmStats(1, 1, 0, 1, 0, 0, 0, 1, 1, 0);
     }

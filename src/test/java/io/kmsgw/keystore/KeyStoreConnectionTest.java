@@ -298,6 +298,11 @@ class KeyStoreConnectionTest {
         }
 
         @Override
+        public io.kmsgw.hsm.TokenMechanisms mechanisms() {
+          return real.mechanisms();
+        }
+
+        @Override
         public void close() {
           real.close();
         }

@@ -24,7 +24,8 @@ final class CkrMapping {
     DESTROY,
     GET_ATTRIBUTES,
     SESSION_INFO,
-    SIGN
+    SIGN,
+    MECHANISMS
   }
 
   private final boolean generalErrorMeansBadTag;

@@ -7,6 +7,7 @@ import io.kmsgw.hsm.Hsm;
 import io.kmsgw.hsm.HsmConnector;
 import io.kmsgw.hsm.HsmErrorKind;
 import io.kmsgw.hsm.HsmException;
+import io.kmsgw.hsm.TokenMechanisms;
 import io.kmsgw.hsm.pkcs11.CkrMapping.Call;
 import io.kmsgw.hsm.pool.SessionPool;
 import java.util.ArrayList;
@@ -73,10 +74,12 @@ public final class Pkcs11Connector implements HsmConnector {
         options.validateAfterIdle());
     try {
       login(anchor, counters, pin);
+      TokenMechanisms mechanisms = MechanismDiscovery.discover(m.module().getPKCS11Module(),
+          token.getSlot().getSlotID(), anchor, ckr);
       pool.fill();
       // last: the connection registers with the module for re-initialisations, which a failed attempt must not
       Pkcs11Hsm hsm = new Pkcs11Hsm(m, generation, options.tokenLabel(), anchor, pool, ckr, counters, listener,
-          options.sessionKeyCopies());
+          options.sessionKeyCopies(), mechanisms);
       connectedGeneration = generation;
       return hsm;
     } catch (HsmException | RuntimeException e) {

@@ -5,6 +5,7 @@ import io.kmsgw.hsm.HsmConnector.FatalErrorListener;
 import io.kmsgw.hsm.HsmErrorKind;
 import io.kmsgw.hsm.HsmException;
 import io.kmsgw.hsm.HsmStats;
+import io.kmsgw.hsm.TokenMechanisms;
 import io.kmsgw.hsm.pool.SessionPool;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Logger;
@@ -29,6 +30,7 @@ final class Pkcs11Hsm implements Hsm {
   private final Pkcs11Counters counters;
   private final FatalErrorListener listener;
   private final KeyHandles handles;
+  private final TokenMechanisms mechanisms;
   private final AtomicBoolean dead = new AtomicBoolean();
   private final AtomicBoolean closed = new AtomicBoolean();
   private volatile HsmException deathCause;
@@ -41,7 +43,9 @@ final class Pkcs11Hsm implements Hsm {
   };
 
   Pkcs11Hsm(SharedModule module, int generation, String tokenLabel, Session anchor, SessionPool<Session> pool,
-      CkrMapping ckr, Pkcs11Counters counters, FatalErrorListener listener, boolean sessionKeyCopies) {
+      CkrMapping ckr, Pkcs11Counters counters, FatalErrorListener listener, boolean sessionKeyCopies,
+      TokenMechanisms mechanisms) {
+    this.mechanisms = mechanisms;
     this.handles = new KeyHandles(sessionKeyCopies, anchor, ckr, counters);
     this.module = module;
     this.generation = generation;
@@ -144,6 +148,11 @@ final class Pkcs11Hsm implements Hsm {
       throw e;
     }
     withSession(s -> s.generateRandom(8));
+  }
+
+  @Override
+  public TokenMechanisms mechanisms() {
+    return mechanisms;
   }
 
   @Override
