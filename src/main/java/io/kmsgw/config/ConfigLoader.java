@@ -265,11 +265,6 @@ public final class ConfigLoader {
       errors.add("hsm.vendor: " + vendor.displayName() + " offers no AES-GCM through PKCS#11, which every "
           + "symmetric CMK needs; it cannot serve as a kmsgw key store");
     }
-    if (ivFromHsm) {
-      errors.add("hsm.capabilities.gcm_iv_from_hsm: HSM-generated GCM IVs are not supported yet; configure the "
-          + "HSM to accept caller-supplied IVs (see hsm-config/" + vendor.name().toLowerCase(Locale.ROOT)
-          + ".yaml) or wait for that support");
-    }
     int poolSize = v.get("hsm.pool.size").isEmpty() ? vendor.defaultPoolSize()
         : integer(v, "hsm.pool.size", 1, 1024, errors);
     long borrow = integer(v, "hsm.pool.borrow_timeout_ms", 1, 600_000, errors);

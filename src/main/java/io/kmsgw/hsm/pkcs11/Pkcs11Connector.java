@@ -76,7 +76,7 @@ public final class Pkcs11Connector implements HsmConnector {
       pool.fill();
       // last: the connection registers with the module for re-initialisations, which a failed attempt must not
       Pkcs11Hsm hsm = new Pkcs11Hsm(m, generation, options.tokenLabel(), anchor, pool, ckr, counters, listener,
-          options.sessionKeyCopies());
+          options.sessionKeyCopies(), options.gcmIvFromHsm());
       connectedGeneration = generation;
       return hsm;
     } catch (HsmException | RuntimeException e) {

@@ -29,6 +29,7 @@ final class Pkcs11Hsm implements Hsm {
   private final Pkcs11Counters counters;
   private final FatalErrorListener listener;
   private final KeyHandles handles;
+  private final boolean gcmIvFromHsm;
   private final AtomicBoolean dead = new AtomicBoolean();
   private final AtomicBoolean closed = new AtomicBoolean();
   private volatile HsmException deathCause;
@@ -41,7 +42,8 @@ final class Pkcs11Hsm implements Hsm {
   };
 
   Pkcs11Hsm(SharedModule module, int generation, String tokenLabel, Session anchor, SessionPool<Session> pool,
-      CkrMapping ckr, Pkcs11Counters counters, FatalErrorListener listener, boolean sessionKeyCopies) {
+      CkrMapping ckr, Pkcs11Counters counters, FatalErrorListener listener, boolean sessionKeyCopies, boolean gcmIvFromHsm) {
+    this.gcmIvFromHsm = gcmIvFromHsm;
     this.handles = new KeyHandles(sessionKeyCopies, anchor, ckr, counters);
     this.module = module;
     this.generation = generation;
@@ -76,7 +78,7 @@ final class Pkcs11Hsm implements Hsm {
       }
       boolean broken = false;
       try {
-        return work.run(new Pkcs11Session(lease.session(), ckr, handles, counters));
+        return work.run(new Pkcs11Session(lease.session(), ckr, handles, counters, gcmIvFromHsm));
       } catch (HsmException e) {
         broken = e.kind().sessionFatal();
         if (e.kind().moduleFatal()) {
