@@ -139,4 +139,44 @@ class HsmIvCryptoTest {
     assertTrue(e.getMessage() != null, "an AWS-shaped error");
     assertTrue(!e.getMessage().contains("CKR_"), e.getMessage());
   }
+
+  @Test
+  void secretSealer_sealsWithTheHsmsIv_andItsSealOpensOnACallerIvToken() {
+    io.kmsgw.keystore.SecretSealer sealer = io.kmsgw.keystore.SecretSealer.identities(kms.stores);
+    byte[] secret = "short".getBytes(StandardCharsets.UTF_8);
+    byte[] sealed = sealer.seal("owner-1", secret);
+    assertEquals(2, sealed[0], "version 2: HSM IV, zero block in front");
+    assertArrayEquals(secret, sealer.unseal("owner-1", sealed));
+    // CloudHSM's tag-mismatch code (CKR_ENCRYPTED_DATA_INVALID): a seal moved to another owner does not open
+    assertThrows(KmsException.class, () -> sealer.unseal("owner-2", sealed));
+    callerIvs();
+    assertArrayEquals(secret, sealer.unseal("owner-1", sealed));
+  }
+
+  private static ExternalKeyService.Exposure exposure() {
+    return new ExternalKeyService.Exposure(io.kmsgw.domain.KeyRecord.DEFAULT_KEY_STORE, null,
+        java.util.Set.of(key.keyId().toString()), java.util.List.of());
+  }
+
+  @Test
+  void xksEncrypt_usesTheHsmsIv_andDecryptsHere_andOnACallerIvToken() {
+    ExternalKeyService xks = new ExternalKeyService(kms.keys, kms.aliases, kms.stores, false);
+    byte[] aad = "xks aad".getBytes(StandardCharsets.UTF_8);
+    ExternalKeyService.Sealed sealed = await(xks.encrypt(exposure(), key.keyId().toString(), LONG, aad, true, a -> {}));
+    assertEquals(LONG.length, sealed.ciphertext().length);
+    assertArrayEquals(LONG, await(xks.decrypt(exposure(), key.keyId().toString(), sealed.ciphertext(),
+        sealed.metadata(), aad, sealed.iv(), sealed.tag(), a -> {})));
+    callerIvs();
+    assertArrayEquals(LONG, await(xks.decrypt(exposure(), key.keyId().toString(), sealed.ciphertext(),
+        sealed.metadata(), aad, sealed.iv(), sealed.tag(), a -> {})));
+  }
+
+  @Test
+  void xksEncrypt_ofUnder16Bytes_isRefusedWithAValidationError_inHsmIvMode() {
+    ExternalKeyService xks = new ExternalKeyService(kms.keys, kms.aliases, kms.stores, false);
+    KmsException e = assertThrows(KmsException.class,
+        () -> await(xks.encrypt(exposure(), key.keyId().toString(), SHORT, new byte[0], false, a -> {})));
+    assertEquals(ErrorCode.VALIDATION, e.code());
+    assertTrue(e.getMessage().contains("16 bytes"), e.getMessage());
+  }
 }
