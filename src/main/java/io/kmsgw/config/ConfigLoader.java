@@ -261,11 +261,6 @@ public final class ConfigLoader {
         : bool(v, "hsm.capabilities.gcm_general_error_on_tag_mismatch", errors);
     boolean sessionCopies = v.get("hsm.capabilities.session_key_copies").isEmpty()
         ? vendor.sessionKeyCopies() : bool(v, "hsm.capabilities.session_key_copies", errors);
-    if (ivFromHsm) {
-      errors.add("hsm.capabilities.gcm_iv_from_hsm: HSM-generated GCM IVs are not supported yet; configure the "
-          + "HSM to accept caller-supplied IVs (see hsm-config/" + vendor.name().toLowerCase(Locale.ROOT)
-          + ".yaml) or wait for that support");
-    }
     int poolSize = v.get("hsm.pool.size").isEmpty() ? vendor.defaultPoolSize()
         : integer(v, "hsm.pool.size", 1, 1024, errors);
     long borrow = integer(v, "hsm.pool.borrow_timeout_ms", 1, 600_000, errors);

@@ -26,6 +26,11 @@ public interface TokenSettings {
   /** Crypto runs on session-object copies of the token keys. */
   boolean sessionKeyCopies();
 
+  /** The HSM generates AES-GCM IVs itself ({@code gcm_iv_from_hsm}). */
+  default boolean gcmIvFromHsm() {
+    return false;
+  }
+
   /** Tokens that must answer with the label; the default key store's HSM is always one token. */
   default int minHsms() {
     return 1;

@@ -123,11 +123,20 @@ public final class XksCiphertext {
 
   /**
    * Whether a format-1 framed AAD has the shape of a KMS ciphertext of the same key version: it begins with the KMS
-   * blob header that names this key, version and IV. Such an AAD is what the attack of issue #15 (item 3) sends;
+   * blob header that names this key, version and IV (version 1), or with the 21-byte AAD header of a version-2 or -3
+   * blob of this key and version. Such an AAD is what the attack of issue #15 (item 3) sends;
    * a genuine XKS AAD holds the gateway's random IV at that place with probability 2^-96, since the IV is drawn
    * after the AAD is fixed.
    */
   public static boolean looksLikeKmsAad(byte[] hsmAad, java.util.UUID keyId, int keyVersion, byte[] iv) {
+    // KMS blobs of versions 2 and 3 (HSM-chosen IV) authenticate only version, key id and key version: the same
+    // attack would send an AAD that begins with those 21 bytes
+    for (byte version : new byte[] {CiphertextBlob.VERSION_HSM_IV, CiphertextBlob.VERSION_HSM_IV_PADDED}) {
+      byte[] h = CiphertextBlob.hsmIvAadHeader(version, keyId, keyVersion);
+      if (hsmAad.length >= h.length && java.util.Arrays.equals(hsmAad, 0, h.length, h, 0, h.length)) {
+        return true;
+      }
+    }
     if (iv.length != CiphertextBlob.IV_LENGTH || hsmAad.length < CiphertextBlob.HEADER_LENGTH) {
       return false;
     }

@@ -132,6 +132,7 @@ public final class KeyStoreConnection implements AutoCloseable {
         connector.recover();
       }
       connected = connector.connect(this::onFatal);
+      selfTest(connected);
     } catch (HsmException e) {
       failed(e, attemptEpoch);
       return;
@@ -169,6 +170,16 @@ public final class KeyStoreConnection implements AutoCloseable {
       HsmStats s = connected.stats();
       transition(State.CONNECTED, connected, null,
           "connected to " + connector.describe() + " with " + s.open() + " sessions");
+    }
+  }
+
+  /** The GCM IV self-test ({@link GcmIvSelfTest}): a store whose profile does not match its HSM never serves. */
+  private static void selfTest(Hsm connected) throws HsmException {
+    try {
+      GcmIvSelfTest.run(connected);
+    } catch (HsmException | RuntimeException e) {
+      connected.close();
+      throw e;
     }
   }
 

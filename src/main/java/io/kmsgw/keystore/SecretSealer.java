@@ -19,10 +19,13 @@ import java.util.concurrent.CompletableFuture;
  * One instance per purpose, each with its own key-encryption key: custom key store PINs ({@link PinSealer}), secret
  * access keys and STS session secrets.
  *
- * <p>Sealed form: {@code 0x01 || IV (12 bytes) || ciphertext || tag (16 bytes)}.
+ * <p>Sealed form: {@code 0x01 || IV (12 bytes) || ciphertext || tag (16 bytes)}; on an HSM that generates its IVs
+ * ({@code gcm_iv_from_hsm}), {@code 0x02 || IV || AES-GCM(16 zero bytes || secret) || tag}. Both open anywhere.
  */
 public final class SecretSealer {
   private static final byte VERSION = 1;
+  private static final byte VERSION_HSM_IV = 2;
+  private static final int PAD = 16;
   private static final SecureRandom RANDOM = new SecureRandom();
 
   /** Secret access keys of IAM users and the secrets of STS sessions. */
@@ -72,9 +75,28 @@ public final class SecretSealer {
           s.generateAes256Key(kek.label(), kek.id());
         }
       }
-      return s.encryptAesGcm(kek, iv, aad, clear);
-    }).thenApply(sealed -> ByteBuffer.allocate(1 + iv.length + sealed.length).put(VERSION).put(iv).put(sealed)
-        .array());
+      if (s.gcmIvFromHsm()) {
+        return sealWithHsmIv(s, aad, clear);
+      }
+      byte[] sealed = s.encryptAesGcm(kek, iv, aad, clear);
+      return ByteBuffer.allocate(1 + iv.length + sealed.length).put(VERSION).put(iv).put(sealed).array();
+    });
+  }
+
+  /**
+   * Version 2, on an HSM that generates its IVs: {@code 0x02 || IV (12) || AES-GCM(16 zero bytes || secret) || tag};
+   * the zero block lets the gateway name the HSM's IV whatever the secret's length ({@code GcmIvRecovery}).
+   */
+  private byte[] sealWithHsmIv(io.kmsgw.hsm.HsmSession s, byte[] aad, byte[] clear) throws HsmException {
+    byte[] padded = new byte[PAD + clear.length];
+    System.arraycopy(clear, 0, padded, PAD, clear.length);
+    try {
+      io.kmsgw.hsm.GcmSealed sealed = s.encryptAesGcmHsmIv(kek, aad, padded);
+      return ByteBuffer.allocate(1 + 12 + sealed.ciphertextAndTag().length).put(VERSION_HSM_IV).put(sealed.iv())
+          .put(sealed.ciphertextAndTag()).array();
+    } finally {
+      Arrays.fill(padded, (byte) 0);
+    }
   }
 
   /** Seals and waits (a background thread only). */
@@ -86,7 +108,7 @@ public final class SecretSealer {
   public byte[] unseal(String owner, byte[] sealed) {
     Parts p = parts(owner, sealed);
     return PinSealer.retryWhileReconnecting(stores, () -> Completions.await(stores.defaultStore().run(
-        ErrorCode.DEPENDENCY_TIMEOUT, null, s -> s.decryptAesGcm(kek, p.iv, aad(owner), p.body))));
+        ErrorCode.DEPENDENCY_TIMEOUT, null, s -> p.strip(s.decryptAesGcm(kek, p.iv, aad(owner), p.body)))));
   }
 
   /**
@@ -95,15 +117,27 @@ public final class SecretSealer {
    */
   public byte[] unseal(Hsm hsm, String owner, byte[] sealed) throws HsmException {
     Parts p = parts(owner, sealed);
-    return hsm.withSession(s -> s.decryptAesGcm(kek, p.iv, aad(owner), p.body));
+    return hsm.withSession(s -> p.strip(s.decryptAesGcm(kek, p.iv, aad(owner), p.body)));
   }
 
-  private record Parts(byte[] iv, byte[] body) {}
+  private record Parts(boolean padded, byte[] iv, byte[] body) {
+    /** The secret: a version-2 seal's zero block (authenticated by the tag) removed. */
+    byte[] strip(byte[] opened) {
+      if (!padded) {
+        return opened;
+      }
+      byte[] out = Arrays.copyOfRange(opened, PAD, opened.length);
+      Arrays.fill(opened, (byte) 0);
+      return out;
+    }
+  }
 
   private static Parts parts(String owner, byte[] sealed) {
-    if (sealed == null || sealed.length < 1 + 12 + 16 || sealed[0] != VERSION) {
+    boolean padded = sealed != null && sealed.length > 0 && sealed[0] == VERSION_HSM_IV;
+    if (sealed == null || sealed.length < 1 + 12 + 16 + (padded ? PAD : 0)
+        || (sealed[0] != VERSION && !padded)) {
       throw KmsException.internal("the sealed secret of " + owner + " is damaged", null);
     }
-    return new Parts(Arrays.copyOfRange(sealed, 1, 13), Arrays.copyOfRange(sealed, 13, sealed.length));
+    return new Parts(padded, Arrays.copyOfRange(sealed, 1, 13), Arrays.copyOfRange(sealed, 13, sealed.length));
   }
 }

@@ -8,6 +8,8 @@ import io.kmsgw.error.ErrorCode;
 import io.kmsgw.error.KmsException;
 import io.kmsgw.format.CiphertextBlob;
 import io.kmsgw.format.EncryptionContextCodec;
+import io.kmsgw.hsm.GcmIvRecovery;
+import io.kmsgw.hsm.GcmSealed;
 import io.kmsgw.hsm.HsmException;
 import io.kmsgw.hsm.HsmKey;
 import io.kmsgw.hsm.HsmSession;
@@ -128,11 +130,9 @@ public final class CryptoService {
           checkEncryptable(key, algorithm, "Decrypt");
           KeyVersion version = key.version(blob.keyVersion()).orElseThrow(CryptoService::invalidCiphertext);
           dryRunStop(dryRun);
-          byte[] aad = CiphertextBlob.aad(blob.header(), encodedContext);
           HsmKey object = new HsmKey(version.hsmLabel(), version.hsmId());
           return stores.of(key).run(ErrorCode.KMS_INVALID_STATE, key.arn(), s -> new DecryptResult(key,
-              version.version(),
-              s.decryptAesGcm(object, blob.iv(), aad, blob.ciphertextAndTag())));
+              version.version(), open(s, object, blob, encodedContext)));
         });
   }
 
@@ -171,11 +171,10 @@ public final class CryptoService {
       KeyVersion sourceVersion = source.version(blob.keyVersion()).orElseThrow();
       KeyVersion destinationVersion = destination.current();
       HsmKey sourceObject = new HsmKey(sourceVersion.hsmLabel(), sourceVersion.hsmId());
-      byte[] aad = CiphertextBlob.aad(blob.header(), sourceAad);
       if (!source.keyStoreId().equals(destination.keyStoreId())) {
         // two HSMs: decrypt in one, seal in the other; the plaintext crosses only the gateway's memory
         return stores.of(source).run(ErrorCode.KMS_INVALID_STATE, source.arn(),
-                s -> s.decryptAesGcm(sourceObject, blob.iv(), aad, blob.ciphertextAndTag()))
+                s -> open(s, sourceObject, blob, sourceAad))
             .thenCompose(plaintext -> stores.of(destination).run(ErrorCode.KMS_INVALID_STATE, destination.arn(), s -> {
               try {
                 return new ReEncryptResult(source, sourceVersion.version(), destination, destinationVersion.version(),
@@ -186,7 +185,7 @@ public final class CryptoService {
             }));
       }
       return stores.of(source).run(ErrorCode.KMS_INVALID_STATE, source.arn(), s -> {
-        byte[] plaintext = s.decryptAesGcm(sourceObject, blob.iv(), aad, blob.ciphertextAndTag());
+        byte[] plaintext = open(s, sourceObject, blob, sourceAad);
         try {
           return new ReEncryptResult(source, sourceVersion.version(), destination, destinationVersion.version(),
               seal(s, destination, destinationVersion, plaintext, destinationAad));
@@ -223,14 +222,50 @@ public final class CryptoService {
     return store.run(ErrorCode.CUSTOM_KEY_STORE_INVALID_STATE, null, s -> s.generateRandom(numberOfBytes));
   }
 
+  /** Opens a blob of any version (the IV comes from the blob, so the token's IV mode does not matter). */
+  private static byte[] open(HsmSession s, HsmKey object, CiphertextBlob blob, byte[] encodedContext)
+      throws HsmException {
+    byte[] aad = CiphertextBlob.aad(blob.aadHeader(), encodedContext);
+    return blob.plaintext(s.decryptAesGcm(object, blob.iv(), aad, blob.ciphertextAndTag()));
+  }
+
+  /**
+   * Seals under a CMK version: a version-1 blob with the gateway's random IV, or on a token that generates its IVs
+   * ({@code gcm_iv_from_hsm}) a version-2 blob (version 3 with a zero block in front of a plaintext under 16 bytes).
+   */
   private static byte[] seal(HsmSession s, KeyRecord key, KeyVersion version, byte[] plaintext,
       byte[] encodedContext) throws HsmException {
+    if (s.gcmIvFromHsm()) {
+      return sealWithHsmIv(s, key, version, plaintext, encodedContext);
+    }
     byte[] iv = new byte[CiphertextBlob.IV_LENGTH];
     IV_RANDOM.get().nextBytes(iv);
     byte[] header = CiphertextBlob.header(key.keyId(), version.version(), iv);
     byte[] sealed = s.encryptAesGcm(new HsmKey(version.hsmLabel(), version.hsmId()), iv,
         CiphertextBlob.aad(header, encodedContext), plaintext);
     return new CiphertextBlob(key.keyId(), version.version(), iv, sealed).toBytes();
+  }
+
+  private static byte[] sealWithHsmIv(HsmSession s, KeyRecord key, KeyVersion version, byte[] plaintext,
+      byte[] encodedContext) throws HsmException {
+    boolean padded = plaintext.length < GcmIvRecovery.BLOCK;
+    byte blobVersion = padded ? CiphertextBlob.VERSION_HSM_IV_PADDED : CiphertextBlob.VERSION_HSM_IV;
+    byte[] input = plaintext;
+    if (padded) {
+      input = new byte[CiphertextBlob.PAD_LENGTH + plaintext.length];
+      System.arraycopy(plaintext, 0, input, CiphertextBlob.PAD_LENGTH, plaintext.length);
+    }
+    try {
+      byte[] aad = CiphertextBlob.aad(CiphertextBlob.hsmIvAadHeader(blobVersion, key.keyId(), version.version()),
+          encodedContext);
+      GcmSealed sealed = s.encryptAesGcmHsmIv(new HsmKey(version.hsmLabel(), version.hsmId()), aad, input);
+      return new CiphertextBlob(blobVersion, key.keyId(), version.version(), sealed.iv(), sealed.ciphertextAndTag())
+          .toBytes();
+    } finally {
+      if (padded) {
+        java.util.Arrays.fill(input, (byte) 0);
+      }
+    }
   }
 
   private void checkEncryptable(KeyRecord key, String algorithm, String operation) {

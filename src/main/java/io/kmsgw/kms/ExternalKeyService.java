@@ -8,6 +8,8 @@ import io.kmsgw.domain.Tag;
 import io.kmsgw.error.ErrorCode;
 import io.kmsgw.error.KmsException;
 import io.kmsgw.format.XksCiphertext;
+import io.kmsgw.hsm.GcmIvRecovery;
+import io.kmsgw.hsm.GcmSealed;
 import io.kmsgw.hsm.HsmErrorKind;
 import io.kmsgw.hsm.HsmException;
 import io.kmsgw.hsm.HsmKey;
@@ -157,13 +159,22 @@ public final class ExternalKeyService {
         byte[] hsmAad = XksCiphertext.hsmAad(aad, metadata);
         return staleAware(e.keyStoreId(), t, label, connection(e.keyStoreId()).run(ErrorCode.KMS_INVALID_STATE,
             arnOf(t), s -> {
-          byte[] iv = new byte[XksCiphertext.IV_LENGTH];
-          if (ivFromHsmRandom) {
-            iv = s.generateRandom(XksCiphertext.IV_LENGTH);
+          byte[] iv;
+          byte[] sealed;
+          if (s.gcmIvFromHsm()) {
+            // the HSM chooses the IV; XKS returns it in its own field, and its AAD never held it
+            GcmSealed hsmSealed = s.encryptAesGcmHsmIv(info.key(), hsmAad, requireFirstBlock(plaintext));
+            iv = hsmSealed.iv();
+            sealed = hsmSealed.ciphertextAndTag();
           } else {
-            IV_RANDOM.get().nextBytes(iv);
+            iv = new byte[XksCiphertext.IV_LENGTH];
+            if (ivFromHsmRandom) {
+              iv = s.generateRandom(XksCiphertext.IV_LENGTH);
+            } else {
+              IV_RANDOM.get().nextBytes(iv);
+            }
+            sealed = s.encryptAesGcm(info.key(), iv, hsmAad, plaintext);
           }
-          byte[] sealed = s.encryptAesGcm(info.key(), iv, hsmAad, plaintext);
           byte[] ciphertext = Arrays.copyOf(sealed, sealed.length - XksCiphertext.TAG_LENGTH);
           byte[] tag = Arrays.copyOfRange(sealed, sealed.length - XksCiphertext.TAG_LENGTH, sealed.length);
           byte[] cdiv = null;
@@ -178,6 +189,20 @@ public final class ExternalKeyService {
         }));
       });
     });
+  }
+
+  /**
+   * On an HSM that generates its IVs, the gateway names the IV from the first 16 bytes of plaintext and ciphertext
+   * ({@code GcmIvRecovery}). XKS's ciphertext is plain AES-GCM (ciphertext, IV, tag), with no room to mark a zero
+   * block sealed in front of a shorter plaintext, so such a plaintext is refused. AWS KMS's own XKS plaintexts (its
+   * key material and headers) are far longer.
+   */
+  private static byte[] requireFirstBlock(byte[] plaintext) {
+    if (plaintext.length < GcmIvRecovery.BLOCK) {
+      throw new KmsException(ErrorCode.VALIDATION, "This XKS proxy's HSM generates AES-GCM IVs itself "
+          + "(gcm_iv_from_hsm), which needs a plaintext of at least 16 bytes; this one has " + plaintext.length + ".");
+    }
+    return plaintext;
   }
 
   /** Checks that what was just sealed opens again to the plaintext, by decrypting it in the HSM. */
@@ -279,11 +304,18 @@ public final class ExternalKeyService {
       if (!s.exists(key)) {
         s.generateAes256Key(HEALTH_KEY_LABEL, HEALTH_KEY_ID);
       }
-      byte[] iv = new byte[XksCiphertext.IV_LENGTH];
-      IV_RANDOM.get().nextBytes(iv);
       byte[] probe = new byte[32];
       IV_RANDOM.get().nextBytes(probe);
-      byte[] sealed = s.encryptAesGcm(key, iv, new byte[0], probe);
+      byte[] iv = new byte[XksCiphertext.IV_LENGTH];
+      byte[] sealed;
+      if (s.gcmIvFromHsm()) {
+        GcmSealed hsmSealed = s.encryptAesGcmHsmIv(key, new byte[0], probe);
+        iv = hsmSealed.iv();
+        sealed = hsmSealed.ciphertextAndTag();
+      } else {
+        IV_RANDOM.get().nextBytes(iv);
+        sealed = s.encryptAesGcm(key, iv, new byte[0], probe);
+      }
       byte[] opened = s.decryptAesGcm(key, iv, new byte[0], sealed);
       if (!Arrays.equals(probe, opened)) {
         throw new HsmException(HsmErrorKind.OTHER, "the health round trip returned other bytes");

@@ -173,9 +173,19 @@ class ConfigLoaderTest {
   }
 
   @Test
-  void load_vendorWhoseHsmGeneratesGcmIvs_isRefusedWithAReason() throws IOException {
+  void load_vendorWhoseHsmGeneratesGcmIvs_isAccepted_withTheFlagFromItsProfile() throws IOException {
     Path f = yaml("hsm:\n  vendor: cloudhsm\n  library: /opt/cloudhsm/lib/libcloudhsm_pkcs11.so\n  pin: 'cu:pw'\n");
-    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(f, Map.of()));
+    GatewayConfig c = ConfigLoader.load(f, Map.of());
+    assertTrue(c.hsm().gcmIvFromHsm());
+  }
+
+  @Test
+  void load_gcmIvFromHsm_isSetByItsEnvironmentVariable() throws IOException {
+    Path f = yaml("hsm:\n  pin: '1234'\n");
+    assertFalse(ConfigLoader.load(f, Map.of()).hsm().gcmIvFromHsm());
+    assertTrue(ConfigLoader.load(f, Map.of("KMSGW_HSM_CAPABILITIES_GCM_IV_FROM_HSM", "true")).hsm().gcmIvFromHsm());
+    ConfigException e = assertThrows(ConfigException.class,
+        () -> ConfigLoader.load(f, Map.of("KMSGW_HSM_CAPABILITIES_GCM_IV_FROM_HSM", "yes please")));
     assertTrue(e.getMessage().contains("gcm_iv_from_hsm"), e.getMessage());
   }
 

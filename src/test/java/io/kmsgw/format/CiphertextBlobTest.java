@@ -69,7 +69,51 @@ class CiphertextBlobTest {
   @Test
   void parse_unknownFormatVersion_failsInvalidCiphertext() {
     byte[] blob = new CiphertextBlob(KEY, 1, IV, CT_TAG).toBytes();
-    blob[0] = 0x02;
+    for (int version : new int[] {0x00, 0x04, 0x6b, 0xff}) {
+      blob[0] = (byte) version;
+      assertInvalid(blob);
+    }
+  }
+
+  /** Version 2: an HSM-chosen IV; same layout, and the AAD leaves the IV out (it is not known before sealing). */
+  @Test
+  void hsmIvVersion2_layout_andItsAadIsVersionKeyIdAndKeyVersionOnly() {
+    byte[] blob = new CiphertextBlob(CiphertextBlob.VERSION_HSM_IV, KEY, 7, IV, CT_TAG).toBytes();
+    assertArrayEquals(hex("02" + "00112233445566778899aabbccddeeff" + "00000007" + "a0a1a2a3a4a5a6a7a8a9aaab"
+        + "c0c1c2" + "f0".repeat(16)), blob);
+    CiphertextBlob b = CiphertextBlob.parse(blob);
+    assertEquals(CiphertextBlob.VERSION_HSM_IV, b.version());
+    assertArrayEquals(hex("02" + "00112233445566778899aabbccddeeff" + "00000007"), b.aadHeader());
+    assertArrayEquals(b.aadHeader(), CiphertextBlob.hsmIvAadHeader(CiphertextBlob.VERSION_HSM_IV, KEY, 7));
+    assertArrayEquals(new byte[] {1, 2, 3}, b.plaintext(new byte[] {1, 2, 3}), "nothing to strip");
+  }
+
+  /** Version 1 keeps its 33-byte AAD header: existing blobs decode unchanged. */
+  @Test
+  void version1_aadHeader_isTheWholeHeader() {
+    CiphertextBlob b = CiphertextBlob.parse(new CiphertextBlob(KEY, 7, IV, CT_TAG).toBytes());
+    assertEquals(CiphertextBlob.VERSION_1, b.version());
+    assertArrayEquals(CiphertextBlob.header(KEY, 7, IV), b.aadHeader());
+  }
+
+  /** Version 3: a 16-byte zero block sealed in front of a short plaintext, stripped (after the tag check) on Decrypt. */
+  @Test
+  void hsmIvVersion3_stripsTheZeroBlock_andRefusesAnythingElse() {
+    byte[] sealed = new byte[16 + 3 + 16];
+    CiphertextBlob b = CiphertextBlob.parse(
+        new CiphertextBlob(CiphertextBlob.VERSION_HSM_IV_PADDED, KEY, 1, IV, sealed).toBytes());
+    assertEquals(CiphertextBlob.VERSION_HSM_IV_PADDED, b.version());
+    byte[] decrypted = hex("00".repeat(16) + "010203");
+    assertArrayEquals(new byte[] {1, 2, 3}, b.plaintext(decrypted));
+    byte[] notZero = hex("00".repeat(15) + "01" + "010203");
+    KmsException e = assertThrows(KmsException.class, () -> b.plaintext(notZero));
+    assertEquals(ErrorCode.INVALID_CIPHERTEXT, e.code());
+  }
+
+  @Test
+  void hsmIvVersion3_tooShortForTheZeroBlock_failsInvalidCiphertext() {
+    byte[] blob = new CiphertextBlob(CiphertextBlob.VERSION_HSM_IV, KEY, 1, IV, CT_TAG).toBytes();
+    blob[0] = CiphertextBlob.VERSION_HSM_IV_PADDED;
     assertInvalid(blob);
   }
 

@@ -85,6 +85,20 @@ class XksCiphertextTest {
     assertEquals(false, XksCiphertext.looksLikeKmsAad(java.util.Arrays.copyOf(kmsAad, 32), keyId, 3, iv));
   }
 
+  /** The AAD of a KMS blob sealed with an HSM-chosen IV (versions 2 and 3) names no IV: any IV matches. */
+  @Test
+  void looksLikeKmsAad_isTrueForTheAadHeaderOfHsmIvBlobs_ofTheSameKeyVersion() {
+    java.util.UUID keyId = java.util.UUID.randomUUID();
+    for (byte version : new byte[] {CiphertextBlob.VERSION_HSM_IV, CiphertextBlob.VERSION_HSM_IV_PADDED}) {
+      byte[] kmsAad = CiphertextBlob.aad(CiphertextBlob.hsmIvAadHeader(version, keyId, 3), new byte[] {0, 0});
+      assertEquals(true, XksCiphertext.looksLikeKmsAad(kmsAad, keyId, 3, new byte[12]));
+      assertEquals(false, XksCiphertext.looksLikeKmsAad(kmsAad, keyId, 2, new byte[12]));
+      assertEquals(false, XksCiphertext.looksLikeKmsAad(kmsAad, java.util.UUID.randomUUID(), 3, new byte[12]));
+      byte[] framed = XksCiphertext.hsmAad(kmsAad, XksCiphertext.metadata(3));
+      assertEquals(false, XksCiphertext.looksLikeKmsAad(framed, keyId, 3, new byte[12]), "format 2 starts with 'k'");
+    }
+  }
+
   @Test
   void hsmAad_withoutMetadata_isTheAadAsItIs() {
     assertArrayEquals(new byte[] {9, 8}, XksCiphertext.hsmAad(new byte[] {9, 8}, null));

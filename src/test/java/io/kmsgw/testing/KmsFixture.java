@@ -69,11 +69,16 @@ public final class KmsFixture implements AutoCloseable {
   }
 
   public KmsFixture(TestToken token, Path dataDir) {
+    this(token, dataDir, token.options(4));
+  }
+
+  /** On a token reached with the given adapter options (another PIN, HSM-generated IVs, no session copies). */
+  public KmsFixture(TestToken token, Path dataDir, io.kmsgw.hsm.pkcs11.Pkcs11Options options) {
     this.token = token;
     this.dataDir = dataDir;
     this.store = StoreFactory.open(StoreFactory.embeddedUrl(dataDir), null, null, 2);
     this.hsmWorkers = new HsmWorkers(hsmExecutor, Duration.ofSeconds(2));
-    this.keyStore = new KeyStoreConnection(KeyRecord.DEFAULT_KEY_STORE, new Pkcs11Connector(token.options(4)),
+    this.keyStore = new KeyStoreConnection(KeyRecord.DEFAULT_KEY_STORE, new Pkcs11Connector(options),
         scheduler, Duration.ofMillis(50), Duration.ofMillis(200), hsmWorkers, true, hsm -> {});
     this.stores = new KeyStores(keyStore);
     keyStore.connect();

@@ -79,7 +79,7 @@ public final class Pkcs11Connector implements HsmConnector {
       pool.fill();
       // last: the connection registers with the module for re-initialisations, which a failed attempt must not
       Pkcs11Hsm hsm = new Pkcs11Hsm(m, generation, options.tokenLabel(), anchor, pool, ckr, counters, listener,
-          options.sessionKeyCopies(), mechanisms);
+          options.sessionKeyCopies(), mechanisms, options.gcmIvFromHsm());
       connectedGeneration = generation;
       return hsm;
     } catch (HsmException | RuntimeException e) {

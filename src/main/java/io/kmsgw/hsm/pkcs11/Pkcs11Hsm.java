@@ -31,6 +31,7 @@ final class Pkcs11Hsm implements Hsm {
   private final FatalErrorListener listener;
   private final KeyHandles handles;
   private final TokenMechanisms mechanisms;
+  private final boolean gcmIvFromHsm;
   private final AtomicBoolean dead = new AtomicBoolean();
   private final AtomicBoolean closed = new AtomicBoolean();
   private volatile HsmException deathCause;
@@ -44,8 +45,9 @@ final class Pkcs11Hsm implements Hsm {
 
   Pkcs11Hsm(SharedModule module, int generation, String tokenLabel, Session anchor, SessionPool<Session> pool,
       CkrMapping ckr, Pkcs11Counters counters, FatalErrorListener listener, boolean sessionKeyCopies,
-      TokenMechanisms mechanisms) {
+      TokenMechanisms mechanisms, boolean gcmIvFromHsm) {
     this.mechanisms = mechanisms;
+    this.gcmIvFromHsm = gcmIvFromHsm;
     this.handles = new KeyHandles(sessionKeyCopies, anchor, ckr, counters);
     this.module = module;
     this.generation = generation;
@@ -80,7 +82,7 @@ final class Pkcs11Hsm implements Hsm {
       }
       boolean broken = false;
       try {
-        return work.run(new Pkcs11Session(lease.session(), ckr, handles, counters));
+        return work.run(new Pkcs11Session(lease.session(), ckr, handles, counters, gcmIvFromHsm));
       } catch (HsmException e) {
         broken = e.kind().sessionFatal();
         if (e.kind().moduleFatal()) {

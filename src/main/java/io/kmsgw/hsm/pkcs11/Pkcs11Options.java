@@ -13,6 +13,7 @@ import java.util.function.Supplier;
  * @param sessionKeyCopies run crypto on session-object copies of the token keys (see {@code KeyHandles})
  * @param minHsms tokens that must carry the label; more than one is accepted only when this is above one (the
  *     members of a cluster the vendor's library replicates)
+ * @param gcmIvFromHsm the token generates AES-GCM IVs itself ({@code hsm.capabilities.gcm_iv_from_hsm})
  */
 public record Pkcs11Options(
     String library,
@@ -23,7 +24,15 @@ public record Pkcs11Options(
     Duration validateAfterIdle,
     boolean generalErrorMeansBadTag,
     boolean sessionKeyCopies,
-    int minHsms) {
+    int minHsms,
+    boolean gcmIvFromHsm) {
+
+  /** A token that takes the caller's GCM IVs. */
+  public Pkcs11Options(String library, String tokenLabel, Supplier<char[]> pin, int poolSize, Duration borrowTimeout,
+      Duration validateAfterIdle, boolean generalErrorMeansBadTag, boolean sessionKeyCopies, int minHsms) {
+    this(library, tokenLabel, pin, poolSize, borrowTimeout, validateAfterIdle, generalErrorMeansBadTag,
+        sessionKeyCopies, minHsms, false);
+  }
 
   public Pkcs11Options {
     Objects.requireNonNull(library);
@@ -35,6 +44,7 @@ public record Pkcs11Options(
 
   @Override
   public String toString() {
-    return "Pkcs11Options[library=" + library + ", token=" + tokenLabel + ", pool=" + poolSize + "]";
+    return "Pkcs11Options[library=" + library + ", token=" + tokenLabel + ", pool=" + poolSize
+        + (gcmIvFromHsm ? ", HSM-generated GCM IVs" : "") + "]";
   }
 }

@@ -2,6 +2,8 @@ package io.kmsgw.hsm.pkcs11;
 
 import static org.xipki.pkcs11.wrapper.PKCS11Constants.*;
 
+import io.kmsgw.hsm.GcmIvRecovery;
+import io.kmsgw.hsm.GcmSealed;
 import io.kmsgw.hsm.HsmErrorKind;
 import io.kmsgw.hsm.HsmException;
 import io.kmsgw.hsm.HsmKey;
@@ -23,17 +25,23 @@ import org.xipki.pkcs11.wrapper.params.GCM_PARAMS;
 /** One borrowed PKCS#11 session seen through the {@link HsmSession} port. */
 final class Pkcs11Session implements HsmSession {
   private static final int GCM_TAG_BITS = 128;
+  private static final int CIPHER_IV_LENGTH = 12;
 
   private final Session session;
   private final CkrMapping ckr;
   private final KeyHandles handles;
   private final Pkcs11Counters counters;
+  private final boolean gcmIvFromHsm;
+  /** The temporary session key of {@link #withTemporaryAesKey}, while its work runs. */
+  private HsmKey temporaryKey;
+  private long temporaryHandle;
 
-  Pkcs11Session(Session session, CkrMapping ckr, KeyHandles handles, Pkcs11Counters counters) {
+  Pkcs11Session(Session session, CkrMapping ckr, KeyHandles handles, Pkcs11Counters counters, boolean gcmIvFromHsm) {
     this.session = session;
     this.ckr = ckr;
     this.handles = handles;
     this.counters = counters;
+    this.gcmIvFromHsm = gcmIvFromHsm;
   }
 
   /** The wrapped PKCS#11 session (tests close it behind the pool's back). */
@@ -79,6 +87,65 @@ final class Pkcs11Session implements HsmSession {
   public byte[] encryptAesGcm(HsmKey key, byte[] iv, byte[] aad, byte[] plaintext) throws HsmException {
     return withHandle(key, Call.ENCRYPT, handle ->
         session.encryptSingle(new Mechanism(CKM_AES_GCM, new GCM_PARAMS(iv, aad, GCM_TAG_BITS)), handle, plaintext));
+  }
+
+  @Override
+  public GcmSealed encryptAesGcmHsmIv(HsmKey key, byte[] aad, byte[] plaintext) throws HsmException {
+    if (plaintext.length < GcmIvRecovery.BLOCK) {
+      throw new IllegalArgumentException("HSM-IV sealing needs at least 16 bytes of plaintext");
+    }
+    byte[][] sealedAndCounter = withHandle(key, Call.ENCRYPT, handle -> {
+      // CloudHSM refuses a pIv that is not zeroed (its PKCS#11 library documentation); the HSM writes its IV there,
+      // where ipkcs11wrapper's JNI never reads it back, hence the recovery below
+      byte[] sealed = session.encryptSingle(
+          new Mechanism(CKM_AES_GCM, new GCM_PARAMS(new byte[CIPHER_IV_LENGTH], aad, GCM_TAG_BITS)), handle, plaintext);
+      if (sealed.length != plaintext.length + GCM_TAG_BITS / 8) {
+        return new byte[][] {sealed, null};
+      }
+      byte[] block = GcmIvRecovery.firstKeystreamBlock(plaintext, sealed);
+      return new byte[][] {sealed, session.decryptSingle(new Mechanism(CKM_AES_ECB), handle, block)};
+    });
+    byte[] sealed = sealedAndCounter[0];
+    if (sealedAndCounter[1] == null) {
+      // Luna's FIPS mode appends its IV to the output: not supported yet (docs/hsm-vendors.md)
+      throw new HsmException(HsmErrorKind.UNSUPPORTED, "the HSM's AES-GCM output is " + sealed.length
+          + " bytes for " + plaintext.length + " bytes of plaintext (expected plaintext + 16-byte tag); an IV appended "
+          + "to the output (Luna FIPS mode) is not supported; refusing to hand out that ciphertext");
+    }
+    byte[] iv = GcmIvRecovery.ivFromCounterBlock(sealedAndCounter[1], new byte[CIPHER_IV_LENGTH]);
+    return new GcmSealed(iv, sealed);
+  }
+
+  @Override
+  public boolean gcmIvFromHsm() {
+    return gcmIvFromHsm;
+  }
+
+  @Override
+  public <T> T withTemporaryAesKey(TemporaryKeyWork<T> work) throws HsmException {
+    if (temporaryKey != null) {
+      throw new IllegalStateException("one temporary key at a time");
+    }
+    long handle;
+    try {
+      handle = session.generateKey(new Mechanism(CKM_AES_KEY_GEN), AttributeVector.newAESSecretKey()
+          .token(false).private_(true).sensitive(true).extractable(false).encrypt(true).decrypt(true)
+          .wrap(false).unwrap(false).sign(false).verify(false).derive(false).valueLen(32));
+    } catch (PKCS11Exception e) {
+      throw ckr.map(e, Call.GENERATE_KEY, "C_GenerateKey (temporary AES-256 session key) failed");
+    }
+    temporaryKey = new HsmKey("kmsgw-temporary-session-key", new byte[0]);
+    temporaryHandle = handle;
+    try {
+      return work.run(temporaryKey);
+    } finally {
+      temporaryKey = null;
+      try {
+        session.destroyObject(handle);
+      } catch (PKCS11Exception e) {
+        // a session object: it goes with the session anyway
+      }
+    }
   }
 
   @Override
@@ -204,6 +271,13 @@ final class Pkcs11Session implements HsmSession {
 
   /** Runs a call on the key's cached handle; a stale handle is looked up again once. */
   private <T> T withHandle(HsmKey key, Call call, HandleCall<T> fn) throws HsmException {
+    if (temporaryKey != null && key == temporaryKey) {
+      try {
+        return fn.apply(temporaryHandle);
+      } catch (PKCS11Exception e) {
+        throw ckr.map(e, call, call + " failed with a temporary session key");
+      }
+    }
     for (int attempt = 0; ; attempt++) {
       long handle = handles.forCrypto(session, key);
       try {
