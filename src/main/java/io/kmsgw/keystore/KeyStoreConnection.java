@@ -132,7 +132,6 @@ public final class KeyStoreConnection implements AutoCloseable {
         connector.recover();
       }
       connected = connector.connect(this::onFatal);
-      selfTest(connected);
     } catch (HsmException e) {
       failed(e, attemptEpoch);
       return;
@@ -147,10 +146,17 @@ public final class KeyStoreConnection implements AutoCloseable {
     mechanisms = connected.mechanisms();
     LOG.info(() -> "key store " + keyStoreId + ": the token offers " + mechanisms.summary());
     try {
+      // what the token offers first: the GCM IV self-test needs AES-GCM, and a missing mechanism says more
       MechanismCheck.require(keyStoreId, connected);
+      // a store whose gcm_iv_from_hsm does not match its HSM never serves (GcmIvSelfTest)
+      GcmIvSelfTest.run(connected);
     } catch (HsmException e) {
       connected.close();
       failed(e, attemptEpoch);
+      return;
+    } catch (RuntimeException e) {
+      connected.close();
+      failed(new HsmException(HsmErrorKind.OTHER, -1, null, "unexpected failure: " + e, e), attemptEpoch);
       return;
     }
     if (current(attemptEpoch, State.CONNECTING)) {
@@ -170,16 +176,6 @@ public final class KeyStoreConnection implements AutoCloseable {
       HsmStats s = connected.stats();
       transition(State.CONNECTED, connected, null,
           "connected to " + connector.describe() + " with " + s.open() + " sessions");
-    }
-  }
-
-  /** The GCM IV self-test ({@link GcmIvSelfTest}): a store whose profile does not match its HSM never serves. */
-  private static void selfTest(Hsm connected) throws HsmException {
-    try {
-      GcmIvSelfTest.run(connected);
-    } catch (HsmException | RuntimeException e) {
-      connected.close();
-      throw e;
     }
   }
 
