@@ -248,10 +248,10 @@ class CustomKeyStoreIT {
     kms.updateCustomKeyStore(r -> r.customKeyStoreId(id).keyStorePassword(DEV_PIN));
 
     // the operator CLI, through the API
-    Cmd list = kmsgw("keystore", "list");
+    GatewayProcess.Command list = gateway.kmsgw("keystore", "list");
     assertEquals(0, list.exit(), list.out());
     assertTrue(list.out().contains(id) && list.out().contains("DISCONNECTED"), list.out());
-    Cmd connect = kmsgw("keystore", "connect", "sdk-dev2");
+    GatewayProcess.Command connect = gateway.kmsgw("keystore", "connect", "sdk-dev2");
     assertEquals(0, connect.exit(), connect.out());
     assertTrue(connect.out().contains("CONNECTED"), connect.out());
     assertEquals(ConnectionStateType.CONNECTED, describe(id).connectionState());
@@ -263,11 +263,11 @@ class CustomKeyStoreIT {
     byte[] random = kms.generateRandom(r -> r.numberOfBytes(32).customKeyStoreId(id)).plaintext().asByteArray();
     assertEquals(32, random.length);
 
-    Cmd disconnect = kmsgw("keystore", "disconnect", id);
+    GatewayProcess.Command disconnect = gateway.kmsgw("keystore", "disconnect", id);
     assertEquals(0, disconnect.exit(), disconnect.out());
     assertEquals(KeyState.UNAVAILABLE, kms.describeKey(r -> r.keyId(key.keyId())).keyMetadata().keyState());
     assertThrows(KmsInvalidStateException.class, () -> kms.decrypt(r -> r.ciphertextBlob(blob)));
-    assertEquals(0, kmsgw("keystore", "connect", id).exit());
+    assertEquals(0, gateway.kmsgw("keystore", "connect", id).exit());
     JsonObject health = new JsonObject(new RawClient(gateway.endpoint()).healthDetail().body());
     JsonObject listed = health.getJsonArray("keyStores").stream().map(JsonObject.class::cast)
         .filter(h -> id.equals(h.getString("keyStore"))).findFirst().orElseThrow();
@@ -321,23 +321,4 @@ class CustomKeyStoreIT {
     }
   }
 
-  record Cmd(int exit, String out) {}
-
-  /** {@code ./kmsgw ...} against this gateway, with the administrator's credentials. */
-  private static Cmd kmsgw(String... args) throws Exception {
-    List<String> cmd = new ArrayList<>();
-    cmd.add(Path.of(System.getProperty("kmsgw.project.dir", ".")).resolve("kmsgw").toAbsolutePath().toString());
-    cmd.addAll(List.of(args));
-    cmd.add("--endpoint-url");
-    cmd.add(gateway.endpoint().toString());
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-    pb.environment().put("AWS_ACCESS_KEY_ID", GatewayProcess.ACCESS_KEY_ID);
-    pb.environment().put("AWS_SECRET_ACCESS_KEY", GatewayProcess.SECRET);
-    pb.environment().put("AWS_DEFAULT_REGION", GatewayProcess.REGION);
-    pb.environment().put("KMSGW_DATA_DIR", gateway.dataDir().toString());
-    Process p = pb.start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertTrue(p.waitFor(120, TimeUnit.SECONDS));
-    return new Cmd(p.exitValue(), out);
-  }
 }

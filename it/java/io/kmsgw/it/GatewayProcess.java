@@ -189,6 +189,30 @@ public final class GatewayProcess implements AutoCloseable {
     }
   }
 
+  /** What an operator command printed, and its exit status. */
+  public record Command(int exit, String out) {}
+
+  /** {@code ./kmsgw ARGS --endpoint-url <this gateway>} with the administrator's credentials and this data directory. */
+  public Command kmsgw(String... args) throws IOException, InterruptedException {
+    List<String> cmd = new java.util.ArrayList<>();
+    cmd.add(Path.of(System.getProperty("kmsgw.project.dir", ".")).resolve("kmsgw").toAbsolutePath().toString());
+    cmd.addAll(List.of(args));
+    cmd.add("--endpoint-url");
+    cmd.add(endpoint().toString());
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+    pb.environment().put("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID);
+    pb.environment().put("AWS_SECRET_ACCESS_KEY", SECRET);
+    pb.environment().put("AWS_DEFAULT_REGION", REGION);
+    pb.environment().put("KMSGW_DATA_DIR", dataDir().toString());
+    Process p = pb.start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (!p.waitFor(120, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new IOException("./kmsgw " + String.join(" ", args) + " did not finish in 120 s:\n" + out);
+    }
+    return new Command(p.exitValue(), out);
+  }
+
   /** Sends the gateway process a signal ({@code HUP} to reload its configuration). */
   public void signal(String name) throws IOException, InterruptedException {
     Process p = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start();

@@ -6,13 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.kmsgw.testing.TestPkcs11Module;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -24,24 +20,6 @@ class MechanismsIT {
   private static JsonObject store(JsonObject health, String id) {
     return health.getJsonArray("keyStores").stream().map(JsonObject.class::cast)
         .filter(h -> id.equals(h.getString("keyStore"))).findFirst().orElseThrow(() -> new AssertionError(health));
-  }
-
-  private static String kmsgw(GatewayProcess gateway, String... args) throws Exception {
-    List<String> cmd = new ArrayList<>();
-    cmd.add(Path.of(System.getProperty("kmsgw.project.dir", ".")).resolve("kmsgw").toAbsolutePath().toString());
-    cmd.addAll(List.of(args));
-    cmd.add("--endpoint-url");
-    cmd.add(gateway.endpoint().toString());
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-    pb.environment().put("AWS_ACCESS_KEY_ID", GatewayProcess.ACCESS_KEY_ID);
-    pb.environment().put("AWS_SECRET_ACCESS_KEY", GatewayProcess.SECRET);
-    pb.environment().put("AWS_DEFAULT_REGION", GatewayProcess.REGION);
-    pb.environment().put("KMSGW_DATA_DIR", gateway.dataDir().toString());
-    Process p = pb.start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertTrue(p.waitFor(120, TimeUnit.SECONDS));
-    assertEquals(0, p.exitValue(), out);
-    return out;
   }
 
   @Test
@@ -61,7 +39,9 @@ class MechanismsIT {
       assertEquals("16-32", m.getJsonObject("keySizes").getString("AES_GCM"), m.toString());
       assertEquals("512-16384", m.getJsonObject("keySizes").getString("RSA_OAEP"), m.toString());
 
-      String list = kmsgw(gateway, "keystore", "list");
+      GatewayProcess.Command listed = gateway.kmsgw("keystore", "list");
+      assertEquals(0, listed.exit(), listed.out());
+      String list = listed.out();
       String line = list.lines().filter(l -> l.startsWith("default ")).findFirst().orElseThrow(() ->
           new AssertionError(list));
       assertTrue(line.contains("AES_GCM") && line.contains("RSA-OAEP hashes: SHA-1"), list);

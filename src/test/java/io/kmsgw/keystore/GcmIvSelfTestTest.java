@@ -1,5 +1,6 @@
 package io.kmsgw.keystore;
 
+import static io.kmsgw.testing.Eventually.eventually;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -15,7 +16,6 @@ import io.kmsgw.testing.TestToken;
 import java.time.Duration;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -56,16 +56,6 @@ class GcmIvSelfTestTest {
         Duration.ofMillis(50), Duration.ofMillis(200), new HsmWorkers(workerPool, Duration.ofSeconds(2)), true, h -> {});
     connection.connect();
     return connection;
-  }
-
-  private static void eventually(String what, BooleanSupplier condition) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting until " + what);
-      }
-      Thread.sleep(10);
-    }
   }
 
   /** Returns the FAILED store's message (before a request brings its retry forward). */

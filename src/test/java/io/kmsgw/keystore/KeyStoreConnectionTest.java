@@ -1,5 +1,6 @@
 package io.kmsgw.keystore;
 
+import static io.kmsgw.testing.Eventually.eventually;
 import static io.kmsgw.testing.KmsFixture.ROOT;
 import static io.kmsgw.testing.KmsFixture.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -33,7 +34,6 @@ import java.util.UUID;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -82,16 +82,6 @@ class KeyStoreConnectionTest {
     connection = new KeyStoreConnection("default", connector, scheduler, Duration.ofMillis(50), Duration.ofMillis(200),
         new HsmWorkers(workerPool, Duration.ofSeconds(2)), true, h -> {});
     return connection;
-  }
-
-  private static void eventually(String what, BooleanSupplier condition) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting until " + what);
-      }
-      Thread.sleep(10);
-    }
   }
 
   @Test
