@@ -63,6 +63,12 @@ public final class BenchCommand implements Callable<Integer> {
       + "and HSM objects (fails when one of them rises)")
   int soakMinutes;
 
+  @Option(names = "--hsm-iv", arity = "0..1", paramLabel = "MODULE", fallbackValue = "",
+      description = "instead of the scenarios: Encrypt 32 B @32 with HSM-generated IVs next to caller IVs, through "
+          + "the project's PKCS#11 test module (default target/native/libkmsgw-test-pkcs11.so, built by "
+          + "'mvn process-test-classes')")
+  String hsmIvModule;
+
   @Override
   public Integer call() throws Exception {
     PrintStream out = System.out;
@@ -79,6 +85,9 @@ public final class BenchCommand implements Callable<Integer> {
     Path jar = Path.of(BenchCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
     if (soakMinutes > 0) {
       return soak(out, jar, work);
+    }
+    if (hsmIvModule != null) {
+      return HsmIvBench.command(out, plan, jar, work, hsmIvModule, report, machine());
     }
     out.printf("kmsgw bench (%s mode), working in %s%n", plan.mode(), work);
 
