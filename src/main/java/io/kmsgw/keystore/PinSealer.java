@@ -14,7 +14,7 @@ import java.util.function.Supplier;
  * in clear: a {@link SecretSealer} under its own key-encryption key, with the key store id as additional data so a
  * sealed PIN cannot be moved to another key store.
  *
- * <p>Sealed form: {@code 0x01 || IV (12 bytes) || ciphertext || tag (16 bytes)} (see {@link SecretSealer}).
+ * <p>Sealed form: {@link SecretSealer}'s, version 1 (caller IV) or version 2 (on an HSM that generates its IVs).
  *
  * <p>Blocking: called on the lifecycle thread and at login time on a key store's connector thread.
  */
@@ -46,9 +46,6 @@ public final class PinSealer {
 
   /** The PIN; the caller wipes it after use. */
   public char[] unseal(String keyStoreId, byte[] sealed) {
-    if (sealed.length < 1 + 12 + 16 || sealed[0] != 1) {
-      throw KmsException.internal("the sealed password of key store " + keyStoreId + " is damaged", null);
-    }
     byte[] clear = sealer.unseal(keyStoreId, sealed);
     try {
       CharBuffer chars = StandardCharsets.UTF_8.decode(ByteBuffer.wrap(clear));
