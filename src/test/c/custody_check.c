@@ -5,6 +5,7 @@
  * program passes them.
  *
  *   custody-check MODULE TOKEN_LABEL OBJECT_LABEL
+ *   custody-check --mechanisms MODULE TOKEN_LABEL
  *
  * The crypto user's PIN is read from the first line of standard input (never an argument: arguments are visible to
  * every user of the machine). KMSGW_CUSTODY_INIT_ARGS, when set, is passed as CK_C_INITIALIZE_ARGS.pReserved (PKCS#11
@@ -16,6 +17,9 @@
  * object has no such attribute, as public keys lack the last four) and "CKA_VALUE=readable" or "CKA_VALUE=refused
  * rv=0x..": a sensitive key's value must be refused (CKR_ATTRIBUTE_SENSITIVE). Exit status 0 when the objects could
  * be listed, 2 otherwise. The PIN is never printed.
+ *
+ * With --mechanisms it logs in to nothing and prints, for the token's slot, one "mechanism=0x.. flags=0x.." line per
+ * entry of C_GetMechanismList with the flags of its C_GetMechanismInfo: what the gateway's own discovery must find.
  */
 #include <dlfcn.h>
 #include <stdio.h>
@@ -40,6 +44,13 @@ typedef struct {
 #define CUSTODY_CKA_ALWAYS_SENSITIVE 0x00000165UL
 #define CUSTODY_CKA_NEVER_EXTRACTABLE 0x00000164UL
 #define CUSTODY_UNAVAILABLE ((CK_ULONG)-1)
+
+/* PKCS#11 v2.40 section 3.5: opaque in the shared header, which only forwards it */
+typedef struct {
+  CK_ULONG ulMinKeySize;
+  CK_ULONG ulMaxKeySize;
+  CK_FLAGS flags;
+} custody_mechanism_info;
 
 static const struct {
   const char *name;
@@ -108,6 +119,25 @@ static int find_slot(CK_FUNCTION_LIST_PTR f, const char *label, CK_SLOT_ID *out)
   return found;
 }
 
+static int print_mechanisms(CK_FUNCTION_LIST_PTR f, CK_SLOT_ID slot) {
+  CK_ULONG n = 0;
+  CK_RV rv = f->C_GetMechanismList(slot, NULL, &n);
+  CK_MECHANISM_TYPE *types = calloc(n == 0 ? 1 : n, sizeof *types);
+  if (types == NULL) {
+    return 2;
+  }
+  rv = rv != CKR_OK ? rv : f->C_GetMechanismList(slot, types, &n);
+  printf("mechanism_list_rv=0x%lx\nmechanisms=%lu\n", rv, rv == CKR_OK ? n : 0);
+  for (CK_ULONG i = 0; rv == CKR_OK && i < n; i++) {
+    custody_mechanism_info info = {0, 0, 0};
+    CK_RV info_rv = f->C_GetMechanismInfo(slot, types[i], (CK_MECHANISM_INFO_PTR)&info);
+    printf("mechanism=0x%lx flags=0x%lx info_rv=0x%lx\n", types[i], info.flags, info_rv);
+  }
+  free(types);
+  printf("finalize_rv=0x%lx\n", f->C_Finalize(NULL));
+  return rv == CKR_OK ? 0 : 2;
+}
+
 static int read_pin(char *pin, size_t size) {
   if (fgets(pin, (int)size, stdin) == NULL) {
     return 0;
@@ -117,12 +147,17 @@ static int read_pin(char *pin, size_t size) {
 }
 
 int main(int argc, char **argv) {
+  int mechanisms = argc == 4 && strcmp(argv[1], "--mechanisms") == 0;
   if (argc != 4) {
-    fprintf(stderr, "usage: custody-check MODULE TOKEN_LABEL OBJECT_LABEL (PIN on stdin)\n");
+    fprintf(stderr, "usage: custody-check MODULE TOKEN_LABEL OBJECT_LABEL (PIN on stdin)\n"
+                    "       custody-check --mechanisms MODULE TOKEN_LABEL\n");
     return 2;
   }
-  char pin[256];
-  if (!read_pin(pin, sizeof pin)) {
+  if (mechanisms) {
+    argv++;
+  }
+  char pin[256] = "";
+  if (!mechanisms && !read_pin(pin, sizeof pin)) {
     fprintf(stderr, "custody-check: no PIN on standard input\n");
     return 2;
   }
@@ -141,6 +176,9 @@ int main(int argc, char **argv) {
   if (rv != CKR_OK || !find_slot(f, argv[2], &slot)) {
     fprintf(stderr, "custody-check: no token labelled %s\n", argv[2]);
     return 2;
+  }
+  if (mechanisms) {
+    return print_mechanisms(f, slot);
   }
   CK_SESSION_HANDLE s;
   rv = f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &s);

@@ -16,7 +16,7 @@ import java.util.concurrent.TimeUnit;
  * ({@code src/test/c/custody_check.c}, compiled by the test build into {@code target/native/}), which loads the
  * token's PKCS#11 library with its initialisation arguments in a process of its own, logs in (the PIN on its
  * standard input) and reads each attribute with {@code C_GetAttributeValue}. pkcs11-tool does the same on SoftHSM2
- * but cannot initialise NSS.
+ * but cannot initialise NSS. The same program lists the token's mechanisms ({@link #mechanisms}).
  */
 public final class CustodyCheck {
   private CustodyCheck() {}
@@ -46,14 +46,34 @@ public final class CustodyCheck {
   /** The objects of the token labelled {@code objectLabel}, logged in with the token's user PIN. */
   public static List<ObjectAttributes> objects(TestToken token, String objectLabel) throws IOException,
       InterruptedException {
-    ProcessBuilder pb = new ProcessBuilder(program().toString(), token.library(), token.label(), objectLabel)
-        .redirectErrorStream(true);
+    return parse(run(token, TestToken.USER_PIN, token.library(), token.label(), objectLabel));
+  }
+
+  /** Every mechanism the token lists, with the flags of its {@code C_GetMechanismInfo}, in the token's order. */
+  public static Map<Long, Long> mechanisms(TestToken token) throws IOException, InterruptedException {
+    Map<Long, Long> out = new LinkedHashMap<>();
+    for (String line : run(token, null, "--mechanisms", token.library(), token.label()).split("\n")) {
+      if (line.startsWith("mechanism=")) {
+        String[] parts = line.split(" ");
+        out.put(Long.decode(parts[0].substring("mechanism=".length())),
+            Long.decode(parts[1].substring("flags=".length())));
+      }
+    }
+    return out;
+  }
+
+  private static String run(TestToken token, String pin, String... args) throws IOException, InterruptedException {
+    List<String> command = new ArrayList<>(List.of(program().toString()));
+    command.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
     if (token.initArgs() != null) {
       pb.environment().put("KMSGW_CUSTODY_INIT_ARGS", token.initArgs());
     }
     Process p = pb.start();
     try (OutputStream in = p.getOutputStream()) {
-      in.write((TestToken.USER_PIN + "\n").getBytes(StandardCharsets.UTF_8));
+      if (pin != null) {
+        in.write((pin + "\n").getBytes(StandardCharsets.UTF_8));
+      }
     }
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     if (!p.waitFor(60, TimeUnit.SECONDS)) {
@@ -63,7 +83,7 @@ public final class CustodyCheck {
     if (p.exitValue() != 0) {
       throw new AssertionError("custody-check failed (" + p.exitValue() + "): " + out);
     }
-    return parse(out);
+    return out;
   }
 
   private static List<ObjectAttributes> parse(String out) {
