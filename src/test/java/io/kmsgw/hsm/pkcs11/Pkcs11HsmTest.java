@@ -152,7 +152,7 @@ class Pkcs11HsmTest {
     module.module().finalize(null); // the library loses every session, as after a device reset
     try {
       HsmException e = assertThrows(HsmException.class, () -> hsm.withSession(s -> s.generateRandom(4)));
-      assertTrue(e.kind().moduleFatal(), e.kind().name());
+      assertTrue(e.kind().moduleFatal(), e.kind() + " from " + e.ckrName() + ": " + e.getMessage());
       assertEquals(1, fatal.get(), "the owner hears of it and can reconnect");
     } finally {
       module.reinitialize(module.generation());
