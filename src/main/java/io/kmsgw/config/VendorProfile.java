@@ -16,7 +16,12 @@ public enum VendorProfile {
   LUNA("Thales Luna Network HSM 7", false, false, false, false),
   NSHIELD("Entrust nShield", false, false, false, false),
   UTIMACO("Utimaco SecurityServer", false, false, false, false),
-  YUBIHSM2("YubiHSM 2", false, false, false, false);
+  YUBIHSM2("YubiHSM 2", false, false, false, false),
+  /**
+   * NSS's software token ({@code libsoftokn3.so}), a second software PKCS#11 implementation run in the tests: it
+   * takes the caller's GCM IVs and answers a failed tag check with CKR_ENCRYPTED_DATA_INVALID (measured, NssTokenTest).
+   */
+  NSS("NSS softoken", false, false, true, false);
 
   private final String displayName;
   private final boolean gcmIvFromHsm;
