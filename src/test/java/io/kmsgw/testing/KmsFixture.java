@@ -90,7 +90,10 @@ public final class KmsFixture implements AutoCloseable {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     while (!keyStore.isConnected()) {
       if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("test token did not connect: " + keyStore.status());
+        // the retrying connection would hold the token from the next class (one connection per token per process)
+        String status = keyStore.status().toString();
+        close();
+        throw new IllegalStateException("test token did not connect: " + status);
       }
       Thread.onSpinWait();
     }

@@ -1,13 +1,10 @@
 package io.kmsgw.testing;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
+import io.kmsgw.hsm.HsmException;
+import io.kmsgw.hsm.pkcs11.NssTokens;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The test JVM's NSS database: created fresh under {@code target/test-data/} the first time a test asks for it, with
@@ -21,7 +18,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class NssTestDatabase {
   /** The label NSS gives the key token of a database it opened read-write. */
-  public static final String TOKEN_LABEL = "NSS Certificate DB";
+  public static final String TOKEN_LABEL = NssTokens.KEY_TOKEN_LABEL;
 
   private static TestToken token;
 
@@ -31,7 +28,7 @@ public final class NssTestDatabase {
   public static synchronized TestToken token() {
     if (token == null) {
       Path dir = TestToken.scratch("nss-db").toAbsolutePath();
-      create(dir);
+      create(dir, initArgs(dir));
       token = new TestToken(TokenKind.NSS, TOKEN_LABEL, library(), initArgs(dir));
     }
     return token;
@@ -52,32 +49,14 @@ public final class NssTestDatabase {
   }
 
   /**
-   * A new database with the crypto user PIN set, by NSS's own {@code certutil -N} (Debian {@code libnss3-tools}),
-   * as an operator makes one.
+   * A new database with the crypto user PIN set: NSS creates it when it opens the empty directory, and the security
+   * officer sets the PIN as the development setup does ({@link NssTokens#initPin}).
    */
-  private static void create(Path dir) {
-    Path pinFile = dir.resolve("pin.txt");
+  private static void create(Path dir, String initArgs) {
     try {
-      Files.createFile(pinFile, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-      Files.writeString(pinFile, TestToken.USER_PIN + "\n", StandardCharsets.UTF_8);
-      Process p = new ProcessBuilder("certutil", "-N", "-d", "sql:" + dir, "-f", pinFile.toString())
-          .redirectErrorStream(true).start();
-      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-      if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
-        throw new IllegalStateException("certutil -N failed in " + dir + ": " + out);
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot create an NSS database (apt-get install libnss3-tools): " + e.getMessage(),
-          e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    } finally {
-      try {
-        Files.deleteIfExists(pinFile);
-      } catch (IOException e) {
-        // under target/: removed with it
-      }
+      NssTokens.initPin(library(), initArgs, TestToken.USER_PIN.toCharArray());
+    } catch (HsmException e) {
+      throw new IllegalStateException("cannot create the NSS test database in " + dir + ": " + e.getMessage(), e);
     }
   }
 }

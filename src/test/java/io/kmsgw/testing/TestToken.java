@@ -155,13 +155,13 @@ public final class TestToken {
       VendorProfile profile = kind.profile();
       String p = pin;
       return new Pkcs11Options(optionLibrary, optionLabel, p::toCharArray, poolSize, borrowTimeout, validateAfterIdle,
-          profile.gcmGeneralErrorOnTagMismatch(), profile.sessionKeyCopies(), minHsms);
+          profile.gcmGeneralErrorOnTagMismatch(), profile.sessionKeyCopies(), minHsms).withInitArgs(initArgs);
     }
   }
 
   /** The library as the adapter loads it, shared by every connection of this JVM. */
   public SharedModule sharedModule() throws HsmException {
-    return SharedModule.of(library);
+    return SharedModule.of(library, initArgs);
   }
 
   /** A directory under target/ for this test's files. */
