@@ -252,7 +252,7 @@ public final class ConfigLoader {
       errors.add("hsm.token_label: 1 to 32 characters (the PKCS#11 token label field is 32 bytes)");
     }
     String pin = blankToNull(v.get("hsm.pin"));
-    Path pinFile = path(v.get("hsm.pin_file"));
+    Path pinFile = path(v.get("hsm.pin_file").replace(InitArgs.DATA_DIR, dataDir.toString()));
     if (!devToken && pin == null && pinFile == null) {
       errors.add("hsm: the crypto user PIN is required: set hsm.pin_file or KMSGW_HSM_PIN");
     }
