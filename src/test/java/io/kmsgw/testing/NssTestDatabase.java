@@ -21,6 +21,7 @@ public final class NssTestDatabase {
   public static final String TOKEN_LABEL = NssTokens.KEY_TOKEN_LABEL;
 
   private static TestToken token;
+  private static Path directory;
 
   private NssTestDatabase() {}
 
@@ -30,8 +31,15 @@ public final class NssTestDatabase {
       Path dir = TestToken.scratch("nss-db").toAbsolutePath();
       create(dir, initArgs(dir));
       token = new TestToken(TokenKind.NSS, TOKEN_LABEL, library(), initArgs(dir));
+      directory = dir;
     }
     return token;
+  }
+
+  /** The directory of the JVM's database ({@code configdir}), created on first use. */
+  public static synchronized Path directory() {
+    token();
+    return directory;
   }
 
   /** NSS's parameter string for a database in {@code dir}. */
@@ -54,7 +62,13 @@ public final class NssTestDatabase {
    */
   private static void create(Path dir, String initArgs) {
     try {
+      if (NssTokens.pinInitialized(library(), initArgs)) {
+        throw new IllegalStateException("a new NSS database in " + dir + " already has a user PIN");
+      }
       NssTokens.initPin(library(), initArgs, TestToken.USER_PIN.toCharArray());
+      if (!NssTokens.pinInitialized(library(), initArgs)) {
+        throw new IllegalStateException("NSS reports no user PIN after C_InitPIN in " + dir);
+      }
     } catch (HsmException e) {
       throw new IllegalStateException("cannot create the NSS test database in " + dir + ": " + e.getMessage(), e);
     }

@@ -24,6 +24,9 @@ import org.junit.jupiter.params.Parameter;
  */
 @OnEveryToken
 class DiscoveredMechanismsTest {
+  /** CKF_MESSAGE_ENCRYPT, _DECRYPT, _SIGN, _VERIFY, CKF_MULTI_MESSAGE (PKCS#11 v3.0 section 5.10). */
+  private static final long PKCS11_30_MESSAGE_FLAGS = 0x2 | 0x4 | 0x8 | 0x10 | 0x20;
+
   @Parameter
   TokenKind kind;
 
@@ -49,7 +52,12 @@ class DiscoveredMechanismsTest {
       // on a structure pre-filled with 0x40000000: 0x40000300 came back). The true bits are all there.
       outside.forEach((code, flags) -> assertEquals(flags, seen.get(code) & flags, "0x" + Long.toHexString(code)));
     } else {
-      assertEquals(outside, seen, "every mechanism with the flags of its C_GetMechanismInfo");
+      // the adapter reaches NSS through its PKCS#11 3.0 interface, where AES-GCM and ChaCha20-Poly1305 also carry
+      // CKF_MESSAGE_ENCRYPT and CKF_MESSAGE_DECRYPT (measured: 0x306); custody-check asks through the 2.40 function
+      // list, which has no message-based functions and shows 0x300. Apart from those 3.0 bits, the same flags
+      Map<Long, Long> without30 = new LinkedHashMap<>();
+      seen.forEach((code, flags) -> without30.put(code, flags & ~PKCS11_30_MESSAGE_FLAGS));
+      assertEquals(outside, without30, "every mechanism with the flags of its C_GetMechanismInfo");
     }
     for (Capability c : Capability.values()) {
       Long flags = outside.get(c.mechanism());

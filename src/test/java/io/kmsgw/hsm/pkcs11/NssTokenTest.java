@@ -12,12 +12,11 @@ import io.kmsgw.hsm.HsmErrorKind;
 import io.kmsgw.hsm.HsmException;
 import io.kmsgw.hsm.HsmKey;
 import io.kmsgw.hsm.KeyCustody;
+import io.kmsgw.testing.NssTestDatabase;
 import io.kmsgw.testing.TestToken;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -29,22 +28,20 @@ import org.junit.jupiter.api.Test;
  * {@code C_Initialize}'s {@code pReserved}, under the {@code nss} vendor profile.
  */
 class NssTokenTest {
-  private static final String PIN = "nss-user-pin-1";
+  private static final String PIN = TestToken.USER_PIN;
   private static String library;
   private static String initArgs;
   private static Hsm hsm;
 
   @BeforeAll
   static void database() throws HsmException {
-    library = List.of("/usr/lib/x86_64-linux-gnu/libsoftokn3.so", "/usr/lib/aarch64-linux-gnu/libsoftokn3.so",
-            "/usr/lib64/libsoftokn3.so").stream().filter(p -> Files.isReadable(Path.of(p))).findFirst()
-        .orElseThrow(() -> new IllegalStateException("NSS is not installed (apt-get install libnss3)"));
-    Path dir = TestToken.scratch("nss-token").toAbsolutePath();
-    initArgs = "configdir='sql:" + dir + "' certPrefix='' keyPrefix='' secmod='secmod.db' flags=";
-    assertFalse(NssTokens.pinInitialized(library, initArgs), "a new database has no user PIN");
-    NssTokens.initPin(library, initArgs, PIN.toCharArray());
+    // the JVM's one NSS database: a process initialises the library once, with one parameter string, so every test
+    // class on NSS shares it (NssTestDatabase checked that the new database had no user PIN before setting it)
+    TestToken token = NssTestDatabase.token();
+    library = token.library();
+    initArgs = token.initArgs();
     assertTrue(NssTokens.pinInitialized(library, initArgs));
-    assertTrue(Files.exists(dir.resolve("key4.db")), "NSS created its key database in configdir");
+    assertTrue(Files.exists(NssTestDatabase.directory().resolve("key4.db")), "NSS created its key database in configdir");
     hsm = new Pkcs11Connector(options(PIN)).connect(e -> {});
   }
 
