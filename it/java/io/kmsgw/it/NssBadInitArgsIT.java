@@ -1,12 +1,10 @@
 package io.kmsgw.it;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.kmsgw.testing.Eventually;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,9 +17,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.services.kms.KmsClient;
-import software.amazon.awssdk.services.kms.model.ConnectionErrorCodeType;
-import software.amazon.awssdk.services.kms.model.ConnectionStateType;
-import software.amazon.awssdk.services.kms.model.CustomKeyStoresListEntry;
 
 /**
  * NSS's software token given bad parameters, through the real gateway process: a parameter string without
@@ -102,12 +97,7 @@ class NssBadInitArgsIT {
       String store = kms.createCustomKeyStore(r -> r.customKeyStoreName("nss-bad-configdir")
           .cloudHsmClusterId(cluster).keyStorePassword("it-Nss-PIN-0001").trustAnchorCertificate(anchor))
           .customKeyStoreId();
-      kms.connectCustomKeyStore(r -> r.customKeyStoreId(store));
-      Eventually.eventually("the store is FAILED", () -> describe(kms, store).connectionState()
-          == ConnectionStateType.FAILED);
-      assertEquals(ConnectionErrorCodeType.INTERNAL_ERROR, describe(kms, store).connectionErrorCode());
-      assertTrue(gateway.logText().contains("NSS cannot open the database named by configdir"),
-          "the log says what is wrong:\n" + gateway.logText());
+      TwoLibrariesIT.connectFails(kms, gateway, store, "NSS cannot open the database named by configdir");
       assertFalse(gateway.logText().contains("it-Nss-PIN-0001"), "the key store password is not logged");
 
       // the process is alive and its default store (SoftHSM2) serves
@@ -118,14 +108,7 @@ class NssBadInitArgsIT {
 
       // and it can try again (the same library, the same parameters) without crashing
       kms.disconnectCustomKeyStore(r -> r.customKeyStoreId(store));
-      kms.connectCustomKeyStore(r -> r.customKeyStoreId(store));
-      Eventually.eventually("the store is FAILED again", () -> describe(kms, store).connectionState()
-          == ConnectionStateType.FAILED);
-      assertTrue(gateway.logText().contains("NSS cannot open the database named by configdir"));
+      TwoLibrariesIT.connectFails(kms, gateway, store, "NSS cannot open the database named by configdir");
     }
-  }
-
-  static CustomKeyStoresListEntry describe(KmsClient kms, String id) {
-    return kms.describeCustomKeyStores(r -> r.customKeyStoreId(id)).customKeyStores().get(0);
   }
 }
