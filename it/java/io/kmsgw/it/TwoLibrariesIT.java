@@ -131,7 +131,21 @@ class TwoLibrariesIT {
   }
 
   static CustomKeyStoresListEntry describe(String id) {
-    return kms.describeCustomKeyStores(r -> r.customKeyStoreId(id)).customKeyStores().get(0);
+    return describe(kms, id);
+  }
+
+  static CustomKeyStoresListEntry describe(KmsClient client, String id) {
+    return client.describeCustomKeyStores(r -> r.customKeyStoreId(id)).customKeyStores().get(0);
+  }
+
+  /** Connects a store that cannot connect: it ends FAILED with INTERNAL_ERROR, and the log gives the reason. */
+  static void connectFails(KmsClient client, GatewayProcess process, String store, String reason)
+      throws InterruptedException {
+    client.connectCustomKeyStore(r -> r.customKeyStoreId(store));
+    Eventually.eventually(store + " is FAILED",
+        () -> describe(client, store).connectionState() == ConnectionStateType.FAILED);
+    assertEquals(ConnectionErrorCodeType.INTERNAL_ERROR, describe(client, store).connectionErrorCode());
+    assertTrue(process.logText().contains(reason), "the log says why (" + reason + "):\n" + process.logText());
   }
 
   static String createStore(String name, String cluster) throws Exception {
@@ -193,20 +207,9 @@ class TwoLibrariesIT {
   @Order(2)
   void sameLibraryWithOtherInitArgs_failsClearly_andTheOthersKeepWorking() throws Exception {
     String other = createStore("nss-other-args", OTHER_ARGS_CLUSTER);
-    kms.connectCustomKeyStore(r -> r.customKeyStoreId(other));
-    Eventually.eventually("the store with other init_args is FAILED",
-        () -> describe(other).connectionState() == ConnectionStateType.FAILED);
-    assertEquals(ConnectionErrorCodeType.INTERNAL_ERROR, describe(other).connectionErrorCode());
-    assertTrue(gateway.logText().contains("already initialised in this process with other init_args"),
-        "the log says why: " + gateway.logText());
-
+    connectFails(kms, gateway, other, "already initialised in this process with other init_args");
     String missing = createStore("nss-no-library", NO_LIBRARY_CLUSTER);
-    kms.connectCustomKeyStore(r -> r.customKeyStoreId(missing));
-    Eventually.eventually("the store without a library is FAILED",
-        () -> describe(missing).connectionState() == ConnectionStateType.FAILED);
-    assertEquals(ConnectionErrorCodeType.INTERNAL_ERROR, describe(missing).connectionErrorCode());
-    assertTrue(gateway.logText().contains("PKCS#11 library not found: /nonexistent/libsoftokn3.so"),
-        "the log says why: " + gateway.logText());
+    connectFails(kms, gateway, missing, "PKCS#11 library not found: /nonexistent/libsoftokn3.so");
 
     roundTrip(nssKey, "nss after the failures");
     roundTrip(kms.createKey(r -> r.description("after")).keyMetadata().keyId(), "softhsm2 after the failures");
