@@ -56,6 +56,7 @@ final class KeyStoreWiring {
     this.afterConnect = afterConnect;
     config.clusters().forEach(d -> definitions.put(d.id(), d));
     this.dev = hsm.devToken() ? DevToken.prepare(config) : null;
+    NssDatabase.prepare(hsm);
     Supplier<char[]> pin = dev != null ? dev.pin() : pinSource(hsm);
     this.defaultStore = new KeyStoreConnection(KeyRecord.DEFAULT_KEY_STORE, connectors.create(hsm, pin),
         workers.scheduler(), Duration.ofMillis(hsm.initialBackoffMs()), Duration.ofMillis(hsm.maxBackoffMs()),

@@ -51,6 +51,7 @@ public final class ConfigLoader {
     DEFAULTS.put("hsm.vendor", "softhsm2");
     DEFAULTS.put("hsm.library", "");
     DEFAULTS.put("hsm.token_label", "kmsgw");
+    DEFAULTS.put("hsm.init_args", "");
     DEFAULTS.put("hsm.dev_token", "");
     DEFAULTS.put("hsm.pin", "");
     DEFAULTS.put("hsm.pin_file", "");
@@ -245,12 +246,13 @@ public final class ConfigLoader {
     } else if (library.isEmpty()) {
       errors.add("hsm.library: the vendor's PKCS#11 library path is required");
     }
+    String initArgs = InitArgs.parse(v.get("hsm.init_args"), dataDir, vendor, library, "hsm.init_args", errors);
     String tokenLabel = v.get("hsm.token_label");
     if (tokenLabel.isEmpty() || tokenLabel.length() > 32) {
       errors.add("hsm.token_label: 1 to 32 characters (the PKCS#11 token label field is 32 bytes)");
     }
     String pin = blankToNull(v.get("hsm.pin"));
-    Path pinFile = path(v.get("hsm.pin_file"));
+    Path pinFile = path(v.get("hsm.pin_file").replace(InitArgs.DATA_DIR, dataDir.toString()));
     if (!devToken && pin == null && pinFile == null) {
       errors.add("hsm: the crypto user PIN is required: set hsm.pin_file or KMSGW_HSM_PIN");
     }
@@ -284,7 +286,7 @@ public final class ConfigLoader {
       errors.add("log.level: one of SEVERE, WARNING, INFO, FINE, FINER, FINEST");
     }
     GatewayConfig.Audit audit = audit(v, dataDir, errors);
-    List<HsmDefinition> clusters = HsmDefinitions.parse(fromFile, env, devToken, library, errors);
+    List<HsmDefinition> clusters = HsmDefinitions.parse(fromFile, env, devToken, library, dataDir, errors);
     XksSettings xks = XksSettings.parse(v, fromFile, env, devToken, region, blankToNull(v.get("dev.xks_access_key_id")),
         blankToNull(v.get("dev.xks_secret_access_key")), errors);
     List<GatewayConfig.Account> accounts = Accounts.parse(fromFile, env, account, errors);
@@ -295,7 +297,7 @@ public final class ConfigLoader {
         new GatewayConfig.Http(host, port, cert, key, connections, hostnames),
         new GatewayConfig.Admin(akid, secret),
         new GatewayConfig.Hsm(vendor, library, tokenLabel, devToken, pin, pinFile, poolSize, borrow, idle,
-            initialBackoff, maxBackoff, ivFromHsm, generalError, sessionCopies, devPin),
+            initialBackoff, maxBackoff, ivFromHsm, generalError, sessionCopies, devPin, initArgs),
         new GatewayConfig.Store(blankToNull(v.get("store.jdbc_url")), blankToNull(v.get("store.username")),
             path(v.get("store.password_file"))),
         List.copyOf(clusters), List.copyOf(accounts), keyQuota, clockOffsetDays, logLevel, audit, xks);

@@ -8,6 +8,7 @@ package io.kmsgw.config;
  * @param minHsms fewer tokens than this visible with the label is {@code INSUFFICIENT_CLOUDHSM_HSMS}
  * @param autoReconnect retry a failed connection with backoff instead of waiting for Disconnect then Connect
  * @param devToken the development profile's own SoftHSM2 token, created under the data directory
+ * @param initArgs the library's {@code C_Initialize} parameter string ({@code init_args}), or null for none
  */
 public record HsmDefinition(
     String id,
@@ -21,7 +22,8 @@ public record HsmDefinition(
     boolean autoReconnect,
     boolean gcmGeneralErrorOnTagMismatch,
     boolean sessionKeyCopies,
-    boolean devToken) implements TokenSettings {
+    boolean devToken,
+    String initArgs) implements TokenSettings {
 
   /** AWS's CloudHsmClusterIdType pattern. */
   public static final String ID_PATTERN = "cluster-[2-7a-zA-Z]{11,16}";

@@ -44,6 +44,7 @@ public final class HsmDefinitions {
     FIELDS.put("auto_reconnect", "false");
     FIELDS.put("capabilities.gcm_general_error_on_tag_mismatch", "");
     FIELDS.put("capabilities.session_key_copies", "");
+    FIELDS.put("init_args", "");
   }
 
   /** The development profile's second token (issue #5: try custom key stores at once). */
@@ -73,7 +74,7 @@ public final class HsmDefinitions {
   }
 
   static List<HsmDefinition> parse(Map<String, String> fromFile, Map<String, String> env, boolean devToken,
-      String devLibrary, List<String> errors) {
+      String devLibrary, java.nio.file.Path dataDir, List<String> errors) {
     Set<String> ids = new TreeSet<>();
     for (String key : fromFile.keySet()) {
       if (key.startsWith(PREFIX)) {
@@ -92,18 +93,19 @@ public final class HsmDefinitions {
         String e = env.get(envName(id, f.getKey()));
         v.put(f.getKey(), e != null ? e : fromFile.getOrDefault(PREFIX + id + "." + f.getKey(), f.getValue()));
       }
-      out.add(definition(id, v, false, errors));
+      out.add(definition(id, v, false, dataDir, errors));
     }
     if (devToken && ids.add(DEV_CLUSTER_ID)) {
       Map<String, String> v = new LinkedHashMap<>(FIELDS);
       v.put("library", devLibrary);
       v.put("token_label", DEV_TOKEN_LABEL);
-      out.add(definition(DEV_CLUSTER_ID, v, true, errors));
+      out.add(definition(DEV_CLUSTER_ID, v, true, dataDir, errors));
     }
     return out;
   }
 
-  private static HsmDefinition definition(String id, Map<String, String> v, boolean dev, List<String> errors) {
+  private static HsmDefinition definition(String id, Map<String, String> v, boolean dev, java.nio.file.Path dataDir,
+      List<String> errors) {
     String where = PREFIX + id + ".";
     VendorProfile vendor;
     try {
@@ -138,6 +140,8 @@ public final class HsmDefinitions {
         : ConfigLoader.bool(v, "capabilities.gcm_general_error_on_tag_mismatch", errors, where);
     boolean copies = v.get("capabilities.session_key_copies").isEmpty() ? vendor.sessionKeyCopies()
         : ConfigLoader.bool(v, "capabilities.session_key_copies", errors, where);
-    return new HsmDefinition(id, vendor, library, label, pool, borrow, idle, minHsms, auto, generalError, copies, dev);
+    String initArgs = InitArgs.parse(v.get("init_args"), dataDir, vendor, library, where + "init_args", errors);
+    return new HsmDefinition(id, vendor, library, label, pool, borrow, idle, minHsms, auto, generalError, copies, dev,
+        initArgs);
   }
 }

@@ -31,6 +31,14 @@ public interface TokenSettings {
     return false;
   }
 
+  /**
+   * The library's parameter string, passed in {@code C_Initialize}'s {@code pReserved} ({@code init_args}, with
+   * {@code {data_dir}} replaced), or null for none.
+   */
+  default String initArgs() {
+    return null;
+  }
+
   /** Tokens that must answer with the label; the default key store's HSM is always one token. */
   default int minHsms() {
     return 1;

@@ -9,7 +9,9 @@ import io.kmsgw.audit.AuditVerifier;
 import io.kmsgw.error.ErrorCode;
 import io.kmsgw.hsm.KeyCustody;
 import io.kmsgw.testing.KmsFixture;
+import io.kmsgw.testing.OnEveryToken;
 import io.kmsgw.testing.TestToken;
+import io.kmsgw.testing.TokenKind;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.KeyFactory;
@@ -20,20 +22,26 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.Parameter;
 
-/** The audit signing key in a real SoftHSM2 token. */
+/** The audit signing key in a real token of each kind (SoftHSM2, NSS). */
+@OnEveryToken
 class AuditSigningKeyTest {
   private static KmsFixture kms;
 
-  @BeforeAll
-  static void start() {
-    kms = new KmsFixture("audit-signing");
+  /** Injected so that the class declares its parameter, which the set-up method then receives. */
+  @Parameter
+  TokenKind kind;
+
+  @BeforeParameterizedClassInvocation
+  static void start(TokenKind kind) {
+    kms = new KmsFixture(kind, "audit-signing");
   }
 
-  @AfterAll
+  @AfterParameterizedClassInvocation
   static void stop() {
     kms.close();
   }

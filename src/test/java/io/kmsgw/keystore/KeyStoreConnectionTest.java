@@ -6,6 +6,7 @@ import static io.kmsgw.testing.KmsFixture.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.kmsgw.domain.KeyRecord;
 import io.kmsgw.domain.KeyState;
@@ -25,7 +26,9 @@ import io.kmsgw.kms.KeyService;
 import io.kmsgw.store.MetadataStore;
 import io.kmsgw.store.jdbc.StoreFactory;
 import io.kmsgw.testing.KmsFixture;
+import io.kmsgw.testing.OnEveryToken;
 import io.kmsgw.testing.TestToken;
+import io.kmsgw.testing.TokenKind;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -36,9 +39,13 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.Parameter;
 
-/** The key store's connection states, errors, retries and recovery, on real SoftHSM2 tokens. */
+/** The key store's connection states, errors, retries and recovery, on real tokens of each kind (SoftHSM2, NSS). */
+@OnEveryToken
 class KeyStoreConnectionTest {
+  @Parameter
+  TokenKind kind;
   private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
   private final java.util.concurrent.ExecutorService workerPool = Executors.newFixedThreadPool(2);
   private KeyStoreConnection connection;
@@ -86,7 +93,7 @@ class KeyStoreConnectionTest {
 
   @Test
   void wrongPin_failsWithInvalidCredentials_andIsNotRetried() throws Exception {
-    TestToken token = TestToken.create("ks-pin");
+    TestToken token = kind.newToken("ks-pin");
     Counting connector = new Counting(token.options(1, "wrong-pin", Duration.ofSeconds(1)));
     KeyStoreConnection c = connection(connector);
     c.connect();
@@ -141,7 +148,7 @@ class KeyStoreConnectionTest {
 
   @Test
   void transientFailure_isRetriedWithinTwoSeconds_howeverLongTheConfiguredBackoff() throws Exception {
-    TestToken token = TestToken.create("ks-transient");
+    TestToken token = kind.newToken("ks-transient");
     // a C_Initialize that answered CKR_GENERAL_ERROR (SoftHSM2 out of file descriptors), twice
     FailingFirst connector = new FailingFirst(token.options(1), io.kmsgw.hsm.HsmErrorKind.LIBRARY_ERROR, 5, 2);
     KeyStoreConnection c = slowBackoffConnection(connector);
@@ -154,7 +161,7 @@ class KeyStoreConnectionTest {
 
   @Test
   void permanentFailure_keepsTheConfiguredBackoff() throws Exception {
-    TestToken token = TestToken.create("ks-permanent");
+    TestToken token = kind.newToken("ks-permanent");
     // the library could not be loaded at all: no C_Initialize answered
     FailingFirst connector = new FailingFirst(token.options(1), io.kmsgw.hsm.HsmErrorKind.LIBRARY_ERROR, -1, 1);
     KeyStoreConnection c = slowBackoffConnection(connector);
@@ -165,7 +172,7 @@ class KeyStoreConnectionTest {
 
   @Test
   void aRequestFindingTheStoreFailed_bringsTheRetryForward() throws Exception {
-    TestToken token = TestToken.create("ks-demand");
+    TestToken token = kind.newToken("ks-demand");
     FailingFirst connector = new FailingFirst(token.options(1), io.kmsgw.hsm.HsmErrorKind.TOKEN_NOT_FOUND, -1, 1);
     KeyStoreConnection c = slowBackoffConnection(connector);
     c.connect();
@@ -179,15 +186,16 @@ class KeyStoreConnectionTest {
 
   @Test
   void missingToken_failsWithClusterNotFound_thenConnectsOnceTheTokenExists() throws Exception {
-    TestToken template = TestToken.create("ks-later");
+    TestToken template = kind.newToken("ks-later");
     String label = "later-" + UUID.randomUUID().toString().substring(0, 8);
-    Pkcs11Options o = template.options(2);
-    Counting connector = new Counting(new Pkcs11Options(o.library(), label, o.pin(), 2, o.borrowTimeout(),
-        o.validateAfterIdle(), true, true, 1));
+    Pkcs11Options o = template.options().poolSize(2).label(label).build();
+    Counting connector = new Counting(o);
     KeyStoreConnection c = connection(connector);
     c.connect();
     eventually("FAILED", () -> c.status().state() == KeyStoreConnection.State.FAILED);
     assertEquals("CLUSTER_NOT_FOUND", c.status().errorCode());
+    assumeTrue(kind.createsTokensAtRunTime(), "the token cannot appear later: an initialised NSS softoken opens no "
+        + "new database (the failure above held)");
     SoftHsmTokens.initToken(o.library(), label, TestToken.SO_PIN.toCharArray(), TestToken.USER_PIN.toCharArray());
     eventually("CONNECTED", c::isConnected);
     assertTrue(connector.attempts.get() >= 2);
@@ -196,7 +204,7 @@ class KeyStoreConnectionTest {
 
   @Test
   void whileFailed_keysAreUnavailable_cryptoIsRefused_managementStillAnswers() throws Exception {
-    TestToken token = TestToken.create("ks-down");
+    TestToken token = kind.newToken("ks-down");
     MetadataStore store = StoreFactory.open(StoreFactory.embeddedUrl(TestToken.scratch("ks-down")), null, null, 2);
     try {
       KeyStoreConnection c = connection(new Counting(token.options(1, "wrong-pin", Duration.ofSeconds(1))));
@@ -232,11 +240,11 @@ class KeyStoreConnectionTest {
 
   @Test
   void libraryReinitialisedUnderneath_connectionIsLostAndComesBack() throws Exception {
-    try (KmsFixture kms = new KmsFixture("ks-device")) {
+    try (KmsFixture kms = new KmsFixture(kind, "ks-device")) {
       KeyRecord key = kms.newKey();
       byte[] blob = await(kms.crypto.encrypt(ROOT, key.keyId(), new byte[] {9}, null, null, false)).ciphertextBlob();
       Hsm before = kms.keyStore.hsm(ErrorCode.KMS_INTERNAL);
-      SharedModule module = SharedModule.of(kms.token.library());
+      SharedModule module = kms.token.sharedModule();
       // what a device error does to every session of the library
       module.reinitialize(module.generation());
       // the connection hears of it at once and logs in again; a request in that window fails, and says so
@@ -312,7 +320,7 @@ class KeyStoreConnectionTest {
 
   @Test
   void deviceErrorUnderThePool_customStoreGoesFailed_requestsFailFast_operatorReconnects() throws Exception {
-    TestToken token = TestToken.create("ks-fault");
+    TestToken token = kind.newToken("ks-fault");
     Faulty connector = new Faulty(token.options(2));
     connection = new KeyStoreConnection("cks-00000000000000001", connector, scheduler, Duration.ofMillis(50),
         Duration.ofMillis(200), new HsmWorkers(workerPool, Duration.ofSeconds(2)), false, h -> {});
@@ -346,7 +354,7 @@ class KeyStoreConnectionTest {
 
   @Test
   void deviceErrorUnderThePool_autoReconnectingStoreRecoversByItself() throws Exception {
-    TestToken token = TestToken.create("ks-fault-auto");
+    TestToken token = kind.newToken("ks-fault-auto");
     Faulty connector = new Faulty(token.options(2));
     KeyStoreConnection c = connection(connector);
     c.connect();
@@ -363,10 +371,8 @@ class KeyStoreConnectionTest {
 
   @Test
   void fewerTokensThanMinHsms_failsWithInsufficientCloudHsmHsms() throws Exception {
-    TestToken token = TestToken.create("ks-min-hsms");
-    Pkcs11Options o = token.options(1);
-    KeyStoreConnection c = connection(new Counting(new Pkcs11Options(o.library(), o.tokenLabel(), o.pin(), 1,
-        o.borrowTimeout(), o.validateAfterIdle(), true, true, 2)));
+    TestToken token = kind.newToken("ks-min-hsms");
+    KeyStoreConnection c = connection(new Counting(token.options().poolSize(1).minHsms(2).build()));
     c.connect();
     eventually("FAILED", () -> c.status().state() == KeyStoreConnection.State.FAILED);
     assertEquals("INSUFFICIENT_CLOUDHSM_HSMS", c.status().errorCode());
@@ -403,7 +409,7 @@ class KeyStoreConnectionTest {
    */
   @Test
   void disconnectDuringASlowAttempt_thenConnect_endsWithOneConnection() throws Exception {
-    TestToken token = TestToken.create("ks-race");
+    TestToken token = kind.newToken("ks-race");
     AtomicInteger attempts = new AtomicInteger();
     Pkcs11Connector real = new Pkcs11Connector(token.options(1));
     HsmConnector slow = new HsmConnector() {

@@ -18,29 +18,37 @@ import io.kmsgw.hsm.HsmKey;
 import io.kmsgw.store.MetadataStore;
 import io.kmsgw.store.StoreException;
 import io.kmsgw.testing.KmsFixture;
+import io.kmsgw.testing.OnEveryToken;
+import io.kmsgw.testing.TokenKind;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.Parameter;
 
 /**
  * What a crash between the HSM write and the metadata write leaves behind, and how the next start cleans it up:
  * no key the API reports as usable is lost, and none that is unusable is shown.
  */
+@OnEveryToken
 class CreateKeyCrashSafetyTest {
   private static KmsFixture kms;
 
-  @BeforeAll
-  static void setUp() {
-    kms = new KmsFixture("crash");
+  /** Injected so that the class declares its parameter, which the set-up method then receives. */
+  @Parameter
+  TokenKind kind;
+
+  @BeforeParameterizedClassInvocation
+  static void setUp(TokenKind kind) {
+    kms = new KmsFixture(kind, "crash");
   }
 
-  @AfterAll
+  @AfterParameterizedClassInvocation
   static void tearDown() {
     kms.close();
   }

@@ -29,7 +29,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * The operations layer on a real SoftHSM2 token and a real H2 store, without HTTP: what the gateway wires, minus
+ * The operations layer on a real token (SoftHSM2 unless a {@link TokenKind} is given) and a real H2 store, without HTTP: what the gateway wires, minus
  * the transport. One per test class.
  */
 public final class KmsFixture implements AutoCloseable {
@@ -65,7 +65,12 @@ public final class KmsFixture implements AutoCloseable {
   public final GrantService grants;
 
   public KmsFixture(String name) {
-    this(TestToken.create(name), TestToken.scratch(name));
+    this(TokenKind.SOFTHSM2, name);
+  }
+
+  /** On a fresh token of this kind (on NSS: the JVM's NSS database, see {@link NssTestDatabase}). */
+  public KmsFixture(TokenKind kind, String name) {
+    this(kind.newToken(name), TestToken.scratch(name));
   }
 
   public KmsFixture(TestToken token, Path dataDir) {
@@ -85,7 +90,10 @@ public final class KmsFixture implements AutoCloseable {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     while (!keyStore.isConnected()) {
       if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("test token did not connect: " + keyStore.status());
+        // the retrying connection would hold the token from the next class (one connection per token per process)
+        String status = keyStore.status().toString();
+        close();
+        throw new IllegalStateException("test token did not connect: " + status);
       }
       Thread.onSpinWait();
     }

@@ -61,6 +61,12 @@ final class CkrMapping {
         || ckr == CKR_TOKEN_NOT_RECOGNIZED || ckr == CKR_CRYPTOKI_NOT_INITIALIZED) {
       return HsmErrorKind.DEVICE_ERROR;
     }
+    if (ckr == CKR_SLOT_ID_INVALID) {
+      // the adapter only uses slot ids the library listed when it connected, so a slot that is no longer valid went
+      // away under it. NSS's softoken answers this, not CKR_CRYPTOKI_NOT_INITIALIZED, to C_OpenSession once the
+      // library was finalised under a connection (measured, Pkcs11HsmTest on NSS): the module must be re-initialised
+      return HsmErrorKind.DEVICE_ERROR;
+    }
     if (ckr == CKR_USER_NOT_LOGGED_IN) {
       return HsmErrorKind.NOT_LOGGED_IN;
     }

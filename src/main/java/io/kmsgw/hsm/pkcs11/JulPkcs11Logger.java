@@ -42,7 +42,8 @@ final class JulPkcs11Logger implements org.xipki.pkcs11.wrapper.Logger {
 
   @Override
   public void warn(String format, Object... args) {
-    log(Level.WARNING, format, args);
+    // a token without a clock (NSS's softoken) reports utcTime as zeros at every C_GetTokenInfo: nothing to act on
+    log(format.startsWith("toke return invalid utcTime") ? Level.FINE : Level.WARNING, format, args);
   }
 
   @Override

@@ -45,7 +45,7 @@ public final class Pkcs11Connector implements HsmConnector {
 
   @Override
   public Hsm connect(FatalErrorListener listener) throws HsmException {
-    SharedModule m = SharedModule.of(options.library());
+    SharedModule m = SharedModule.of(options.library(), options.initArgs());
     module = m;
     // the PIN before entering the library: unsealing a custom key store's PIN waits for another store's calls
     char[] pin = options.pin().get();

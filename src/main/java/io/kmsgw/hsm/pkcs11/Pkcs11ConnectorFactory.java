@@ -17,6 +17,7 @@ public final class Pkcs11ConnectorFactory implements HsmConnectorFactory {
   static Pkcs11Options options(TokenSettings token, Supplier<char[]> pin) {
     return new Pkcs11Options(token.library(), token.tokenLabel(), pin, token.poolSize(),
         Duration.ofMillis(token.borrowTimeoutMs()), Duration.ofMillis(token.validateAfterIdleMs()),
-        token.gcmGeneralErrorOnTagMismatch(), token.sessionKeyCopies(), token.minHsms(), token.gcmIvFromHsm());
+        token.gcmGeneralErrorOnTagMismatch(), token.sessionKeyCopies(), token.minHsms(), token.gcmIvFromHsm(),
+        token.initArgs());
   }
 }

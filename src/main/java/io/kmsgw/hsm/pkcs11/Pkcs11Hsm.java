@@ -30,6 +30,8 @@ final class Pkcs11Hsm implements Hsm {
   private final Pkcs11Counters counters;
   private final FatalErrorListener listener;
   private final KeyHandles handles;
+  /** How this token takes AES-GCM encryptions (C_Encrypt, or message-based on NSS). */
+  private final GcmEncryption gcm;
   private final TokenMechanisms mechanisms;
   private final boolean gcmIvFromHsm;
   private final AtomicBoolean dead = new AtomicBoolean();
@@ -49,6 +51,7 @@ final class Pkcs11Hsm implements Hsm {
     this.mechanisms = mechanisms;
     this.gcmIvFromHsm = gcmIvFromHsm;
     this.handles = new KeyHandles(sessionKeyCopies, anchor, ckr, counters);
+    this.gcm = new GcmEncryption(tokenLabel);
     this.module = module;
     this.generation = generation;
     this.tokenLabel = tokenLabel;
@@ -82,7 +85,7 @@ final class Pkcs11Hsm implements Hsm {
       }
       boolean broken = false;
       try {
-        return work.run(new Pkcs11Session(lease.session(), ckr, handles, counters, gcmIvFromHsm));
+        return work.run(new Pkcs11Session(lease.session(), ckr, handles, counters, gcmIvFromHsm, gcm));
       } catch (HsmException e) {
         broken = e.kind().sessionFatal();
         if (e.kind().moduleFatal()) {

@@ -14,6 +14,8 @@ import java.util.function.Supplier;
  * @param minHsms tokens that must carry the label; more than one is accepted only when this is above one (the
  *     members of a cluster the vendor's library replicates)
  * @param gcmIvFromHsm the token generates AES-GCM IVs itself ({@code hsm.capabilities.gcm_iv_from_hsm})
+ * @param initArgs the library's parameter string for {@code C_Initialize}'s {@code pReserved} ({@code init_args}),
+ *     or null for none
  */
 public record Pkcs11Options(
     String library,
@@ -25,13 +27,28 @@ public record Pkcs11Options(
     boolean generalErrorMeansBadTag,
     boolean sessionKeyCopies,
     int minHsms,
-    boolean gcmIvFromHsm) {
+    boolean gcmIvFromHsm,
+    String initArgs) {
 
   /** A token that takes the caller's GCM IVs. */
   public Pkcs11Options(String library, String tokenLabel, Supplier<char[]> pin, int poolSize, Duration borrowTimeout,
       Duration validateAfterIdle, boolean generalErrorMeansBadTag, boolean sessionKeyCopies, int minHsms) {
     this(library, tokenLabel, pin, poolSize, borrowTimeout, validateAfterIdle, generalErrorMeansBadTag,
-        sessionKeyCopies, minHsms, false);
+        sessionKeyCopies, minHsms, false, null);
+  }
+
+  /** A library initialised without parameters. */
+  public Pkcs11Options(String library, String tokenLabel, Supplier<char[]> pin, int poolSize, Duration borrowTimeout,
+      Duration validateAfterIdle, boolean generalErrorMeansBadTag, boolean sessionKeyCopies, int minHsms,
+      boolean gcmIvFromHsm) {
+    this(library, tokenLabel, pin, poolSize, borrowTimeout, validateAfterIdle, generalErrorMeansBadTag,
+        sessionKeyCopies, minHsms, gcmIvFromHsm, null);
+  }
+
+  /** These options with the library's {@code C_Initialize} parameter string (null for none). */
+  public Pkcs11Options withInitArgs(String args) {
+    return new Pkcs11Options(library, tokenLabel, pin, poolSize, borrowTimeout, validateAfterIdle,
+        generalErrorMeansBadTag, sessionKeyCopies, minHsms, gcmIvFromHsm, args);
   }
 
   public Pkcs11Options {

@@ -32,12 +32,15 @@ final class Pkcs11Session implements HsmSession {
   private final KeyHandles handles;
   private final Pkcs11Counters counters;
   private final boolean gcmIvFromHsm;
+  private final GcmEncryption gcm;
   /** The temporary session key of {@link #withTemporaryAesKey}, while its work runs. */
   private HsmKey temporaryKey;
   private long temporaryHandle;
 
-  Pkcs11Session(Session session, CkrMapping ckr, KeyHandles handles, Pkcs11Counters counters, boolean gcmIvFromHsm) {
+  Pkcs11Session(Session session, CkrMapping ckr, KeyHandles handles, Pkcs11Counters counters, boolean gcmIvFromHsm,
+      GcmEncryption gcm) {
     this.session = session;
+    this.gcm = gcm;
     this.ckr = ckr;
     this.handles = handles;
     this.counters = counters;
@@ -85,8 +88,7 @@ final class Pkcs11Session implements HsmSession {
 
   @Override
   public byte[] encryptAesGcm(HsmKey key, byte[] iv, byte[] aad, byte[] plaintext) throws HsmException {
-    return withHandle(key, Call.ENCRYPT, handle ->
-        session.encryptSingle(new Mechanism(CKM_AES_GCM, new GCM_PARAMS(iv, aad, GCM_TAG_BITS)), handle, plaintext));
+    return withHandle(key, Call.ENCRYPT, handle -> gcm.encrypt(session, handle, iv, aad, plaintext));
   }
 
   @Override

@@ -1,10 +1,13 @@
 package io.kmsgw.hsm.pkcs11;
 
+import iaik.pkcs.pkcs11.wrapper.CK_C_INITIALIZE_ARGS;
 import io.kmsgw.hsm.HsmErrorKind;
 import io.kmsgw.hsm.HsmException;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.logging.Logger;
@@ -18,12 +21,19 @@ import org.xipki.pkcs11.wrapper.StaticLogger;
  * application), shared by every token reached through it. Initialised with {@code CKF_OS_LOCKING_OK} so the
  * library may be called from several threads.
  *
+ * <p>Some libraries take their parameters in {@code C_Initialize}'s {@code CK_C_INITIALIZE_ARGS.pReserved} (NSS's
+ * software token: its database directory): a library is initialised once per process, so it has one parameter string
+ * for the whole process, and asking for the same library with another string is refused.
+ *
  * <p>After a device error the module is re-initialised ({@code C_Finalize} then {@code C_Initialize}); the
  * generation number lets several users that saw the same failure re-initialise it only once.
  */
 public final class SharedModule {
   private static final Logger LOG = Logger.getLogger(SharedModule.class.getName());
   private static final Map<Path, SharedModule> MODULES = new HashMap<>();
+  /** NSS's vendor codes: CKR_NSS_CERTDB_FAILED and CKR_NSS_KEYDB_FAILED (NSS's pkcs11n.h). */
+  private static final long NSS_CERTDB_FAILED = 0xCE534351L;
+  private static final long NSS_KEYDB_FAILED = 0xCE534352L;
 
   static {
     StaticLogger.setLogger(new JulPkcs11Logger());
@@ -31,6 +41,8 @@ public final class SharedModule {
 
   private final Path library;
   private final PKCS11Module module;
+  /** The parameter string passed in {@code pReserved}, or null for none. Not logged: it is the operator's. */
+  private final String initArgs;
   private final java.util.Set<String> connectedTokens = new java.util.HashSet<>();
   /** Live connections, told at once when the library is re-initialised under them. */
   private final java.util.Set<Runnable> reinitListeners = new java.util.concurrent.CopyOnWriteArraySet<>();
@@ -50,13 +62,24 @@ public final class SharedModule {
    */
   private boolean initialized;
 
-  private SharedModule(Path library, PKCS11Module module) {
+  private SharedModule(Path library, PKCS11Module module, String initArgs) {
     this.library = library;
     this.module = module;
+    this.initArgs = initArgs;
   }
 
-  /** The module for this library, loading and initialising it on first use. */
+  /** The module for this library, loading and initialising it on first use, without initialisation parameters. */
   public static SharedModule of(String libraryPath) throws HsmException {
+    return of(libraryPath, null);
+  }
+
+  /**
+   * The module for this library, loading and initialising it on first use with {@code initArgs} in
+   * {@code pReserved} (null or blank: none). A library already initialised in this process with another parameter
+   * string is refused: PKCS#11 initialises a library once per process.
+   */
+  public static SharedModule of(String libraryPath, String initArgs) throws HsmException {
+    String args = initArgs == null || initArgs.isBlank() ? null : initArgs;
     Path path;
     try {
       path = Path.of(libraryPath).toRealPath();
@@ -66,6 +89,11 @@ public final class SharedModule {
     SharedModule m;
     synchronized (MODULES) {
       m = MODULES.get(path);
+      if (m != null && !java.util.Objects.equals(m.initArgs, args)) {
+        throw new HsmException(HsmErrorKind.LIBRARY_ERROR, "PKCS#11 library " + path + " is already initialised in "
+            + "this process with " + (m.initArgs == null ? "no init_args" : "other init_args")
+            + "; a process initialises a library once, so every store on it needs the same init_args");
+      }
       if (m == null) {
         if (!Files.isReadable(path)) {
           throw new HsmException(HsmErrorKind.LIBRARY_ERROR, "PKCS#11 library not readable: " + path);
@@ -77,7 +105,7 @@ public final class SharedModule {
           throw new HsmException(HsmErrorKind.LIBRARY_ERROR, -1, null,
               "cannot load PKCS#11 library " + path + ": " + e.getMessage(), e);
         }
-        m = new SharedModule(path, module);
+        m = new SharedModule(path, module, args);
         m.initialize();
         MODULES.put(path, m);
         return m;
@@ -115,11 +143,15 @@ public final class SharedModule {
   private void initialize() throws HsmException {
     initialized = false;
     try {
-      module.initialize();
+      if (initArgs == null) {
+        module.initialize();
+      } else {
+        initializeWithArgs();
+      }
     } catch (PKCS11Exception e) {
       if (e.getErrorCode() != PKCS11Constants.CKR_CRYPTOKI_ALREADY_INITIALIZED) {
         throw new HsmException(HsmErrorKind.LIBRARY_ERROR, e.getErrorCode(), e.getErrorName(),
-            "C_Initialize failed for " + library, e);
+            "C_Initialize failed for " + library + initArgsHint(e.getErrorCode()), e);
       }
     } catch (RuntimeException | UnsatisfiedLinkError e) {
       throw new HsmException(HsmErrorKind.LIBRARY_ERROR, -1, null,
@@ -127,6 +159,34 @@ public final class SharedModule {
     }
     initialized = true;
     LOG.info(() -> "PKCS#11 library initialised: " + library);
+  }
+
+  /** What a failed {@code C_Initialize} says about the parameter string (NSS's vendor codes name its database). */
+  private String initArgsHint(long ckr) {
+    if (initArgs == null) {
+      return ckr == PKCS11Constants.CKR_ARGUMENTS_BAD ? " (does the library need init_args?)" : "";
+    }
+    if (ckr == NSS_CERTDB_FAILED || ckr == NSS_KEYDB_FAILED) {
+      return " with its init_args: NSS cannot open the database named by configdir (does the directory exist, "
+          + "and is it writable by the gateway?)";
+    }
+    return " with its init_args (check hsm.init_args or the cluster's init_args)";
+  }
+
+  /**
+   * {@code C_Initialize} with {@code CKF_OS_LOCKING_OK} and the parameter string in {@code pReserved}, as a
+   * NUL-terminated byte string (the wrapper passes a byte array's bytes as they are; NSS reads a C string).
+   */
+  private void initializeWithArgs() throws PKCS11Exception {
+    CK_C_INITIALIZE_ARGS args = new CK_C_INITIALIZE_ARGS();
+    args.flags |= PKCS11Constants.CKF_OS_LOCKING_OK;
+    byte[] text = initArgs.getBytes(StandardCharsets.UTF_8);
+    args.pReserved = Arrays.copyOf(text, text.length + 1);
+    try {
+      module.getPKCS11Module().C_Initialize(args, true);
+    } catch (iaik.pkcs.pkcs11.wrapper.PKCS11Exception e) {
+      throw module.convertException(e);
+    }
   }
 
   /**
