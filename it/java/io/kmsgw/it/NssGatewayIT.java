@@ -84,6 +84,23 @@ class NssGatewayIT {
         .getString("Plaintext"));
   }
 
+  @Test
+  void pinFromTheEnvironment_isTheNewDatabasesPin_andNoPinFileIsWritten() throws Exception {
+    String pin = "env-Nss-PIN-7723";
+    GatewayProcess g = GatewayProcess.start("nss-envpin", dir -> Map.of("KMSGW_HSM_PIN", pin), dir -> CONFIG);
+    try {
+      assertTrue(Files.exists(g.dataDir().resolve("nss").resolve("key4.db")));
+      assertFalse(Files.exists(g.dataDir().resolve("nss").resolve("user-pin")), "KMSGW_HSM_PIN is not written down");
+      assertFalse(g.logText().contains(pin), "the PIN is never logged");
+      AwsCli envCli = new AwsCli(g, g.dataDir().resolveSibling(g.dataDir().getFileName() + "-cli"));
+      String keyId = envCli.ok("create-key").getJsonObject("KeyMetadata").getString("KeyId");
+      assertEquals(32, Base64.getDecoder().decode(envCli.ok("generate-data-key", "--key-id", keyId, "--key-spec",
+          "AES_256").getString("Plaintext")).length);
+    } finally {
+      g.stop();
+    }
+  }
+
   private static String plaintext(JsonObject decrypted) {
     return new String(Base64.getDecoder().decode(decrypted.getString("Plaintext")), StandardCharsets.UTF_8);
   }

@@ -22,10 +22,11 @@ import org.xipki.pkcs11.wrapper.params.GCM_PARAMS;
  * {@code CKR_BUFFER_TOO_SMALL} (which ends NSS's operation; the session stays usable). Its multi-part
  * {@code C_EncryptUpdate} answers {@code CKR_OPERATION_NOT_INITIALIZED} for GCM. Its message-based encryption
  * ({@code C_MessageEncryptInit}, {@code C_EncryptMessage}: the mechanism info has {@code CKF_MESSAGE_ENCRYPT}) takes
- * the IV and returns the tag in {@code CK_GCM_MESSAGE_PARAMS.pTag}, which the wrapper copies back. So the first
- * {@code CKR_BUFFER_TOO_SMALL} switches this connection to messages; SoftHSM2 (PKCS#11 2.40, no message functions)
- * never answers it and keeps {@code C_Encrypt}. Decryption needs no detour: the size query for a GCM decryption
- * returns at least the plaintext length everywhere measured.
+ * the IV and returns the tag in {@code CK_GCM_MESSAGE_PARAMS.pTag}, which the wrapper copies back. So a
+ * {@code CKR_BUFFER_TOO_SMALL} is answered by trying the message functions, and when they work the connection uses them
+ * from then on; SoftHSM2 never answers it, and a token without the message functions (PKCS#11 2.40:
+ * {@code CKR_FUNCTION_NOT_SUPPORTED}, measured on SoftHSM2) keeps {@code C_Encrypt}. Decryption needs no detour:
+ * the size query for a GCM decryption returns at least the plaintext length everywhere measured.
  */
 final class GcmEncryption {
   private static final Logger LOG = Logger.getLogger(GcmEncryption.class.getName());
@@ -40,19 +41,29 @@ final class GcmEncryption {
 
   /** Ciphertext followed by the 16-byte tag. */
   byte[] encrypt(Session session, long key, byte[] iv, byte[] aad, byte[] plaintext) throws PKCS11Exception {
-    if (!viaMessages) {
-      try {
-        return session.encryptSingle(new Mechanism(CKM_AES_GCM, new GCM_PARAMS(iv, aad, TAG_BITS)), key, plaintext);
-      } catch (PKCS11Exception e) {
-        if (e.getErrorCode() != CKR_BUFFER_TOO_SMALL) {
-          throw e;
-        }
-        viaMessages = true;
-        LOG.info(() -> "token '" + tokenLabel + "' sizes AES-GCM output without the tag (CKR_BUFFER_TOO_SMALL from "
-            + "C_Encrypt); encrypting through C_EncryptMessage from now on");
-      }
+    if (viaMessages) {
+      return encryptMessage(session, key, iv, aad, plaintext);
     }
-    return encryptMessage(session, key, iv, aad, plaintext);
+    try {
+      return session.encryptSingle(new Mechanism(CKM_AES_GCM, new GCM_PARAMS(iv, aad, TAG_BITS)), key, plaintext);
+    } catch (PKCS11Exception e) {
+      if (e.getErrorCode() != CKR_BUFFER_TOO_SMALL) {
+        throw e;
+      }
+      byte[] sealed;
+      try {
+        sealed = encryptMessage(session, key, iv, aad, plaintext);
+      } catch (PKCS11Exception messages) {
+        // a token without the message functions (PKCS#11 2.40: CKR_FUNCTION_NOT_SUPPORTED) keeps C_Encrypt, and the
+        // caller sees its own refusal
+        e.addSuppressed(messages);
+        throw e;
+      }
+      viaMessages = true;
+      LOG.info(() -> "token '" + tokenLabel + "' sizes AES-GCM output without the tag (CKR_BUFFER_TOO_SMALL from "
+          + "C_Encrypt); encrypting through C_EncryptMessage from now on");
+      return sealed;
+    }
   }
 
   /** Whether this connection encrypts through the message functions (after the token's first refusal). */
