@@ -49,6 +49,9 @@ public final class GcmIvSelfTest {
         if (e.kind().sessionFatal() || e.kind().moduleFatal()) {
           throw e;
         }
+        if (e.kind() == HsmErrorKind.GCM_IV_MODE) {
+          throw refused(e.getMessage(), e); // Luna in FIPS mode appends an IV of its own
+        }
         // CloudHSM refuses a pIv that is not zeroed: a token that generates its IVs
         throw refused("the HSM refused an AES-GCM encryption with an IV the gateway chose (" + e.getMessage()
             + "): it generates its own IVs; set " + FLAG + ": true (KMSGW_HSM_CAPABILITIES_GCM_IV_FROM_HSM=true)", e);
