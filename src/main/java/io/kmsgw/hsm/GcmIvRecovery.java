@@ -38,8 +38,8 @@ public final class GcmIvRecovery {
     if (sealedLength == plaintextLength + TAG + APPENDED_IV) {
       throw new HsmException(HsmErrorKind.GCM_IV_MODE, "the HSM appended an AES-GCM IV of its own to the "
           + "ciphertext, as Thales Luna does in FIPS mode (HSM policy 12, \"Allow non-FIPS algorithms\", off); kmsgw "
-          + "cannot seal with that: turn policy 12 on, so that the HSM takes the gateway's IV, and keep " + FLAG
-          + " false (docs/hsm-vendors.md); no ciphertext was handed out");
+          + "cannot seal with that: turn policy 12 on, so that the HSM takes the gateway's IV, and set " + FLAG
+          + " to false (docs/hsm-vendors.md); no ciphertext was handed out");
     }
     throw new HsmException(HsmErrorKind.GCM_IV_MODE, "the HSM's AES-GCM output is " + sealedLength + " bytes for "
         + plaintextLength + " bytes of plaintext (expected the plaintext and a 16-byte tag); no ciphertext was "
