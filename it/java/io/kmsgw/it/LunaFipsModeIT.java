@@ -11,12 +11,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
 import software.amazon.awssdk.core.SdkBytes;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.kms.KmsClient;
 import software.amazon.awssdk.services.kms.model.KmsException;
 
@@ -37,18 +32,6 @@ class LunaFipsModeIT {
     return env;
   }
 
-  /** A client that does not retry, so that the test sees the gateway's first answer. */
-  private static KmsClient clientWithoutRetries(GatewayProcess gateway) {
-    return KmsClient.builder()
-        .endpointOverride(gateway.endpoint())
-        .region(Region.of(GatewayProcess.REGION))
-        .credentialsProvider(StaticCredentialsProvider.create(
-            AwsBasicCredentials.create(GatewayProcess.ACCESS_KEY_ID, GatewayProcess.SECRET)))
-        .httpClient(UrlConnectionHttpClient.create())
-        .overrideConfiguration(o -> o.retryStrategy(AwsRetryStrategy.doNotRetry()))
-        .build();
-  }
-
   private static void assertNamesLunaAndPolicy12(String message) {
     assertTrue(message.contains("Luna") && message.contains("policy 12"), message);
   }
@@ -58,7 +41,7 @@ class LunaFipsModeIT {
     TestPkcs11Module module = TestPkcs11Module.forChildProcess("luna-fips-on");
     module.reset().set("gcm_iv=hsm"); // an HSM that writes its IV into pIv, as the flag says
     try (GatewayProcess gateway = GatewayProcess.start("luna-fips-on", env(module, true));
-        KmsClient kms = clientWithoutRetries(gateway)) {
+        KmsClient kms = gateway.clientWithoutRetries()) {
       String keyId = kms.createKey(r -> r.description("before Luna's FIPS mode")).keyMetadata().keyId();
       SdkBytes before = kms.encrypt(r -> r.keyId(keyId).plaintext(SdkBytes.fromUtf8String(PLAINTEXT)))
           .ciphertextBlob();
@@ -93,7 +76,7 @@ class LunaFipsModeIT {
     TestPkcs11Module module = TestPkcs11Module.forChildProcess("luna-fips-off");
     module.reset(); // caller IVs, as the flag says
     try (GatewayProcess gateway = GatewayProcess.start("luna-fips-off", env(module, false));
-        KmsClient kms = clientWithoutRetries(gateway)) {
+        KmsClient kms = gateway.clientWithoutRetries()) {
       String keyId = kms.createKey(r -> r.description("before Luna's FIPS mode")).keyMetadata().keyId();
       gateway.stop();
       module.set("vendor=luna-fips");
