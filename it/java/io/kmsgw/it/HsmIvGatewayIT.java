@@ -24,8 +24,8 @@ import org.junit.jupiter.api.Test;
  * a bad tag) with {@code KMSGW_HSM_CAPABILITIES_GCM_IV_FROM_HSM=true}, driven by the unmodified AWS CLI: it encrypts,
  * decrypts and generates data keys, and after a restart the old ciphertext still decrypts.
  *
- * <p>The development mode keeps its plain PIN ({@code pin=plain} after {@code vendor=cloudhsm}): its token is created
- * through the module with that PIN, which CloudHSM's {@code user:password} form would not log in to (docs/testing.md).
+ * <p>The whole of {@code vendor=cloudhsm}, CloudHSM's {@code user:password} PIN included: the development mode creates
+ * its tokens with the PIN alone and, with {@code KMSGW_DEV_PIN_USER}, logs in with {@code <user>:<PIN>}.
  */
 class HsmIvGatewayIT {
   private static TestPkcs11Module module;
@@ -36,7 +36,7 @@ class HsmIvGatewayIT {
   @BeforeAll
   static void start() throws Exception {
     module = TestPkcs11Module.forChildProcess("hsmiv-it");
-    module.set("vendor=cloudhsm", "pin=plain");
+    module.set("vendor=cloudhsm");
     gateway = GatewayProcess.start("hsmiv", env());
     cli = new AwsCli(gateway, gateway.dataDir().resolveSibling(gateway.dataDir().getFileName() + "-cli"));
     work = cli.work();
@@ -46,6 +46,7 @@ class HsmIvGatewayIT {
     Map<String, String> env = new HashMap<>(module.environment());
     env.put("KMSGW_HSM_LIBRARY", TestPkcs11Module.library().toString());
     env.put("KMSGW_HSM_CAPABILITIES_GCM_IV_FROM_HSM", "true");
+    env.put("KMSGW_DEV_PIN_USER", "dev_cu");
     env.put("KMSGW_HSM_CAPABILITIES_SESSION_KEY_COPIES", "false");
     env.put("KMSGW_HSM_CAPABILITIES_GCM_GENERAL_ERROR_ON_TAG_MISMATCH", "false");
     return env;
@@ -75,6 +76,8 @@ class HsmIvGatewayIT {
     assertEquals(0x03, shortBlob[0], "a version-3 blob: zero block in front of a short plaintext");
     Files.write(work.resolve("long.bin"), longBlob);
     Files.write(work.resolve("short.bin"), shortBlob);
+    assertFalse(module.events("login user=dev_cu rv=CKR_OK").isEmpty(), "logged in with CloudHSM's PIN form: "
+        + module.events());
     List<String> written = module.events("gcm_iv written");
     assertFalse(written.isEmpty(), module.events().toString());
     String hex = java.util.HexFormat.of().formatHex(java.util.Arrays.copyOfRange(longBlob, 21, 33));

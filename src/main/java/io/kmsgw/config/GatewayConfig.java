@@ -77,7 +77,8 @@ public record GatewayConfig(
       boolean gcmIvFromHsm,
       boolean gcmGeneralErrorOnTagMismatch,
       boolean sessionKeyCopies,
-      String devPin) implements TokenSettings {
+      String devPin,
+      String devPinUser) implements TokenSettings {
     @Override
     public String toString() {
       return "Hsm[vendor=" + vendor + ", library=" + library + ", token=" + tokenLabel + ", devToken=" + devToken

@@ -73,8 +73,18 @@ public final class HsmDefinitions {
         + field.toUpperCase(Locale.ROOT).replace('.', '_');
   }
 
+  /**
+   * The development cluster's capability flags: the default key store's, since both development tokens are reached
+   * through the same {@code hsm.library} (which may be a module in front of SoftHSM2 that generates IVs).
+   */
+  static Map<String, String> devCapabilities(boolean gcmIvFromHsm, boolean generalError, boolean sessionKeyCopies) {
+    return Map.of("capabilities.gcm_iv_from_hsm", Boolean.toString(gcmIvFromHsm),
+        "capabilities.gcm_general_error_on_tag_mismatch", Boolean.toString(generalError),
+        "capabilities.session_key_copies", Boolean.toString(sessionKeyCopies));
+  }
+
   static List<HsmDefinition> parse(Map<String, String> fromFile, Map<String, String> env, boolean devToken,
-      String devLibrary, List<String> errors) {
+      String devLibrary, Map<String, String> devCapabilities, List<String> errors) {
     Set<String> ids = new TreeSet<>();
     for (String key : fromFile.keySet()) {
       if (key.startsWith(PREFIX)) {
@@ -99,6 +109,7 @@ public final class HsmDefinitions {
       Map<String, String> v = new LinkedHashMap<>(FIELDS);
       v.put("library", devLibrary);
       v.put("token_label", DEV_TOKEN_LABEL);
+      v.putAll(devCapabilities);
       out.add(definition(DEV_CLUSTER_ID, v, true, errors));
     }
     return out;

@@ -58,4 +58,29 @@ class ClusterCapabilitiesTest {
     assertTrue(e.getMessage().contains("clusters.cluster-ivfromhsm2x.capabilities.gcm_iv_from_hsm"),
         e.getMessage());
   }
+
+  @Test
+  void developmentCluster_takesTheDefaultStoresCapabilities_sinceItIsReachedThroughTheSameLibrary() {
+    GatewayConfig c = ConfigLoader.load(null, Map.of("KMSGW_HSM_CAPABILITIES_GCM_IV_FROM_HSM", "true",
+        "KMSGW_HSM_CAPABILITIES_SESSION_KEY_COPIES", "false"));
+    HsmDefinition dev = c.clusters().get(0);
+    assertEquals(HsmDefinitions.DEV_CLUSTER_ID, dev.id());
+    assertTrue(dev.gcmIvFromHsm(), "a module in front of SoftHSM2 that generates IVs serves both development tokens");
+    assertFalse(dev.sessionKeyCopies());
+    assertTrue(dev.gcmGeneralErrorOnTagMismatch(), "SoftHSM2's profile, as for the default store");
+    assertFalse(ConfigLoader.load(null, Map.of()).clusters().get(0).gcmIvFromHsm());
+  }
+
+  @Test
+  void devPinUser_isADevelopmentSetting_withCloudHsmsUserNameRule() throws IOException {
+    assertEquals("kmsgw_cu", ConfigLoader.load(null, Map.of("KMSGW_DEV_PIN_USER", "kmsgw_cu")).hsm().devPinUser());
+    assertEquals(null, ConfigLoader.load(null, Map.of()).hsm().devPinUser());
+    ConfigException e = assertThrows(ConfigException.class,
+        () -> ConfigLoader.load(null, Map.of("KMSGW_DEV_PIN_USER", "has:colon")));
+    assertTrue(e.getMessage().contains("dev.pin_user"), e.getMessage());
+    Path f = dir.resolve("real.yaml");
+    Files.writeString(f, "hsm:\n  pin: 'cu:pw'\n  vendor: cloudhsm\n  library: /opt/cloudhsm/lib.so\n");
+    e = assertThrows(ConfigException.class, () -> ConfigLoader.load(f, Map.of("KMSGW_DEV_PIN_USER", "cu")));
+    assertTrue(e.getMessage().contains("dev.pin_user") && e.getMessage().contains("hsm.pin"), e.getMessage());
+  }
 }
