@@ -16,6 +16,8 @@ import java.util.Arrays;
  */
 public final class GcmIvSelfTest {
   static final String FLAG = "hsm.capabilities.gcm_iv_from_hsm";
+  /** The same flag where a custom key store's HSM is defined. */
+  static final String CLUSTER_FLAG = "clusters.<id>.capabilities.gcm_iv_from_hsm";
   private static final byte[] AAD = "kmsgw gcm iv self-test".getBytes(StandardCharsets.US_ASCII);
   /** Two blocks: the HSM-IV recovery needs 16 bytes, the rest makes a wrong IV show in the tag and the text. */
   private static final byte[] PROBE = "kmsgw self-test probe: 32 bytes".getBytes(StandardCharsets.US_ASCII);
@@ -80,6 +82,7 @@ public final class GcmIvSelfTest {
 
   private static HsmException refused(String why, Throwable cause) {
     return new HsmException(HsmErrorKind.UNSUPPORTED, -1, null,
-        "GCM IV self-test failed (the store's profile does not match the HSM, " + FLAG + "): " + why, cause);
+        "GCM IV self-test failed (the store's profile does not match the HSM, " + FLAG + "; for a custom key store "
+            + CLUSTER_FLAG + "): " + why, cause);
   }
 }
