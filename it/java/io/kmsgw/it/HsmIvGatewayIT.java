@@ -28,6 +28,7 @@ import org.junit.jupiter.api.Test;
  * its tokens with the PIN alone and, with {@code KMSGW_DEV_PIN_USER}, logs in with {@code <user>:<PIN>}.
  */
 class HsmIvGatewayIT {
+  private static final String DEV_PIN = "hsmiv-Dev-PIN-4417";
   private static TestPkcs11Module module;
   private static GatewayProcess gateway;
   private static AwsCli cli;
@@ -47,6 +48,7 @@ class HsmIvGatewayIT {
     env.put("KMSGW_HSM_LIBRARY", TestPkcs11Module.library().toString());
     env.put("KMSGW_HSM_CAPABILITIES_GCM_IV_FROM_HSM", "true");
     env.put("KMSGW_DEV_PIN_USER", "dev_cu");
+    env.put("KMSGW_DEV_PIN", DEV_PIN);
     env.put("KMSGW_HSM_CAPABILITIES_SESSION_KEY_COPIES", "false");
     env.put("KMSGW_HSM_CAPABILITIES_GCM_GENERAL_ERROR_ON_TAG_MISMATCH", "false");
     return env;
@@ -106,6 +108,35 @@ class HsmIvGatewayIT {
     AwsCli.Result wrong = cli.run("decrypt", "--ciphertext-blob", "fileb://long.bin", "--encryption-context",
         "purpose=other");
     assertTrue(wrong.exit() != 0 && wrong.err().contains("InvalidCiphertextException"), wrong.err());
+  }
+
+  /**
+   * The development cluster sits behind the same module and takes the default store's flags: a custom key store on it
+   * logs in with {@code dev_cu:<PIN>} and seals with the HSM's IVs.
+   */
+  @Test
+  void developmentCluster_inCloudHsmMode_connectsWithTheUserColonPinPassword_andSealsWithTheHsmsIv() throws Exception {
+    Path anchor = gateway.dataDir().resolve("softhsm/trust-anchor.pem");
+    String id = cli.ok("create-custom-key-store", "--custom-key-store-name", "dev2-cloudhsm", "--cloud-hsm-cluster-id",
+        "cluster-kmsgwdevtwo", "--key-store-password", "dev_cu:" + DEV_PIN, "--trust-anchor-certificate",
+        "file://" + anchor).getString("CustomKeyStoreId");
+    cli.ok("connect-custom-key-store", "--custom-key-store-id", id);
+    io.kmsgw.testing.Eventually.eventually(id + " is CONNECTED", () -> {
+      try {
+        return "CONNECTED".equals(cli.ok("describe-custom-key-stores", "--custom-key-store-id", id)
+            .getJsonArray("CustomKeyStores").getJsonObject(0).getString("ConnectionState"));
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    String keyId = cli.ok("create-key", "--custom-key-store-id", id, "--origin", "AWS_CLOUDHSM")
+        .getJsonObject("KeyMetadata").getString("KeyId");
+    Files.writeString(work.resolve("dev2.txt"), "in the second development token, HSM IVs");
+    byte[] blob = b64(cli.ok("encrypt", "--key-id", keyId, "--plaintext", "fileb://dev2.txt"), "CiphertextBlob");
+    assertEquals(0x02, blob[0], "the development cluster's store takes gcm_iv_from_hsm from hsm.capabilities");
+    Files.write(work.resolve("dev2.bin"), blob);
+    assertOpens("dev2.bin", "in the second development token, HSM IVs", null);
+    cli.ok("disconnect-custom-key-store", "--custom-key-store-id", id);
   }
 
   private static void assertOpens(String file, String expected, String context) throws Exception {
