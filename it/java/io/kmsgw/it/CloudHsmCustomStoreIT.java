@@ -19,7 +19,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -54,20 +53,15 @@ class CloudHsmCustomStoreIT {
 
   @BeforeAll
   static void start() throws Exception {
-    Path dir = Path.of("target", "it", "cloudhsm-stores-" + UUID.randomUUID().toString().substring(0, 8))
-        .toAbsolutePath();
-    Files.createDirectories(dir.resolve("tokens"));
-    Path conf = dir.resolve("softhsm2.conf");
-    Files.writeString(conf, "directories.tokendir = " + dir.resolve("tokens") + "\nobjectstore.backend = file\n"
-        + "log.level = ERROR\n");
+    SoftHsmDirectory tokens = SoftHsmDirectory.create("cloudhsm-stores");
     String suffix = UUID.randomUUID().toString().substring(0, 6);
     String defaultPassword = "default-" + UUID.randomUUID().toString().substring(0, 8);
-    initToken(conf, "default-" + suffix, defaultPassword);
-    initToken(conf, "store2-" + suffix, STORE_PASSWORD.substring(STORE_PASSWORD.indexOf(':') + 1));
+    tokens.initToken("default-" + suffix, defaultPassword);
+    tokens.initToken("store2-" + suffix, STORE_PASSWORD.substring(STORE_PASSWORD.indexOf(':') + 1));
     module = TestPkcs11Module.forChildProcess("cloudhsm-stores");
     module.set("vendor=cloudhsm");
 
-    Path config = dir.resolve("kmsgw.yaml");
+    Path config = tokens.dir().resolve("kmsgw.yaml");
     Files.writeString(config, String.join("\n",
         "# as an operator writes it for AWS CloudHSM (hsm-config/cloudhsm.yaml), on the test module",
         "hsm:",
@@ -85,22 +79,13 @@ class CloudHsmCustomStoreIT {
         "      size: 4",
         ""));
     env = new HashMap<>(module.environment());
-    env.put("SOFTHSM2_CONF", conf.toString());
+    env.put("SOFTHSM2_CONF", tokens.conf().toString());
     env.put("KMSGW_HSM_PIN", "crypto-user:" + defaultPassword);
     serveArgs = List.of("--config", config.toString());
     gateway = GatewayProcess.start("cloudhsm-stores", d -> env, d -> serveArgs);
     cli = new AwsCli(gateway, gateway.dataDir().resolveSibling(gateway.dataDir().getFileName() + "-cli"));
     kms = gateway.client();
     work = cli.work();
-  }
-
-  private static void initToken(Path conf, String label, String userPin) throws Exception {
-    ProcessBuilder init = new ProcessBuilder("softhsm2-util", "--init-token", "--free", "--label", label,
-        "--so-pin", "cloudhsm-so-pin", "--pin", userPin).redirectErrorStream(true);
-    init.environment().put("SOFTHSM2_CONF", conf.toString());
-    Process p = init.start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertTrue(p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0, out);
   }
 
   @AfterAll

@@ -121,14 +121,10 @@ class HsmIvGatewayIT {
         "cluster-kmsgwdevtwo", "--key-store-password", "dev_cu:" + DEV_PIN, "--trust-anchor-certificate",
         "file://" + anchor).getString("CustomKeyStoreId");
     cli.ok("connect-custom-key-store", "--custom-key-store-id", id);
-    io.kmsgw.testing.Eventually.eventually(id + " is CONNECTED", () -> {
-      try {
-        return "CONNECTED".equals(cli.ok("describe-custom-key-stores", "--custom-key-store-id", id)
-            .getJsonArray("CustomKeyStores").getJsonObject(0).getString("ConnectionState"));
-      } catch (Exception e) {
-        throw new IllegalStateException(e);
-      }
-    });
+    try (var kms = gateway.client()) {
+      io.kmsgw.testing.Eventually.eventually(id + " is CONNECTED", () -> kms.describeCustomKeyStores(
+          r -> r.customKeyStoreId(id)).customKeyStores().get(0).connectionStateAsString().equals("CONNECTED"));
+    }
     String keyId = cli.ok("create-key", "--custom-key-store-id", id, "--origin", "AWS_CLOUDHSM")
         .getJsonObject("KeyMetadata").getString("KeyId");
     Files.writeString(work.resolve("dev2.txt"), "in the second development token, HSM IVs");

@@ -10,9 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import io.kmsgw.domain.CustomKeyStore;
 import io.kmsgw.domain.KeyRecord;
 import io.kmsgw.error.KmsException;
-import io.kmsgw.hsm.pkcs11.Pkcs11Connector;
 import io.kmsgw.hsm.pkcs11.Pkcs11Options;
-import io.kmsgw.keystore.HsmWorkers;
 import io.kmsgw.keystore.KeyStoreConnection;
 import io.kmsgw.keystore.PinSealer;
 import io.kmsgw.testing.KmsFixture;
@@ -22,9 +20,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -37,10 +32,9 @@ import org.junit.jupiter.api.Test;
 class HsmIvCustomKeyStoreTest {
   private static final String CLUSTER = "cluster-hsmivstoretwo";
   private static final String PASSWORD = "kmsuser:" + TestToken.USER_PIN;
-  private static final ScheduledExecutorService connecting = Executors.newScheduledThreadPool(2);
-  private static final ExecutorService workers = Executors.newFixedThreadPool(4);
   private static TestPkcs11Module module;
   private static KmsFixture kms;
+  private static CustomKeyStoreFixture stores;
   private static CustomKeyStoreService service;
 
   /** CloudHSM's profile: the HSM's IVs, no session-object copies, the standard tag-mismatch code. */
@@ -59,20 +53,15 @@ class HsmIvCustomKeyStoreTest {
     String defaultPin = "crypto-user:" + TestToken.USER_PIN;
     kms = new KmsFixture(defaultToken, TestToken.scratch("hsmiv-cks"),
         cloudHsm(library, defaultToken.label(), defaultPin::toCharArray));
-    CustomKeyStoreService.ConnectionFactory factory = (id, clusterId, pin) -> new KeyStoreConnection(id,
-        new Pkcs11Connector(cloudHsm(library, storeLabel, pin)), connecting, Duration.ofMillis(50),
-        Duration.ofMillis(200), new HsmWorkers(workers, Duration.ofSeconds(2)), false,
-        hsm -> service.afterConnect(id, hsm));
-    service = new CustomKeyStoreService(KmsFixture.SETTINGS, kms.store, kms.stores, java.util.Set.of(CLUSTER),
-        factory, new PinSealer(kms.stores), kms.lifecycleExecutor, kms.storeExecutor, kms.clock);
-    service.load();
+    stores = new CustomKeyStoreFixture(kms, java.util.Set.of(CLUSTER),
+        (clusterId, pin) -> cloudHsm(library, storeLabel, pin));
+    service = stores.service;
   }
 
   @AfterAll
   static void stop() {
     kms.close();
-    connecting.shutdownNow();
-    workers.shutdownNow();
+    stores.close();
     module.reset();
   }
 
