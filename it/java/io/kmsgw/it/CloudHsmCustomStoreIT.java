@@ -40,6 +40,8 @@ import software.amazon.awssdk.services.kms.model.KeyState;
  */
 class CloudHsmCustomStoreIT {
   static final String CLUSTER = "cluster-cloudhsmivtwo";
+  /** The same vendor with {@code capabilities.gcm_iv_from_hsm: false}, which the HSM contradicts. */
+  static final String MISCONFIGURED = "cluster-cloudhsmnoiv22";
   static final String STORE_PASSWORD = "kmsuser:" + UUID.randomUUID().toString().substring(0, 12);
   static final String WRONG_PASSWORD = "kmsuser:not-the-password";
 
@@ -58,6 +60,7 @@ class CloudHsmCustomStoreIT {
     String defaultPassword = "default-" + UUID.randomUUID().toString().substring(0, 8);
     tokens.initToken("default-" + suffix, defaultPassword);
     tokens.initToken("store2-" + suffix, STORE_PASSWORD.substring(STORE_PASSWORD.indexOf(':') + 1));
+    tokens.initToken("store3-" + suffix, STORE_PASSWORD.substring(STORE_PASSWORD.indexOf(':') + 1));
     module = TestPkcs11Module.forChildProcess("cloudhsm-stores");
     module.set("vendor=cloudhsm");
 
@@ -77,6 +80,12 @@ class CloudHsmCustomStoreIT {
         "    token_label: store2-" + suffix,
         "    pool:",
         "      size: 4",
+        "  " + MISCONFIGURED + ":",
+        "    vendor: cloudhsm",
+        "    library: " + TestPkcs11Module.library(),
+        "    token_label: store3-" + suffix,
+        "    capabilities:",
+        "      gcm_iv_from_hsm: false",
         ""));
     env = new HashMap<>(module.environment());
     env.put("SOFTHSM2_CONF", tokens.conf().toString());
@@ -121,9 +130,7 @@ class CloudHsmCustomStoreIT {
 
   @Test
   void customKeyStoreOnCloudHsm_createConnectCrypto_restart_wrongPassword_reconnect() throws Exception {
-    Path anchor = work.resolve("anchor.pem");
-    Files.copy(Path.of(System.getProperty("kmsgw.project.dir", "."), "src/main/resources/dev/trust-anchor.pem"),
-        anchor);
+    Path anchor = Files.writeString(work.resolve("anchor.pem"), anchorPem());
     String id = cli.ok("create-custom-key-store", "--custom-key-store-name", "cloudhsm-2", "--cloud-hsm-cluster-id",
         CLUSTER, "--key-store-password", STORE_PASSWORD, "--trust-anchor-certificate", "file://" + anchor)
         .getString("CustomKeyStoreId");
@@ -209,5 +216,38 @@ class CloudHsmCustomStoreIT {
     assertTrue(wrongContext.exit() != 0 && wrongContext.err().contains("InvalidCiphertextException"),
         wrongContext.err());
     assertEquals(KeyState.ENABLED, kms.describeKey(r -> r.keyId(keyId)).keyMetadata().keyState());
+  }
+
+  /**
+   * A cluster whose {@code capabilities.gcm_iv_from_hsm: false} contradicts its HSM: the connection's self-test leaves
+   * that store FAILED with a message naming the flag, before any Encrypt could hand out ciphertext that no Decrypt
+   * opens, and the default key store keeps serving.
+   */
+  @Test
+  void clusterFlagThatContradictsTheHsm_leavesThatStoreFailed_namingTheFlag() throws Exception {
+    String anchor = anchorPem();
+    String id = kms.createCustomKeyStore(r -> r.customKeyStoreName("cloudhsm-no-iv").cloudHsmClusterId(MISCONFIGURED)
+        .keyStorePassword(STORE_PASSWORD.replace("kmsuser:", "other_cu:")).trustAnchorCertificate(anchor))
+        .customKeyStoreId();
+    kms.connectCustomKeyStore(r -> r.customKeyStoreId(id));
+    awaitState(id, ConnectionStateType.FAILED);
+    JsonObject health = new JsonObject(new RawClient(gateway.endpoint()).healthDetail().body());
+    JsonObject store = health.getJsonArray("keyStores").stream().map(JsonObject.class::cast)
+        .filter(h -> id.equals(h.getString("keyStore"))).findFirst().orElseThrow();
+    assertEquals("FAILED", store.getString("state"));
+    String message = store.getString("message");
+    assertTrue(message.contains("clusters.<id>.capabilities.gcm_iv_from_hsm") && message.contains(id)
+        && message.contains("KMSGW_CLUSTERS_<ID>_CAPABILITIES_GCM_IV_FROM_HSM=true"), store.toString());
+    assertFalse(message.contains("hsm.capabilities"), "not the default store's key: " + message);
+    String defaultKey = kms.createKey(r -> r.description("the default store serves on")).keyMetadata().keyId();
+    assertEquals("still served", kms.decrypt(r -> r.ciphertextBlob(kms.encrypt(e -> e.keyId(defaultKey)
+        .plaintext(software.amazon.awssdk.core.SdkBytes.fromUtf8String("still served"))).ciphertextBlob()))
+        .plaintext().asUtf8String());
+    kms.disconnectCustomKeyStore(r -> r.customKeyStoreId(id));
+  }
+
+  private static String anchorPem() throws java.io.IOException {
+    return Files.readString(Path.of(System.getProperty("kmsgw.project.dir", "."),
+        "src/main/resources/dev/trust-anchor.pem"));
   }
 }
