@@ -270,14 +270,25 @@ public final class GatewayProcess implements AutoCloseable {
   }
 
   public KmsClient client(String accessKeyId, String secret) {
+    return builder(accessKeyId, secret)
+        .overrideConfiguration(ClientOverrideConfiguration.builder()
+            .retryStrategy(RetryMode.STANDARD).build())
+        .build();
+  }
+
+  /** The administrator's client with no retry at all, so that a test sees the gateway's first answer, 500s too. */
+  public KmsClient clientWithoutRetries() {
+    return builder(ACCESS_KEY_ID, SECRET)
+        .overrideConfiguration(o -> o.retryStrategy(software.amazon.awssdk.awscore.retry.AwsRetryStrategy.doNotRetry()))
+        .build();
+  }
+
+  private software.amazon.awssdk.services.kms.KmsClientBuilder builder(String accessKeyId, String secret) {
     return KmsClient.builder()
         .endpointOverride(endpoint())
         .region(Region.of(REGION))
         .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(accessKeyId, secret)))
-        .httpClient(UrlConnectionHttpClient.create())
-        .overrideConfiguration(ClientOverrideConfiguration.builder()
-            .retryStrategy(RetryMode.STANDARD).build())
-        .build();
+        .httpClient(UrlConnectionHttpClient.create());
   }
 
   @Override

@@ -24,10 +24,11 @@ import org.junit.jupiter.api.Test;
  * a bad tag) with {@code KMSGW_HSM_CAPABILITIES_GCM_IV_FROM_HSM=true}, driven by the unmodified AWS CLI: it encrypts,
  * decrypts and generates data keys, and after a restart the old ciphertext still decrypts.
  *
- * <p>The development mode keeps its plain PIN ({@code pin=plain} after {@code vendor=cloudhsm}): its token is created
- * through the module with that PIN, which CloudHSM's {@code user:password} form would not log in to (docs/testing.md).
+ * <p>The whole of {@code vendor=cloudhsm}, CloudHSM's {@code user:password} PIN included: the development mode creates
+ * its tokens with the PIN alone and, with {@code KMSGW_DEV_PIN_USER}, logs in with {@code <user>:<PIN>}.
  */
 class HsmIvGatewayIT {
+  private static final String DEV_PIN = "hsmiv-Dev-PIN-4417";
   private static TestPkcs11Module module;
   private static GatewayProcess gateway;
   private static AwsCli cli;
@@ -36,7 +37,7 @@ class HsmIvGatewayIT {
   @BeforeAll
   static void start() throws Exception {
     module = TestPkcs11Module.forChildProcess("hsmiv-it");
-    module.set("vendor=cloudhsm", "pin=plain");
+    module.set("vendor=cloudhsm");
     gateway = GatewayProcess.start("hsmiv", env());
     cli = new AwsCli(gateway, gateway.dataDir().resolveSibling(gateway.dataDir().getFileName() + "-cli"));
     work = cli.work();
@@ -46,6 +47,8 @@ class HsmIvGatewayIT {
     Map<String, String> env = new HashMap<>(module.environment());
     env.put("KMSGW_HSM_LIBRARY", TestPkcs11Module.library().toString());
     env.put("KMSGW_HSM_CAPABILITIES_GCM_IV_FROM_HSM", "true");
+    env.put("KMSGW_DEV_PIN_USER", "dev_cu");
+    env.put("KMSGW_DEV_PIN", DEV_PIN);
     env.put("KMSGW_HSM_CAPABILITIES_SESSION_KEY_COPIES", "false");
     env.put("KMSGW_HSM_CAPABILITIES_GCM_GENERAL_ERROR_ON_TAG_MISMATCH", "false");
     return env;
@@ -75,6 +78,8 @@ class HsmIvGatewayIT {
     assertEquals(0x03, shortBlob[0], "a version-3 blob: zero block in front of a short plaintext");
     Files.write(work.resolve("long.bin"), longBlob);
     Files.write(work.resolve("short.bin"), shortBlob);
+    assertFalse(module.events("login user=dev_cu rv=CKR_OK").isEmpty(), "logged in with CloudHSM's PIN form: "
+        + module.events());
     List<String> written = module.events("gcm_iv written");
     assertFalse(written.isEmpty(), module.events().toString());
     String hex = java.util.HexFormat.of().formatHex(java.util.Arrays.copyOfRange(longBlob, 21, 33));
@@ -103,6 +108,31 @@ class HsmIvGatewayIT {
     AwsCli.Result wrong = cli.run("decrypt", "--ciphertext-blob", "fileb://long.bin", "--encryption-context",
         "purpose=other");
     assertTrue(wrong.exit() != 0 && wrong.err().contains("InvalidCiphertextException"), wrong.err());
+  }
+
+  /**
+   * The development cluster sits behind the same module and takes the default store's flags: a custom key store on it
+   * logs in with {@code dev_cu:<PIN>} and seals with the HSM's IVs.
+   */
+  @Test
+  void developmentCluster_inCloudHsmMode_connectsWithTheUserColonPinPassword_andSealsWithTheHsmsIv() throws Exception {
+    Path anchor = gateway.dataDir().resolve("softhsm/trust-anchor.pem");
+    String id = cli.ok("create-custom-key-store", "--custom-key-store-name", "dev2-cloudhsm", "--cloud-hsm-cluster-id",
+        "cluster-kmsgwdevtwo", "--key-store-password", "dev_cu:" + DEV_PIN, "--trust-anchor-certificate",
+        "file://" + anchor).getString("CustomKeyStoreId");
+    cli.ok("connect-custom-key-store", "--custom-key-store-id", id);
+    try (var kms = gateway.client()) {
+      io.kmsgw.testing.Eventually.eventually(id + " is CONNECTED", () -> kms.describeCustomKeyStores(
+          r -> r.customKeyStoreId(id)).customKeyStores().get(0).connectionStateAsString().equals("CONNECTED"));
+    }
+    String keyId = cli.ok("create-key", "--custom-key-store-id", id, "--origin", "AWS_CLOUDHSM")
+        .getJsonObject("KeyMetadata").getString("KeyId");
+    Files.writeString(work.resolve("dev2.txt"), "in the second development token, HSM IVs");
+    byte[] blob = b64(cli.ok("encrypt", "--key-id", keyId, "--plaintext", "fileb://dev2.txt"), "CiphertextBlob");
+    assertEquals(0x02, blob[0], "the development cluster's store takes gcm_iv_from_hsm from hsm.capabilities");
+    Files.write(work.resolve("dev2.bin"), blob);
+    assertOpens("dev2.bin", "in the second development token, HSM IVs", null);
+    cli.ok("disconnect-custom-key-store", "--custom-key-store-id", id);
   }
 
   private static void assertOpens(String file, String expected, String context) throws Exception {

@@ -97,20 +97,10 @@ class HsmQualificationIT {
    * writes one for CloudHSM (vendor profile {@code cloudhsm}, its defaults, a {@code user:password} PIN).
    */
   private static void emulatedCloudHsm() throws Exception {
-    Path dir = Path.of("target", "it", "qualify-token-" + UUID.randomUUID().toString().substring(0, 8))
-        .toAbsolutePath();
-    Files.createDirectories(dir.resolve("tokens"));
-    Path conf = dir.resolve("softhsm2.conf");
-    Files.writeString(conf, "directories.tokendir = " + dir.resolve("tokens") + "\nobjectstore.backend = file\n"
-        + "log.level = ERROR\n");
+    SoftHsmDirectory tokens = SoftHsmDirectory.create("qualify-token");
     String label = "hsm1-" + UUID.randomUUID().toString().substring(0, 6);
     String userPin = "qualify-" + UUID.randomUUID().toString().substring(0, 8);
-    ProcessBuilder init = new ProcessBuilder("softhsm2-util", "--init-token", "--free", "--label", label,
-        "--so-pin", "qualify-so-pin", "--pin", userPin).redirectErrorStream(true);
-    init.environment().put("SOFTHSM2_CONF", conf.toString());
-    Process p = init.start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertTrue(p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0, out);
+    tokens.initToken(label, userPin);
 
     TestPkcs11Module module = TestPkcs11Module.forChildProcess("qualify");
     module.set("vendor=cloudhsm");
@@ -118,9 +108,9 @@ class HsmQualificationIT {
     toolModule = TestPkcs11Module.forChildProcess("qualify-tool");
     toolModule.set("vendor=cloudhsm", "read_only_sessions=allow");
     env.putAll(module.environment());
-    env.put("SOFTHSM2_CONF", conf.toString());
+    env.put("SOFTHSM2_CONF", tokens.conf().toString());
     env.put("KMSGW_HSM_PIN", "crypto-user:" + userPin);
-    config = dir.resolve("kmsgw.yaml");
+    config = tokens.dir().resolve("kmsgw.yaml");
     Files.writeString(config, String.join("\n",
         "# written by HsmQualificationIT as an operator writes one for AWS CloudHSM (hsm-config/cloudhsm.yaml)",
         "data_dir: /var/lib/kmsgw",

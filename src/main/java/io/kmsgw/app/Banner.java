@@ -45,13 +45,14 @@ public final class Banner {
     if (dev != null) {
       sb.append("\n  A second SoftHSM2 token (").append(HsmDefinitions.DEV_TOKEN_LABEL).append(") is ready for a custom key ")
           .append("store on ").append(HsmDefinitions.DEV_CLUSTER_ID).append(":\n");
+      String user = dev.pinUser() == null ? "" : dev.pinUser() + ":";
       if (dev.fromEnvironment() != null) {
-        sb.append("    PIN=\"$KMSGW_DEV_PIN\"\n");
+        sb.append("    PIN=\"").append(user).append("$KMSGW_DEV_PIN\"\n");
       } else if (dev.generated() != null) {
-        sb.append("    PIN=").append(dev.generated()).append('\n');
+        sb.append("    PIN=").append(user).append(dev.generated()).append('\n');
         sb.append("    # generated now and saved (owner-only) in ").append(dev.pinFile()).append('\n');
       } else {
-        sb.append("    PIN=$(cat ").append(dev.pinFile()).append(")\n");
+        sb.append("    PIN=").append(user).append("$(cat ").append(dev.pinFile()).append(")\n");
       }
       sb.append("    aws --endpoint-url ").append(endpoint).append(" kms create-custom-key-store --custom-key-store-name ")
           .append("dev2 --cloud-hsm-cluster-id ").append(HsmDefinitions.DEV_CLUSTER_ID)

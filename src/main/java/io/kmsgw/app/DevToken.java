@@ -34,19 +34,19 @@ final class DevToken {
 
   /**
    * The development tokens' crypto user PIN: where it comes from, and the PIN itself when this start generated it
-   * (the only time it is printed).
+   * (the only time it is printed). {@code pinUser} ({@code KMSGW_DEV_PIN_USER}), when set, is put in front of the PIN
+   * at login, {@code <user>:<PIN>}: AWS CloudHSM's PIN form, for a module in front of SoftHSM2 that emulates it.
    */
-  record Prepared(Path pinFile, String fromEnvironment, String generated) {
+  record Prepared(Path pinFile, String fromEnvironment, String generated, String pinUser) {
     Supplier<char[]> pin() {
-      if (fromEnvironment != null) {
-        return fromEnvironment::toCharArray;
-      }
       return () -> {
+        String pin;
         try {
-          return SecretFiles.firstLine(pinFile).toCharArray();
+          pin = fromEnvironment != null ? fromEnvironment : SecretFiles.firstLine(pinFile);
         } catch (IOException e) {
           throw new UncheckedIOException("cannot read the PIN file " + pinFile, e);
         }
+        return (pinUser == null ? pin : pinUser + ":" + pin).toCharArray();
       };
     }
   }
@@ -54,7 +54,8 @@ final class DevToken {
   /**
    * Makes sure both development tokens exist: the default key store's ({@code hsm.token_label}) and the second
    * one, for a custom key store on {@code cluster-kmsgwdevtwo}. Both have the same user PIN: {@code KMSGW_DEV_PIN}
-   * when set, else one generated on first start and kept in {@code softhsm/user-pin}.
+   * when set, else one generated on first start and kept in {@code softhsm/user-pin}. They are created with the PIN
+   * alone, also when {@code KMSGW_DEV_PIN_USER} asks for CloudHSM's {@code user:PIN} at login.
    */
   static Prepared prepare(GatewayConfig config) throws IOException, HsmException {
     Path dir = directory(config.dataDir());
@@ -93,7 +94,7 @@ final class DevToken {
         Files.write(anchor, in.readAllBytes());
       }
     }
-    return new Prepared(userPin, devPin, generated);
+    return new Prepared(userPin, devPin, generated, config.hsm().devPinUser());
   }
 
   /** An example trust anchor certificate to pass to CreateCustomKeyStore in development (not a secret). */

@@ -69,6 +69,7 @@ public final class ConfigLoader {
     DEFAULTS.put("limits.keys_per_account", "1000");
     DEFAULTS.put("dev.clock_offset_days", "0");
     DEFAULTS.put("dev.pin", "");
+    DEFAULTS.put("dev.pin_user", "");
     DEFAULTS.put("dev.xks_access_key_id", "");
     DEFAULTS.put("dev.xks_secret_access_key", "");
     DEFAULTS.put("xks.fleet_size", "1");
@@ -281,12 +282,14 @@ public final class ConfigLoader {
     } else if (devPin != null && (devPin.length() < 7 || devPin.length() > 32)) {
       errors.add("dev.pin: 7 to 32 characters (as a KeyStorePassword)");
     }
+    String devPinUser = DevPinUser.parse(blankToNull(v.get("dev.pin_user")), devToken, errors);
     String logLevel = v.get("log.level").toUpperCase(Locale.ROOT);
     if (!List.of("SEVERE", "WARNING", "INFO", "FINE", "FINER", "FINEST", "ALL", "OFF").contains(logLevel)) {
       errors.add("log.level: one of SEVERE, WARNING, INFO, FINE, FINER, FINEST");
     }
     GatewayConfig.Audit audit = audit(v, dataDir, errors);
-    List<HsmDefinition> clusters = HsmDefinitions.parse(fromFile, env, devToken, library, dataDir, errors);
+    List<HsmDefinition> clusters = HsmDefinitions.parse(fromFile, env, devToken, library,
+        HsmDefinitions.devCapabilities(ivFromHsm, generalError, sessionCopies), dataDir, errors);
     XksSettings xks = XksSettings.parse(v, fromFile, env, devToken, region, blankToNull(v.get("dev.xks_access_key_id")),
         blankToNull(v.get("dev.xks_secret_access_key")), errors);
     List<GatewayConfig.Account> accounts = Accounts.parse(fromFile, env, account, errors);
@@ -297,7 +300,7 @@ public final class ConfigLoader {
         new GatewayConfig.Http(host, port, cert, key, connections, hostnames),
         new GatewayConfig.Admin(akid, secret),
         new GatewayConfig.Hsm(vendor, library, tokenLabel, devToken, pin, pinFile, poolSize, borrow, idle,
-            initialBackoff, maxBackoff, ivFromHsm, generalError, sessionCopies, devPin, initArgs),
+            initialBackoff, maxBackoff, ivFromHsm, generalError, sessionCopies, devPin, initArgs, devPinUser),
         new GatewayConfig.Store(blankToNull(v.get("store.jdbc_url")), blankToNull(v.get("store.username")),
             path(v.get("store.password_file"))),
         List.copyOf(clusters), List.copyOf(accounts), keyQuota, clockOffsetDays, logLevel, audit, xks);

@@ -78,7 +78,8 @@ public record GatewayConfig(
       boolean gcmGeneralErrorOnTagMismatch,
       boolean sessionKeyCopies,
       String devPin,
-      String initArgs) implements TokenSettings {
+      String initArgs,
+      String devPinUser) implements TokenSettings {
     @Override
     public String toString() {
       return "Hsm[vendor=" + vendor + ", library=" + library + ", token=" + tokenLabel + ", devToken=" + devToken

@@ -7,6 +7,8 @@ package io.kmsgw.config;
  *
  * @param minHsms fewer tokens than this visible with the label is {@code INSUFFICIENT_CLOUDHSM_HSMS}
  * @param autoReconnect retry a failed connection with backoff instead of waiting for Disconnect then Connect
+ * @param gcmIvFromHsm the HSM writes its own AES-GCM IV into the parameters ({@code capabilities.gcm_iv_from_hsm},
+ *     by default the vendor's profile), as for the default key store's {@code hsm.capabilities.gcm_iv_from_hsm}
  * @param devToken the development profile's own SoftHSM2 token, created under the data directory
  * @param initArgs the library's {@code C_Initialize} parameter string ({@code init_args}), or null for none
  */
@@ -20,6 +22,7 @@ public record HsmDefinition(
     long validateAfterIdleMs,
     int minHsms,
     boolean autoReconnect,
+    boolean gcmIvFromHsm,
     boolean gcmGeneralErrorOnTagMismatch,
     boolean sessionKeyCopies,
     boolean devToken,

@@ -42,6 +42,7 @@ public final class HsmDefinitions {
     FIELDS.put("pool.validate_after_idle_ms", "10000");
     FIELDS.put("min_hsms", "1");
     FIELDS.put("auto_reconnect", "false");
+    FIELDS.put("capabilities.gcm_iv_from_hsm", "");
     FIELDS.put("capabilities.gcm_general_error_on_tag_mismatch", "");
     FIELDS.put("capabilities.session_key_copies", "");
     FIELDS.put("init_args", "");
@@ -73,8 +74,18 @@ public final class HsmDefinitions {
         + field.toUpperCase(Locale.ROOT).replace('.', '_');
   }
 
+  /**
+   * The development cluster's capability flags: the default key store's, since both development tokens are reached
+   * through the same {@code hsm.library} (which may be a module in front of SoftHSM2 that generates IVs).
+   */
+  static Map<String, String> devCapabilities(boolean gcmIvFromHsm, boolean generalError, boolean sessionKeyCopies) {
+    return Map.of("capabilities.gcm_iv_from_hsm", Boolean.toString(gcmIvFromHsm),
+        "capabilities.gcm_general_error_on_tag_mismatch", Boolean.toString(generalError),
+        "capabilities.session_key_copies", Boolean.toString(sessionKeyCopies));
+  }
+
   static List<HsmDefinition> parse(Map<String, String> fromFile, Map<String, String> env, boolean devToken,
-      String devLibrary, java.nio.file.Path dataDir, List<String> errors) {
+      String devLibrary, Map<String, String> devCapabilities, java.nio.file.Path dataDir, List<String> errors) {
     Set<String> ids = new TreeSet<>();
     for (String key : fromFile.keySet()) {
       if (key.startsWith(PREFIX)) {
@@ -99,6 +110,7 @@ public final class HsmDefinitions {
       Map<String, String> v = new LinkedHashMap<>(FIELDS);
       v.put("library", devLibrary);
       v.put("token_label", DEV_TOKEN_LABEL);
+      v.putAll(devCapabilities);
       out.add(definition(DEV_CLUSTER_ID, v, true, dataDir, errors));
     }
     return out;
@@ -125,23 +137,21 @@ public final class HsmDefinitions {
     if (label.isEmpty() || label.length() > 32) {
       errors.add(where + "token_label: 1 to 32 characters");
     }
-    if (vendor.gcmIvFromHsm()) {
-      errors.add(where + "vendor: " + vendor.displayName() + " generates GCM IVs itself, which kmsgw does not "
-          + "support yet");
-    }
     int pool = v.get("pool.size").isEmpty() ? vendor.defaultPoolSize()
         : ConfigLoader.integer(v, "pool.size", 1, 1024, errors, where);
     long borrow = ConfigLoader.integer(v, "pool.borrow_timeout_ms", 1, 600_000, errors, where);
     long idle = ConfigLoader.integer(v, "pool.validate_after_idle_ms", 0, 86_400_000, errors, where);
     int minHsms = ConfigLoader.integer(v, "min_hsms", 1, 64, errors, where);
     boolean auto = ConfigLoader.bool(v, "auto_reconnect", errors, where);
+    boolean ivFromHsm = v.get("capabilities.gcm_iv_from_hsm").isEmpty() ? vendor.gcmIvFromHsm()
+        : ConfigLoader.bool(v, "capabilities.gcm_iv_from_hsm", errors, where);
     boolean generalError = v.get("capabilities.gcm_general_error_on_tag_mismatch").isEmpty()
         ? vendor.gcmGeneralErrorOnTagMismatch()
         : ConfigLoader.bool(v, "capabilities.gcm_general_error_on_tag_mismatch", errors, where);
     boolean copies = v.get("capabilities.session_key_copies").isEmpty() ? vendor.sessionKeyCopies()
         : ConfigLoader.bool(v, "capabilities.session_key_copies", errors, where);
     String initArgs = InitArgs.parse(v.get("init_args"), dataDir, vendor, library, where + "init_args", errors);
-    return new HsmDefinition(id, vendor, library, label, pool, borrow, idle, minHsms, auto, generalError, copies, dev,
-        initArgs);
+    return new HsmDefinition(id, vendor, library, label, pool, borrow, idle, minHsms, auto, ivFromHsm, generalError,
+        copies, dev, initArgs);
   }
 }

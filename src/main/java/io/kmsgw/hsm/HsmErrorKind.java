@@ -40,6 +40,13 @@ public enum HsmErrorKind {
   RESOURCE_EXHAUSTED(false, false),
   /** The mechanism, a parameter or an attribute is not supported by this HSM. */
   UNSUPPORTED(false, false),
+  /**
+   * The HSM handles AES-GCM IVs other than the store's profile ({@code gcm_iv_from_hsm}) says, or in a way kmsgw cannot
+   * seal with (Thales Luna in FIPS mode appends its IV to the output): nothing was handed out. Its message is written
+   * for the client as well as the log (no return code, no key material), since only it says what the operator must
+   * change.
+   */
+  GCM_IV_MODE(false, false),
   /** The key object's own attributes do not allow this function (CKA_ENCRYPT or CKA_DECRYPT false, say). */
   KEY_USAGE_NOT_PERMITTED(false, false),
   /** Anything else. */

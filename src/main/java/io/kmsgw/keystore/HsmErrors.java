@@ -26,6 +26,9 @@ final class HsmErrors {
               + "You can retry the request.", e);
       case KEY_NOT_FOUND -> KmsException.internal(
           (keyArn == null ? "A key" : keyArn) + ": its material is missing from the HSM.", e);
+      // the message says what the operator must change (Thales Luna's HSM policy 12, say); it holds no secret
+      case GCM_IV_MODE -> KmsException.internal("The HSM did not seal the way this key store is configured for: "
+          + e.getMessage() + ".", e);
       default -> KmsException.internal("The HSM failed the request.", e);
     };
   }

@@ -149,7 +149,7 @@ public final class KeyStoreConnection implements AutoCloseable {
       // what the token offers first: the GCM IV self-test needs AES-GCM, and a missing mechanism says more
       MechanismCheck.require(keyStoreId, connected);
       // a store whose gcm_iv_from_hsm does not match its HSM never serves (GcmIvSelfTest)
-      GcmIvSelfTest.run(connected);
+      GcmIvSelfTest.run(keyStoreId, connected);
     } catch (HsmException e) {
       connected.close();
       failed(e, attemptEpoch);

@@ -89,6 +89,23 @@ class GcmIvSelfTestTest {
     assertFailedNamingTheFlag(connect(plain, TestToken.USER_PIN, true, true));
   }
 
+  /**
+   * Thales Luna in FIPS mode (HSM policy 12 off) appends an IV of its own to the output: with either value of the flag
+   * the store is FAILED at connection, with a message that names the flag, Luna and the policy to turn on.
+   */
+  @Test
+  void lunaFips_leavesTheStoreFailed_withEitherFlag_namingLunasPolicy12() throws Exception {
+    module.set("vendor=luna-fips");
+    for (boolean ivFromHsm : new boolean[] {false, true}) {
+      String message = assertFailedNamingTheFlag(connect(viaModule, TestToken.USER_PIN, false, ivFromHsm));
+      assertTrue(message.contains("Luna") && message.contains("policy 12"), ivFromHsm + ": " + message);
+      assertTrue(!message.contains("KMSGW_HSM_CAPABILITIES_GCM_IV_FROM_HSM=true"),
+          "turning the flag on would not help: " + message);
+      connection.close();
+      connection = null;
+    }
+  }
+
   @Test
   void matchingProfiles_connect_andTheSelfTestLeavesNoTokenObject() throws Exception {
     KeyStoreConnection c = connect(plain, TestToken.USER_PIN, true, false);

@@ -14,9 +14,7 @@ import io.kmsgw.domain.KeyState;
 import io.kmsgw.error.ErrorCode;
 import io.kmsgw.error.KmsException;
 import io.kmsgw.hsm.HsmKey;
-import io.kmsgw.hsm.pkcs11.Pkcs11Connector;
 import io.kmsgw.hsm.pkcs11.Pkcs11Options;
-import io.kmsgw.keystore.HsmWorkers;
 import io.kmsgw.keystore.KeyStoreConnection;
 import io.kmsgw.keystore.PinSealer;
 import io.kmsgw.testing.KmsFixture;
@@ -27,9 +25,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -48,29 +43,22 @@ class CustomKeyStoreServiceTest {
 
   static KmsFixture kms;
   static CustomKeyStoreService service;
-  static final ScheduledExecutorService connecting = Executors.newScheduledThreadPool(2);
-  static final ExecutorService workers = Executors.newFixedThreadPool(4);
+  static CustomKeyStoreFixture stores;
 
   @BeforeAll
   static void start() {
     kms = new KmsFixture("cks-default");
     LABELS.put(CLUSTER_NO_TOKEN, "no-such-token-label");
     String library = kms.token.library();
-    CustomKeyStoreService.ConnectionFactory factory = (id, clusterId, pin) -> new KeyStoreConnection(id,
-        new Pkcs11Connector(new Pkcs11Options(library, LABELS.get(clusterId), pin, 2, Duration.ofSeconds(2),
-            Duration.ofSeconds(10), true, true, 1)),
-        connecting, Duration.ofMillis(50), Duration.ofMillis(200), new HsmWorkers(workers, Duration.ofSeconds(2)),
-        false, hsm -> service.afterConnect(id, hsm));
-    service = new CustomKeyStoreService(KmsFixture.SETTINGS, kms.store, kms.stores, LABELS.keySet(), factory,
-        new PinSealer(kms.stores), kms.lifecycleExecutor, kms.storeExecutor, kms.clock);
-    service.load();
+    stores = new CustomKeyStoreFixture(kms, LABELS.keySet(), (clusterId, pin) -> new Pkcs11Options(library,
+        LABELS.get(clusterId), pin, 2, Duration.ofSeconds(2), Duration.ofSeconds(10), true, true, 1));
+    service = stores.service;
   }
 
   @AfterAll
   static void stop() {
     kms.close();
-    connecting.shutdownNow();
-    workers.shutdownNow();
+    stores.close();
   }
 
   static String readAnchor() {

@@ -88,7 +88,9 @@ final class Pkcs11Session implements HsmSession {
 
   @Override
   public byte[] encryptAesGcm(HsmKey key, byte[] iv, byte[] aad, byte[] plaintext) throws HsmException {
-    return withHandle(key, Call.ENCRYPT, handle -> gcm.encrypt(session, handle, iv, aad, plaintext));
+    byte[] sealed = withHandle(key, Call.ENCRYPT, handle -> gcm.encrypt(session, handle, iv, aad, plaintext));
+    GcmIvRecovery.checkSealedLength(sealed.length, plaintext.length);
+    return sealed;
   }
 
   @Override
@@ -109,10 +111,7 @@ final class Pkcs11Session implements HsmSession {
     });
     byte[] sealed = sealedAndCounter[0];
     if (sealedAndCounter[1] == null) {
-      // Luna's FIPS mode appends its IV to the output: not supported yet (docs/hsm-vendors.md)
-      throw new HsmException(HsmErrorKind.UNSUPPORTED, "the HSM's AES-GCM output is " + sealed.length
-          + " bytes for " + plaintext.length + " bytes of plaintext (expected plaintext + 16-byte tag); an IV appended "
-          + "to the output (Luna FIPS mode) is not supported; refusing to hand out that ciphertext");
+      GcmIvRecovery.checkSealedLength(sealed.length, plaintext.length); // throws: Luna's FIPS mode appends its IV
     }
     byte[] iv = GcmIvRecovery.ivFromCounterBlock(sealedAndCounter[1], new byte[CIPHER_IV_LENGTH]);
     return new GcmSealed(iv, sealed);

@@ -90,7 +90,7 @@ class HsmIvSealingTest {
     Hsm hsm = connect(plain, TestToken.USER_PIN, true, true);
     HsmKey key = hsm.withSession(s -> s.generateAes256Key("hsmiv:plain", new byte[] {2}));
     HsmException e = assertThrows(HsmException.class, () -> hsm.withSession(s -> s.encryptAesGcmHsmIv(key, AAD, PT)));
-    assertEquals(HsmErrorKind.UNSUPPORTED, e.kind());
+    assertEquals(HsmErrorKind.GCM_IV_MODE, e.kind());
     assertTrue(e.getMessage().contains("gcm_iv_from_hsm"), e.getMessage());
   }
 
@@ -100,8 +100,8 @@ class HsmIvSealingTest {
     Hsm hsm = connect(viaModule, TestToken.USER_PIN, true, true);
     HsmKey key = hsm.withSession(s -> s.generateAes256Key("hsmiv:luna", new byte[] {3}));
     HsmException e = assertThrows(HsmException.class, () -> hsm.withSession(s -> s.encryptAesGcmHsmIv(key, AAD, PT)));
-    assertEquals(HsmErrorKind.UNSUPPORTED, e.kind());
-    assertTrue(e.getMessage().contains("Luna"), e.getMessage());
+    assertEquals(HsmErrorKind.GCM_IV_MODE, e.kind());
+    assertTrue(e.getMessage().contains("Luna") && e.getMessage().contains("policy 12"), e.getMessage());
   }
 
   @Test

@@ -257,24 +257,37 @@ class TestModuleVendorTest {
     System.out.println("test module, JNI pIv memory at C_Encrypt: " + probe.get(0));
   }
 
-  /** Luna FIPS mode: the 16-byte IV comes back after the tag, where the adapter does see it. */
+  /**
+   * Luna FIPS mode: the 16-byte IV comes back after the tag (seen on a raw session), where the adapter sees it too and
+   * refuses to hand out that output, naming Luna and its HSM policy 12.
+   */
   @Test
-  void lunaFips_appendsTheHsmIvToTheCiphertext_andItOpensWithThatIv() throws HsmException {
+  void lunaFips_appendsTheHsmIvToTheCiphertext_andItOpensWithThatIv() throws Exception {
     module.set("vendor=luna-fips");
     Hsm hsm = connect(TestToken.USER_PIN, false, true, 1);
-    HsmKey key = hsm.withSession(s -> s.generateAes256Key("vendor:luna", new byte[] {6}));
     byte[] pt = "luna".getBytes(StandardCharsets.UTF_8);
-    byte[] out = hsm.withSession(s -> s.encryptAesGcm(key, IV, AAD, pt));
-    assertEquals(pt.length + 16 + 16, out.length, "ciphertext, tag, IV");
-    byte[] iv = Arrays.copyOfRange(out, out.length - 16, out.length);
+    byte[][] result = withRawKey(hsm, (raw, key) -> {
+      byte[] out = raw.encryptSingle(new Mechanism(CKM_AES_GCM, new GCM_PARAMS(IV, AAD, 128)), key, pt);
+      byte[] hsmIv = Arrays.copyOfRange(out, out.length - 16, out.length);
+      byte[] ct = Arrays.copyOf(out, out.length - 16);
+      byte[] opened = raw.decryptSingle(new Mechanism(CKM_AES_GCM, new GCM_PARAMS(hsmIv, AAD, 128)), key, ct);
+      PKCS11Exception callerIv = assertThrows(PKCS11Exception.class,
+          () -> raw.decryptSingle(new Mechanism(CKM_AES_GCM, new GCM_PARAMS(IV, AAD, 128)), key, ct));
+      assertEquals(0x40L, callerIv.getErrorCode(), "CKR_ENCRYPTED_DATA_INVALID: the caller's IV was not used");
+      return new byte[][] {out, hsmIv, opened};
+    });
+    assertEquals(pt.length + 16 + 16, result[0].length, "ciphertext, tag, IV");
     List<String> appended = module.events("gcm_iv appended");
     assertEquals(1, appended.size());
-    assertTrue(appended.get(0).endsWith("iv=" + HexFormat.of().formatHex(iv)), appended.get(0));
-    byte[] ct = Arrays.copyOf(out, out.length - 16);
-    assertArrayEquals(pt, hsm.withSession(s -> s.decryptAesGcm(key, iv, AAD, ct)));
-    HsmException callerIv = assertThrows(HsmException.class,
-        () -> hsm.withSession(s -> s.decryptAesGcm(key, IV, AAD, ct)));
-    assertEquals(HsmErrorKind.BAD_CIPHERTEXT, callerIv.kind(), "the IV the caller passed was not used");
+    assertTrue(appended.get(0).endsWith("iv=" + HexFormat.of().formatHex(result[1])), appended.get(0));
+    assertArrayEquals(pt, result[2]);
+
+    HsmKey key = hsm.withSession(s -> s.generateAes256Key("vendor:luna", new byte[] {6}));
+    HsmException refused = assertThrows(HsmException.class,
+        () -> hsm.withSession(s -> s.encryptAesGcm(key, IV, AAD, pt)));
+    assertEquals(HsmErrorKind.GCM_IV_MODE, refused.kind());
+    assertTrue(refused.getMessage().contains("Luna") && refused.getMessage().contains("policy 12"),
+        refused.getMessage());
   }
 
   private String lastIvEvent() {
