@@ -291,7 +291,10 @@ public final class KeyStoreConnection implements AutoCloseable {
       attempt(attemptEpoch);
     } else if (autoReconnect) {
       try {
-        connector.recover();
+        if (e.kind() != HsmErrorKind.TOKEN_REMOVED) {
+          // a removed token is not the library's fault: re-initialising would cut every other store on it
+          connector.recover();
+        }
       } catch (HsmException | RuntimeException re) {
         LOG.warning(() -> "key store " + keyStoreId + ": re-initialising the library failed: " + re.getMessage());
       }
@@ -312,7 +315,8 @@ public final class KeyStoreConnection implements AutoCloseable {
       case PIN_LOCKED -> "USER_LOCKED_OUT";
       case ANOTHER_USER_LOGGED_IN -> "USER_LOGGED_IN";
       case TOKEN_NOT_FOUND -> "CLUSTER_NOT_FOUND";
-      case INSUFFICIENT_HSMS -> "INSUFFICIENT_CLOUDHSM_HSMS";
+      // AWS: "the associated CloudHSM cluster does not contain any active HSMs" (see docs/decisions.md)
+      case INSUFFICIENT_HSMS, TOKEN_REMOVED -> "INSUFFICIENT_CLOUDHSM_HSMS";
       case DEVICE_ERROR, NOT_LOGGED_IN, SESSION_INVALID, LIBRARY_REINITIALISED -> "NETWORK_ERRORS";
       default -> "INTERNAL_ERROR";
     };
@@ -326,6 +330,7 @@ public final class KeyStoreConnection implements AutoCloseable {
       case PIN_LOCKED -> "the crypto user is locked out; the security officer must unlock it or reset its PIN";
       case ANOTHER_USER_LOGGED_IN -> "another user (the security officer?) is logged in to the token; log it out";
       case TOKEN_NOT_FOUND -> "check the token label and that the token is initialised";
+      case TOKEN_REMOVED -> "the token is not in its slot; put it back or bring its HSM up";
       case INSUFFICIENT_HSMS -> "fewer HSMs answer than the definition's min_hsms; check the cluster's members";
       case LIBRARY_ERROR -> "check hsm.library and the vendor client installation";
       case UNSUPPORTED -> "this token cannot serve as a kmsgw key store (see docs/hsm-vendors.md)";
@@ -400,7 +405,12 @@ public final class KeyStoreConnection implements AutoCloseable {
       if (s.state() == State.FAILED) {
         retryOnDemand();
       }
-      throw new KmsException(whenUnavailable, "The key store " + keyStoreId + " is " + s.state()
+      // a store that reconnects by itself will serve again soon: a key operation may be retried (docs/decisions.md)
+      boolean reconnecting = autoReconnect
+          && (s.state() == State.CONNECTING || s.state() == State.FAILED && awaitingRetry);
+      ErrorCode code = reconnecting && whenUnavailable == ErrorCode.KMS_INVALID_STATE ? ErrorCode.KEY_UNAVAILABLE
+          : whenUnavailable;
+      throw new KmsException(code, "The key store " + keyStoreId + " is " + s.state()
           + (s.errorCode() == null ? "" : " (" + s.errorCode() + ")") + "; its HSM cannot be used now.");
     }
     return s.hsm();
