@@ -269,6 +269,22 @@ public final class GatewayProcess implements AutoCloseable {
     return client(ACCESS_KEY_ID, SECRET);
   }
 
+  /**
+   * A client that does not retry, so that a test sees the gateway's first answer to each request; a request that
+   * takes longer than 30 s fails in the client.
+   */
+  public KmsClient clientWithoutRetries() {
+    return KmsClient.builder()
+        .endpointOverride(endpoint())
+        .region(Region.of(REGION))
+        .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(ACCESS_KEY_ID, SECRET)))
+        .httpClient(UrlConnectionHttpClient.create())
+        .overrideConfiguration(ClientOverrideConfiguration.builder()
+            .retryStrategy(software.amazon.awssdk.awscore.retry.AwsRetryStrategy.doNotRetry())
+            .apiCallTimeout(java.time.Duration.ofSeconds(30)).build())
+        .build();
+  }
+
   public KmsClient client(String accessKeyId, String secret) {
     return KmsClient.builder()
         .endpointOverride(endpoint())

@@ -12,12 +12,7 @@ import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
 import software.amazon.awssdk.core.SdkBytes;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.kms.KmsClient;
 import software.amazon.awssdk.services.kms.model.KmsException;
 
@@ -58,21 +53,9 @@ class TestModuleGatewayIT {
         module.events().toString());
   }
 
-  /** A client that does not retry, so that the test sees the gateway's first answer. */
-  private static KmsClient clientWithoutRetries() {
-    return KmsClient.builder()
-        .endpointOverride(gateway.endpoint())
-        .region(Region.of(GatewayProcess.REGION))
-        .credentialsProvider(StaticCredentialsProvider.create(
-            AwsBasicCredentials.create(GatewayProcess.ACCESS_KEY_ID, GatewayProcess.SECRET)))
-        .httpClient(UrlConnectionHttpClient.create())
-        .overrideConfiguration(o -> o.retryStrategy(AwsRetryStrategy.doNotRetry()))
-        .build();
-  }
-
   @Test
   void injectedDeviceError_isARetryableError_andTheStoreRecoversByItself() throws Exception {
-    try (KmsClient kms = clientWithoutRetries()) {
+    try (KmsClient kms = gateway.clientWithoutRetries()) {
       String keyId = kms.createKey(r -> r.description("before the fault")).keyMetadata().keyId();
       SdkBytes blob = kms.encrypt(r -> r.keyId(keyId).plaintext(SdkBytes.fromUtf8String("kept"))).ciphertextBlob();
 

@@ -77,6 +77,8 @@ public final class KeyStoreConnection implements AutoCloseable {
   private volatile boolean closed;
   /** FAILED with a retry scheduled: a request may bring that retry forward. */
   private volatile boolean awaitingRetry;
+  /** The failure being retried may end by itself within seconds (TransientFailures): keys stay usable meanwhile. */
+  private volatile boolean transientOutage;
   private final java.util.concurrent.atomic.AtomicLong lastDemandRetry =
       new java.util.concurrent.atomic.AtomicLong(System.nanoTime() - DEMAND_RETRY_NANOS);
 
@@ -173,6 +175,7 @@ public final class KeyStoreConnection implements AutoCloseable {
         return;
       }
       nextBackoff = initialBackoff;
+      transientOutage = false;
       HsmStats s = connected.stats();
       transition(State.CONNECTED, connected, null,
           "connected to " + connector.describe() + " with " + s.open() + " sessions");
@@ -186,6 +189,7 @@ public final class KeyStoreConnection implements AutoCloseable {
     }
     String code = connectionErrorCode(e.kind());
     boolean pin = e.kind() == HsmErrorKind.PIN_INCORRECT || e.kind() == HsmErrorKind.PIN_LOCKED;
+    transientOutage = transientOutage && TransientFailures.isTransient(e);
     String advice = advice(e.kind());
     if (pin) {
       transition(State.FAILED, null, code, e.getMessage() + "; " + advice + "; not retrying (a retry would count "
@@ -270,6 +274,7 @@ public final class KeyStoreConnection implements AutoCloseable {
       }
       dead = current.hsm();
       attemptEpoch = epoch;
+      transientOutage = reinitialised || TransientFailures.isTransient(e);
       if (reinitialised) {
         // another store on the same library recovered; nothing is known to be wrong with this one: log in again
         transition(State.CONNECTING, null, null, "the shared PKCS#11 library was re-initialised; reconnecting to "
@@ -406,14 +411,29 @@ public final class KeyStoreConnection implements AutoCloseable {
         retryOnDemand();
       }
       // a store that reconnects by itself will serve again soon: a key operation may be retried (docs/decisions.md)
-      boolean reconnecting = autoReconnect
-          && (s.state() == State.CONNECTING || s.state() == State.FAILED && awaitingRetry);
-      ErrorCode code = reconnecting && whenUnavailable == ErrorCode.KMS_INVALID_STATE ? ErrorCode.KEY_UNAVAILABLE
+      ErrorCode code = reconnectsByItself(s) && whenUnavailable == ErrorCode.KMS_INVALID_STATE ? ErrorCode.KEY_UNAVAILABLE
           : whenUnavailable;
       throw new KmsException(code, "The key store " + keyStoreId + " is " + s.state()
           + (s.errorCode() == null ? "" : " (" + s.errorCode() + ")") + "; its HSM cannot be used now.");
     }
     return s.hsm();
+  }
+
+  /**
+   * Whether the store is CONNECTED, or on its way back by itself after losing a working connection to a failure
+   * that may end within seconds (a device error, a removed token, ...): its keys stay usable in the API's eyes, and
+   * a request that meets it now gets a retryable KeyUnavailableException rather than a key shown Unavailable. A
+   * store that never connected, or whose failure needs an operator, has its keys Unavailable (docs/decisions.md).
+   */
+  public boolean servesOrReconnects() {
+    Snapshot s = current;
+    return s.state() == State.CONNECTED || reconnectsByItself(s);
+  }
+
+  /** Lost a working connection to a failure that may end by itself, and is reconnecting without an operator. */
+  private boolean reconnectsByItself(Snapshot s) {
+    return autoReconnect && transientOutage && !closed
+        && (s.state() == State.CONNECTING || s.state() == State.FAILED);
   }
 
   /**

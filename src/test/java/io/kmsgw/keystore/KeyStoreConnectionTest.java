@@ -172,8 +172,7 @@ class KeyStoreConnectionTest {
     eventually("FAILED", () -> c.status().state() == KeyStoreConnection.State.FAILED);
     assertTrue(c.status().message().contains("retrying in 30000 ms"), c.status().message());
     KmsException refused = assertThrows(KmsException.class, () -> c.hsm(ErrorCode.KMS_INVALID_STATE));
-    assertEquals(ErrorCode.KEY_UNAVAILABLE, refused.code(), "the request itself is refused at once, as retryable: "
-        + "the store reconnects by itself");
+    assertEquals(ErrorCode.KMS_INVALID_STATE, refused.code(), "the request itself is refused at once");
     eventually("CONNECTED long before the 30 s backoff", c::isConnected);
     assertEquals(2, connector.attempts.get());
   }
