@@ -274,25 +274,22 @@ public final class GatewayProcess implements AutoCloseable {
    * takes longer than 30 s fails in the client.
    */
   public KmsClient clientWithoutRetries() {
-    return KmsClient.builder()
-        .endpointOverride(endpoint())
-        .region(Region.of(REGION))
-        .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(ACCESS_KEY_ID, SECRET)))
-        .httpClient(UrlConnectionHttpClient.create())
-        .overrideConfiguration(ClientOverrideConfiguration.builder()
-            .retryStrategy(software.amazon.awssdk.awscore.retry.AwsRetryStrategy.doNotRetry())
-            .apiCallTimeout(java.time.Duration.ofSeconds(30)).build())
-        .build();
+    return client(ACCESS_KEY_ID, SECRET, ClientOverrideConfiguration.builder()
+        .retryStrategy(software.amazon.awssdk.awscore.retry.AwsRetryStrategy.doNotRetry())
+        .apiCallTimeout(java.time.Duration.ofSeconds(30)).build());
   }
 
   public KmsClient client(String accessKeyId, String secret) {
+    return client(accessKeyId, secret, ClientOverrideConfiguration.builder().retryStrategy(RetryMode.STANDARD).build());
+  }
+
+  private KmsClient client(String accessKeyId, String secret, ClientOverrideConfiguration overrides) {
     return KmsClient.builder()
         .endpointOverride(endpoint())
         .region(Region.of(REGION))
         .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(accessKeyId, secret)))
         .httpClient(UrlConnectionHttpClient.create())
-        .overrideConfiguration(ClientOverrideConfiguration.builder()
-            .retryStrategy(RetryMode.STANDARD).build())
+        .overrideConfiguration(overrides)
         .build();
   }
 
