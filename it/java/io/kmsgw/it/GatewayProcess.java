@@ -264,31 +264,36 @@ public final class GatewayProcess implements AutoCloseable {
     }
   }
 
-  /** An AWS SDK for Java v2 KMS client pointed at this gateway, with retries off so errors show as they are. */
+  /**
+   * An AWS SDK for Java v2 KMS client pointed at this gateway, with the SDK's standard retries
+   * ({@link #clientWithoutRetries()} has none).
+   */
   public KmsClient client() {
     return client(ACCESS_KEY_ID, SECRET);
   }
 
-  public KmsClient client(String accessKeyId, String secret) {
-    return builder(accessKeyId, secret)
-        .overrideConfiguration(ClientOverrideConfiguration.builder()
-            .retryStrategy(RetryMode.STANDARD).build())
-        .build();
-  }
-
-  /** The administrator's client with no retry at all, so that a test sees the gateway's first answer, 500s too. */
+  /**
+   * A client that does not retry, so that a test sees the gateway's first answer to each request; a request that
+   * takes longer than 30 s fails in the client.
+   */
   public KmsClient clientWithoutRetries() {
-    return builder(ACCESS_KEY_ID, SECRET)
-        .overrideConfiguration(o -> o.retryStrategy(software.amazon.awssdk.awscore.retry.AwsRetryStrategy.doNotRetry()))
-        .build();
+    return client(ACCESS_KEY_ID, SECRET, ClientOverrideConfiguration.builder()
+        .retryStrategy(software.amazon.awssdk.awscore.retry.AwsRetryStrategy.doNotRetry())
+        .apiCallTimeout(java.time.Duration.ofSeconds(30)).build());
   }
 
-  private software.amazon.awssdk.services.kms.KmsClientBuilder builder(String accessKeyId, String secret) {
+  public KmsClient client(String accessKeyId, String secret) {
+    return client(accessKeyId, secret, ClientOverrideConfiguration.builder().retryStrategy(RetryMode.STANDARD).build());
+  }
+
+  private KmsClient client(String accessKeyId, String secret, ClientOverrideConfiguration overrides) {
     return KmsClient.builder()
         .endpointOverride(endpoint())
         .region(Region.of(REGION))
         .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(accessKeyId, secret)))
-        .httpClient(UrlConnectionHttpClient.create());
+        .httpClient(UrlConnectionHttpClient.create())
+        .overrideConfiguration(overrides)
+        .build();
   }
 
   @Override

@@ -53,14 +53,9 @@ class TestModuleGatewayIT {
         module.events().toString());
   }
 
-  /** A client that does not retry, so that the test sees the gateway's first answer. */
-  private static KmsClient clientWithoutRetries() {
-    return gateway.clientWithoutRetries();
-  }
-
   @Test
   void injectedDeviceError_isARetryableError_andTheStoreRecoversByItself() throws Exception {
-    try (KmsClient kms = clientWithoutRetries()) {
+    try (KmsClient kms = gateway.clientWithoutRetries()) {
       String keyId = kms.createKey(r -> r.description("before the fault")).keyMetadata().keyId();
       SdkBytes blob = kms.encrypt(r -> r.keyId(keyId).plaintext(SdkBytes.fromUtf8String("kept"))).ciphertextBlob();
 

@@ -60,7 +60,8 @@ final class KeyStoreWiring {
     Supplier<char[]> pin = dev != null ? dev.pin() : pinSource(hsm);
     this.defaultStore = new KeyStoreConnection(KeyRecord.DEFAULT_KEY_STORE, connectors.create(hsm, pin),
         workers.scheduler(), Duration.ofMillis(hsm.initialBackoffMs()), Duration.ofMillis(hsm.maxBackoffMs()),
-        new HsmWorkers(workers.hsm(), Duration.ofMillis(hsm.borrowTimeoutMs())), true,
+        new HsmWorkers(workers.hsm(), Duration.ofMillis(hsm.borrowTimeoutMs()),
+            Duration.ofMillis(hsm.callTimeoutMs())), true,
         connected -> afterConnect.defaultStore(KeyRecord.DEFAULT_KEY_STORE, connected));
     this.stores = new KeyStores(defaultStore);
     this.auditKey = new AuditSigningKey(defaultStore);
@@ -116,8 +117,9 @@ final class KeyStoreWiring {
     connecting.setKeepAliveTime(60, TimeUnit.SECONDS);
     connecting.allowCoreThreadTimeOut(true);
     long borrow = def != null ? def.borrowTimeoutMs() : hsm.borrowTimeoutMs();
+    long call = def != null ? def.callTimeoutMs() : hsm.callTimeoutMs();
     return new KeyStoreConnection(storeId, connector, connecting, Duration.ofMillis(hsm.initialBackoffMs()),
-        Duration.ofMillis(hsm.maxBackoffMs()), new HsmWorkers(workers, Duration.ofMillis(borrow)),
+        Duration.ofMillis(hsm.maxBackoffMs()), new HsmWorkers(workers, Duration.ofMillis(borrow), Duration.ofMillis(call)),
         def != null && def.autoReconnect(), connected -> afterConnect.anyStore(storeId, connected))
         .onClose(() -> {
           workers.shutdown();

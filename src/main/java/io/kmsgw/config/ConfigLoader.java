@@ -57,6 +57,7 @@ public final class ConfigLoader {
     DEFAULTS.put("hsm.pin_file", "");
     DEFAULTS.put("hsm.pool.size", "");
     DEFAULTS.put("hsm.pool.borrow_timeout_ms", "2000");
+    DEFAULTS.put("hsm.pool.call_timeout_ms", "10000");
     DEFAULTS.put("hsm.pool.validate_after_idle_ms", "10000");
     DEFAULTS.put("hsm.reconnect.initial_backoff_ms", "1000");
     DEFAULTS.put("hsm.reconnect.max_backoff_ms", "60000");
@@ -267,6 +268,7 @@ public final class ConfigLoader {
     int poolSize = v.get("hsm.pool.size").isEmpty() ? vendor.defaultPoolSize()
         : integer(v, "hsm.pool.size", 1, 1024, errors);
     long borrow = integer(v, "hsm.pool.borrow_timeout_ms", 1, 600_000, errors);
+    long callTimeout = integer(v, "hsm.pool.call_timeout_ms", 1, 600_000, errors);
     long idle = integer(v, "hsm.pool.validate_after_idle_ms", 0, 86_400_000, errors);
     long initialBackoff = integer(v, "hsm.reconnect.initial_backoff_ms", 10, 3_600_000, errors);
     long maxBackoff = integer(v, "hsm.reconnect.max_backoff_ms", 10, 3_600_000, errors);
@@ -299,7 +301,7 @@ public final class ConfigLoader {
     return new GatewayConfig(dataDir, region, account,
         new GatewayConfig.Http(host, port, cert, key, connections, hostnames),
         new GatewayConfig.Admin(akid, secret),
-        new GatewayConfig.Hsm(vendor, library, tokenLabel, devToken, pin, pinFile, poolSize, borrow, idle,
+        new GatewayConfig.Hsm(vendor, library, tokenLabel, devToken, pin, pinFile, poolSize, borrow, callTimeout, idle,
             initialBackoff, maxBackoff, ivFromHsm, generalError, sessionCopies, devPin, initArgs, devPinUser),
         new GatewayConfig.Store(blankToNull(v.get("store.jdbc_url")), blankToNull(v.get("store.username")),
             path(v.get("store.password_file"))),

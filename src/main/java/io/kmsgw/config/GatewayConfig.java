@@ -71,6 +71,7 @@ public record GatewayConfig(
       Path pinFile,
       int poolSize,
       long borrowTimeoutMs,
+      long callTimeoutMs,
       long validateAfterIdleMs,
       long initialBackoffMs,
       long maxBackoffMs,

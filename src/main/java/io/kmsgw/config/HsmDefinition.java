@@ -19,6 +19,7 @@ public record HsmDefinition(
     String tokenLabel,
     int poolSize,
     long borrowTimeoutMs,
+    long callTimeoutMs,
     long validateAfterIdleMs,
     int minHsms,
     boolean autoReconnect,

@@ -39,6 +39,7 @@ public final class HsmDefinitions {
     FIELDS.put("token_label", "");
     FIELDS.put("pool.size", "");
     FIELDS.put("pool.borrow_timeout_ms", "2000");
+    FIELDS.put("pool.call_timeout_ms", "10000");
     FIELDS.put("pool.validate_after_idle_ms", "10000");
     FIELDS.put("min_hsms", "1");
     FIELDS.put("auto_reconnect", "false");
@@ -140,6 +141,7 @@ public final class HsmDefinitions {
     int pool = v.get("pool.size").isEmpty() ? vendor.defaultPoolSize()
         : ConfigLoader.integer(v, "pool.size", 1, 1024, errors, where);
     long borrow = ConfigLoader.integer(v, "pool.borrow_timeout_ms", 1, 600_000, errors, where);
+    long call = ConfigLoader.integer(v, "pool.call_timeout_ms", 1, 600_000, errors, where);
     long idle = ConfigLoader.integer(v, "pool.validate_after_idle_ms", 0, 86_400_000, errors, where);
     int minHsms = ConfigLoader.integer(v, "min_hsms", 1, 64, errors, where);
     boolean auto = ConfigLoader.bool(v, "auto_reconnect", errors, where);
@@ -151,7 +153,7 @@ public final class HsmDefinitions {
     boolean copies = v.get("capabilities.session_key_copies").isEmpty() ? vendor.sessionKeyCopies()
         : ConfigLoader.bool(v, "capabilities.session_key_copies", errors, where);
     String initArgs = InitArgs.parse(v.get("init_args"), dataDir, vendor, library, where + "init_args", errors);
-    return new HsmDefinition(id, vendor, library, label, pool, borrow, idle, minHsms, auto, ivFromHsm, generalError,
-        copies, dev, initArgs);
+    return new HsmDefinition(id, vendor, library, label, pool, borrow, call, idle, minHsms, auto, ivFromHsm,
+        generalError, copies, dev, initArgs);
   }
 }

@@ -18,6 +18,9 @@ public interface TokenSettings {
 
   long borrowTimeoutMs();
 
+  /** How long one HSM call may run before its request is answered without it ({@code pool.call_timeout_ms}). */
+  long callTimeoutMs();
+
   long validateAfterIdleMs();
 
   /** The vendor answers a failed GCM tag check with CKR_GENERAL_ERROR. */

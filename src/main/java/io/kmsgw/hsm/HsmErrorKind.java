@@ -16,6 +16,18 @@ public enum HsmErrorKind {
   /** The device, the token or the library failed; the module must be re-initialised. */
   DEVICE_ERROR(true, true),
   /**
+   * The token is gone from its slot (CKR_TOKEN_NOT_PRESENT, CKR_DEVICE_REMOVED): every session on it is dead, but the
+   * library and the other tokens it serves are not known to be hurt, so it is not re-initialised. Connect again
+   * until the token is back.
+   */
+  TOKEN_REMOVED(true, true),
+  /**
+   * A call ran longer than the call timeout ({@code hsm.pool.call_timeout_ms}): its request was answered without
+   * waiting for it, and its session, in an unknown state, is closed when the call ends instead of going back to
+   * the pool.
+   */
+  CALL_TIMED_OUT(true, false),
+  /**
    * The shared PKCS#11 library was re-initialised (another key store on it recovered from a device error): this
    * connection's sessions are gone, but nothing is known to be wrong with its own token. Connect again at once.
    */

@@ -20,10 +20,9 @@ final class HsmErrors {
           "The ciphertext is invalid, was altered, or the encryption context does not match.", e);
       case POOL_EXHAUSTED -> new KmsException(ErrorCode.THROTTLING,
           "Rate exceeded: every HSM session is busy. Retry with backoff.", e);
-      case DEVICE_ERROR, NOT_LOGGED_IN, SESSION_INVALID, LIBRARY_REINITIALISED -> keyArn == null
-          ? new KmsException(ErrorCode.DEPENDENCY_TIMEOUT, "The HSM could not be reached. You can retry the request.", e)
-          : new KmsException(ErrorCode.KEY_UNAVAILABLE, keyArn + " is not available: the HSM could not be reached. "
-              + "You can retry the request.", e);
+      case DEVICE_ERROR, NOT_LOGGED_IN, SESSION_INVALID, LIBRARY_REINITIALISED, TOKEN_REMOVED -> unavailable(e, keyArn,
+          "the HSM could not be reached");
+      case CALL_TIMED_OUT -> unavailable(e, keyArn, "the HSM did not answer in time");
       case KEY_NOT_FOUND -> KmsException.internal(
           (keyArn == null ? "A key" : keyArn) + ": its material is missing from the HSM.", e);
       // the message says what the operator must change (Thales Luna's HSM policy 12, say); it holds no secret
@@ -31,5 +30,17 @@ final class HsmErrors {
           + e.getMessage() + ".", e);
       default -> KmsException.internal("The HSM failed the request.", e);
     };
+  }
+
+  /** A retryable HSM failure: KeyUnavailableException for a key, DependencyTimeoutException without one. */
+  private static KmsException unavailable(HsmException e, String keyArn, String what) {
+    return keyArn == null
+        ? new KmsException(ErrorCode.DEPENDENCY_TIMEOUT, capitalised(what) + ". You can retry the request.", e)
+        : new KmsException(ErrorCode.KEY_UNAVAILABLE, keyArn + " is not available: " + what
+            + ". You can retry the request.", e);
+  }
+
+  private static String capitalised(String s) {
+    return Character.toUpperCase(s.charAt(0)) + s.substring(1);
   }
 }

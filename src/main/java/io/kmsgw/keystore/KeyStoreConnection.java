@@ -77,6 +77,8 @@ public final class KeyStoreConnection implements AutoCloseable {
   private volatile boolean closed;
   /** FAILED with a retry scheduled: a request may bring that retry forward. */
   private volatile boolean awaitingRetry;
+  /** The failure being retried may end by itself within seconds (TransientFailures): keys stay usable meanwhile. */
+  private volatile boolean transientOutage;
   private final java.util.concurrent.atomic.AtomicLong lastDemandRetry =
       new java.util.concurrent.atomic.AtomicLong(System.nanoTime() - DEMAND_RETRY_NANOS);
 
@@ -173,6 +175,7 @@ public final class KeyStoreConnection implements AutoCloseable {
         return;
       }
       nextBackoff = initialBackoff;
+      transientOutage = false;
       HsmStats s = connected.stats();
       transition(State.CONNECTED, connected, null,
           "connected to " + connector.describe() + " with " + s.open() + " sessions");
@@ -186,6 +189,7 @@ public final class KeyStoreConnection implements AutoCloseable {
     }
     String code = connectionErrorCode(e.kind());
     boolean pin = e.kind() == HsmErrorKind.PIN_INCORRECT || e.kind() == HsmErrorKind.PIN_LOCKED;
+    transientOutage = transientOutage && TransientFailures.isTransient(e);
     String advice = advice(e.kind());
     if (pin) {
       transition(State.FAILED, null, code, e.getMessage() + "; " + advice + "; not retrying (a retry would count "
@@ -270,6 +274,7 @@ public final class KeyStoreConnection implements AutoCloseable {
       }
       dead = current.hsm();
       attemptEpoch = epoch;
+      transientOutage = reinitialised || TransientFailures.isTransient(e);
       if (reinitialised) {
         // another store on the same library recovered; nothing is known to be wrong with this one: log in again
         transition(State.CONNECTING, null, null, "the shared PKCS#11 library was re-initialised; reconnecting to "
@@ -291,7 +296,10 @@ public final class KeyStoreConnection implements AutoCloseable {
       attempt(attemptEpoch);
     } else if (autoReconnect) {
       try {
-        connector.recover();
+        if (e.kind() != HsmErrorKind.TOKEN_REMOVED) {
+          // a removed token is not the library's fault: re-initialising would cut every other store on it
+          connector.recover();
+        }
       } catch (HsmException | RuntimeException re) {
         LOG.warning(() -> "key store " + keyStoreId + ": re-initialising the library failed: " + re.getMessage());
       }
@@ -312,7 +320,8 @@ public final class KeyStoreConnection implements AutoCloseable {
       case PIN_LOCKED -> "USER_LOCKED_OUT";
       case ANOTHER_USER_LOGGED_IN -> "USER_LOGGED_IN";
       case TOKEN_NOT_FOUND -> "CLUSTER_NOT_FOUND";
-      case INSUFFICIENT_HSMS -> "INSUFFICIENT_CLOUDHSM_HSMS";
+      // AWS: "the associated CloudHSM cluster does not contain any active HSMs" (see docs/decisions.md)
+      case INSUFFICIENT_HSMS, TOKEN_REMOVED -> "INSUFFICIENT_CLOUDHSM_HSMS";
       case DEVICE_ERROR, NOT_LOGGED_IN, SESSION_INVALID, LIBRARY_REINITIALISED -> "NETWORK_ERRORS";
       default -> "INTERNAL_ERROR";
     };
@@ -326,6 +335,7 @@ public final class KeyStoreConnection implements AutoCloseable {
       case PIN_LOCKED -> "the crypto user is locked out; the security officer must unlock it or reset its PIN";
       case ANOTHER_USER_LOGGED_IN -> "another user (the security officer?) is logged in to the token; log it out";
       case TOKEN_NOT_FOUND -> "check the token label and that the token is initialised";
+      case TOKEN_REMOVED -> "the token is not in its slot; put it back or bring its HSM up";
       case INSUFFICIENT_HSMS -> "fewer HSMs answer than the definition's min_hsms; check the cluster's members";
       case LIBRARY_ERROR -> "check hsm.library and the vendor client installation";
       case UNSUPPORTED -> "this token cannot serve as a kmsgw key store (see docs/hsm-vendors.md)";
@@ -400,10 +410,30 @@ public final class KeyStoreConnection implements AutoCloseable {
       if (s.state() == State.FAILED) {
         retryOnDemand();
       }
-      throw new KmsException(whenUnavailable, "The key store " + keyStoreId + " is " + s.state()
+      // a store that reconnects by itself will serve again soon: a key operation may be retried (docs/decisions.md)
+      ErrorCode code = reconnectsByItself(s) && whenUnavailable == ErrorCode.KMS_INVALID_STATE ? ErrorCode.KEY_UNAVAILABLE
+          : whenUnavailable;
+      throw new KmsException(code, "The key store " + keyStoreId + " is " + s.state()
           + (s.errorCode() == null ? "" : " (" + s.errorCode() + ")") + "; its HSM cannot be used now.");
     }
     return s.hsm();
+  }
+
+  /**
+   * Whether the store is CONNECTED, or on its way back by itself after losing a working connection to a failure
+   * that may end within seconds (a device error, a removed token, ...): its keys stay usable in the API's eyes, and
+   * a request that meets it now gets a retryable KeyUnavailableException rather than a key shown Unavailable. A
+   * store that never connected, or whose failure needs an operator, has its keys Unavailable (docs/decisions.md).
+   */
+  public boolean servesOrReconnects() {
+    Snapshot s = current;
+    return s.state() == State.CONNECTED || reconnectsByItself(s);
+  }
+
+  /** Lost a working connection to a failure that may end by itself, and is reconnecting without an operator. */
+  private boolean reconnectsByItself(Snapshot s) {
+    return autoReconnect && transientOutage && !closed
+        && (s.state() == State.CONNECTING || s.state() == State.FAILED);
   }
 
   /**

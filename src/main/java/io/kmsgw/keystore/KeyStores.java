@@ -42,13 +42,13 @@ public final class KeyStores {
     return c;
   }
 
-  /** Whether the key's store is connected now (its keys are Unavailable otherwise). */
+  /** Whether the key's store is connected now or reconnecting by itself (its keys are Unavailable otherwise). */
   public boolean connected(KeyRecord key) {
     if (KeyRecord.DEFAULT_KEY_STORE.equals(key.keyStoreId())) {
-      return defaultStore.isConnected();
+      return defaultStore.servesOrReconnects();
     }
     KeyStoreConnection c = custom.get(key.keyStoreId());
-    return c != null && c.isConnected();
+    return c != null && c.servesOrReconnects();
   }
 
   public Optional<KeyStoreConnection> custom(String keyStoreId) {

@@ -16,8 +16,8 @@ final class TransientFailures {
    */
   static boolean isTransient(HsmException e) {
     return switch (e.kind()) {
-      case DEVICE_ERROR, RESOURCE_EXHAUSTED, SESSION_INVALID, NOT_LOGGED_IN, LIBRARY_REINITIALISED, POOL_EXHAUSTED ->
-          true;
+      case DEVICE_ERROR, RESOURCE_EXHAUSTED, SESSION_INVALID, NOT_LOGGED_IN, LIBRARY_REINITIALISED, POOL_EXHAUSTED,
+          TOKEN_REMOVED, CALL_TIMED_OUT -> true;
       case LIBRARY_ERROR -> e.ckr() >= 0;
       case PIN_INCORRECT, PIN_LOCKED -> false;
       default -> !descriptorHint().isEmpty();

@@ -139,6 +139,10 @@ public final class KeyService {
     }
 
     creatingHere.add(keyId);
+    // the generation call of this request, once it started: a rollback waits for it to end, since a call that
+    // outlived its timeout may still create the object after the request failed
+    java.util.concurrent.atomic.AtomicReference<CompletableFuture<Void>> generation =
+        new java.util.concurrent.atomic.AtomicReference<>(CompletableFuture.completedFuture(null));
     return Completions.on(storeExecutor, () -> {
           // counting and inserting under one lock: two CreateKey calls cannot both take the last slot
           synchronized (quotaLock) {
@@ -153,7 +157,15 @@ public final class KeyService {
           authz.policies().put(keyId, effective);
           return creating;
         })
-        .thenCompose(k -> target.run(ErrorCode.DEPENDENCY_TIMEOUT, null, s -> s.generateAes256Key(label, hsmId)))
+        .thenCompose(k -> target.run(ErrorCode.DEPENDENCY_TIMEOUT, null, s -> {
+          CompletableFuture<Void> ended = new CompletableFuture<>();
+          generation.set(ended);
+          try {
+            return s.generateAes256Key(label, hsmId);
+          } finally {
+            ended.complete(null);
+          }
+        }))
         .thenCompose(generated -> Completions.on(storeExecutor, () -> {
           if (!store.updateKeyState(keyId, KeyState.CREATING, KeyState.ENABLED)) {
             throw KmsException.internal("CreateKey lost its metadata row for " + arn, null);
@@ -165,7 +177,8 @@ public final class KeyService {
         }))
         .whenComplete((ok, failure) -> {
           if (failure != null) {
-            rollBack(target, creating, new HsmKey(label, hsmId), Completions.unwrap(failure));
+            generation.get().whenComplete((x, y) ->
+                rollBack(target, creating, new HsmKey(label, hsmId), Completions.unwrap(failure)));
           } else {
             creatingHere.remove(keyId);
           }

@@ -1,6 +1,9 @@
 package io.kmsgw.keystore;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.kmsgw.error.ErrorCode;
@@ -15,6 +18,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /** Overload and HSM failures as the API sees them; the HSM is a stand-in here (logic above the port). */
@@ -23,6 +27,8 @@ class HsmWorkersTest {
   private static final class StandIn implements Hsm {
     final CountDownLatch release = new CountDownLatch(1);
     HsmException failWith;
+    /** What the work threw back to the session's owner (who evicts the session on a session-fatal kind). */
+    final CompletableFuture<HsmException> workThrew = new CompletableFuture<>();
 
     @Override
     public <T> T withSession(SessionWork<T> work) throws HsmException {
@@ -34,7 +40,14 @@ class HsmWorkersTest {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
-      return work.run(null);
+      try {
+        T result = work.run(null);
+        workThrew.complete(null);
+        return result;
+      } catch (HsmException e) {
+        workThrew.complete(e);
+        throw e;
+      }
     }
 
     @Override
@@ -81,6 +94,9 @@ class HsmWorkersTest {
       assertMaps(workers, HsmErrorKind.BAD_CIPHERTEXT, "k", ErrorCode.INVALID_CIPHERTEXT);
       assertMaps(workers, HsmErrorKind.DEVICE_ERROR, "k", ErrorCode.KEY_UNAVAILABLE);
       assertMaps(workers, HsmErrorKind.DEVICE_ERROR, null, ErrorCode.DEPENDENCY_TIMEOUT);
+      assertMaps(workers, HsmErrorKind.TOKEN_REMOVED, "k", ErrorCode.KEY_UNAVAILABLE);
+      assertMaps(workers, HsmErrorKind.CALL_TIMED_OUT, "k", ErrorCode.KEY_UNAVAILABLE);
+      assertMaps(workers, HsmErrorKind.CALL_TIMED_OUT, null, ErrorCode.DEPENDENCY_TIMEOUT);
       assertMaps(workers, HsmErrorKind.KEY_NOT_FOUND, "k", ErrorCode.KMS_INTERNAL);
       assertMaps(workers, HsmErrorKind.OTHER, "k", ErrorCode.KMS_INTERNAL);
     } finally {
@@ -94,5 +110,58 @@ class HsmWorkersTest {
     KmsException e = assertThrows(KmsException.class, () -> KmsFixture.await(workers.run(hsm, keyArn, s -> 1)));
     assertEquals(expected, e.code(), kind.name());
     assertEquals(false, e.getMessage().contains("CKR_"), "no PKCS#11 detail reaches the client: " + e.getMessage());
+  }
+
+  @Test
+  void callRunningLongerThanTheCallTimeout_isAnsweredKeyUnavailable_andItsSessionIsEvictedWhenItReturns()
+      throws Exception {
+    ExecutorService one = Executors.newSingleThreadExecutor();
+    try {
+      HsmWorkers workers = new HsmWorkers(one, Duration.ofSeconds(5), Duration.ofMillis(150));
+      StandIn hsm = new StandIn();
+      long start = System.nanoTime();
+      CompletableFuture<String> hung = workers.run(hsm, "arn:key", s -> "late");
+      KmsException e = assertThrows(KmsException.class, () -> KmsFixture.await(hung));
+      long tookMs = (System.nanoTime() - start) / 1_000_000;
+      assertEquals(ErrorCode.KEY_UNAVAILABLE, e.code(), e.getMessage());
+      assertTrue(tookMs >= 140 && tookMs < 2_000, "answered at the call timeout, not when the call ended: " + tookMs);
+      assertFalse(hsm.workThrew.isDone(), "the call itself still runs");
+
+      hsm.release.countDown();
+      HsmException late = hsm.workThrew.get(5, TimeUnit.SECONDS);
+      assertEquals(HsmErrorKind.CALL_TIMED_OUT, late.kind(), "the late return tells the pool to close the session");
+      assertTrue(late.kind().sessionFatal());
+      assertFalse(late.kind().moduleFatal(), "one slow call does not take the whole connection down");
+    } finally {
+      one.shutdownNow();
+    }
+  }
+
+  @Test
+  void callWithoutAKey_thatRunsTooLong_isDependencyTimeout() {
+    ExecutorService one = Executors.newSingleThreadExecutor();
+    try {
+      HsmWorkers workers = new HsmWorkers(one, Duration.ofSeconds(5), Duration.ofMillis(100));
+      StandIn hsm = new StandIn();
+      KmsException e = assertThrows(KmsException.class, () -> KmsFixture.await(workers.run(hsm, null, s -> 1)));
+      assertEquals(ErrorCode.DEPENDENCY_TIMEOUT, e.code());
+      hsm.release.countDown();
+    } finally {
+      one.shutdownNow();
+    }
+  }
+
+  @Test
+  void callFinishingInTime_keepsItsSessionAndItsAnswer() throws Exception {
+    ExecutorService one = Executors.newSingleThreadExecutor();
+    try {
+      HsmWorkers workers = new HsmWorkers(one, Duration.ofSeconds(5), Duration.ofSeconds(5));
+      StandIn hsm = new StandIn();
+      hsm.release.countDown();
+      assertEquals("in time", workers.run(hsm, "arn:key", s -> "in time").get(5, TimeUnit.SECONDS));
+      assertNull(hsm.workThrew.get(5, TimeUnit.SECONDS), "nothing told the pool to evict the session");
+    } finally {
+      one.shutdownNow();
+    }
   }
 }

@@ -57,8 +57,11 @@ final class CkrMapping {
     if (ckr == CKR_SESSION_HANDLE_INVALID || ckr == CKR_SESSION_CLOSED) {
       return HsmErrorKind.SESSION_INVALID;
     }
-    if (ckr == CKR_DEVICE_ERROR || ckr == CKR_DEVICE_REMOVED || ckr == CKR_TOKEN_NOT_PRESENT
-        || ckr == CKR_TOKEN_NOT_RECOGNIZED || ckr == CKR_CRYPTOKI_NOT_INITIALIZED) {
+    if (ckr == CKR_TOKEN_NOT_PRESENT || ckr == CKR_DEVICE_REMOVED) {
+      // the token left its slot (a removed card, an HSM gone from the cluster): the library itself is fine
+      return HsmErrorKind.TOKEN_REMOVED;
+    }
+    if (ckr == CKR_DEVICE_ERROR || ckr == CKR_TOKEN_NOT_RECOGNIZED || ckr == CKR_CRYPTOKI_NOT_INITIALIZED) {
       return HsmErrorKind.DEVICE_ERROR;
     }
     if (ckr == CKR_SLOT_ID_INVALID) {

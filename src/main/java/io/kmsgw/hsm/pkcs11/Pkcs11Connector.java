@@ -32,6 +32,8 @@ public final class Pkcs11Connector implements HsmConnector {
   private final CkrMapping ckr;
   private volatile SharedModule module;
   private volatile int connectedGeneration = -1;
+  /** The slot of the token at the last connection, to tell a removed token from a wrong label; -1 before. */
+  private volatile long lastSlotId = -1;
 
   public Pkcs11Connector(Pkcs11Options options) {
     this.options = options;
@@ -81,6 +83,7 @@ public final class Pkcs11Connector implements HsmConnector {
       Pkcs11Hsm hsm = new Pkcs11Hsm(m, generation, options.tokenLabel(), anchor, pool, ckr, counters, listener,
           options.sessionKeyCopies(), mechanisms, options.gcmIvFromHsm());
       connectedGeneration = generation;
+      lastSlotId = token.getSlot().getSlotID();
       return hsm;
     } catch (HsmException | RuntimeException e) {
       // every session opened so far is closed, or the process would stay logged in and the next attempt's
@@ -125,6 +128,10 @@ public final class Pkcs11Connector implements HsmConnector {
       }
     }
     if (matches.isEmpty()) {
+      if (slotLostItsToken(m)) {
+        throw new HsmException(HsmErrorKind.TOKEN_REMOVED, "token '" + options.tokenLabel() + "' is not present: "
+            + "its slot " + lastSlotId + " reports no token (removed, or its HSM is down)");
+      }
       throw new HsmException(HsmErrorKind.TOKEN_NOT_FOUND,
           "no initialised token labelled '" + options.tokenLabel() + "' in " + m + " (tokens seen: "
               + (seen.size() > 10 ? seen.subList(0, 10) + " and " + (seen.size() - 10) + " more" : seen) + ")");
@@ -139,6 +146,27 @@ public final class Pkcs11Connector implements HsmConnector {
           matches.size() + " tokens are labelled '" + options.tokenLabel() + "'; labels must be unique");
     }
     return matches.get(0);
+  }
+
+  /**
+   * Whether the slot that held this connector's token is still there with no token present: the token was removed
+   * (or its HSM left), which may end by itself, unlike a label that names no token.
+   */
+  private boolean slotLostItsToken(SharedModule m) {
+    long slotId = lastSlotId;
+    if (slotId < 0) {
+      return false;
+    }
+    try {
+      for (Slot slot : m.module().getSlotList(false)) {
+        if (slot.getSlotID() == slotId) {
+          return !slot.getSlotInfo().isTokenPresent();
+        }
+      }
+    } catch (PKCS11Exception e) {
+      LOG.fine(() -> "cannot list the slots without tokens: " + e.getErrorName());
+    }
+    return false;
   }
 
   private void login(Session anchor, Pkcs11Counters counters, char[] pin) throws HsmException {

@@ -147,11 +147,11 @@ class TestModuleFaultsTest {
   }
 
   @Test
-  void tokenNotPresent_onAnyCall_isADeviceError() throws HsmException {
+  void tokenNotPresent_onAnyCall_isARemovedToken_thatTakesTheConnectionDown() throws HsmException {
     Hsm hsm = connect(1);
     module.set("fail.C_GenerateRandom=CKR_TOKEN_NOT_PRESENT");
     HsmException e = assertThrows(HsmException.class, () -> hsm.withSession(s -> s.generateRandom(4)));
-    assertEquals(HsmErrorKind.DEVICE_ERROR, e.kind());
+    assertEquals(HsmErrorKind.TOKEN_REMOVED, e.kind());
     assertTrue(e.kind().moduleFatal());
     assertEquals(1, fatal.get());
   }
@@ -210,25 +210,65 @@ class TestModuleFaultsTest {
 
     module.set("token_removed=" + token.label());
     HsmException e = assertThrows(HsmException.class, hsm::probe);
-    assertEquals(HsmErrorKind.DEVICE_ERROR, e.kind(), e.getMessage());
+    assertEquals(HsmErrorKind.TOKEN_REMOVED, e.kind(), e.getMessage());
     assertEquals(1, fatal.get());
     HsmException absent = assertThrows(HsmException.class, () -> new Pkcs11Connector(token.options(1)).connect(x -> {}));
-    assertEquals(HsmErrorKind.TOKEN_NOT_FOUND, absent.kind(), "C_GetSlotList(tokenPresent) no longer lists it");
+    assertEquals(HsmErrorKind.TOKEN_NOT_FOUND, absent.kind(), "C_GetSlotList(tokenPresent) no longer lists it, and a "
+        + "connector that never saw the token cannot tell a removal from a wrong label");
     assertEquals(8, second.withSession(s -> s.generateRandom(8)).length, "the other token keeps serving");
     iaik.pkcs.pkcs11.wrapper.PKCS11 raw = SharedModule.of(TestPkcs11Module.library().toString()).module()
         .getPKCS11Module();
-    iaik.pkcs.pkcs11.wrapper.PKCS11Exception removed = assertThrows(iaik.pkcs.pkcs11.wrapper.PKCS11Exception.class,
+    iaik.pkcs.pkcs11.wrapper.PKCS11Exception gone = assertThrows(iaik.pkcs.pkcs11.wrapper.PKCS11Exception.class,
         () -> raw.C_GetSessionInfo(oldSession));
-    assertEquals(0x32L, removed.getErrorCode(), "CKR_DEVICE_REMOVED on a session of the removed token");
+    assertEquals(0x32L, gone.getErrorCode(), "CKR_DEVICE_REMOVED on a session of the removed token");
+    hsm.close(); // as the key store does before it reconnects
+    HsmException removed = assertThrows(HsmException.class, () -> connector.connect(x -> {}));
+    assertEquals(HsmErrorKind.TOKEN_REMOVED, removed.kind(), "the connector that had it sees its slot empty: "
+        + removed.getMessage());
 
     module.reset();
     iaik.pkcs.pkcs11.wrapper.PKCS11Exception dead = assertThrows(iaik.pkcs.pkcs11.wrapper.PKCS11Exception.class,
         () -> raw.C_GetSessionInfo(oldSession));
     assertEquals(0xB3L, dead.getErrorCode(), "sessions of before the removal stay dead (CKR_SESSION_HANDLE_INVALID)");
-    hsm.close();
-    connector.recover();
+    int generation = SharedModule.of(TestPkcs11Module.library().toString()).generation();
     Hsm back = connector.connect(x -> fatal.incrementAndGet());
+    assertEquals(generation, SharedModule.of(TestPkcs11Module.library().toString()).generation(),
+        "the token came back without re-initialising the library the other token's connection uses");
+    assertEquals(8, second.withSession(s -> s.generateRandom(8)).length, "the other connection never noticed");
     opened.add(back);
     assertArrayEquals(pt, back.withSession(s -> s.decryptAesGcm(key, IV, new byte[0], ct)), "the key survived");
+  }
+
+  @Test
+  void hangLongerThanTheCallTimeout_isAnsweredInTime_andItsSessionIsClosedWhenTheCallReturns() throws Exception {
+    Hsm hsm = connect(2);
+    HsmKey key = key(hsm, "hang-timeout");
+    java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(2);
+    try {
+      io.kmsgw.keystore.HsmWorkers workers = new io.kmsgw.keystore.HsmWorkers(threads, Duration.ofSeconds(2),
+          Duration.ofMillis(300));
+      module.set("hang.C_Encrypt=1500 times=1");
+      long start = System.nanoTime();
+      io.kmsgw.error.KmsException e = assertThrows(io.kmsgw.error.KmsException.class, () -> io.kmsgw.testing.KmsFixture
+          .await(workers.run(hsm, "arn:hung", s -> s.encryptAesGcm(key, IV, new byte[0], new byte[] {1}))));
+      long tookMs = (System.nanoTime() - start) / 1_000_000;
+      assertEquals(io.kmsgw.error.ErrorCode.KEY_UNAVAILABLE, e.code(), e.getMessage());
+      assertTrue(tookMs < 1_200, "answered at the 300 ms call timeout, not at the end of the 1500 ms hang: " + tookMs);
+      assertEquals(0, hsm.stats().evicted(), "the hung call still holds its session");
+      byte[] ct = io.kmsgw.testing.KmsFixture.await(
+          workers.run(hsm, "arn:other", s -> s.encryptAesGcm(key, IV, new byte[0], new byte[] {2})));
+      assertEquals(17, ct.length, "the other session serves while one call hangs");
+
+      io.kmsgw.testing.Eventually.eventually("the hung call returned and its session was closed",
+          () -> hsm.stats().evicted() == 1);
+      assertEquals(0, fatal.get(), "one hung call does not take the connection down");
+      for (int i = 0; i < 10; i++) {
+        assertEquals(17, io.kmsgw.testing.KmsFixture.await(
+            workers.run(hsm, "arn:after", s -> s.encryptAesGcm(key, IV, new byte[0], new byte[] {3}))).length);
+      }
+      assertEquals(2, hsm.stats().open(), "the pool opened a replacement: " + hsm.stats());
+    } finally {
+      threads.shutdownNow();
+    }
   }
 }
