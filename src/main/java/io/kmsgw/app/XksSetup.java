@@ -176,7 +176,8 @@ final class XksSetup {
       }
       String problem = !key.keyStoreId().equals(e.keyStoreId()) ? "is in key store " + key.keyStoreId()
           + ", not the endpoint's " + e.keyStoreId()
-          : !"SYMMETRIC_DEFAULT".equals(key.keySpec()) || !"ENCRYPT_DECRYPT".equals(key.keyUsage())
+          : key.keySpec() != io.kmsgw.domain.KeySpec.SYMMETRIC_DEFAULT
+              || key.keyUsage() != io.kmsgw.domain.KeyUsage.ENCRYPT_DECRYPT
               ? "is a " + key.keySpec() + " " + key.keyUsage() + " key; XKS serves SYMMETRIC_DEFAULT ENCRYPT_DECRYPT keys"
               : null;
       if (problem != null && byId) {

@@ -3,8 +3,11 @@ package io.kmsgw.bench;
 import io.kmsgw.domain.Caller;
 import io.kmsgw.domain.KeyRecord;
 import io.kmsgw.domain.KeyRotation;
+import io.kmsgw.domain.KeySpec;
 import io.kmsgw.domain.KeyState;
+import io.kmsgw.domain.KeyUsage;
 import io.kmsgw.domain.KeyVersion;
+import io.kmsgw.domain.Origin;
 import io.kmsgw.kms.Authorizer;
 import io.kmsgw.kms.KeyPolicies;
 import io.kmsgw.policy.PolicyDocument;
@@ -92,8 +95,8 @@ final class AuthzBench {
   private static KeyRecord key() {
     UUID id = UUID.randomUUID();
     Instant now = Instant.now();
-    return new KeyRecord(id, ACCOUNT, "us-east-1", now, "", KeyState.ENABLED, "ENCRYPT_DECRYPT", "SYMMETRIC_DEFAULT",
-        "AWS_KMS", KeyRecord.DEFAULT_KEY_STORE, 1, null, 0, KeyRotation.DISABLED,
+    return new KeyRecord(id, ACCOUNT, "us-east-1", now, "", KeyState.ENABLED, KeyUsage.ENCRYPT_DECRYPT, KeySpec.SYMMETRIC_DEFAULT,
+        Origin.AWS_KMS, KeyRecord.DEFAULT_KEY_STORE, 1, null, 0, KeyRotation.DISABLED,
         List.of(new KeyVersion(1, "l", new byte[] {1}, now, null)), List.of());
   }
 }

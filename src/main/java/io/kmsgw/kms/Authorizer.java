@@ -170,13 +170,13 @@ public final class Authorizer {
     Wanted wanted = new Wanted(keyPolicy, identity);
     RequestContext.Builder b = common(caller, "kms:" + operation, key.arn(), wanted);
     if (wanted.any(KEY_SPEC)) {
-      b.put(KEY_SPEC, key.keySpec());
+      b.put(KEY_SPEC, key.keySpec().name());
     }
     if (wanted.any(KEY_USAGE)) {
-      b.put(KEY_USAGE, key.keyUsage());
+      b.put(KEY_USAGE, key.keyUsage().name());
     }
     if (wanted.any(KEY_ORIGIN)) {
-      b.put(KEY_ORIGIN, key.origin());
+      b.put(KEY_ORIGIN, key.origin().name());
     }
     if (wanted.any(REQUESTED_REGION)) {
       b.put(REQUESTED_REGION, key.region());
@@ -242,9 +242,9 @@ public final class Authorizer {
     }
     List<PolicyDocument> identity = identities.of(caller);
     RequestContext r = common(caller, "kms:PutKeyPolicy", key.arn(), new Wanted(candidate, identity))
-        .put(KEY_SPEC, key.keySpec())
-        .put(KEY_USAGE, key.keyUsage())
-        .put(KEY_ORIGIN, key.origin())
+        .put(KEY_SPEC, key.keySpec().name())
+        .put(KEY_USAGE, key.keyUsage().name())
+        .put(KEY_ORIGIN, key.origin().name())
         .build();
     return PolicyEvaluator.evaluate(r, key.accountId(), candidate, identity, false).allowed();
   }

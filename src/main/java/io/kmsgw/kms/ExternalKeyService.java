@@ -368,8 +368,8 @@ public final class ExternalKeyService {
 
   /** A key of the endpoint's store that can encrypt and decrypt (a symmetric key), not being deleted for good. */
   private static boolean servable(Exposure e, KeyRecord key) {
-    return key.keyStoreId().equals(e.keyStoreId()) && "SYMMETRIC_DEFAULT".equals(key.keySpec())
-        && "ENCRYPT_DECRYPT".equals(key.keyUsage());
+    return key.keyStoreId().equals(e.keyStoreId()) && key.keySpec() == io.kmsgw.domain.KeySpec.SYMMETRIC_DEFAULT
+        && key.keyUsage() == io.kmsgw.domain.KeyUsage.ENCRYPT_DECRYPT;
   }
 
   /** The HSM object's attributes: read afresh when asked (metadata), else as last read. */

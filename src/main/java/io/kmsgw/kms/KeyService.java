@@ -4,8 +4,12 @@ import io.kmsgw.async.Completions;
 import io.kmsgw.domain.Caller;
 import io.kmsgw.domain.KeyRecord;
 import io.kmsgw.domain.KeyRotation;
+import io.kmsgw.domain.KeySpec;
+import io.kmsgw.domain.KeySpecTable;
 import io.kmsgw.domain.KeyState;
+import io.kmsgw.domain.KeyUsage;
 import io.kmsgw.domain.KeyVersion;
+import io.kmsgw.domain.Origin;
 import io.kmsgw.domain.Tag;
 import io.kmsgw.error.ErrorCode;
 import io.kmsgw.error.KmsException;
@@ -71,15 +75,14 @@ public final class KeyService {
     this.clock = clock;
   }
 
-  /** What CreateKey asks for, after the API layer has checked the request against the model. */
   /**
    * What CreateKey asks for, after the API layer has checked the request against the model.
    *
    * @param policy the key policy, or null for the AWS default key policy
    */
-  public record NewKey(String description, String keySpec, String keyUsage, String origin, List<Tag> tags,
+  public record NewKey(String description, KeySpec keySpec, KeyUsage keyUsage, Origin origin, List<Tag> tags,
       String customKeyStoreId, boolean multiRegion, String policy, boolean bypassPolicyLockoutSafetyCheck) {
-    public NewKey(String description, String keySpec, String keyUsage, String origin, List<Tag> tags,
+    public NewKey(String description, KeySpec keySpec, KeyUsage keyUsage, Origin origin, List<Tag> tags,
         String customKeyStoreId, boolean multiRegion) {
       this(description, keySpec, keyUsage, origin, tags, customKeyStoreId, multiRegion, null, false);
     }
@@ -96,16 +99,16 @@ public final class KeyService {
           + "policy allows them but cannot create keys.");
     }
     authz.onAccount(caller, "kms:CreateKey", "*", b -> b
-        .put("kms:KeySpec", request.keySpec())
-        .put("kms:KeyUsage", request.keyUsage())
-        .put("kms:KeyOrigin", request.origin())
+        .put("kms:KeySpec", request.keySpec().name())
+        .put("kms:KeyUsage", request.keyUsage().name())
+        .put("kms:KeyOrigin", request.origin().name())
         .put("kms:BypassPolicyLockoutSafetyCheck", Boolean.toString(request.bypassPolicyLockoutSafetyCheck())));
     // parsed only for a caller who may create keys
     PolicyDocument policy = request.policy() == null ? null : KeyPolicies.parse(request.policy());
     checkCreatable(request);
     KeyStoreConnection target;
     String keyStoreId;
-    String origin;
+    Origin origin;
     if (request.customKeyStoreId() != null) {
       target = stores.custom(request.customKeyStoreId()).orElseThrow(() -> new KmsException(
           ErrorCode.CUSTOM_KEY_STORE_NOT_FOUND, "Custom key store " + request.customKeyStoreId() + " does not exist."));
@@ -115,20 +118,20 @@ public final class KeyService {
             + "CONNECTED key store.");
       }
       keyStoreId = request.customKeyStoreId();
-      origin = "AWS_CLOUDHSM";
+      origin = Origin.AWS_CLOUDHSM;
     } else {
       target = stores.defaultStore();
       target.hsm(ErrorCode.DEPENDENCY_TIMEOUT);
       keyStoreId = KeyRecord.DEFAULT_KEY_STORE;
-      origin = "AWS_KMS";
+      origin = Origin.AWS_KMS;
     }
     UUID keyId = UUID.randomUUID();
     Instant now = clock.instant().truncatedTo(ChronoUnit.MILLIS);
     String label = HsmLabels.label(keyId, 1);
     byte[] hsmId = HsmLabels.id(keyId, 1);
     KeyRecord creating = new KeyRecord(keyId, settings.accountId(), settings.region(), now,
-        request.description() == null ? "" : request.description(), KeyState.CREATING, "ENCRYPT_DECRYPT",
-        "SYMMETRIC_DEFAULT", origin, keyStoreId, 1, null, 0, KeyRotation.DISABLED,
+        request.description() == null ? "" : request.description(), KeyState.CREATING, request.keyUsage(),
+        request.keySpec(), origin, keyStoreId, 1, null, 0, KeyRotation.DISABLED,
         List.of(new KeyVersion(1, label, hsmId, now, null)), request.tags());
     String arn = creating.arn();
     String policyText = policy == null ? KeyPolicies.defaultPolicy(creating.accountId()) : policy.source();
@@ -222,23 +225,27 @@ public final class KeyService {
       throw new KmsException(ErrorCode.UNSUPPORTED_OPERATION, "Multi-Region keys are not supported by kmsgw.");
     }
     // AWS: a key in a CloudHSM key store has Origin AWS_CLOUDHSM, and that origin needs a CustomKeyStoreId
-    if (r.customKeyStoreId() != null && !"AWS_CLOUDHSM".equals(r.origin())) {
+    if (r.customKeyStoreId() != null && r.origin() != Origin.AWS_CLOUDHSM) {
       throw KmsException.validation("A key in a custom key store needs Origin AWS_CLOUDHSM.");
     }
-    if (r.customKeyStoreId() == null && "AWS_CLOUDHSM".equals(r.origin())) {
+    if (r.customKeyStoreId() == null && r.origin() == Origin.AWS_CLOUDHSM) {
       throw KmsException.validation("Origin AWS_CLOUDHSM needs a CustomKeyStoreId.");
     }
-    if (!"AWS_KMS".equals(r.origin()) && !"AWS_CLOUDHSM".equals(r.origin())) {
+    if (r.origin() != Origin.AWS_KMS && r.origin() != Origin.AWS_CLOUDHSM) {
       throw new KmsException(ErrorCode.UNSUPPORTED_OPERATION,
           "Origin " + r.origin() + " is not supported yet; only AWS_KMS (material generated in the HSM).");
     }
-    if (!"SYMMETRIC_DEFAULT".equals(r.keySpec())) {
+    if (KeySpecTable.row(r.keySpec(), r.keyUsage()).isEmpty()) {
+      throw KmsException.validation("KeyUsage " + r.keyUsage() + " is not compatible with KeySpec " + r.keySpec()
+          + "; use " + KeySpecTable.usages(r.keySpec()).stream().map(Enum::name)
+              .collect(java.util.stream.Collectors.joining(" or ")) + ".");
+    }
+    KeySpecTable.refusal(r.keySpec()).ifPresent(why -> {
+      throw new KmsException(ErrorCode.UNSUPPORTED_OPERATION, why);
+    });
+    if (r.keySpec() != KeySpec.SYMMETRIC_DEFAULT) {
       throw new KmsException(ErrorCode.UNSUPPORTED_OPERATION,
           "KeySpec " + r.keySpec() + " is not supported yet; only SYMMETRIC_DEFAULT.");
-    }
-    if (!"ENCRYPT_DECRYPT".equals(r.keyUsage())) {
-      throw KmsException.validation(
-          "KeyUsage " + r.keyUsage() + " is not compatible with KeySpec SYMMETRIC_DEFAULT; use ENCRYPT_DECRYPT.");
     }
   }
 

@@ -3,6 +3,8 @@ package io.kmsgw.policy;
 import io.kmsgw.domain.Grant;
 import io.kmsgw.domain.Grant.Constraints;
 import io.kmsgw.domain.KeyRecord;
+import io.kmsgw.domain.KeySpec;
+import io.kmsgw.domain.KeyUsage;
 import io.kmsgw.error.ErrorCode;
 import io.kmsgw.error.KmsException;
 import java.util.ArrayList;
@@ -50,18 +52,18 @@ public final class GrantRules {
    * The grant operations a key supports ("Grant operations" in "Grants in AWS KMS"): for a symmetric encryption key
    * the symmetric cryptographic operations (data key pairs included), CreateGrant, RetireGrant and DescribeKey.
    */
-  public static Set<String> operationsFor(String keySpec, String keyUsage) {
+  public static Set<String> operationsFor(KeySpec keySpec, KeyUsage keyUsage) {
     Set<String> ops = new LinkedHashSet<>();
-    if ("SYMMETRIC_DEFAULT".equals(keySpec)) {
+    if (keySpec == KeySpec.SYMMETRIC_DEFAULT) {
       ops.addAll(List.of("Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
           "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "ReEncryptFrom", "ReEncryptTo"));
-    } else if ("ENCRYPT_DECRYPT".equals(keyUsage)) {
+    } else if (keyUsage == KeyUsage.ENCRYPT_DECRYPT) {
       ops.addAll(List.of("Decrypt", "Encrypt", "ReEncryptFrom", "ReEncryptTo", "GetPublicKey"));
-    } else if ("SIGN_VERIFY".equals(keyUsage)) {
+    } else if (keyUsage == KeyUsage.SIGN_VERIFY) {
       ops.addAll(List.of("Sign", "Verify", "GetPublicKey"));
-    } else if ("GENERATE_VERIFY_MAC".equals(keyUsage)) {
+    } else if (keyUsage == KeyUsage.GENERATE_VERIFY_MAC) {
       ops.addAll(List.of("GenerateMac", "VerifyMac"));
-    } else if ("KEY_AGREEMENT".equals(keyUsage)) {
+    } else if (keyUsage == KeyUsage.KEY_AGREEMENT) {
       ops.addAll(List.of("DeriveSharedSecret", "GetPublicKey"));
     }
     ops.addAll(COMMON);
@@ -87,7 +89,7 @@ public final class GrantRules {
           + " (KeySpec " + key.keySpec() + ", KeyUsage " + key.keyUsage() + "); valid ones are " + supported + ".");
     }
     if (!constraints.isEmpty()) {
-      if (!"SYMMETRIC_DEFAULT".equals(key.keySpec())) {
+      if (key.keySpec() != KeySpec.SYMMETRIC_DEFAULT) {
         throw KmsException.validation("Encryption context constraints are only valid on symmetric encryption keys.");
       }
       List<String> refused = ops.stream()

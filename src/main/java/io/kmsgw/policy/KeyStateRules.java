@@ -1,6 +1,8 @@
 package io.kmsgw.policy;
 
 import io.kmsgw.domain.KeyRecord;
+import io.kmsgw.domain.KeySpec;
+import io.kmsgw.domain.KeyUsage;
 import io.kmsgw.domain.KeyState;
 import io.kmsgw.error.ErrorCode;
 import io.kmsgw.error.KmsException;
@@ -123,7 +125,7 @@ public final class KeyStateRules {
 
   /** Checks that a key's usage and spec allow symmetric encryption and decryption. */
   public static void requireSymmetricEncryptDecrypt(KeyRecord key, String operation) {
-    if (!"ENCRYPT_DECRYPT".equals(key.keyUsage()) || !"SYMMETRIC_DEFAULT".equals(key.keySpec())) {
+    if (key.keyUsage() != KeyUsage.ENCRYPT_DECRYPT || key.keySpec() != KeySpec.SYMMETRIC_DEFAULT) {
       throw new KmsException(ErrorCode.INVALID_KEY_USAGE, "You cannot use " + operation + " with " + key.arn()
           + ": its KeyUsage is " + key.keyUsage() + " and its KeySpec is " + key.keySpec() + ".");
     }

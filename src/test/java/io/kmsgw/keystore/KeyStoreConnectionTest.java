@@ -1,5 +1,8 @@
 package io.kmsgw.keystore;
 
+import io.kmsgw.domain.KeySpec;
+import io.kmsgw.domain.KeyUsage;
+import io.kmsgw.domain.Origin;
 import static io.kmsgw.testing.Eventually.eventually;
 import static io.kmsgw.testing.KmsFixture.ROOT;
 import static io.kmsgw.testing.KmsFixture.await;
@@ -218,7 +221,7 @@ class KeyStoreConnectionTest {
       CryptoService crypto = new CryptoService(keys, new KeyStores(c));
       UUID id = UUID.randomUUID();
       store.insertKey(new KeyRecord(id, "111122223333", "us-east-1", java.time.Instant.now(), "", KeyState.ENABLED,
-          "ENCRYPT_DECRYPT", "SYMMETRIC_DEFAULT", "AWS_KMS", "default", 1, null, 0, io.kmsgw.domain.KeyRotation.DISABLED,
+          KeyUsage.ENCRYPT_DECRYPT, KeySpec.SYMMETRIC_DEFAULT, Origin.AWS_KMS, "default", 1, null, 0, io.kmsgw.domain.KeyRotation.DISABLED,
           List.of(new io.kmsgw.domain.KeyVersion(1, HsmLabels.label(id, 1), HsmLabels.id(id, 1),
               java.time.Instant.now(), null)), List.of()));
 
@@ -228,7 +231,7 @@ class KeyStoreConnectionTest {
           () -> await(crypto.encrypt(ROOT, id, new byte[] {1}, null, null, false)));
       assertEquals(ErrorCode.KMS_INVALID_STATE, e.code());
       e = assertThrows(KmsException.class, () -> await(keys.createKey(ROOT,
-          new KeyService.NewKey("", "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT", "AWS_KMS", List.of(), null, false))));
+          new KeyService.NewKey("", KeySpec.SYMMETRIC_DEFAULT, KeyUsage.ENCRYPT_DECRYPT, Origin.AWS_KMS, List.of(), null, false))));
       assertEquals(ErrorCode.DEPENDENCY_TIMEOUT, e.code());
       e = assertThrows(KmsException.class, () -> await(crypto.generateRandom(ROOT, 8, null)));
       assertEquals(ErrorCode.DEPENDENCY_TIMEOUT, e.code());

@@ -1,5 +1,8 @@
 package io.kmsgw.kms;
 
+import io.kmsgw.domain.KeySpec;
+import io.kmsgw.domain.KeyUsage;
+import io.kmsgw.domain.Origin;
 import static io.kmsgw.testing.KmsFixture.ROOT;
 import static io.kmsgw.testing.KmsFixture.await;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -75,8 +78,8 @@ class AuthorizationTest {
   }
 
   private static KeyRecord newKey(Caller caller, String policy, boolean bypass) {
-    return await(kms.keys.createKey(caller, new KeyService.NewKey("authz", "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT",
-        "AWS_KMS", List.of(), null, false, policy, bypass)));
+    return await(kms.keys.createKey(caller, new KeyService.NewKey("authz", KeySpec.SYMMETRIC_DEFAULT, KeyUsage.ENCRYPT_DECRYPT,
+        Origin.AWS_KMS, List.of(), null, false, policy, bypass)));
   }
 
   private static KmsException refused(ErrorCode code, Supplier<?> call) {

@@ -1,5 +1,8 @@
 package io.kmsgw.kms;
 
+import io.kmsgw.domain.KeySpec;
+import io.kmsgw.domain.KeyUsage;
+import io.kmsgw.domain.Origin;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -58,7 +61,7 @@ class AuthorizerGrantTest {
 
   private static KeyRecord key() {
     return new KeyRecord(UUID.randomUUID(), ACCOUNT, "us-east-1", Instant.EPOCH, "", KeyState.ENABLED,
-        "ENCRYPT_DECRYPT", "SYMMETRIC_DEFAULT", "AWS_KMS", "default", 1, null, 0, KeyRotation.DISABLED, List.of(),
+        KeyUsage.ENCRYPT_DECRYPT, KeySpec.SYMMETRIC_DEFAULT, Origin.AWS_KMS, "default", 1, null, 0, KeyRotation.DISABLED, List.of(),
         List.of());
   }
 

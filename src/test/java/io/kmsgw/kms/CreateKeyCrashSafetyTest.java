@@ -1,5 +1,8 @@
 package io.kmsgw.kms;
 
+import io.kmsgw.domain.KeySpec;
+import io.kmsgw.domain.KeyUsage;
+import io.kmsgw.domain.Origin;
 import static io.kmsgw.testing.KmsFixture.ROOT;
 import static io.kmsgw.testing.KmsFixture.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -60,8 +63,8 @@ class CreateKeyCrashSafetyTest {
   /** A Creating row as CreateKey commits it before touching the HSM, dated before "this process" started. */
   private static KeyRecord creatingRow(Instant createdAt) {
     UUID id = UUID.randomUUID();
-    KeyRecord k = new KeyRecord(id, "111122223333", "us-east-1", createdAt, "", KeyState.CREATING, "ENCRYPT_DECRYPT",
-        "SYMMETRIC_DEFAULT", "AWS_KMS", KeyRecord.DEFAULT_KEY_STORE, 1, null, 0,
+    KeyRecord k = new KeyRecord(id, "111122223333", "us-east-1", createdAt, "", KeyState.CREATING, KeyUsage.ENCRYPT_DECRYPT,
+        KeySpec.SYMMETRIC_DEFAULT, Origin.AWS_KMS, KeyRecord.DEFAULT_KEY_STORE, 1, null, 0,
         io.kmsgw.domain.KeyRotation.DISABLED,
         List.of(new KeyVersion(1, HsmLabels.label(id, 1), HsmLabels.id(id, 1), createdAt, null)), List.of());
     kms.store.insertKey(k);
@@ -171,7 +174,7 @@ class CreateKeyCrashSafetyTest {
     int objectsBefore = hsm().withSession(s -> s.findSecretKeys(HsmLabels.PREFIX)).size();
     int rowsBefore = kms.store.allKeys().size();
     KmsException e = assertThrows(KmsException.class, () -> await(keys.createKey(ROOT,
-        new KeyService.NewKey("", "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT", "AWS_KMS", List.of(), null, false))));
+        new KeyService.NewKey("", KeySpec.SYMMETRIC_DEFAULT, KeyUsage.ENCRYPT_DECRYPT, Origin.AWS_KMS, List.of(), null, false))));
     assertEquals(ErrorCode.KMS_INTERNAL, e.code());
     // the rollback runs in the background: wait for it
     long deadline = System.nanoTime() + 10_000_000_000L;

@@ -1,5 +1,8 @@
 package io.kmsgw.kms;
 
+import io.kmsgw.domain.KeySpec;
+import io.kmsgw.domain.KeyUsage;
+import io.kmsgw.domain.Origin;
 import static io.kmsgw.testing.KmsFixture.ROOT;
 import static io.kmsgw.testing.KmsFixture.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -99,8 +102,8 @@ class CustomKeyStoreServiceTest {
   }
 
   static KeyRecord keyIn(String storeId) {
-    return await(kms.keys.createKey(ROOT, new KeyService.NewKey("in " + storeId, "SYMMETRIC_DEFAULT",
-        "ENCRYPT_DECRYPT", "AWS_CLOUDHSM", List.of(), storeId, false)));
+    return await(kms.keys.createKey(ROOT, new KeyService.NewKey("in " + storeId, KeySpec.SYMMETRIC_DEFAULT,
+        KeyUsage.ENCRYPT_DECRYPT, Origin.AWS_CLOUDHSM, List.of(), storeId, false)));
   }
 
   static byte[] encrypt(KeyRecord key, String text) {
@@ -128,7 +131,7 @@ class CustomKeyStoreServiceTest {
 
     connected(b.id());
     KeyRecord inB = keyIn(b.id());
-    assertEquals("AWS_CLOUDHSM", inB.origin());
+    assertEquals(Origin.AWS_CLOUDHSM, inB.origin());
     assertEquals(b.id(), inB.keyStoreId());
     assertEquals(clusterB, service.clusterOf(b.id()));
     KeyRecord inDefault = kms.newKey();

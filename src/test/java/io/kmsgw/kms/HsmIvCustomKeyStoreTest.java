@@ -9,6 +9,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.kmsgw.domain.CustomKeyStore;
 import io.kmsgw.domain.KeyRecord;
+import io.kmsgw.domain.KeySpec;
+import io.kmsgw.domain.KeyUsage;
+import io.kmsgw.domain.Origin;
 import io.kmsgw.error.KmsException;
 import io.kmsgw.hsm.pkcs11.Pkcs11Options;
 import io.kmsgw.keystore.KeyStoreConnection;
@@ -91,8 +94,8 @@ class HsmIvCustomKeyStoreTest {
         () -> kms.stores.of(store.id()).status().state() == KeyStoreConnection.State.CONNECTED);
     assertEquals(1, module.events("login user=kmsuser rv=CKR_OK").size(), module.events().toString());
 
-    KeyRecord key = await(kms.keys.createKey(ROOT, new KeyService.NewKey("in the HSM-IV store", "SYMMETRIC_DEFAULT",
-        "ENCRYPT_DECRYPT", "AWS_CLOUDHSM", List.of(), store.id(), false)));
+    KeyRecord key = await(kms.keys.createKey(ROOT, new KeyService.NewKey("in the HSM-IV store",
+        KeySpec.SYMMETRIC_DEFAULT, KeyUsage.ENCRYPT_DECRYPT, Origin.AWS_CLOUDHSM, List.of(), store.id(), false)));
     byte[] plaintext = "kept in the second CloudHSM-mode token".getBytes(StandardCharsets.UTF_8);
     byte[] blob = await(kms.crypto.encrypt(ROOT, key.keyId(), plaintext, Map.of(), null, false)).ciphertextBlob();
     assertEquals(2, blob[0], "the custom key store's HSM chose the IV too");

@@ -1,5 +1,8 @@
 package io.kmsgw.kms;
 
+import io.kmsgw.domain.KeySpec;
+import io.kmsgw.domain.KeyUsage;
+import io.kmsgw.domain.Origin;
 import static io.kmsgw.testing.KmsFixture.ROOT;
 import static io.kmsgw.testing.KmsFixture.await;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -255,7 +258,7 @@ class KeyLifecycleTest {
     try (KmsFixture small = new KmsFixture("quota")) {
       KeyService limited = new KeyService(KmsFixture.SETTINGS, small.store, small.cache, small.stores,
           small.storeExecutor, small.clock, 2, small.authz);
-      KeyService.NewKey spec = new KeyService.NewKey("", "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT", "AWS_KMS", List.of(),
+      KeyService.NewKey spec = new KeyService.NewKey("", KeySpec.SYMMETRIC_DEFAULT, KeyUsage.ENCRYPT_DECRYPT, Origin.AWS_KMS, List.of(),
           null, false);
       KeyRecord first = await(limited.createKey(ROOT, spec));
       await(limited.createKey(ROOT, spec));

@@ -1,5 +1,8 @@
 package io.kmsgw.kms;
 
+import io.kmsgw.domain.KeySpec;
+import io.kmsgw.domain.KeyUsage;
+import io.kmsgw.domain.Origin;
 import static io.kmsgw.testing.KmsFixture.ROOT;
 import static io.kmsgw.testing.KmsFixture.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -42,7 +45,7 @@ class KeyServiceTest {
     kms.close();
   }
 
-  private static KeyService.NewKey spec(String keySpec, String usage, String origin, List<Tag> tags) {
+  private static KeyService.NewKey spec(KeySpec keySpec, KeyUsage usage, Origin origin, List<Tag> tags) {
     return new KeyService.NewKey("d", keySpec, usage, origin, tags, null, false);
   }
 
@@ -94,7 +97,7 @@ class KeyServiceTest {
   @Test
   void createKey_withTags_keepsThemInOrder() {
     List<Tag> tags = List.of(new Tag("b", "2"), new Tag("a", ""));
-    KeyRecord k = await(kms.keys.createKey(ROOT, spec("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT", "AWS_KMS", tags)));
+    KeyRecord k = await(kms.keys.createKey(ROOT, spec(KeySpec.SYMMETRIC_DEFAULT, KeyUsage.ENCRYPT_DECRYPT, Origin.AWS_KMS, tags)));
     assertEquals(tags, kms.store.findKey(k.keyId()).orElseThrow().tags());
   }
 
@@ -102,36 +105,56 @@ class KeyServiceTest {
   void createKey_withReservedOrDuplicateTags_failsTagException_andCreatesNothing() {
     int before = kms.store.allKeys().size();
     assertFails(ErrorCode.TAG, () -> kms.keys.createKey(ROOT,
-        spec("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT", "AWS_KMS", List.of(new Tag("aws:x", "1")))));
-    assertFails(ErrorCode.TAG, () -> kms.keys.createKey(ROOT, spec("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT",
-        "AWS_KMS", List.of(new Tag("a", "1"), new Tag("a", "2")))));
+        spec(KeySpec.SYMMETRIC_DEFAULT, KeyUsage.ENCRYPT_DECRYPT, Origin.AWS_KMS, List.of(new Tag("aws:x", "1")))));
+    assertFails(ErrorCode.TAG, () -> kms.keys.createKey(ROOT, spec(KeySpec.SYMMETRIC_DEFAULT, KeyUsage.ENCRYPT_DECRYPT,
+        Origin.AWS_KMS, List.of(new Tag("a", "1"), new Tag("a", "2")))));
     List<Tag> many = new ArrayList<>();
     for (int i = 0; i < 51; i++) {
       many.add(new Tag("t" + i, ""));
     }
     assertFails(ErrorCode.LIMIT_EXCEEDED,
-        () -> kms.keys.createKey(ROOT, spec("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT", "AWS_KMS", many)));
+        () -> kms.keys.createKey(ROOT, spec(KeySpec.SYMMETRIC_DEFAULT, KeyUsage.ENCRYPT_DECRYPT, Origin.AWS_KMS, many)));
     assertEquals(before, kms.store.allKeys().size());
   }
 
   @Test
   void createKey_withSpecOrOriginNotYetSupported_failsUnsupportedOperation() {
     assertFails(ErrorCode.UNSUPPORTED_OPERATION,
-        () -> kms.keys.createKey(ROOT, spec("RSA_2048", "ENCRYPT_DECRYPT", "AWS_KMS", List.of())));
+        () -> kms.keys.createKey(ROOT, spec(KeySpec.RSA_2048, KeyUsage.ENCRYPT_DECRYPT, Origin.AWS_KMS, List.of())));
     assertFails(ErrorCode.UNSUPPORTED_OPERATION,
-        () -> kms.keys.createKey(ROOT, spec("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT", "EXTERNAL", List.of())));
+        () -> kms.keys.createKey(ROOT, spec(KeySpec.SYMMETRIC_DEFAULT, KeyUsage.ENCRYPT_DECRYPT, Origin.EXTERNAL, List.of())));
   }
 
   @Test
-  void createKey_withUsageIncompatibleWithSpec_failsValidation() {
+  void createKey_withUsageIncompatibleWithSpec_failsValidation_namingTheUsagesTheSpecTakes() {
+    int before = kms.store.allKeys().size();
     assertFails(ErrorCode.VALIDATION,
-        () -> kms.keys.createKey(ROOT, spec("SYMMETRIC_DEFAULT", "SIGN_VERIFY", "AWS_KMS", List.of())));
+        () -> kms.keys.createKey(ROOT, spec(KeySpec.SYMMETRIC_DEFAULT, KeyUsage.SIGN_VERIFY, Origin.AWS_KMS, List.of())));
+    // an HMAC key needs its usage named: the default, ENCRYPT_DECRYPT, is not one of HMAC's
+    KmsException hmac = assertThrows(KmsException.class, () -> kms.keys.createKey(ROOT,
+        spec(KeySpec.HMAC_256, KeyUsage.ENCRYPT_DECRYPT, Origin.AWS_KMS, List.of())));
+    assertEquals(ErrorCode.VALIDATION, hmac.code());
+    assertTrue(hmac.getMessage().contains("use GENERATE_VERIFY_MAC"), hmac.getMessage());
+    // secp256k1 signs but does not agree keys in AWS KMS
+    assertFails(ErrorCode.VALIDATION, () -> kms.keys.createKey(ROOT,
+        spec(KeySpec.ECC_SECG_P256K1, KeyUsage.KEY_AGREEMENT, Origin.AWS_KMS, List.of())));
+    assertEquals(before, kms.store.allKeys().size());
+  }
+
+  @Test
+  void createKey_sm2AndMlDsa_failUnsupportedOperation_sayingWhy() {
+    for (KeySpec spec : List.of(KeySpec.SM2, KeySpec.ML_DSA_65)) {
+      KmsException e = assertThrows(KmsException.class, () -> kms.keys.createKey(ROOT,
+          spec(spec, KeyUsage.SIGN_VERIFY, Origin.AWS_KMS, List.of())));
+      assertEquals(ErrorCode.UNSUPPORTED_OPERATION, e.code());
+      assertTrue(e.getMessage().contains("PKCS#11"), e.getMessage());
+    }
   }
 
   @Test
   void createKey_inUnknownCustomKeyStore_failsCustomKeyStoreNotFound() {
     assertFails(ErrorCode.CUSTOM_KEY_STORE_NOT_FOUND, () -> kms.keys.createKey(ROOT,
-        new KeyService.NewKey("", "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT", "AWS_CLOUDHSM", List.of(), "cks-1234567890",
+        new KeyService.NewKey("", KeySpec.SYMMETRIC_DEFAULT, KeyUsage.ENCRYPT_DECRYPT, Origin.AWS_CLOUDHSM, List.of(), "cks-1234567890",
             false)));
   }
 

@@ -1,5 +1,8 @@
 package io.kmsgw.policy;
 
+import io.kmsgw.domain.KeySpec;
+import io.kmsgw.domain.KeyUsage;
+import io.kmsgw.domain.Origin;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -23,13 +26,13 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /** Grant operations per key type, constraint checks and matching, CreateGrant delegation, principal forms. */
 class GrantRulesTest {
-  private static final KeyRecord SYMMETRIC = key("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT");
+  private static final KeyRecord SYMMETRIC = key(KeySpec.SYMMETRIC_DEFAULT, KeyUsage.ENCRYPT_DECRYPT);
   private static final Constraints EQUALS_BILLING = new Constraints(Map.of("app", "billing"), null);
   private static final Constraints SUBSET_BILLING = new Constraints(null, Map.of("app", "billing"));
 
-  private static KeyRecord key(String spec, String usage) {
+  private static KeyRecord key(KeySpec spec, KeyUsage usage) {
     return new KeyRecord(UUID.randomUUID(), "111122223333", "us-east-1", Instant.now(), "", KeyState.ENABLED, usage,
-        spec, "AWS_KMS", "default", 1, null, 0, KeyRotation.DISABLED, List.of(), List.of());
+        spec, Origin.AWS_KMS, "default", 1, null, 0, KeyRotation.DISABLED, List.of(), List.of());
   }
 
   private static Grant grant(List<String> ops, Constraints c) {
@@ -61,15 +64,15 @@ class GrantRulesTest {
 
   @Test
   void signingKey_supportsSignVerify_notEncrypt() {
-    KeyRecord signing = key("ECC_NIST_P256", "SIGN_VERIFY");
+    KeyRecord signing = key(KeySpec.ECC_NIST_P256, KeyUsage.SIGN_VERIFY);
     GrantRules.check(signing, List.of("Sign", "Verify", "GetPublicKey", "DescribeKey"), Constraints.NONE);
     assertValidation(() -> GrantRules.check(signing, List.of("Encrypt"), Constraints.NONE));
   }
 
   @Test
   void constraint_isRefusedWithOperationsThatTakeNoEncryptionContext() {
-    assertValidation(() -> GrantRules.check(key("ECC_NIST_P256", "SIGN_VERIFY"), List.of("Sign"), EQUALS_BILLING));
-    assertValidation(() -> GrantRules.check(key("RSA_2048", "ENCRYPT_DECRYPT"), List.of("Decrypt"), EQUALS_BILLING));
+    assertValidation(() -> GrantRules.check(key(KeySpec.ECC_NIST_P256, KeyUsage.SIGN_VERIFY), List.of("Sign"), EQUALS_BILLING));
+    assertValidation(() -> GrantRules.check(key(KeySpec.RSA_2048, KeyUsage.ENCRYPT_DECRYPT), List.of("Decrypt"), EQUALS_BILLING));
   }
 
   @Test

@@ -1,5 +1,8 @@
 package io.kmsgw.policy;
 
+import io.kmsgw.domain.KeySpec;
+import io.kmsgw.domain.KeyUsage;
+import io.kmsgw.domain.Origin;
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -77,8 +80,8 @@ class KeyStateRulesTest {
   }
 
   private static KeyRecord key(KeyState state) {
-    return new KeyRecord(UUID.randomUUID(), "111122223333", "us-east-1", Instant.now(), "", state, "ENCRYPT_DECRYPT",
-        "SYMMETRIC_DEFAULT", "AWS_KMS", "default", 1, null, 0, KeyRotation.DISABLED, List.of(), List.of());
+    return new KeyRecord(UUID.randomUUID(), "111122223333", "us-east-1", Instant.now(), "", state, KeyUsage.ENCRYPT_DECRYPT,
+        KeySpec.SYMMETRIC_DEFAULT, Origin.AWS_KMS, "default", 1, null, 0, KeyRotation.DISABLED, List.of(), List.of());
   }
 
   @ParameterizedTest(name = "{0} in {1} -> {2}")

@@ -1,5 +1,8 @@
 package io.kmsgw.testing;
 
+import io.kmsgw.domain.KeySpec;
+import io.kmsgw.domain.KeyUsage;
+import io.kmsgw.domain.Origin;
 import io.kmsgw.domain.Caller;
 import io.kmsgw.domain.KeyRecord;
 import io.kmsgw.hsm.pkcs11.Pkcs11Connector;
@@ -112,8 +115,8 @@ public final class KmsFixture implements AutoCloseable {
   }
 
   public KeyRecord newKey() {
-    return await(keys.createKey(ROOT, new KeyService.NewKey("test key", "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT",
-        "AWS_KMS", List.of(), null, false)));
+    return await(keys.createKey(ROOT, new KeyService.NewKey("test key", KeySpec.SYMMETRIC_DEFAULT, KeyUsage.ENCRYPT_DECRYPT,
+        Origin.AWS_KMS, List.of(), null, false)));
   }
 
   /** The stage's value; its failure is rethrown unwrapped (a KmsException stays one). */

@@ -5,8 +5,11 @@ import io.kmsgw.domain.CustomKeyStore;
 import io.kmsgw.domain.Grant;
 import io.kmsgw.domain.KeyRecord;
 import io.kmsgw.domain.KeyRotation;
+import io.kmsgw.domain.KeySpec;
 import io.kmsgw.domain.KeyState;
+import io.kmsgw.domain.KeyUsage;
 import io.kmsgw.domain.KeyVersion;
+import io.kmsgw.domain.Origin;
 import io.kmsgw.domain.Tag;
 import io.kmsgw.store.MetadataStore;
 import io.kmsgw.store.StoreException;
@@ -65,9 +68,9 @@ public final class JdbcMetadataStore implements MetadataStore {
         ps.setLong(4, key.createdAt().toEpochMilli());
         ps.setString(5, key.description());
         ps.setString(6, key.state().name());
-        ps.setString(7, key.keyUsage());
-        ps.setString(8, key.keySpec());
-        ps.setString(9, key.origin());
+        ps.setString(7, key.keyUsage().name());
+        ps.setString(8, key.keySpec().name());
+        ps.setString(9, key.origin().name());
         ps.setString(10, key.keyStoreId());
         ps.setInt(11, key.currentVersion());
         setInstant(ps, 12, key.deletionDate());
@@ -667,7 +670,7 @@ public final class JdbcMetadataStore implements MetadataStore {
 
   private record KeyRow(
       UUID keyId, String accountId, String region, Instant createdAt, String description, KeyState state,
-      String keyUsage, String keySpec, String origin, String keyStoreId, int currentVersion, Instant deletionDate,
+      KeyUsage keyUsage, KeySpec keySpec, Origin origin, String keyStoreId, int currentVersion, Instant deletionDate,
       int pendingWindowDays, KeyRotation rotation) {}
 
   /**
@@ -684,7 +687,8 @@ public final class JdbcMetadataStore implements MetadataStore {
         while (rs.next()) {
           KeyRow row = new KeyRow(UUID.fromString(rs.getString(1)), rs.getString(2), rs.getString(3),
               Instant.ofEpochMilli(rs.getLong(4)), rs.getString(5), KeyState.valueOf(rs.getString(6)),
-              rs.getString(7), rs.getString(8), rs.getString(9), rs.getString(10), rs.getInt(11), instant(rs, 12),
+              KeyUsage.valueOf(rs.getString(7)), KeySpec.valueOf(rs.getString(8)), Origin.valueOf(rs.getString(9)),
+              rs.getString(10), rs.getInt(11), instant(rs, 12),
               rs.getInt(13), new KeyRotation(rs.getBoolean(14), rs.getInt(15), instant(rs, 16)));
           rows.put(row.keyId().toString(), row);
         }

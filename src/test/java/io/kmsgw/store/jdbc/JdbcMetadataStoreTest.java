@@ -1,5 +1,8 @@
 package io.kmsgw.store.jdbc;
 
+import io.kmsgw.domain.KeySpec;
+import io.kmsgw.domain.KeyUsage;
+import io.kmsgw.domain.Origin;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -30,8 +33,8 @@ class JdbcMetadataStoreTest {
 
   static KeyRecord key(UUID id, KeyState state, List<Tag> tags) {
     Instant now = Instant.ofEpochMilli(System.currentTimeMillis());
-    return new KeyRecord(id, "111122223333", "us-east-1", now, "description \u00e9", state, "ENCRYPT_DECRYPT",
-        "SYMMETRIC_DEFAULT", "AWS_KMS", "default", 1, null, 0, io.kmsgw.domain.KeyRotation.DISABLED,
+    return new KeyRecord(id, "111122223333", "us-east-1", now, "description \u00e9", state, KeyUsage.ENCRYPT_DECRYPT,
+        KeySpec.SYMMETRIC_DEFAULT, Origin.AWS_KMS, "default", 1, null, 0, io.kmsgw.domain.KeyRotation.DISABLED,
         List.of(new KeyVersion(1, "kmsgw:" + id + ":v1", new byte[] {1, 2, 3}, now, null)), tags);
   }
 

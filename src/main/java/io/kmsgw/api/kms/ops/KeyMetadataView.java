@@ -1,6 +1,7 @@
 package io.kmsgw.api.kms.ops;
 
 import io.kmsgw.domain.KeyRecord;
+import io.kmsgw.domain.KeySpecTable;
 import io.kmsgw.domain.KeyState;
 import io.kmsgw.kms.HsmLabels;
 import io.kmsgw.kms.KeyService;
@@ -30,23 +31,37 @@ public final class KeyMetadataView {
     m.put("CreationDate", key.createdAt());
     m.put("Enabled", key.state() == KeyState.ENABLED);
     m.put("Description", key.description());
-    m.put("KeyUsage", key.keyUsage());
+    m.put("KeyUsage", key.keyUsage().name());
     m.put("KeyState", state.apiName());
     if (key.deletionDate() != null) {
       m.put("DeletionDate", key.deletionDate());
       m.put("PendingDeletionWindowInDays", key.pendingWindowDays());
     }
-    m.put("Origin", key.origin());
+    m.put("Origin", key.origin().name());
     if (!KeyRecord.DEFAULT_KEY_STORE.equals(key.keyStoreId())) {
       m.put("CustomKeyStoreId", key.keyStoreId());
       m.put("CloudHsmClusterId", clusterOfStore.apply(key.keyStoreId()));
     }
     m.put("KeyManager", "CUSTOMER");
-    m.put("CustomerMasterKeySpec", key.keySpec());
-    m.put("KeySpec", key.keySpec());
-    m.put("EncryptionAlgorithms", List.of("SYMMETRIC_DEFAULT"));
+    if (key.keySpec().hasCustomerMasterKeySpec()) {
+      m.put("CustomerMasterKeySpec", key.keySpec().name());
+    }
+    m.put("KeySpec", key.keySpec().name());
+    KeySpecTable.row(key.keySpec(), key.keyUsage()).ifPresent(row -> {
+      putNames(m, "EncryptionAlgorithms", row.encryption());
+      putNames(m, "SigningAlgorithms", row.signing());
+      putNames(m, "KeyAgreementAlgorithms", row.keyAgreement());
+      putNames(m, "MacAlgorithms", row.mac());
+    });
     m.put("MultiRegion", false);
     m.put("CurrentKeyMaterialId", HsmLabels.keyMaterialId(key.keyId(), key.currentVersion()));
     return m;
+  }
+
+  /** AWS lists only the algorithms of the key's usage: the other members are absent, not empty. */
+  private static void putNames(Map<String, Object> m, String member, List<? extends Enum<?>> algorithms) {
+    if (!algorithms.isEmpty()) {
+      m.put(member, algorithms.stream().map(Enum::name).toList());
+    }
   }
 }
