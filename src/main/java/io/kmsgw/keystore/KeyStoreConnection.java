@@ -313,35 +313,13 @@ public final class KeyStoreConnection implements AutoCloseable {
     }
   }
 
-  /** The AWS ConnectionErrorCode for an HSM failure. */
+  /** The AWS ConnectionErrorCode for an HSM failure ({@link ConnectionFailures}). */
   static String connectionErrorCode(HsmErrorKind kind) {
-    return switch (kind) {
-      case PIN_INCORRECT -> "INVALID_CREDENTIALS";
-      case PIN_LOCKED -> "USER_LOCKED_OUT";
-      case ANOTHER_USER_LOGGED_IN -> "USER_LOGGED_IN";
-      case TOKEN_NOT_FOUND -> "CLUSTER_NOT_FOUND";
-      // AWS: "the associated CloudHSM cluster does not contain any active HSMs" (see docs/decisions.md)
-      case INSUFFICIENT_HSMS, TOKEN_REMOVED -> "INSUFFICIENT_CLOUDHSM_HSMS";
-      case DEVICE_ERROR, NOT_LOGGED_IN, SESSION_INVALID, LIBRARY_REINITIALISED -> "NETWORK_ERRORS";
-      default -> "INTERNAL_ERROR";
-    };
+    return ConnectionFailures.errorCode(kind);
   }
 
   private String advice(HsmErrorKind kind) {
-    boolean custom = !io.kmsgw.domain.KeyRecord.DEFAULT_KEY_STORE.equals(keyStoreId);
-    return switch (kind) {
-      case PIN_INCORRECT -> custom ? "check the key store password (set it with UpdateCustomKeyStore while the "
-          + "store is DISCONNECTED)" : "check the crypto user PIN (hsm.pin_file or KMSGW_HSM_PIN), then restart";
-      case PIN_LOCKED -> "the crypto user is locked out; the security officer must unlock it or reset its PIN";
-      case ANOTHER_USER_LOGGED_IN -> "another user (the security officer?) is logged in to the token; log it out";
-      case TOKEN_NOT_FOUND -> "check the token label and that the token is initialised";
-      case TOKEN_REMOVED -> "the token is not in its slot; put it back or bring its HSM up";
-      case INSUFFICIENT_HSMS -> "fewer HSMs answer than the definition's min_hsms; check the cluster's members";
-      case LIBRARY_ERROR -> "check hsm.library and the vendor client installation";
-      case UNSUPPORTED -> "this token cannot serve as a kmsgw key store (see docs/hsm-vendors.md)";
-      case DEVICE_ERROR, NOT_LOGGED_IN -> "check the HSM and the network path to it";
-      default -> "see the log for details";
-    };
+    return ConnectionFailures.advice(kind, !io.kmsgw.domain.KeyRecord.DEFAULT_KEY_STORE.equals(keyStoreId));
   }
 
   private void transition(State next, Hsm hsm, String code, String why) {
