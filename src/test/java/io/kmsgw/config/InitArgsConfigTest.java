@@ -95,6 +95,41 @@ class InitArgsConfigTest {
     assertTrue(e.getMessage().contains("clusters.cluster-nssnssnss234.init_args"), e.getMessage());
   }
 
+  /**
+   * Strings that look as if they named a configdir but that NSS reads without one (it takes the process down on
+   * them: a blank around '=', a configdir inside another parameter's value), and a data directory whose path would
+   * change the parse: refused at load.
+   */
+  @Test
+  void nssStringsNssWouldReadWithoutAConfigdir_areRefusedAtLoad() throws IOException {
+    for (String args : new String[] {
+        "configdir = 'sql:/tmp/nsst' certPrefix='' keyPrefix='' secmod='secmod.db'",
+        "configdir= 'sql:/tmp/nsst' certPrefix=''",
+        "tokenDescription='a configdir=x' flags=readOnly",
+        "configdir='sql:/tmp/x\\' flags=",
+        "configdir={sql:/tmp/x} flags=",
+        "configdir='sql:/tmp/x'flags="}) {
+      Path f = yaml("hsm:\n  vendor: nss\n  library: " + NSS_LIB + "\n  pin: '1'\n  init_args: \""
+          + args.replace("\\", "\\\\").replace("\"", "\\\"") + "\"\n");
+      ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(f, Map.of()), args);
+      assertTrue(e.getMessage().contains("hsm.init_args"), e.getMessage());
+    }
+    Path quoted = dir.resolve("it's here");
+    Path f = yaml("data_dir: \"" + quoted + "\"\nhsm:\n  vendor: nss\n  library: " + NSS_LIB + "\n  pin: '1'\n"
+        + "  init_args: \"configdir='sql:{data_dir}/nss' flags=\"\n");
+    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(f, Map.of()));
+    assertTrue(e.getMessage().contains("{data_dir}"), e.getMessage());
+  }
+
+  @Test
+  void parameters_areReadAsNssReadsThem() {
+    assertEquals(java.util.List.of(new InitArgs.Parameter("configdir", "sql:/a b"),
+        new InitArgs.Parameter("certPrefix", ""), new InitArgs.Parameter("flags", "")),
+        InitArgs.parameters("configdir='sql:/a b'  certPrefix=\"\" flags=").orElseThrow());
+    assertEquals(Optional.empty(), InitArgs.parameters("configdir = '/x'"));
+    assertEquals(Optional.empty(), InitArgs.parameters("configdir=<x>"));
+  }
+
   @Test
   void configDir_readsQuotedAndBareForms() {
     assertEquals(Optional.of(Path.of("/a b")), InitArgs.configDir("configdir='sql:/a b' flags="));
