@@ -57,17 +57,36 @@ public final class HsmWorkers {
     this.callTimeoutMillis = callTimeout.toMillis();
   }
 
+  /**
+   * A call's answer, and when its worker is done with it: after the answer when the call outlived its timeout.
+   * Work that must be undone after a failure (CreateKey's rollback) waits for {@code ended}, not for the answer.
+   */
+  public record Tracked<T>(CompletableFuture<T> answer, CompletableFuture<Void> ended) {}
+
   /** Runs HSM work on the pool; HSM failures become API errors for the given key (may be null). */
   public <T> CompletableFuture<T> run(Hsm hsm, String keyArn, Hsm.SessionWork<T> work) {
+    return runTracked(hsm, keyArn, work).answer();
+  }
+
+  /** {@link #run}, also telling when the worker is done with the call. */
+  public <T> Tracked<T> runTracked(Hsm hsm, String keyArn, Hsm.SessionWork<T> work) {
     long queued = System.nanoTime();
     CompletableFuture<T> answer = new CompletableFuture<>();
+    CompletableFuture<Void> ended = new CompletableFuture<>();
     try {
-      executor.execute(() -> call(hsm, keyArn, work, queued, answer));
+      executor.execute(() -> {
+        try {
+          call(hsm, keyArn, work, queued, answer);
+        } finally {
+          ended.complete(null);
+        }
+      });
     } catch (RejectedExecutionException e) {
       answer.completeExceptionally(new KmsException(ErrorCode.THROTTLING,
           "Rate exceeded: too many requests are waiting. Retry with backoff.", e));
+      ended.complete(null);
     }
-    return answer;
+    return new Tracked<>(answer, ended);
   }
 
   private <T> void call(Hsm hsm, String keyArn, Hsm.SessionWork<T> work, long queued, CompletableFuture<T> answer) {
@@ -87,6 +106,10 @@ public final class HsmWorkers {
     }, callTimeoutMillis, TimeUnit.MILLISECONDS);
     try {
       T result = hsm.withSession(s -> {
+        if (answered.get()) {
+          // the timer answered while the session was being borrowed: the work runs for nobody, so not at all
+          throw new HsmException(HsmErrorKind.CALL_TIMED_OUT, "the request was answered before its work started");
+        }
         T r;
         try {
           r = work.run(s);
@@ -118,6 +141,11 @@ public final class HsmWorkers {
    * (the exception's kind tells the pool so) and the late outcome only logged.
    */
   private void lateReturn(AtomicBoolean answered, Exception failure) throws HsmException {
+    if (answered.get() && failure instanceof HsmException h && h.kind().moduleFatal()) {
+      // a late device failure still tells the connection, which re-initialises or reconnects
+      LOG.warning(() -> "an HSM call failed after its " + callTimeoutMillis + " ms call timeout: " + h.getMessage());
+      throw h;
+    }
     if (answered.get()) {
       LOG.warning(() -> "an HSM call returned after its " + callTimeoutMillis + " ms call timeout"
           + (failure == null ? "" : " with " + failure) + "; closing its session");

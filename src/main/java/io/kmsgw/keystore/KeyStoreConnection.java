@@ -434,6 +434,11 @@ public final class KeyStoreConnection implements AutoCloseable {
     return workers.run(hsm(whenUnavailable), keyArn, work);
   }
 
+  /** {@link #run}, also telling when the worker is done with the call ({@link HsmWorkers.Tracked}). */
+  public <T> HsmWorkers.Tracked<T> runTracked(ErrorCode whenUnavailable, String keyArn, Hsm.SessionWork<T> work) {
+    return workers.runTracked(hsm(whenUnavailable), keyArn, work);
+  }
+
   /** This store's worker pool, for background work on it that must not be dropped. */
   public java.util.concurrent.Executor executor() {
     return workers.executor();

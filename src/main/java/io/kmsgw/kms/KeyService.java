@@ -142,8 +142,8 @@ public final class KeyService {
     }
 
     creatingHere.add(keyId);
-    // the generation call of this request, once it started: a rollback waits for it to end, since a call that
-    // outlived its timeout may still create the object after the request failed
+    // the generation call of this request, once queued: a rollback waits for its worker to be done with it, since a
+    // call that outlived its timeout may still create the object after the request failed
     java.util.concurrent.atomic.AtomicReference<CompletableFuture<Void>> generation =
         new java.util.concurrent.atomic.AtomicReference<>(CompletableFuture.completedFuture(null));
     return Completions.on(storeExecutor, () -> {
@@ -160,15 +160,12 @@ public final class KeyService {
           authz.policies().put(keyId, effective);
           return creating;
         })
-        .thenCompose(k -> target.run(ErrorCode.DEPENDENCY_TIMEOUT, null, s -> {
-          CompletableFuture<Void> ended = new CompletableFuture<>();
-          generation.set(ended);
-          try {
-            return s.generateAes256Key(label, hsmId);
-          } finally {
-            ended.complete(null);
-          }
-        }))
+        .thenCompose(k -> {
+          io.kmsgw.keystore.HsmWorkers.Tracked<HsmKey> call =
+              target.runTracked(ErrorCode.DEPENDENCY_TIMEOUT, null, s -> s.generateAes256Key(label, hsmId));
+          generation.set(call.ended());
+          return call.answer();
+        })
         .thenCompose(generated -> Completions.on(storeExecutor, () -> {
           if (!store.updateKeyState(keyId, KeyState.CREATING, KeyState.ENABLED)) {
             throw KmsException.internal("CreateKey lost its metadata row for " + arn, null);

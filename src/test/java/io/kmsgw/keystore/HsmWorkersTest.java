@@ -138,6 +138,54 @@ class HsmWorkersTest {
   }
 
   @Test
+  void requestAnsweredWhileItsSessionWasBorrowed_runsNoWork_andEndedTellsWhenTheWorkerIsDone() throws Exception {
+    ExecutorService one = Executors.newSingleThreadExecutor();
+    try {
+      HsmWorkers workers = new HsmWorkers(one, Duration.ofSeconds(5), Duration.ofMillis(100));
+      StandIn hsm = new StandIn(); // holds the worker before the work, as a slow C_OpenSession in borrow would
+      java.util.concurrent.atomic.AtomicBoolean ran = new java.util.concurrent.atomic.AtomicBoolean();
+      HsmWorkers.Tracked<String> call = workers.runTracked(hsm, "arn:key", s -> {
+        ran.set(true);
+        return "for nobody";
+      });
+      assertThrows(KmsException.class, () -> KmsFixture.await(call.answer()));
+      assertFalse(call.ended().isDone(), "the worker still holds the call");
+      hsm.release.countDown();
+      call.ended().get(5, TimeUnit.SECONDS);
+      assertFalse(ran.get(), "work whose request was already answered must not run (a CreateKey rolled back "
+          + "before its generation started would otherwise leave an object nobody owns)");
+      assertEquals(HsmErrorKind.CALL_TIMED_OUT, hsm.workThrew.get(5, TimeUnit.SECONDS).kind());
+    } finally {
+      one.shutdownNow();
+    }
+  }
+
+  @Test
+  void lateDeviceFailure_stillReachesTheConnection() throws Exception {
+    ExecutorService one = Executors.newSingleThreadExecutor();
+    try {
+      HsmWorkers workers = new HsmWorkers(one, Duration.ofSeconds(5), Duration.ofMillis(100));
+      StandIn hsm = new StandIn();
+      hsm.release.countDown();
+      CompletableFuture<Integer> call = workers.run(hsm, "arn:key", s -> {
+        try {
+          Thread.sleep(400);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        throw new HsmException(HsmErrorKind.DEVICE_ERROR, "the library gave up late");
+      });
+      assertEquals(ErrorCode.KEY_UNAVAILABLE,
+          assertThrows(KmsException.class, () -> KmsFixture.await(call)).code());
+      HsmException late = hsm.workThrew.get(5, TimeUnit.SECONDS);
+      assertEquals(HsmErrorKind.DEVICE_ERROR, late.kind(), "a late device error is not hidden as a timeout: the "
+          + "connection must see it to re-initialise");
+    } finally {
+      one.shutdownNow();
+    }
+  }
+
+  @Test
   void callWithoutAKey_thatRunsTooLong_isDependencyTimeout() {
     ExecutorService one = Executors.newSingleThreadExecutor();
     try {

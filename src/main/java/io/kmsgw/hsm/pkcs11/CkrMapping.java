@@ -57,6 +57,12 @@ final class CkrMapping {
     if (ckr == CKR_SESSION_HANDLE_INVALID || ckr == CKR_SESSION_CLOSED) {
       return HsmErrorKind.SESSION_INVALID;
     }
+    if (ckr == CKR_OPERATION_ACTIVE) {
+      // an earlier call left an operation open on this session (PKCS#11: a CKR_BUFFER_TOO_SMALL from C_Encrypt does
+      // not end it, and a token without C_EncryptMessage gives the adapter no way to finish it): the session is
+      // useless for new operations, so it is closed and the call retried once on another, like an invalid handle
+      return HsmErrorKind.SESSION_INVALID;
+    }
     if (ckr == CKR_TOKEN_NOT_PRESENT || ckr == CKR_DEVICE_REMOVED) {
       // the token left its slot (a removed card, an HSM gone from the cluster): the library itself is fine
       return HsmErrorKind.TOKEN_REMOVED;

@@ -106,6 +106,23 @@ class TestModuleFaultsTest {
     assertEquals(1, module.events("fail C_Encrypt").size());
   }
 
+  /**
+   * A session an earlier call left with an operation open (PKCS#11 keeps an encryption active after
+   * CKR_BUFFER_TOO_SMALL) answers CKR_OPERATION_ACTIVE to the next init: it is closed and the call succeeds on
+   * another, instead of the session going back to the pool to fail every later call.
+   */
+  @Test
+  void operationActive_evictsTheSessionAndTheCallSucceedsOnAnother() throws HsmException {
+    Hsm hsm = connect(2);
+    HsmKey key = key(hsm, "op-active");
+    module.set("fail.C_EncryptInit=CKR_OPERATION_ACTIVE times=1");
+    byte[] ct = hsm.withSession(s -> s.encryptAesGcm(key, IV, new byte[0], new byte[] {1, 2, 3}));
+    assertEquals(19, ct.length);
+    assertEquals(1, hsm.stats().evicted(), hsm.stats().toString());
+    assertEquals(0, fatal.get());
+    assertEquals(1, module.events("fail C_EncryptInit").size());
+  }
+
   @Test
   void aFaultUnder8Threads_firesOnce_isEvicted_andEveryCallCompletes() throws Exception {
     Hsm hsm = connect(4);
