@@ -150,7 +150,10 @@ public final class Pkcs11Connector implements HsmConnector {
 
   /**
    * Whether the slot that held this connector's token is still there with no token present: the token was removed
-   * (or its HSM left), which may end by itself, unlike a label that names no token.
+   * (or its HSM left), which may end by itself, unlike a label that names no token. A slot whose token is present
+   * again under this connector's label by now came back between the two listings: still the removal, not a wrong
+   * label (measured in HsmFaultsUnderLoadIT: that race answered CLUSTER_NOT_FOUND for a moment, which made the
+   * store's keys Unavailable instead of retryable).
    */
   private boolean slotLostItsToken(SharedModule m) {
     long slotId = lastSlotId;
@@ -160,7 +163,11 @@ public final class Pkcs11Connector implements HsmConnector {
     try {
       for (Slot slot : m.module().getSlotList(false)) {
         if (slot.getSlotID() == slotId) {
-          return !slot.getSlotInfo().isTokenPresent();
+          if (!slot.getSlotInfo().isTokenPresent()) {
+            return true;
+          }
+          String label = slot.getToken().getTokenInfo().getLabel();
+          return label != null && label.trim().equals(options.tokenLabel());
         }
       }
     } catch (PKCS11Exception e) {
