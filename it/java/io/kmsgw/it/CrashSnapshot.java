@@ -33,8 +33,26 @@ record CrashSnapshot(Map<String, Key> keys, Map<String, String> aliases, Map<Str
 
   private static final Pattern SID = Pattern.compile("\"Sid\"\\s*:\\s*\"([^\"]*)\"");
 
-  /** Reads everything, the keys' details on a few threads at once (a snapshot is taken after every kill). */
+  /**
+   * Reads everything, the keys' details on a few threads at once (a snapshot is taken after every kill). A key
+   * listed and then not found was destroyed in between: the restarted gateway destroys the deletions that fell due
+   * while it was down (the loop moves its clock on) as it starts, perhaps while the snapshot is read; the snapshot is
+   * then read again, so that it shows one moment.
+   */
   static CrashSnapshot take(KmsClient kms, IamClient iam, ExecutorService pool) throws Exception {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return read(kms, iam, pool);
+      } catch (java.util.concurrent.ExecutionException e) {
+        if (!(e.getCause() instanceof software.amazon.awssdk.services.kms.model.NotFoundException) || attempt == 5) {
+          throw e;
+        }
+        Thread.sleep(200);
+      }
+    }
+  }
+
+  private static CrashSnapshot read(KmsClient kms, IamClient iam, ExecutorService pool) throws Exception {
     Map<String, Key> keys = new ConcurrentHashMap<>();
     Map<String, Grant> grants = new ConcurrentHashMap<>();
     List<Future<?>> reads = new ArrayList<>();
