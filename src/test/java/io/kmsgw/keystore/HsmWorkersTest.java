@@ -167,9 +167,10 @@ class HsmWorkersTest {
       HsmWorkers workers = new HsmWorkers(one, Duration.ofSeconds(5), Duration.ofMillis(100));
       StandIn hsm = new StandIn();
       hsm.release.countDown();
+      CountDownLatch answered = new CountDownLatch(1); // the library gives up only after the request was answered
       CompletableFuture<Integer> call = workers.run(hsm, "arn:key", s -> {
         try {
-          Thread.sleep(400);
+          answered.await(5, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
         }
@@ -177,6 +178,7 @@ class HsmWorkersTest {
       });
       assertEquals(ErrorCode.KEY_UNAVAILABLE,
           assertThrows(KmsException.class, () -> KmsFixture.await(call)).code());
+      answered.countDown();
       HsmException late = hsm.workThrew.get(5, TimeUnit.SECONDS);
       assertEquals(HsmErrorKind.DEVICE_ERROR, late.kind(), "a late device error is not hidden as a timeout: the "
           + "connection must see it to re-initialise");
