@@ -62,7 +62,27 @@ static const struct {
     {"CKA_EXTRACTABLE", CUSTODY_CKA_EXTRACTABLE},
     {"CKA_ALWAYS_SENSITIVE", CUSTODY_CKA_ALWAYS_SENSITIVE},
     {"CKA_NEVER_EXTRACTABLE", CUSTODY_CKA_NEVER_EXTRACTABLE},
+    /* what the object may be used for (PKCS#11 v2.40 section 4.7) */
+    {"CKA_ENCRYPT", 0x104UL},
+    {"CKA_DECRYPT", 0x105UL},
+    {"CKA_WRAP", 0x106UL},
+    {"CKA_UNWRAP", 0x107UL},
+    {"CKA_SIGN", 0x108UL},
+    {"CKA_VERIFY", 0x10AUL},
+    {"CKA_DERIVE", 0x10CUL},
 };
+
+/* Whether the token hands out an attribute's value (or its length): sensitive values must be refused. */
+static void print_readable(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, const char *name,
+                           CK_ATTRIBUTE_TYPE type) {
+  CK_ATTRIBUTE v = {type, NULL, 0};
+  CK_RV rv = f->C_GetAttributeValue(s, o, &v, 1);
+  if (rv == CKR_OK && v.ulValueLen != CUSTODY_UNAVAILABLE) {
+    printf("%s=readable\n", name);
+  } else {
+    printf("%s=refused rv=0x%lx\n", name, rv);
+  }
+}
 
 /* One attribute per call, so that an attribute the object lacks does not hide the others. */
 static void print_boolean(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, const char *name,
@@ -85,14 +105,16 @@ static void print_object(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_
   for (size_t i = 0; i < sizeof BOOLEANS / sizeof BOOLEANS[0]; i++) {
     print_boolean(f, s, o, BOOLEANS[i].name, BOOLEANS[i].type);
   }
-  /* a length query: a module that answered with the length of a sensitive value would already say too much */
-  CK_ATTRIBUTE v = {CUSTODY_CKA_VALUE, NULL, 0};
-  CK_RV rv = f->C_GetAttributeValue(s, o, &v, 1);
-  if (rv == CKR_OK && v.ulValueLen != CUSTODY_UNAVAILABLE) {
-    printf("CKA_VALUE=readable\n");
-  } else {
-    printf("CKA_VALUE=refused rv=0x%lx\n", rv);
+  CK_ULONG value_len = CUSTODY_UNAVAILABLE;
+  CK_ATTRIBUTE len = {0x161UL /* CKA_VALUE_LEN */, &value_len, sizeof value_len};
+  if (f->C_GetAttributeValue(s, o, &len, 1) == CKR_OK && len.ulValueLen == sizeof value_len) {
+    printf("CKA_VALUE_LEN=%lu\n", value_len);
   }
+  /* length queries: a module that answered with the length of a sensitive value would already say too much; an RSA
+     private key's secret is its private exponent (and primes), an EC or secret key's its CKA_VALUE */
+  print_readable(f, s, o, "CKA_VALUE", CUSTODY_CKA_VALUE);
+  print_readable(f, s, o, "CKA_PRIVATE_EXPONENT", 0x123UL);
+  print_readable(f, s, o, "CKA_PRIME_1", 0x124UL);
 }
 
 /* The first token whose blank-padded 32-byte label is exactly this one. */

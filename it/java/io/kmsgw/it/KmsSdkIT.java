@@ -198,9 +198,9 @@ class KmsSdkIT {
   }
 
   @Test
-  void createKey_asymmetric_failsUnsupportedOperationForNow() {
-    assertThrows(UnsupportedOperationException.class, () -> kms.createKey(r -> r.keySpec(KeySpec.RSA_2048)
-        .keyUsage("ENCRYPT_DECRYPT")));
+  void createKey_mlDsa_failsUnsupportedOperation_noTokenHasTheMechanism() {
+    assertThrows(UnsupportedOperationException.class, () -> kms.createKey(r -> r.keySpec("ML_DSA_65")
+        .keyUsage("SIGN_VERIFY")));
     // a policy is accepted now, but an empty document is not a policy
     assertThrows(software.amazon.awssdk.services.kms.model.MalformedPolicyDocumentException.class,
         () -> kms.createKey(r -> r.policy("{}")));
@@ -208,7 +208,8 @@ class KmsSdkIT {
 
   @Test
   void operationNotImplementedYet_failsUnsupportedOperation() {
-    assertThrows(UnsupportedOperationException.class, () -> kms.getPublicKey(r -> r.keyId("alias/none")));
+    assertThrows(UnsupportedOperationException.class, () -> kms.getParametersForImport(r -> r.keyId("alias/none")
+        .wrappingAlgorithm("RSAES_OAEP_SHA_256").wrappingKeySpec("RSA_2048")));
   }
 
   @Test

@@ -22,6 +22,7 @@ public enum Capability {
   RSA_PKCS1_SIGN("RSA PKCS#1 v1.5 signing", 0x1, Flag.SIGN),
   RSA_PSS("RSA-PSS signing", 0xD, Flag.SIGN),
   RSA_OAEP("RSA-OAEP decryption", 0x9, Flag.DECRYPT),
+  RSA_X_509("raw RSA decryption (X.509)", 0x3, Flag.DECRYPT),
   RSA_AES_KEY_WRAP("RSA-AES key wrap", 0x1054, Flag.UNWRAP),
   EC_KEY_GEN("EC key pair generation", 0x1040, Flag.GENERATE_KEY_PAIR),
   ECDSA("ECDSA over a digest", 0x1041, Flag.SIGN),

@@ -23,7 +23,4 @@ public interface SigningKeys {
    * returns the raw signature {@code r || s}, 32 bytes each for P-256.
    */
   byte[] signEcdsa(HsmKey key, byte[] digest) throws HsmException;
-
-  /** The custody attributes of the private key of a signing key pair. */
-  KeyCustody signingKeyCustody(HsmKey key) throws HsmException;
 }

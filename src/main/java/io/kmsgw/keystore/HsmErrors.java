@@ -28,6 +28,9 @@ final class HsmErrors {
       // the message says what the operator must change (Thales Luna's HSM policy 12, say); it holds no secret
       case GCM_IV_MODE -> KmsException.internal("The HSM did not seal the way this key store is configured for: "
           + e.getMessage() + ".", e);
+      // a mechanism, template or curve the token refuses: what is missing, never a secret
+      case UNSUPPORTED -> new KmsException(ErrorCode.UNSUPPORTED_OPERATION, "The HSM of this key store cannot do "
+          + "this: " + e.getMessage() + ".", e);
       default -> KmsException.internal("The HSM failed the request.", e);
     };
   }

@@ -125,6 +125,10 @@ public final class KeyService {
       keyStoreId = KeyRecord.DEFAULT_KEY_STORE;
       origin = Origin.AWS_KMS;
     }
+    // a spec the store's token cannot hold is refused before anything is written (UnsupportedOperationException)
+    for (io.kmsgw.hsm.Capability needed : KeyMaterial.required(request.keySpec(), request.keyUsage())) {
+      target.require(needed);
+    }
     UUID keyId = UUID.randomUUID();
     Instant now = clock.instant().truncatedTo(ChronoUnit.MILLIS);
     String label = HsmLabels.label(keyId, 1);
@@ -162,7 +166,8 @@ public final class KeyService {
         })
         .thenCompose(k -> {
           io.kmsgw.keystore.HsmWorkers.Tracked<HsmKey> call =
-              target.runTracked(ErrorCode.DEPENDENCY_TIMEOUT, null, s -> s.generateAes256Key(label, hsmId));
+              target.runTracked(ErrorCode.DEPENDENCY_TIMEOUT, null,
+                  s -> KeyMaterial.generate(s, request.keySpec(), request.keyUsage(), label, hsmId));
           generation.set(call.ended());
           return call.answer();
         })
@@ -240,10 +245,6 @@ public final class KeyService {
     KeySpecTable.refusal(r.keySpec()).ifPresent(why -> {
       throw new KmsException(ErrorCode.UNSUPPORTED_OPERATION, why);
     });
-    if (r.keySpec() != KeySpec.SYMMETRIC_DEFAULT) {
-      throw new KmsException(ErrorCode.UNSUPPORTED_OPERATION,
-          "KeySpec " + r.keySpec() + " is not supported yet; only SYMMETRIC_DEFAULT.");
-    }
   }
 
   /**

@@ -92,7 +92,7 @@ class KeyCustodyTest {
     assertTrue(objects.stream().anyMatch(o -> o.objectClass() == CKO_PUBLIC_KEY), "the verifier's half: " + objects);
   }
 
-  private static void assertHeldInCustody(ObjectAttributes o) {
+  static void assertHeldInCustody(ObjectAttributes o) {
     assertAll(o.toString(),
         () -> assertEquals("1", o.get("CKA_TOKEN"), "CKA_TOKEN"),
         () -> assertEquals("1", o.get("CKA_PRIVATE"), "CKA_PRIVATE"),

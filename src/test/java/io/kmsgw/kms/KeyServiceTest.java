@@ -120,7 +120,7 @@ class KeyServiceTest {
   @Test
   void createKey_withSpecOrOriginNotYetSupported_failsUnsupportedOperation() {
     assertFails(ErrorCode.UNSUPPORTED_OPERATION,
-        () -> kms.keys.createKey(ROOT, spec(KeySpec.RSA_2048, KeyUsage.ENCRYPT_DECRYPT, Origin.AWS_KMS, List.of())));
+        () -> kms.keys.createKey(ROOT, spec(KeySpec.ML_DSA_65, KeyUsage.SIGN_VERIFY, Origin.AWS_KMS, List.of())));
     assertFails(ErrorCode.UNSUPPORTED_OPERATION,
         () -> kms.keys.createKey(ROOT, spec(KeySpec.SYMMETRIC_DEFAULT, KeyUsage.ENCRYPT_DECRYPT, Origin.EXTERNAL, List.of())));
   }

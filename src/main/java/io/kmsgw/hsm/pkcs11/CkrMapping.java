@@ -95,7 +95,9 @@ final class CkrMapping {
     }
     if (ckr == CKR_MECHANISM_INVALID || ckr == CKR_MECHANISM_PARAM_INVALID || ckr == CKR_ATTRIBUTE_TYPE_INVALID
         || ckr == CKR_ATTRIBUTE_VALUE_INVALID || ckr == CKR_TEMPLATE_INCONSISTENT || ckr == CKR_TEMPLATE_INCOMPLETE
-        || ckr == CKR_FUNCTION_NOT_SUPPORTED || ckr == CKR_KEY_TYPE_INCONSISTENT) {
+        || ckr == CKR_FUNCTION_NOT_SUPPORTED || ckr == CKR_KEY_TYPE_INCONSISTENT
+        // a curve the token does not implement (NSS's softoken has no secp256k1)
+        || ckr == CKR_CURVE_NOT_SUPPORTED || ckr == CKR_DOMAIN_PARAMS_INVALID) {
       return HsmErrorKind.UNSUPPORTED;
     }
     if (ckr == CKR_KEY_FUNCTION_NOT_PERMITTED) {

@@ -1,5 +1,7 @@
 package io.kmsgw.hsm.pkcs11;
 
+import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKO_PRIVATE_KEY;
+import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKO_PUBLIC_KEY;
 import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKO_SECRET_KEY;
 
 import io.kmsgw.hsm.HsmErrorKind;
@@ -57,19 +59,48 @@ final class KeyHandles {
     handles.put(key, sessionCopies ? copy(tokenHandle, key) : tokenHandle);
   }
 
-  /** Private keys of signing key pairs (the audit trail's), by label: token object handles, never copied. */
+  /** The halves of key pairs, by label and id: token object handles, never copied (private keys stay put). */
   private final ConcurrentHashMap<HsmKey, Long> privateKeys = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<HsmKey, Long> publicKeys = new ConcurrentHashMap<>();
 
-  Long privateKey(HsmKey key) {
-    return privateKeys.get(key);
+  private ConcurrentHashMap<HsmKey, Long> halves(long objectClass) {
+    if (objectClass == CKO_PRIVATE_KEY) {
+      return privateKeys;
+    }
+    if (objectClass == CKO_PUBLIC_KEY) {
+      return publicKeys;
+    }
+    throw new IllegalArgumentException("not a key pair half: class " + objectClass);
   }
 
-  void privateKey(HsmKey key, long handle) {
-    privateKeys.put(key, handle);
+  /**
+   * The handle of the private ({@code CKO_PRIVATE_KEY}) or public ({@code CKO_PUBLIC_KEY}) half of a key pair,
+   * cached per connection: no C_FindObjects per operation in steady state.
+   */
+  long keyPairHalf(Session session, HsmKey key, long objectClass) throws HsmException {
+    ConcurrentHashMap<HsmKey, Long> cache = halves(objectClass);
+    Long cached = cache.get(key);
+    if (cached != null) {
+      return cached;
+    }
+    long[] found = findTokenObjects(session, key, objectClass);
+    if (found.length == 0) {
+      throw new HsmException(HsmErrorKind.KEY_NOT_FOUND, (objectClass == CKO_PRIVATE_KEY ? "private" : "public")
+          + " key object " + key.label() + " is not in the token");
+    }
+    cache.put(key, found[0]);
+    return found[0];
   }
 
-  void stalePrivateKey(HsmKey key, long handle) {
-    privateKeys.remove(key, handle);
+  /** Remembers the halves of a key pair just generated. */
+  void generatedPair(HsmKey key, long privateHandle, long publicHandle) {
+    privateKeys.put(key, privateHandle);
+    publicKeys.put(key, publicHandle);
+  }
+
+  /** Forgets a key pair half's handle that turned out stale. */
+  void staleHalf(HsmKey key, long objectClass, long handle) {
+    halves(objectClass).remove(key, handle);
   }
 
   /** Forgets a handle that turned out stale. */
@@ -79,6 +110,8 @@ final class KeyHandles {
 
   /** Forgets a key about to be destroyed, destroying its copy. */
   void forget(HsmKey key) {
+    privateKeys.remove(key);
+    publicKeys.remove(key);
     Long h = handles.remove(key);
     if (h != null && sessionCopies) {
       destroyCopy(h);
@@ -87,6 +120,8 @@ final class KeyHandles {
 
   void clear() {
     handles.clear();
+    privateKeys.clear();
+    publicKeys.clear();
   }
 
   int size() {
@@ -102,11 +137,24 @@ final class KeyHandles {
     return found[0];
   }
 
+  /** The secret-key token objects with the key's label and id. */
   long[] findTokenObjects(Session session, HsmKey key) throws HsmException {
+    return findTokenObjects(session, key, CKO_SECRET_KEY);
+  }
+
+  /** Every token object of the key, whatever its class: a CMK version's secret key, or both halves of a pair. */
+  long[] findAllTokenObjects(Session session, HsmKey key) throws HsmException {
+    return find(session, key, new AttributeVector().token(true).label(key.label()).id(key.id()));
+  }
+
+  long[] findTokenObjects(Session session, HsmKey key, long objectClass) throws HsmException {
+    return find(session, key, new AttributeVector().class_(objectClass).token(true).label(key.label()).id(key.id()));
+  }
+
+  private long[] find(Session session, HsmKey key, AttributeVector template) throws HsmException {
     try {
       counters.findObjects.increment();
-      return session.findObjectsSingle(
-          new AttributeVector().class_(CKO_SECRET_KEY).token(true).label(key.label()).id(key.id()), 16);
+      return session.findObjectsSingle(template, 16);
     } catch (PKCS11Exception e) {
       throw ckr.map(e, Call.FIND, "C_FindObjects failed for " + key.label());
     }

@@ -2,6 +2,8 @@ package io.kmsgw.hsm.pkcs11;
 
 import static org.xipki.pkcs11.wrapper.PKCS11Constants.*;
 
+import io.kmsgw.domain.KeySpec;
+import io.kmsgw.domain.KeyUsage;
 import io.kmsgw.hsm.GcmIvRecovery;
 import io.kmsgw.hsm.GcmSealed;
 import io.kmsgw.hsm.HsmErrorKind;
@@ -34,7 +36,9 @@ final class Pkcs11Session implements HsmSession {
   private final Pkcs11Counters counters;
   private final boolean gcmIvFromHsm;
   private final GcmEncryption gcm;
+  private final ObjectCalls calls;
   private final Pkcs11Signing signing;
+  private final Pkcs11KeyPairs keyPairs;
   /** The temporary session key of {@link #withTemporaryAesKey}, while its work runs. */
   private HsmKey temporaryKey;
   private long temporaryHandle;
@@ -47,7 +51,9 @@ final class Pkcs11Session implements HsmSession {
     this.handles = handles;
     this.counters = counters;
     this.gcmIvFromHsm = gcmIvFromHsm;
-    this.signing = new Pkcs11Signing(session, ckr, handles, counters);
+    this.calls = new ObjectCalls(session, ckr, handles);
+    this.signing = new Pkcs11Signing(calls, handles, counters);
+    this.keyPairs = new Pkcs11KeyPairs(calls, handles);
   }
 
   /** The wrapped PKCS#11 session (tests close it behind the pool's back). */
@@ -210,13 +216,13 @@ final class Pkcs11Session implements HsmSession {
 
   @Override
   public boolean exists(HsmKey key) throws HsmException {
-    return handles.findTokenObjects(session, key).length > 0;
+    return handles.findAllTokenObjects(session, key).length > 0;
   }
 
   @Override
   public void destroy(HsmKey key) throws HsmException {
     handles.forget(key);
-    for (long h : handles.findTokenObjects(session, key)) {
+    for (long h : handles.findAllTokenObjects(session, key)) {
       try {
         session.destroyObject(h);
       } catch (PKCS11Exception e) {
@@ -268,13 +274,8 @@ final class Pkcs11Session implements HsmSession {
     return Boolean.TRUE.equals(b);
   }
 
-  @FunctionalInterface
-  private interface HandleCall<T> {
-    T apply(long handle) throws PKCS11Exception;
-  }
-
-  /** Runs a call on the key's cached handle; a stale handle is looked up again once. */
-  private <T> T withHandle(HsmKey key, Call call, HandleCall<T> fn) throws HsmException {
+  /** Runs a call on the key's cached handle, or on the temporary session key while its work runs. */
+  private <T> T withHandle(HsmKey key, Call call, ObjectCalls.HandleCall<T> fn) throws HsmException {
     if (temporaryKey != null && key == temporaryKey) {
       try {
         return fn.apply(temporaryHandle);
@@ -282,19 +283,7 @@ final class Pkcs11Session implements HsmSession {
         throw ckr.map(e, call, call + " failed with a temporary session key");
       }
     }
-    for (int attempt = 0; ; attempt++) {
-      long handle = handles.forCrypto(session, key);
-      try {
-        return fn.apply(handle);
-      } catch (PKCS11Exception e) {
-        HsmException mapped = ckr.map(e, call, call + " failed with key " + key.label());
-        if (mapped.kind() == HsmErrorKind.STALE_HANDLE && attempt == 0) {
-          handles.stale(key, handle);
-          continue;
-        }
-        throw mapped;
-      }
-    }
+    return calls.withSecretKey(key, call, fn);
   }
 
   @Override
@@ -313,7 +302,22 @@ final class Pkcs11Session implements HsmSession {
   }
 
   @Override
-  public KeyCustody signingKeyCustody(HsmKey key) throws HsmException {
-    return signing.signingKeyCustody(key);
+  public HsmKey generateKeyPair(KeySpec spec, KeyUsage usage, String label, byte[] id) throws HsmException {
+    return keyPairs.generateKeyPair(spec, usage, label, id);
+  }
+
+  @Override
+  public HsmKey generateHmacKey(KeySpec spec, String label, byte[] id) throws HsmException {
+    return keyPairs.generateHmacKey(spec, label, id);
+  }
+
+  @Override
+  public byte[] publicKeyInfo(HsmKey key, KeySpec spec) throws HsmException {
+    return keyPairs.publicKeyInfo(key, spec);
+  }
+
+  @Override
+  public KeyCustody privateKeyCustody(HsmKey key) throws HsmException {
+    return keyPairs.privateKeyCustody(key);
   }
 }

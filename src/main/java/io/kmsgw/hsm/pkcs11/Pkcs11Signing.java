@@ -21,12 +21,14 @@ import org.xipki.pkcs11.wrapper.Session;
 final class Pkcs11Signing implements SigningKeys {
   private final Session session;
   private final CkrMapping ckr;
+  private final ObjectCalls calls;
   private final KeyHandles handles;
   private final Pkcs11Counters counters;
 
-  Pkcs11Signing(Session session, CkrMapping ckr, KeyHandles handles, Pkcs11Counters counters) {
-    this.session = session;
-    this.ckr = ckr;
+  Pkcs11Signing(ObjectCalls calls, KeyHandles handles, Pkcs11Counters counters) {
+    this.session = calls.session();
+    this.ckr = calls.ckr();
+    this.calls = calls;
     this.handles = handles;
     this.counters = counters;
   }
@@ -121,49 +123,8 @@ final class Pkcs11Signing implements SigningKeys {
 
   @Override
   public byte[] signEcdsa(HsmKey key, byte[] digest) throws HsmException {
-    // the handle is kept per connection: no C_FindObjects per digest in steady state
-    Long cached = handles.privateKey(key);
-    if (cached != null) {
-      try {
-        return session.signSingle(new Mechanism(CKM_ECDSA), cached, digest);
-      } catch (PKCS11Exception e) {
-        HsmException mapped = ckr.map(e, Call.SIGN, "C_Sign (ECDSA) failed with key " + key.label());
-        if (mapped.kind() != HsmErrorKind.KEY_NOT_FOUND) {
-          throw mapped;
-        }
-        handles.stalePrivateKey(key, cached);
-      }
-    }
-    long[] found = findKeyObjects(CKO_PRIVATE_KEY, key);
-    if (found.length == 0) {
-      throw new HsmException(HsmErrorKind.KEY_NOT_FOUND, "signing key " + key.label() + " is not in the token");
-    }
-    handles.privateKey(key, found[0]);
-    try {
-      // the SoftHSM2 fact of the guide: no CKM_ECDSA_SHA256, so the digest comes from the caller
-      return session.signSingle(new Mechanism(CKM_ECDSA), found[0], digest);
-    } catch (PKCS11Exception e) {
-      throw ckr.map(e, Call.SIGN, "C_Sign (ECDSA) failed with key " + key.label());
-    }
-  }
-
-  @Override
-  public KeyCustody signingKeyCustody(HsmKey key) throws HsmException {
-    long[] found = findKeyObjects(CKO_PRIVATE_KEY, key);
-    if (found.length == 0) {
-      throw new HsmException(HsmErrorKind.KEY_NOT_FOUND, "signing key " + key.label() + " is not in the token");
-    }
-    try {
-      AttributeVector a = session.getAttrValues(found[0], CKA_TOKEN, CKA_PRIVATE, CKA_SENSITIVE,
-          CKA_ALWAYS_SENSITIVE, CKA_EXTRACTABLE, CKA_NEVER_EXTRACTABLE);
-      // the key whose custody was just read is the one to sign with: its first signature (the audit trail's first
-      // digest, under load) then needs no C_FindObjects
-      handles.privateKey(key, found[0]);
-      return new KeyCustody(isTrue(a.token()), isTrue(a.private_()), isTrue(a.sensitive()),
-          isTrue(a.alwaysSensitive()), isTrue(a.extractable()), isTrue(a.neverExtractable()));
-    } catch (PKCS11Exception e) {
-      throw ckr.map(e, Call.GET_ATTRIBUTES, "reading custody attributes of " + key.label() + " failed");
-    }
+    // the SoftHSM2 fact of the guide: no CKM_ECDSA_SHA256, so the digest comes from the caller
+    return calls.withPrivateKey(key, Call.SIGN, h -> session.signSingle(new Mechanism(CKM_ECDSA), h, digest));
   }
 
   /** Token objects of a class with the key's label and id (signing keys are rare calls: no handle cache). */

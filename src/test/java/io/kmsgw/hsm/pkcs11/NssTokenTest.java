@@ -137,7 +137,7 @@ class NssTokenTest {
     v.initVerify(pub);
     v.update("signed".getBytes());
     assertTrue(v.verify(rs), "NSS's signature verifies with the public key it exported");
-    KeyCustody c = hsm.withSession(s -> s.signingKeyCustody(key));
+    KeyCustody c = hsm.withSession(s -> s.privateKeyCustody(key));
     assertTrue(c.sensitive() && !c.extractable(), c.toString());
   }
 

@@ -118,7 +118,7 @@ class TestModuleForwardingTest {
     verifier.initVerify(pub);
     verifier.update(digest);
     assertTrue(verifier.verify(rs), "the JDK verifies the signature made through the module");
-    KeyCustody c = hsm.withSession(s -> s.signingKeyCustody(key));
+    KeyCustody c = hsm.withSession(s -> s.privateKeyCustody(key));
     assertTrue(c.sensitive() && !c.extractable(), c.toString());
   }
 
