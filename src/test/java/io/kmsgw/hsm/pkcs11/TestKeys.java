@@ -55,4 +55,24 @@ public final class TestKeys {
       return null;
     });
   }
+
+  /**
+   * Replaces an HMAC key's generic secret with one of a value the test knows (same label and id, sign and verify
+   * only), so that an outside implementation of HMAC can judge what the HSM computes with it.
+   */
+  public static void replaceWithKnownSecret(Hsm hsm, io.kmsgw.hsm.HsmKey key, byte[] value) throws HsmException {
+    hsm.withSession(s -> {
+      s.destroy(key);
+      try {
+        ((Pkcs11Session) s).raw().createObject(AttributeVector.newSecretKey(
+                org.xipki.pkcs11.wrapper.PKCS11Constants.CKK_GENERIC_SECRET)
+            .token(true).private_(true).sensitive(true).extractable(false).sign(true).verify(true)
+            .encrypt(false).decrypt(false).wrap(false).unwrap(false).derive(false)
+            .value(value).label(key.label()).id(key.id()));
+      } catch (PKCS11Exception e) {
+        throw new HsmException(HsmErrorKind.OTHER, "C_CreateObject failed: " + e.getMessage());
+      }
+      return null;
+    });
+  }
 }
