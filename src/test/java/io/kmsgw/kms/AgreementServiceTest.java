@@ -15,7 +15,6 @@ import io.kmsgw.domain.KeyUsage;
 import io.kmsgw.domain.Origin;
 import io.kmsgw.error.ErrorCode;
 import io.kmsgw.error.KmsException;
-import io.kmsgw.hsm.HsmKey;
 import io.kmsgw.policy.PolicyParser;
 import io.kmsgw.testing.CustodyCheck;
 import io.kmsgw.testing.CustodyCheck.ObjectAttributes;
@@ -77,9 +76,9 @@ class AgreementServiceTest {
     return await(agreement.deriveSharedSecret(ROOT, key.keyId(), KeyAgreement.ECDH, peerSpki, false)).secret();
   }
 
+  /** GetPublicKey's answer. */
   private static byte[] publicKeyOf(KeyRecord key) {
-    HsmKey object = new HsmKey(key.current().hsmLabel(), key.current().hsmId());
-    return await(kms.keyStore.run(ErrorCode.KMS_INTERNAL, null, s -> s.publicKeyInfo(object, key.keySpec())));
+    return await(new PublicKeys(kms.keys, kms.stores).getPublicKey(ROOT, key.keyId())).subjectPublicKeyInfo();
   }
 
   private static byte[] jdkSecret(KeyPair peer, byte[] kmsPublicKey) throws Exception {

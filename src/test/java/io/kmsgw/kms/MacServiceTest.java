@@ -197,4 +197,21 @@ class MacServiceTest {
     refused(ErrorCode.ACCESS_DENIED, () -> await(macs.verifyMac(app, key.keyId(), MESSAGE, Mac.HMAC_SHA_256, mac,
         false)));
   }
+
+  @Test
+  void aGrantOfGenerateMac_allowsThatOperationOnly_andMacKeysTakeNoEncryptionGrants() {
+    KeyRecord key = create(KeySpec.HMAC_224, KeyUsage.GENERATE_VERIFY_MAC);
+    Caller app = new Caller("arn:aws:iam::111122223333:user/granted-mac", "111122223333", "AIDAGM", "AKIAGM",
+        "IAMUser");
+    refused(ErrorCode.ACCESS_DENIED, () -> await(macs.generateMac(app, key.keyId(), MESSAGE, Mac.HMAC_SHA_224,
+        false)));
+    await(kms.grants.createGrant(ROOT, key.keyId(), new GrantService.NewGrant(app.arn(), null,
+        List.of("GenerateMac"), null, null, false)));
+    byte[] mac = await(macs.generateMac(app, key.keyId(), MESSAGE, Mac.HMAC_SHA_224, false)).mac();
+    assertEquals(28, mac.length);
+    refused(ErrorCode.ACCESS_DENIED, () -> await(macs.verifyMac(app, key.keyId(), MESSAGE, Mac.HMAC_SHA_224, mac,
+        false)));
+    refused(ErrorCode.VALIDATION, () -> await(kms.grants.createGrant(ROOT, key.keyId(), new GrantService.NewGrant(
+        app.arn(), null, List.of("Encrypt"), null, null, false))));
+  }
 }
