@@ -15,6 +15,7 @@ import io.kmsgw.domain.KeyUsage;
 import io.kmsgw.domain.Origin;
 import io.kmsgw.error.ErrorCode;
 import io.kmsgw.error.KmsException;
+import io.kmsgw.hsm.pkcs11.TestKeys;
 import io.kmsgw.policy.PolicyParser;
 import io.kmsgw.testing.CustodyCheck;
 import io.kmsgw.testing.CustodyCheck.ObjectAttributes;
@@ -174,5 +175,19 @@ class AgreementServiceTest {
         .formatted(key.arn()), PolicyParser.Kind.IDENTITY)));
     refused(ErrorCode.ACCESS_DENIED, () -> await(agreement.deriveSharedSecret(app, key.keyId(), KeyAgreement.ECDH,
         peer, false)));
+  }
+
+  @Test
+  void theDerivedSecret_leavesNoObjectBehind_notEvenASessionObject() throws Exception {
+    io.kmsgw.hsm.Hsm hsm = kms.keyStore.hsm(ErrorCode.KMS_INTERNAL);
+    TestKeys.sessionSecretKeys(hsm, true);
+    KeyRecord key = create(KeySpec.ECC_NIST_P521, KeyUsage.KEY_AGREEMENT);
+    for (int i = 0; i < 10; i++) {
+      assertEquals(66, derive(key, peer("secp521r1").getPublic().getEncoded()).length);
+    }
+    assertEquals(0, TestKeys.sessionSecretKeys(hsm, false), "no derived secret is left on " + kind);
+    // the control: the search does see a session object the application left
+    TestKeys.leaveSessionSecret(hsm);
+    assertEquals(1, TestKeys.sessionSecretKeys(hsm, true));
   }
 }
