@@ -39,8 +39,9 @@ import software.amazon.awssdk.services.kms.model.KmsException;
 import software.amazon.awssdk.services.kms.model.MacAlgorithmSpec;
 
 /**
- * GenerateMac, VerifyMac and DeriveSharedSecret in the real gateway on SoftHSM2, through unmodified clients: the AWS
- * CLI v2 (generate-mac and verify-mac; Debian's 2.9.19 predates derive-shared-secret) and the AWS SDK for Java v2.
+ * GenerateMac, VerifyMac and DeriveSharedSecret in the real gateway on SoftHSM2 (and on NSS, one test), through
+ * unmodified clients: the AWS CLI v2 (generate-mac and verify-mac; Debian's 2.9.19 predates derive-shared-secret)
+ * and the AWS SDK for Java v2.
  * The ECDH secret is judged by openssl ({@code pkeyutl -derive}) and the JDK computing it on the peer's side; bad
  * input gets AWS's error names; the audit trail records the algorithms and never a message, MAC, public key or secret.
  */
@@ -227,6 +228,40 @@ class MacAndAgreementIT {
         .keyMetadata().keyId();
     sdkRefused("InvalidKeyUsageException", () -> derive(hmac, good));
     assertEquals(32, derive(keyId, good).sharedSecret().asByteArray().length);
+  }
+
+  @Test
+  void onNss_theGatewayMacsAndDerives_asTheJdkJudges() throws Exception {
+    GatewayProcess nss = GatewayProcess.start("mac-ecdh-nss", dir -> Map.of(),
+        dir -> List.of("--config", "hsm-config/nss.yaml"));
+    try (KmsClient client = nss.client()) {
+      String hmac = client.createKey(r -> r.keySpec(KeySpec.HMAC_512).keyUsage(KeyUsageType.GENERATE_VERIFY_MAC))
+          .keyMetadata().keyId();
+      SdkBytes message = SdkBytes.fromUtf8String("kept by NSS");
+      SdkBytes mac = client.generateMac(r -> r.keyId(hmac).message(message)
+          .macAlgorithm(MacAlgorithmSpec.HMAC_SHA_512)).mac();
+      assertEquals(64, mac.asByteArray().length);
+      assertTrue(client.verifyMac(r -> r.keyId(hmac).message(message).macAlgorithm(MacAlgorithmSpec.HMAC_SHA_512)
+          .mac(mac)).macValid());
+      byte[] wrong = mac.asByteArray();
+      wrong[63] ^= 0x40;
+      KmsException e = assertThrows(KmsException.class, () -> client.verifyMac(r -> r.keyId(hmac).message(message)
+          .macAlgorithm(MacAlgorithmSpec.HMAC_SHA_512).mac(SdkBytes.fromByteArray(wrong))));
+      assertEquals("KMSInvalidMacException", e.awsErrorDetails().errorCode());
+
+      String ecdh = client.createKey(r -> r.keySpec(KeySpec.ECC_NIST_P384).keyUsage(KeyUsageType.KEY_AGREEMENT))
+          .keyMetadata().keyId();
+      byte[] kmsPublic = client.getPublicKey(r -> r.keyId(ecdh)).publicKey().asByteArray();
+      KeyPair peer = peer("secp384r1");
+      byte[] secret = client.deriveSharedSecret(r -> r.keyId(ecdh).keyAgreementAlgorithm(KeyAgreementAlgorithmSpec.ECDH)
+          .publicKey(SdkBytes.fromByteArray(peer.getPublic().getEncoded()))).sharedSecret().asByteArray();
+      javax.crypto.KeyAgreement ka = javax.crypto.KeyAgreement.getInstance("ECDH");
+      ka.init(peer.getPrivate());
+      ka.doPhase(KeyFactory.getInstance("EC").generatePublic(new X509EncodedKeySpec(kmsPublic)), true);
+      assertArrayEquals(ka.generateSecret(), secret);
+    } finally {
+      nss.stop();
+    }
   }
 
   @Test
