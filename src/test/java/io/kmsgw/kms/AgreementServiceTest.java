@@ -21,12 +21,12 @@ import io.kmsgw.testing.CustodyCheck;
 import io.kmsgw.testing.CustodyCheck.ObjectAttributes;
 import io.kmsgw.testing.KmsFixture;
 import io.kmsgw.testing.OnEveryToken;
+import io.kmsgw.testing.PeerKeys;
 import io.kmsgw.testing.TokenKind;
 import java.security.KeyFactory;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.PublicKey;
-import java.security.spec.ECGenParameterSpec;
 import java.security.spec.X509EncodedKeySpec;
 import java.util.List;
 import java.util.Map;
@@ -67,12 +67,6 @@ class AgreementServiceTest {
         null, false)));
   }
 
-  static KeyPair peer(String curve) throws Exception {
-    KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
-    g.initialize(new ECGenParameterSpec(curve));
-    return g.generateKeyPair();
-  }
-
   private static byte[] derive(KeyRecord key, byte[] peerSpki) {
     return await(agreement.deriveSharedSecret(ROOT, key.keyId(), KeyAgreement.ECDH, peerSpki, false)).secret();
   }
@@ -101,12 +95,12 @@ class AgreementServiceTest {
       KeyRecord key = create(c.getKey(), KeyUsage.KEY_AGREEMENT);
       byte[] kmsPublic = publicKeyOf(key);
       for (int i = 0; i < 3; i++) {
-        KeyPair peer = peer(c.getValue());
+        KeyPair peer = PeerKeys.peer(c.getValue());
         byte[] secret = derive(key, peer.getPublic().getEncoded());
         assertEquals((c.getKey().bits() + 7) / 8, secret.length, c.getKey().toString());
         assertArrayEquals(jdkSecret(peer, kmsPublic), secret, c.getKey() + " on " + kind);
         // the same peer key as a compressed point: the same secret
-        assertArrayEquals(secret, derive(key, EcPeerKeysTest.compressed(peer.getPublic())), "compressed");
+        assertArrayEquals(secret, derive(key, PeerKeys.compressed(peer.getPublic())), "compressed");
       }
     }
   }
@@ -121,11 +115,11 @@ class AgreementServiceTest {
   @Test
   void badPeerKeys_areValidationErrors_checkedBeforeDryRunAndTheHsm() throws Exception {
     KeyRecord key = create(KeySpec.ECC_NIST_P256, KeyUsage.KEY_AGREEMENT);
-    byte[] good = peer("secp256r1").getPublic().getEncoded();
+    byte[] good = PeerKeys.peer("secp256r1").getPublic().getEncoded();
     byte[] offCurve = good.clone();
     offCurve[offCurve.length - 1] ^= 1;
     byte[] truncated = java.util.Arrays.copyOf(good, good.length - 1);
-    List<byte[]> bad = List.of(peer("secp384r1").getPublic().getEncoded(), offCurve, truncated,
+    List<byte[]> bad = List.of(PeerKeys.peer("secp384r1").getPublic().getEncoded(), offCurve, truncated,
         new byte[] {0x30, 0x00}, "not DER at all".getBytes(java.nio.charset.StandardCharsets.US_ASCII),
         KeyPairGenerator.getInstance("RSA").generateKeyPair().getPublic().getEncoded());
     for (byte[] spki : bad) {
@@ -140,7 +134,7 @@ class AgreementServiceTest {
 
   @Test
   void wrongUsageOrState_isRefused_andTheKeysCustodyIsUnchanged() throws Exception {
-    byte[] peer = peer("secp256r1").getPublic().getEncoded();
+    byte[] peer = PeerKeys.peer("secp256r1").getPublic().getEncoded();
     KeyRecord signing = create(KeySpec.ECC_NIST_P256, KeyUsage.SIGN_VERIFY);
     refused(ErrorCode.INVALID_KEY_USAGE, () -> derive(signing, peer));
     refused(ErrorCode.INVALID_KEY_USAGE, () -> derive(kms.newKey(), peer));
@@ -160,7 +154,7 @@ class AgreementServiceTest {
   @Test
   void keyAgreementAlgorithmConditionKey_isEvaluated() throws Exception {
     KeyRecord key = create(KeySpec.ECC_NIST_P256, KeyUsage.KEY_AGREEMENT);
-    byte[] peer = peer("secp256r1").getPublic().getEncoded();
+    byte[] peer = PeerKeys.peer("secp256r1").getPublic().getEncoded();
     Caller app = new Caller("arn:aws:iam::111122223333:user/ecdh-app", "111122223333", "AIDAECDH", "AKIAECDH",
         "IAMUser");
     kms.iamPolicies.put(app.arn(), List.of(PolicyParser.parse("""
@@ -183,7 +177,7 @@ class AgreementServiceTest {
     TestKeys.sessionSecretKeys(hsm, true);
     KeyRecord key = create(KeySpec.ECC_NIST_P521, KeyUsage.KEY_AGREEMENT);
     for (int i = 0; i < 10; i++) {
-      assertEquals(66, derive(key, peer("secp521r1").getPublic().getEncoded()).length);
+      assertEquals(66, derive(key, PeerKeys.peer("secp521r1").getPublic().getEncoded()).length);
     }
     assertEquals(0, TestKeys.sessionSecretKeys(hsm, false), "no derived secret is left on " + kind);
     // the control: the search does see a session object the application left

@@ -1,4 +1,4 @@
-package io.kmsgw.kms;
+package io.kmsgw.format;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -6,10 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kmsgw.domain.KeySpec;
-import io.kmsgw.format.EcPeerKeys;
+import io.kmsgw.testing.PeerKeys;
 import java.math.BigInteger;
 import java.security.KeyPair;
-import java.security.PublicKey;
 import java.security.interfaces.ECPublicKey;
 import java.security.spec.ECFieldFp;
 import java.util.Arrays;
@@ -31,19 +30,6 @@ class EcPeerKeysTest {
       KeySpec.ECC_NIST_P384, "secp384r1", KeySpec.ECC_NIST_P521, "secp521r1");
   private static final ASN1ObjectIdentifier P256 = new ASN1ObjectIdentifier("1.2.840.10045.3.1.7");
 
-  /** The SPKI of a JDK EC public key with its point compressed (SEC 1 §2.3.3), as openssl writes it when asked. */
-  static byte[] compressed(PublicKey key) throws Exception {
-    ECPublicKey ec = (ECPublicKey) key;
-    int size = (((ECFieldFp) ec.getParams().getCurve().getField()).getP().bitLength() + 7) / 8;
-    byte[] point = new byte[1 + size];
-    point[0] = (byte) (ec.getW().getAffineY().testBit(0) ? 0x03 : 0x02);
-    byte[] x = ec.getW().getAffineX().toByteArray();
-    int skip = x.length > size ? x.length - size : 0;
-    System.arraycopy(x, skip, point, 1 + size - (x.length - skip), x.length - skip);
-    SubjectPublicKeyInfo info = SubjectPublicKeyInfo.getInstance(key.getEncoded());
-    return new SubjectPublicKeyInfo(info.getAlgorithm(), point).getEncoded("DER");
-  }
-
   private static String refusal(KeySpec spec, byte[] spki) {
     return assertThrows(EcPeerKeys.Invalid.class, () -> EcPeerKeys.uncompressedPoint(spec, spki)).getMessage();
   }
@@ -57,26 +43,26 @@ class EcPeerKeysTest {
   void jdkKeys_passUncompressedAndCompressed_asTheSamePoint() throws Exception {
     for (Map.Entry<KeySpec, String> c : CURVES.entrySet()) {
       for (int i = 0; i < 20; i++) {
-        KeyPair peer = AgreementServiceTest.peer(c.getValue());
+        KeyPair peer = PeerKeys.peer(c.getValue());
         byte[] point = EcPeerKeys.uncompressedPoint(c.getKey(), peer.getPublic().getEncoded());
         byte[] raw = SubjectPublicKeyInfo.getInstance(peer.getPublic().getEncoded()).getPublicKeyData().getOctets();
         assertArrayEquals(raw, point);
-        assertArrayEquals(point, EcPeerKeys.uncompressedPoint(c.getKey(), compressed(peer.getPublic())));
+        assertArrayEquals(point, EcPeerKeys.uncompressedPoint(c.getKey(), PeerKeys.compressed(peer.getPublic())));
       }
     }
   }
 
   @Test
   void aKeyOnAnotherCurve_isRefusedByName() throws Exception {
-    byte[] p384 = AgreementServiceTest.peer("secp384r1").getPublic().getEncoded();
+    byte[] p384 = PeerKeys.peer("secp384r1").getPublic().getEncoded();
     assertTrue(refusal(KeySpec.ECC_NIST_P256, p384).contains("same curve"));
-    byte[] p256 = AgreementServiceTest.peer("secp256r1").getPublic().getEncoded();
+    byte[] p256 = PeerKeys.peer("secp256r1").getPublic().getEncoded();
     assertTrue(refusal(KeySpec.ECC_NIST_P521, p256).contains("same curve"));
   }
 
   @Test
   void pointsOffTheCurve_atInfinity_orOutOfTheField_areRefused() throws Exception {
-    byte[] raw = SubjectPublicKeyInfo.getInstance(AgreementServiceTest.peer("secp256r1").getPublic().getEncoded())
+    byte[] raw = SubjectPublicKeyInfo.getInstance(PeerKeys.peer("secp256r1").getPublic().getEncoded())
         .getPublicKeyData().getOctets();
     byte[] offCurve = raw.clone();
     offCurve[64] ^= 1;
@@ -87,7 +73,7 @@ class EcPeerKeysTest {
     zero[0] = 0x04;
     assertTrue(refusal(KeySpec.ECC_NIST_P256, spki(zero)).contains("not on the curve"));
     // x = p: the same point as x = 0 would be, were coordinates reduced; they are not
-    BigInteger p = ((ECFieldFp) ((ECPublicKey) AgreementServiceTest.peer("secp256r1").getPublic()).getParams()
+    BigInteger p = ((ECFieldFp) ((ECPublicKey) PeerKeys.peer("secp256r1").getPublic()).getParams()
         .getCurve().getField()).getP();
     byte[] xIsP = raw.clone();
     System.arraycopy(p.toByteArray(), 1, xIsP, 1, 32);
@@ -112,7 +98,7 @@ class EcPeerKeysTest {
 
   @Test
   void malformedDer_otherAlgorithms_andExplicitParameters_areRefused() throws Exception {
-    byte[] good = AgreementServiceTest.peer("secp256r1").getPublic().getEncoded();
+    byte[] good = PeerKeys.peer("secp256r1").getPublic().getEncoded();
     assertTrue(refusal(KeySpec.ECC_NIST_P256, Arrays.copyOf(good, good.length + 1)).contains("DER"));
     assertTrue(refusal(KeySpec.ECC_NIST_P256, Arrays.copyOf(good, good.length - 1)).contains("DER"));
     assertTrue(refusal(KeySpec.ECC_NIST_P256, new byte[] {0x04, 0x01, 0x00}).contains("DER"));
