@@ -49,29 +49,39 @@ final class Pkcs11Agreement implements AgreementKeys {
     Session session = calls.session();
     Mechanism ecdh = new Mechanism(CKM_ECDH1_DERIVE, new ECDH1_DERIVE_PARAMS(CKD_NULL, null, peerPoint));
     boolean[] leftBehind = {false};
-    byte[] secret = calls.withPrivateKey(key, Call.DERIVE, h -> {
-      long derived = session.deriveKey(ecdh, h, secretTemplate(secretLength));
-      try {
-        return session.getAttrValues(derived, CKA_VALUE).value();
-      } finally {
+    byte[] secret;
+    try {
+      secret = calls.withPrivateKey(key, Call.DERIVE, h -> {
+        long derived = session.deriveKey(ecdh, h, secretTemplate(secretLength));
         try {
-          session.destroyObject(derived);
-        } catch (PKCS11Exception e) {
-          leftBehind[0] = true;
+          return session.getAttrValues(derived, CKA_VALUE).value();
+        } finally {
+          try {
+            session.destroyObject(derived);
+          } catch (PKCS11Exception e) {
+            leftBehind[0] = true;
+          }
         }
-      }
-    });
+      });
+    } catch (HsmException e) {
+      throw leftBehind[0] ? leftBehind(key, e) : e;
+    }
     if (leftBehind[0]) {
       if (secret != null) {
         java.util.Arrays.fill(secret, (byte) 0);
       }
-      throw new HsmException(HsmErrorKind.SESSION_INVALID, "the derived ECDH secret of " + key.label()
-          + " could not be destroyed; closing its session destroys it");
+      throw leftBehind(key, null);
     }
     if (secret == null || secret.length != secretLength) {
       throw new HsmException(HsmErrorKind.OTHER, "C_DeriveKey (ECDH) with " + key.label() + " gave "
           + (secret == null ? "no value" : secret.length + " bytes") + ", not " + secretLength);
     }
     return secret;
+  }
+
+  /** A derived secret that could not be destroyed: the session is reported broken, and closing it destroys it. */
+  private static HsmException leftBehind(HsmKey key, HsmException cause) {
+    return new HsmException(HsmErrorKind.SESSION_INVALID, -1, null, "the derived ECDH secret of " + key.label()
+        + " could not be destroyed; closing its session destroys it", cause);
   }
 }
