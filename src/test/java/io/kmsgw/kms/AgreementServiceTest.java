@@ -184,4 +184,17 @@ class AgreementServiceTest {
     TestKeys.leaveSessionSecret(hsm);
     assertEquals(1, TestKeys.sessionSecretKeys(hsm, true));
   }
+
+  @Test
+  void inSteadyState_noDeriveLooksTheKeyUp() throws Exception {
+    KeyRecord key = create(KeySpec.ECC_NIST_P256, KeyUsage.KEY_AGREEMENT);
+    byte[] peer = PeerKeys.peer("secp256r1").getPublic().getEncoded();
+    byte[] first = derive(key, peer);
+    io.kmsgw.hsm.Hsm hsm = kms.keyStore.hsm(ErrorCode.KMS_INTERNAL);
+    long finds = hsm.stats().findObjects();
+    for (int i = 0; i < 50; i++) {
+      assertArrayEquals(first, derive(key, peer));
+    }
+    assertEquals(finds, hsm.stats().findObjects(), "no C_FindObjects per request: the private key's handle is cached");
+  }
 }

@@ -214,4 +214,17 @@ class MacServiceTest {
     refused(ErrorCode.VALIDATION, () -> await(kms.grants.createGrant(ROOT, key.keyId(), new GrantService.NewGrant(
         app.arn(), null, List.of("Encrypt"), null, null, false))));
   }
+
+  @Test
+  void inSteadyState_noMacLooksTheKeyUp() {
+    KeyRecord key = create(KeySpec.HMAC_256, KeyUsage.GENERATE_VERIFY_MAC);
+    byte[] mac = mac(key, Mac.HMAC_SHA_256, MESSAGE);
+    io.kmsgw.hsm.Hsm hsm = kms.keyStore.hsm(ErrorCode.KMS_INTERNAL);
+    long finds = hsm.stats().findObjects();
+    for (int i = 0; i < 50; i++) {
+      mac(key, Mac.HMAC_SHA_256, MESSAGE);
+      verify(key, Mac.HMAC_SHA_256, MESSAGE, mac);
+    }
+    assertEquals(finds, hsm.stats().findObjects(), "no C_FindObjects per request: the key's handle is cached");
+  }
 }
