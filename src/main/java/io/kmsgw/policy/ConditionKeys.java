@@ -33,6 +33,7 @@ public final class ConditionKeys {
       key("kms:KeyUsage", Type.STRING, false),
       key("kms:KeyOrigin", Type.STRING, false),
       key("kms:EncryptionAlgorithm", Type.STRING, false),
+      key("kms:DataKeyPairSpec", Type.STRING, false),
       key("kms:RequestAlias", Type.STRING, false),
       key("kms:ResourceAliases", Type.STRING, true),
       key("kms:BypassPolicyLockoutSafetyCheck", Type.BOOL, false),
