@@ -11,6 +11,7 @@ import io.kmsgw.keystore.SecretSealer;
 import io.kmsgw.kms.AliasService;
 import io.kmsgw.kms.Authorizer;
 import io.kmsgw.kms.CryptoService;
+import io.kmsgw.kms.PublicKeys;
 import io.kmsgw.kms.CustomKeyStoreService;
 import io.kmsgw.kms.DataKeyPairService;
 import io.kmsgw.kms.GrantService;
@@ -40,6 +41,7 @@ final class Services {
   final Authorizer authz;
   final KeyService keys;
   final CryptoService crypto;
+  final PublicKeys publicKeys;
   final DataKeyPairService dataKeyPairs;
   final AliasService aliases;
   final KeyLifecycle lifecycle;
@@ -69,6 +71,7 @@ final class Services {
     keys = new KeyService(settings, store, cache, stores, workers.store(), clocks.lifecycle(), config.keyQuota(),
         authz);
     crypto = new CryptoService(keys, stores);
+    publicKeys = new PublicKeys(keys, stores);
     dataKeyPairs = new DataKeyPairService(crypto, workers.compute());
     aliases = new AliasService(settings, store, keys::lookup, stores, workers.lifecycle(), workers.store(),
         clocks.lifecycle(), authz);
