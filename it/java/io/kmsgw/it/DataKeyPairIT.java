@@ -8,21 +8,19 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.kmsgw.testing.OpenSsl;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.security.KeyFactory;
 import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.security.Signature;
 import java.security.spec.PKCS8EncodedKeySpec;
 import java.security.spec.X509EncodedKeySpec;
-import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -77,27 +75,16 @@ class DataKeyPairIT {
     return Base64.getDecoder().decode(o.getString(member));
   }
 
-  /** openssl's output for these arguments, run in the CLI's work directory; it must succeed. */
-  private static byte[] openssl(String... args) throws Exception {
-    List<String> command = new ArrayList<>(List.of("/usr/bin/openssl"));
-    command.addAll(List.of(args));
-    Process p = new ProcessBuilder(command).directory(cli.work().toFile()).redirectErrorStream(true).start();
-    byte[] out = p.getInputStream().readAllBytes();
-    assertTrue(p.waitFor(60, TimeUnit.SECONDS));
-    assertEquals(0, p.exitValue(), () -> "openssl " + String.join(" ", args) + ": " + new String(out));
-    return out;
-  }
-
   /** openssl reads both halves, and the public key it derives from the private one is the returned one. */
   private static void opensslMatches(String name, byte[] pkcs8, byte[] spki) throws Exception {
-    Path work = cli.work();
-    Files.write(work.resolve(name + ".key.der"), pkcs8);
-    Files.write(work.resolve(name + ".pub.der"), spki);
-    assertArrayEquals(spki, openssl("pkey", "-inform", "DER", "-in", name + ".key.der", "-pubout", "-outform",
-        "DER"), name);
-    assertArrayEquals(spki, openssl("pkey", "-pubin", "-inform", "DER", "-in", name + ".pub.der", "-outform",
-        "DER"), name);
-    assertTrue(new String(openssl("pkey", "-inform", "DER", "-in", name + ".key.der", "-check", "-noout"))
+    OpenSsl openssl = new OpenSsl(cli.work());
+    openssl.write(name + ".key.der", pkcs8);
+    openssl.write(name + ".pub.der", spki);
+    assertArrayEquals(spki, openssl.ok("pkey", "-inform", "DER", "-in", name + ".key.der", "-pubout", "-outform",
+        "DER").out(), name);
+    assertArrayEquals(spki, openssl.ok("pkey", "-pubin", "-inform", "DER", "-in", name + ".pub.der", "-outform",
+        "DER").out(), name);
+    assertTrue(openssl.ok("pkey", "-inform", "DER", "-in", name + ".key.der", "-check", "-noout").text()
         .contains("Key is valid"), name);
   }
 
