@@ -221,11 +221,15 @@ class DataKeyPairServiceTest {
   }
 
   @Test
-  void disabledCmk_dryRun_sm2_andAnUnknownSpec_areRefusedBeforeTheHsm() {
+  void disabledOrDoomedCmk_dryRun_sm2_andAnUnknownSpec_areRefusedBeforeTheHsm() {
     KeyRecord disabled = kms.newKey();
     await(kms.lifecycle.disableKey(ROOT, disabled.keyId()));
     refusedBeforeTheHsm(ErrorCode.DISABLED,
         () -> generate(ROOT, DataKeyPairService.WITH_PLAINTEXT, disabled, "RSA_2048", CONTEXT, false));
+    KeyRecord doomed = kms.newKey();
+    await(kms.lifecycle.scheduleDeletion(ROOT, doomed.keyId(), 7));
+    refusedBeforeTheHsm(ErrorCode.KMS_INVALID_STATE,
+        () -> generate(ROOT, DataKeyPairService.WITHOUT_PLAINTEXT, doomed, "ECC_NIST_P256", CONTEXT, false));
     refusedBeforeTheHsm(ErrorCode.DRY_RUN_OPERATION,
         () -> generate(ROOT, DataKeyPairService.WITHOUT_PLAINTEXT, cmk, "RSA_2048", CONTEXT, true));
     KmsException sm2 = refusedBeforeTheHsm(ErrorCode.UNSUPPORTED_OPERATION,
