@@ -8,6 +8,7 @@ import io.kmsgw.domain.KeySpecTable;
 import io.kmsgw.error.ErrorCode;
 import io.kmsgw.error.KmsException;
 import io.kmsgw.format.EncryptionContextCodec;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.UUID;
@@ -31,16 +32,29 @@ public final class DataKeyPairService {
   public static final String WITH_PLAINTEXT = "GenerateDataKeyPair";
   public static final String WITHOUT_PLAINTEXT = "GenerateDataKeyPairWithoutPlaintext";
 
+  /**
+   * How long a generation may wait for a compute thread before the request is answered ThrottlingException instead:
+   * behind a queue of RSA-4096 pairs (about a second each per core) a client would otherwise wait minutes for a pair
+   * it has long given up on.
+   */
+  static final Duration MAX_QUEUE_WAIT = Duration.ofSeconds(10);
+
   private final CryptoService crypto;
   private final Executor compute;
+  private final long maxQueueWaitNanos;
 
   /**
    * @param compute where pairs are generated: a bounded pool of about one thread per core (a full queue answers
    *     ThrottlingException)
    */
   public DataKeyPairService(CryptoService crypto, Executor compute) {
+    this(crypto, compute, MAX_QUEUE_WAIT);
+  }
+
+  DataKeyPairService(CryptoService crypto, Executor compute, Duration maxQueueWait) {
     this.crypto = crypto;
     this.compute = compute;
+    this.maxQueueWaitNanos = maxQueueWait.toNanos();
   }
 
   /**
@@ -71,7 +85,7 @@ public final class DataKeyPairService {
             b -> b.put("kms:DataKeyPairSpec", spec.name()), dryRun)
         .thenCompose(key -> crypto.onCurrentVersion(key, encodedContext,
                 (s, k, version, aad) -> s.generateRandom(DataKeyPairGenerator.SEED_BYTES))
-            .thenCompose(seed -> Completions.on(compute, () -> DataKeyPairGenerator.generate(spec, seed))
+            .thenCompose(seed -> generateOnComputePool(spec, seed)
                 .whenComplete((pair, e) -> Arrays.fill(seed, (byte) 0)))
             .thenCompose(pair -> crypto.onCurrentVersion(key, encodedContext, (s, k, version, aad) ->
                     new Result(k, version.version(), spec, CryptoService.seal(s, k, version, pair.privateKeyInfo(), aad),
@@ -82,6 +96,17 @@ public final class DataKeyPairService {
                     pair.wipe();
                   }
                 })));
+  }
+
+  private CompletableFuture<DataKeyPairGenerator.Encoded> generateOnComputePool(KeySpec spec, byte[] seed) {
+    long queued = System.nanoTime();
+    return Completions.on(compute, () -> {
+      if (System.nanoTime() - queued > maxQueueWaitNanos) {
+        throw new KmsException(ErrorCode.THROTTLING, "Rate exceeded: data key pairs are being generated for other "
+            + "requests; this one waited longer than " + maxQueueWaitNanos / 1_000_000 + " ms. Retry with backoff.");
+      }
+      return DataKeyPairGenerator.generate(spec, seed);
+    });
   }
 
   /**

@@ -242,6 +242,22 @@ class DataKeyPairServiceTest {
   }
 
   @Test
+  void aGenerationThatWaitedTooLongForTheComputePool_isThrottled_andNothingIsSealed() {
+    // no wait is short enough for a limit of zero: the queued generation gives up, as one behind RSA-4096 pairs would
+    AtomicInteger ran = new AtomicInteger();
+    DataKeyPairService impatient = new DataKeyPairService(kms.crypto, r -> compute.execute(() -> {
+      ran.incrementAndGet();
+      r.run();
+    }), java.time.Duration.ZERO);
+    long hsm = hsmCalls();
+    KmsException e = assertThrows(KmsException.class, () -> await(impatient.generate(ROOT,
+        DataKeyPairService.WITH_PLAINTEXT, cmk.keyId(), "RSA_4096", CONTEXT, false)));
+    assertEquals(ErrorCode.THROTTLING, e.code(), e.getMessage());
+    assertEquals(1, ran.get());
+    assertEquals(hsm + 1, hsmCalls(), "the seed was drawn; nothing was sealed");
+  }
+
+  @Test
   void policies_seeTheActionAndKmsDataKeyPairSpec_andGrantsAllowBothOperations() {
     Caller app = new Caller("arn:aws:iam::111122223333:user/pair-app", "111122223333", "AIDAPAIR", "AKIAPAIR",
         "IAMUser");
