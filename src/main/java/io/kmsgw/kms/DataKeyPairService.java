@@ -87,9 +87,11 @@ public final class DataKeyPairService {
                 (s, k, version, aad) -> s.generateRandom(DataKeyPairGenerator.SEED_BYTES))
             .thenCompose(seed -> generateOnComputePool(spec, seed)
                 .whenComplete((pair, e) -> Arrays.fill(seed, (byte) 0)))
-            .thenCompose(pair -> crypto.onCurrentVersion(key, encodedContext, (s, k, version, aad) ->
-                    new Result(k, version.version(), spec, CryptoService.seal(s, k, version, pair.privateKeyInfo(), aad),
-                        withPlaintext ? pair.privateKeyInfo() : null, pair.subjectPublicKeyInfo()))
+            .thenCompose(pair -> crypto.onCurrentVersion(key, encodedContext, (s, k, version, aad) -> {
+                  byte[] sealed = CryptoService.seal(s, k, version, pair.privateKeyInfo(), aad);
+                  return new Result(k, version.version(), spec, sealed,
+                      withPlaintext ? pair.privateKeyInfo() : null, pair.subjectPublicKeyInfo());
+                })
                 .whenComplete((result, e) -> {
                   // the clear private key stays only in a response that returns it
                   if (e != null || !withPlaintext) {
