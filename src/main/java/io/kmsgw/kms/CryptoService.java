@@ -10,6 +10,7 @@ import io.kmsgw.format.CiphertextBlob;
 import io.kmsgw.format.EncryptionContextCodec;
 import io.kmsgw.hsm.GcmIvRecovery;
 import io.kmsgw.hsm.GcmSealed;
+import io.kmsgw.hsm.Hsm;
 import io.kmsgw.hsm.HsmException;
 import io.kmsgw.hsm.HsmKey;
 import io.kmsgw.hsm.HsmSession;
@@ -44,10 +45,12 @@ public final class CryptoService {
 
   private final KeyService keys;
   private final KeyStores stores;
+  private final RsaEncryption rsa;
 
   public CryptoService(KeyService keys, KeyStores stores) {
     this.keys = keys;
     this.stores = stores;
+    this.rsa = new RsaEncryption(stores);
   }
 
   public record EncryptResult(KeyRecord key, byte[] ciphertextBlob) {}
@@ -56,10 +59,21 @@ public final class CryptoService {
 
   public record DataKeyResult(KeyRecord key, int keyVersion, byte[] plaintext, byte[] ciphertextBlob) {}
 
+  /** Encrypt under a symmetric key (AES-GCM in the HSM) or an RSA key ({@link RsaEncryption}), by the key's spec. */
   public CompletableFuture<EncryptResult> encrypt(Caller caller, UUID keyId, byte[] plaintext,
       Map<String, String> context, String algorithm, boolean dryRun) {
-    return sealUnder(caller, keyId, context, algorithm, dryRun, "Encrypt", (s, key, version, aadContext) ->
-        new EncryptResult(key, seal(s, key, version, plaintext, aadContext)));
+    byte[] encodedContext = EncryptionContextCodec.encode(context);
+    return keys.lookup(caller, "Encrypt", keyId, context, algorithmKey(algorithm)).thenCompose(key -> {
+      if (RsaEncryption.handles(key)) {
+        RsaEncryption.Plan plan = rsa.plan(key, algorithm, context, "Encrypt");
+        RsaEncryption.checkPlaintext(plan, plaintext);
+        dryRunStop(dryRun);
+        return stores.of(key).run(ErrorCode.KMS_INVALID_STATE, key.arn(),
+            s -> new EncryptResult(key, rsa.seal(s, plan, plaintext)));
+      }
+      return sealWith(key, encodedContext, algorithm, dryRun, "Encrypt", (s, k, version, aadContext) ->
+          new EncryptResult(k, seal(s, k, version, plaintext, aadContext)));
+    });
   }
 
   public CompletableFuture<DataKeyResult> generateDataKey(Caller caller, UUID keyId, int numberOfBytes,
@@ -79,6 +93,11 @@ public final class CryptoService {
     });
   }
 
+  /** The request names RSAES_OAEP_SHA_1 or RSAES_OAEP_SHA_256: an RSA ciphertext that does not name its key. */
+  public static boolean isRsaAlgorithm(String algorithm) {
+    return RsaEncryption.isRsaAlgorithm(algorithm);
+  }
+
   /** HSM work that seals something under a key's current version. */
   @FunctionalInterface
   private interface SealWork<T> {
@@ -89,13 +108,16 @@ public final class CryptoService {
   private <T> CompletableFuture<T> sealUnder(Caller caller, UUID keyId, Map<String, String> context,
       String algorithm, boolean dryRun, String operation, SealWork<T> work) {
     byte[] encodedContext = EncryptionContextCodec.encode(context);
-    return keys.lookup(caller, operation, keyId, context, algorithmKey(algorithm)).thenCompose(key -> {
-      checkEncryptable(key, algorithm, operation);
-      dryRunStop(dryRun);
-      KeyVersion version = key.current();
-      return stores.of(key).run(ErrorCode.KMS_INVALID_STATE, key.arn(),
-          s -> work.run(s, key, version, encodedContext));
-    });
+    return keys.lookup(caller, operation, keyId, context, algorithmKey(algorithm))
+        .thenCompose(key -> sealWith(key, encodedContext, algorithm, dryRun, operation, work));
+  }
+
+  private <T> CompletableFuture<T> sealWith(KeyRecord key, byte[] encodedContext, String algorithm, boolean dryRun,
+      String operation, SealWork<T> work) {
+    checkEncryptable(key, algorithm, operation);
+    dryRunStop(dryRun);
+    KeyVersion version = key.current();
+    return stores.of(key).run(ErrorCode.KMS_INVALID_STATE, key.arn(), s -> work.run(s, key, version, encodedContext));
   }
 
   /**
@@ -105,12 +127,19 @@ public final class CryptoService {
   public CompletableFuture<DecryptResult> decrypt(Caller caller, byte[] blobBytes, UUID expectedKeyId,
       Map<String, String> context, String algorithm, boolean dryRun, boolean ignoreCiphertext) {
     byte[] encodedContext = EncryptionContextCodec.encode(context);
+    if (RsaEncryption.isRsaAlgorithm(algorithm)) {
+      return decryptRsa(caller, blobBytes, expectedKeyId, context, algorithm, dryRun);
+    }
     if (dryRun && ignoreCiphertext) {
       if (expectedKeyId == null) {
         throw KmsException.validation("KeyId is required when DryRunModifiers contains IGNORE_CIPHERTEXT.");
       }
       return keys.lookup(caller, "Decrypt", expectedKeyId, context, algorithmKey(algorithm)).thenApply(key -> {
-        checkEncryptable(key, algorithm, "Decrypt");
+        if (RsaEncryption.handles(key)) {
+          rsa.plan(key, algorithm, context, "Decrypt");
+        } else {
+          checkEncryptable(key, algorithm, "Decrypt");
+        }
         dryRunStop(true);
         return null;
       });
@@ -136,64 +165,110 @@ public final class CryptoService {
         });
   }
 
+  /**
+   * Decrypt of an RSA ciphertext: it names no key, so the request must (AWS: KeyId is required for an asymmetric
+   * ciphertext); DryRun stops after the checks, with or without IGNORE_CIPHERTEXT.
+   */
+  private CompletableFuture<DecryptResult> decryptRsa(Caller caller, byte[] ciphertext, UUID keyId,
+      Map<String, String> context, String algorithm, boolean dryRun) {
+    if (keyId == null) {
+      throw KmsException.validation("KeyId is required to decrypt with EncryptionAlgorithm " + algorithm
+          + ": an asymmetric ciphertext does not name its key.");
+    }
+    return keys.lookup(caller, "Decrypt", keyId, context, algorithmKey(algorithm)).thenCompose(key -> {
+      RsaEncryption.Plan plan = rsa.plan(key, algorithm, context, "Decrypt");
+      dryRunStop(dryRun);
+      return stores.of(key).run(ErrorCode.KMS_INVALID_STATE, key.arn(),
+          s -> new DecryptResult(key, key.current().version(), rsa.open(s, plan, ciphertext)));
+    });
+  }
+
   public record ReEncryptResult(KeyRecord source, int sourceVersion, KeyRecord destination, int destinationVersion,
       byte[] ciphertextBlob) {}
 
   /**
-   * ReEncrypt: decrypts under the blob's key and version and seals under the destination key's current version,
-   * in one HSM session; the plaintext exists only inside this call and is wiped before it returns. The
-   * destination may be the same key (a new context, or the newest version after a rotation).
+   * ReEncrypt: decrypts under the source (the blob's key and version, or with SourceEncryptionAlgorithm RSAES_* the
+   * RSA key SourceKeyId names) and encrypts under the destination (its current version, or its RSA public key), in
+   * one HSM session when both keys are in one store; the plaintext exists only inside this call and is wiped before
+   * it returns. The destination may be the same key (a new context, or the newest version after a rotation).
    */
   public CompletableFuture<ReEncryptResult> reEncrypt(Caller caller, byte[] blobBytes, UUID expectedSourceKeyId,
       Map<String, String> sourceContext, String sourceAlgorithm, UUID destinationKeyId,
       Map<String, String> destinationContext, String destinationAlgorithm, boolean dryRun) {
     byte[] sourceAad = EncryptionContextCodec.encode(sourceContext);
     byte[] destinationAad = EncryptionContextCodec.encode(destinationContext);
-    CiphertextBlob blob = CiphertextBlob.parse(blobBytes);
-    if (expectedSourceKeyId != null && !expectedSourceKeyId.equals(blob.keyId())) {
+    boolean rsaSource = RsaEncryption.isRsaAlgorithm(sourceAlgorithm);
+    if (rsaSource && expectedSourceKeyId == null) {
+      throw KmsException.validation("SourceKeyId is required to reencrypt with SourceEncryptionAlgorithm "
+          + sourceAlgorithm + ": an asymmetric ciphertext does not name its key.");
+    }
+    CiphertextBlob blob = rsaSource ? null : CiphertextBlob.parse(blobBytes);
+    if (!rsaSource && expectedSourceKeyId != null && !expectedSourceKeyId.equals(blob.keyId())) {
       return keys.lookup(expectedSourceKeyId).thenApply(named -> {
         throw new KmsException(ErrorCode.INCORRECT_KEY,
             "The source key ID in the request does not identify the key that encrypted the ciphertext.");
       });
     }
-    return blobKey(blob).thenCombine(keys.lookup(destinationKeyId), (source, destination) -> {
+    CompletableFuture<KeyRecord> sourceKey = rsaSource ? keys.lookup(expectedSourceKeyId) : blobKey(blob);
+    return sourceKey.thenCombine(keys.lookup(destinationKeyId), (source, destination) -> {
       keys.authorizer().onKey(caller, "ReEncryptFrom", source, sourceContext, algorithmKey(sourceAlgorithm));
       keys.authorizer().onKey(caller, "ReEncryptTo", destination, destinationContext,
           algorithmKey(destinationAlgorithm));
-      checkEncryptable(source, sourceAlgorithm, "ReEncrypt");
-      KeyVersion sourceVersion = source.version(blob.keyVersion()).orElseThrow(CryptoService::invalidCiphertext);
-      checkEncryptable(destination, destinationAlgorithm, "ReEncrypt");
-      dryRunStop(dryRun);
-      return new KeyRecord[] {source, destination};
-    }).thenCompose(pair -> {
-      KeyRecord source = pair[0];
-      KeyRecord destination = pair[1];
-      KeyVersion sourceVersion = source.version(blob.keyVersion()).orElseThrow();
-      KeyVersion destinationVersion = destination.current();
-      HsmKey sourceObject = new HsmKey(sourceVersion.hsmLabel(), sourceVersion.hsmId());
-      if (!source.keyStoreId().equals(destination.keyStoreId())) {
-        // two HSMs: decrypt in one, seal in the other; the plaintext crosses only the gateway's memory
-        return stores.of(source).run(ErrorCode.KMS_INVALID_STATE, source.arn(),
-                s -> open(s, sourceObject, blob, sourceAad))
-            .thenCompose(plaintext -> stores.of(destination).run(ErrorCode.KMS_INVALID_STATE, destination.arn(), s -> {
-              try {
-                return new ReEncryptResult(source, sourceVersion.version(), destination, destinationVersion.version(),
-                    seal(s, destination, destinationVersion, plaintext, destinationAad));
-              } finally {
-                java.util.Arrays.fill(plaintext, (byte) 0);
-              }
-            }));
+      Opening opening;
+      if (rsaSource) {
+        RsaEncryption.Plan plan = rsa.plan(source, sourceAlgorithm, sourceContext, "ReEncrypt");
+        opening = new Opening(source, source.current().version(), s -> rsa.open(s, plan, blobBytes));
+      } else {
+        checkEncryptable(source, sourceAlgorithm, "ReEncrypt");
+        KeyVersion version = source.version(blob.keyVersion()).orElseThrow(CryptoService::invalidCiphertext);
+        HsmKey object = new HsmKey(version.hsmLabel(), version.hsmId());
+        opening = new Opening(source, version.version(), s -> open(s, object, blob, sourceAad));
       }
-      return stores.of(source).run(ErrorCode.KMS_INVALID_STATE, source.arn(), s -> {
-        byte[] plaintext = open(s, sourceObject, blob, sourceAad);
-        try {
-          return new ReEncryptResult(source, sourceVersion.version(), destination, destinationVersion.version(),
-              seal(s, destination, destinationVersion, plaintext, destinationAad));
-        } finally {
-          java.util.Arrays.fill(plaintext, (byte) 0);
-        }
-      });
-    });
+      KeyVersion destinationVersion = destination.current();
+      Sealing sealing;
+      if (RsaEncryption.handles(destination)) {
+        RsaEncryption.Plan plan = rsa.plan(destination, destinationAlgorithm, destinationContext, "ReEncrypt");
+        sealing = (s, plaintext) -> rsa.seal(s, plan, plaintext);
+      } else {
+        checkEncryptable(destination, destinationAlgorithm, "ReEncrypt");
+        sealing = (s, plaintext) -> seal(s, destination, destinationVersion, plaintext, destinationAad);
+      }
+      dryRunStop(dryRun);
+      return new ReEncryption(opening, destination, destinationVersion.version(), sealing);
+    }).thenCompose(this::reEncrypt);
+  }
+
+  /** The decrypting half of a ReEncrypt, checked: the key, the version it used, and the HSM work. */
+  private record Opening(KeyRecord key, int version, Hsm.SessionWork<byte[]> work) {}
+
+  /** The encrypting half of a ReEncrypt, checked. */
+  @FunctionalInterface
+  private interface Sealing {
+    byte[] run(HsmSession s, byte[] plaintext) throws HsmException;
+  }
+
+  private record ReEncryption(Opening source, KeyRecord destination, int destinationVersion, Sealing sealing) {
+    ReEncryptResult sealWiping(HsmSession s, byte[] plaintext) throws HsmException {
+      try {
+        return new ReEncryptResult(source.key(), source.version(), destination, destinationVersion,
+            sealing.run(s, plaintext));
+      } finally {
+        java.util.Arrays.fill(plaintext, (byte) 0);
+      }
+    }
+  }
+
+  private CompletableFuture<ReEncryptResult> reEncrypt(ReEncryption r) {
+    KeyRecord source = r.source().key();
+    KeyRecord destination = r.destination();
+    if (!source.keyStoreId().equals(destination.keyStoreId())) {
+      // two HSMs: decrypt in one, seal in the other; the plaintext crosses only the gateway's memory
+      return stores.of(source).run(ErrorCode.KMS_INVALID_STATE, source.arn(), r.source().work())
+          .thenCompose(plaintext -> stores.of(destination).run(ErrorCode.KMS_INVALID_STATE, destination.arn(),
+              s -> r.sealWiping(s, plaintext)));
+    }
+    return stores.of(source).run(ErrorCode.KMS_INVALID_STATE, source.arn(),
+        s -> r.sealWiping(s, r.source().work().run(s)));
   }
 
   /** The key a blob names: a blob naming no key is an invalid ciphertext, not a missing key. */
@@ -290,7 +365,8 @@ public final class CryptoService {
     }
   }
 
-  private static KmsException invalidCiphertext() {
+  /** The one answer to every ciphertext that does not decrypt, symmetric or RSA. */
+  static KmsException invalidCiphertext() {
     return new KmsException(ErrorCode.INVALID_CIPHERTEXT,
         "The ciphertext is invalid, was altered, or the encryption context does not match.");
   }

@@ -39,6 +39,7 @@ final class Pkcs11Session implements HsmSession {
   private final ObjectCalls calls;
   private final Pkcs11Signing signing;
   private final Pkcs11KeyPairs keyPairs;
+  private final Pkcs11RsaDecryption rsaDecryption;
   /** The temporary session key of {@link #withTemporaryAesKey}, while its work runs. */
   private HsmKey temporaryKey;
   private long temporaryHandle;
@@ -54,6 +55,7 @@ final class Pkcs11Session implements HsmSession {
     this.calls = new ObjectCalls(session, ckr, handles);
     this.signing = new Pkcs11Signing(calls, handles, counters);
     this.keyPairs = new Pkcs11KeyPairs(calls, handles);
+    this.rsaDecryption = new Pkcs11RsaDecryption(calls);
   }
 
   /** The wrapped PKCS#11 session (tests close it behind the pool's back). */
@@ -319,5 +321,15 @@ final class Pkcs11Session implements HsmSession {
   @Override
   public KeyCustody privateKeyCustody(HsmKey key) throws HsmException {
     return keyPairs.privateKeyCustody(key);
+  }
+
+  @Override
+  public byte[] decryptOaep(HsmKey key, String hash, byte[] ciphertext) throws HsmException {
+    return rsaDecryption.decryptOaep(key, hash, ciphertext);
+  }
+
+  @Override
+  public byte[] decryptRaw(HsmKey key, byte[] ciphertext) throws HsmException {
+    return rsaDecryption.decryptRaw(key, ciphertext);
   }
 }
