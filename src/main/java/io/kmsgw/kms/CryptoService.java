@@ -48,9 +48,14 @@ public final class CryptoService {
   private final RsaEncryption rsa;
 
   public CryptoService(KeyService keys, KeyStores stores) {
+    this(keys, stores, new PublicKeys(keys, stores));
+  }
+
+  /** @param publicKeys the public halves of RSA keys, which encrypt in the gateway */
+  public CryptoService(KeyService keys, KeyStores stores, PublicKeys publicKeys) {
     this.keys = keys;
     this.stores = stores;
-    this.rsa = new RsaEncryption(stores);
+    this.rsa = new RsaEncryption(stores, publicKeys);
   }
 
   public record EncryptResult(KeyRecord key, byte[] ciphertextBlob) {}
@@ -68,8 +73,7 @@ public final class CryptoService {
         RsaEncryption.Plan plan = rsa.plan(key, algorithm, context, "Encrypt");
         RsaEncryption.checkPlaintext(plan, plaintext);
         dryRunStop(dryRun);
-        return stores.of(key).run(ErrorCode.KMS_INVALID_STATE, key.arn(),
-            s -> new EncryptResult(key, rsa.seal(s, plan, plaintext)));
+        return rsa.seal(plan, plaintext).thenApply(ciphertext -> new EncryptResult(key, ciphertext));
       }
       return sealWith(key, encodedContext, algorithm, dryRun, "Encrypt", (s, k, version, aadContext) ->
           new EncryptResult(k, seal(s, k, version, plaintext, aadContext)));

@@ -26,6 +26,7 @@ import java.security.spec.X509EncodedKeySpec;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import javax.crypto.BadPaddingException;
 import javax.crypto.Cipher;
 import javax.crypto.spec.OAEPParameterSpec;
@@ -50,9 +51,11 @@ import javax.crypto.spec.PSource;
  */
 final class RsaEncryption {
   private final KeyStores stores;
+  private final PublicKeys publicKeys;
 
-  RsaEncryption(KeyStores stores) {
+  RsaEncryption(KeyStores stores, PublicKeys publicKeys) {
     this.stores = stores;
+    this.publicKeys = publicKeys;
   }
 
   /** How one algorithm runs with one key: the hash, and whether the token's OAEP takes it. */
@@ -125,10 +128,22 @@ final class RsaEncryption {
     }
   }
 
-  /** RSAES-OAEP encryption with the key's public half, read from the HSM's public key object. */
+  /**
+   * Encrypt: RSAES-OAEP with the key's public half (read from the HSM's public key object once, then kept by
+   * {@link PublicKeys}), in the gateway: no HSM session once the public key is known.
+   */
+  CompletableFuture<byte[]> seal(Plan plan, byte[] plaintext) {
+    checkPlaintext(plan, plaintext);
+    return publicKeys.of(plan.key()).thenApply(spki -> seal(plan, rsaPublicKey(plan, spki), plaintext));
+  }
+
+  /** ReEncrypt's sealing, inside the session that decrypted. */
   byte[] seal(HsmSession s, Plan plan, byte[] plaintext) throws HsmException {
     checkPlaintext(plan, plaintext);
-    RSAPublicKey publicKey = publicKey(s, plan);
+    return seal(plan, publicKey(s, plan), plaintext);
+  }
+
+  private static byte[] seal(Plan plan, RSAPublicKey publicKey, byte[] plaintext) {
     try {
       Cipher cipher = Cipher.getInstance("RSA/ECB/OAEPPadding");
       cipher.init(Cipher.ENCRYPT_MODE, publicKey, new OAEPParameterSpec(plan.hash(), "MGF1",
@@ -187,13 +202,15 @@ final class RsaEncryption {
     }
   }
 
-  private static RSAPublicKey publicKey(HsmSession s, Plan plan) throws HsmException {
-    byte[] spki = s.publicKeyInfo(plan.object(), plan.key().keySpec());
+  private RSAPublicKey publicKey(HsmSession s, Plan plan) throws HsmException {
+    return rsaPublicKey(plan, publicKeys.of(plan.key(), s));
+  }
+
+  private static RSAPublicKey rsaPublicKey(Plan plan, byte[] spki) {
     try {
       return (RSAPublicKey) KeyFactory.getInstance("RSA").generatePublic(new X509EncodedKeySpec(spki));
     } catch (GeneralSecurityException e) {
-      throw new HsmException(HsmErrorKind.UNSUPPORTED, "the public key of " + plan.key().arn()
-          + " is not an RSA key: " + e.getMessage());
+      throw KmsException.internal("The public key of " + plan.key().arn() + " is not an RSA key.", e);
     }
   }
 }

@@ -313,4 +313,22 @@ class RsaEncryptionTest {
     assertFails(ErrorCode.INVALID_CIPHERTEXT, () -> await(kms.crypto.reEncrypt(ROOT, tampered, rsa2048.keyId(),
         Map.of(), SHA256, symmetric.keyId(), Map.of(), null, false)));
   }
+
+  /** kms:EncryptionAlgorithm carries the RSA algorithm the request names, in Encrypt, Decrypt and ReEncrypt. */
+  @Test
+  void aKeyPolicy_canRequireOneRsaAlgorithm() throws Exception {
+    KeyRecord key = await(kms.keys.createKey(ROOT, new KeyService.NewKey("sha-256 only", KeySpec.RSA_2048,
+        KeyUsage.ENCRYPT_DECRYPT, Origin.AWS_KMS, List.of(), null, false, """
+        {"Version":"2012-10-17","Statement":[
+          {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},
+          {"Effect":"Deny","Principal":"*","Action":["kms:Encrypt","kms:Decrypt","kms:ReEncrypt*"],"Resource":"*",
+           "Condition":{"StringNotEquals":{"kms:EncryptionAlgorithm":"RSAES_OAEP_SHA_256"}}}]}""", false)));
+    byte[] plaintext = random(20);
+    assertArrayEquals(plaintext, decrypt(key, encrypt(key, plaintext, SHA256), SHA256));
+    assertFails(ErrorCode.ACCESS_DENIED, () -> encrypt(key, plaintext, SHA1));
+    byte[] sha1 = jdkEncrypt(key, SHA1, plaintext);
+    assertFails(ErrorCode.ACCESS_DENIED, () -> decrypt(key, sha1, SHA1));
+    assertFails(ErrorCode.ACCESS_DENIED, () -> await(kms.crypto.reEncrypt(ROOT, sha1, key.keyId(), Map.of(), SHA1,
+        symmetric.keyId(), Map.of(), null, false)));
+  }
 }
