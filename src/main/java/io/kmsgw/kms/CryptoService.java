@@ -10,7 +10,6 @@ import io.kmsgw.format.CiphertextBlob;
 import io.kmsgw.format.EncryptionContextCodec;
 import io.kmsgw.hsm.GcmIvRecovery;
 import io.kmsgw.hsm.GcmSealed;
-import io.kmsgw.hsm.Hsm;
 import io.kmsgw.hsm.HsmException;
 import io.kmsgw.hsm.HsmKey;
 import io.kmsgw.hsm.HsmSession;
@@ -46,6 +45,7 @@ public final class CryptoService {
   private final KeyService keys;
   private final KeyStores stores;
   private final RsaEncryption rsa;
+  private final ReEncryption reEncryption;
 
   public CryptoService(KeyService keys, KeyStores stores) {
     this(keys, stores, new PublicKeys(keys, stores));
@@ -56,6 +56,7 @@ public final class CryptoService {
     this.keys = keys;
     this.stores = stores;
     this.rsa = new RsaEncryption(stores, publicKeys);
+    this.reEncryption = new ReEncryption(keys, stores, rsa, this);
   }
 
   public record EncryptResult(KeyRecord key, byte[] ciphertextBlob) {}
@@ -191,92 +192,18 @@ public final class CryptoService {
       byte[] ciphertextBlob) {}
 
   /**
-   * ReEncrypt: decrypts under the source (the blob's key and version, or with SourceEncryptionAlgorithm RSAES_* the
-   * RSA key SourceKeyId names) and encrypts under the destination (its current version, or its RSA public key), in
-   * one HSM session when both keys are in one store; the plaintext exists only inside this call and is wiped before
-   * it returns. The destination may be the same key (a new context, or the newest version after a rotation).
+   * ReEncrypt: decrypts under the source and encrypts under the destination inside the gateway
+   * ({@link ReEncryption}); the plaintext never leaves it.
    */
   public CompletableFuture<ReEncryptResult> reEncrypt(Caller caller, byte[] blobBytes, UUID expectedSourceKeyId,
       Map<String, String> sourceContext, String sourceAlgorithm, UUID destinationKeyId,
       Map<String, String> destinationContext, String destinationAlgorithm, boolean dryRun) {
-    byte[] sourceAad = EncryptionContextCodec.encode(sourceContext);
-    byte[] destinationAad = EncryptionContextCodec.encode(destinationContext);
-    boolean rsaSource = RsaEncryption.isRsaAlgorithm(sourceAlgorithm);
-    if (rsaSource && expectedSourceKeyId == null) {
-      throw KmsException.validation("SourceKeyId is required to reencrypt with SourceEncryptionAlgorithm "
-          + sourceAlgorithm + ": an asymmetric ciphertext does not name its key.");
-    }
-    CiphertextBlob blob = rsaSource ? null : CiphertextBlob.parse(blobBytes);
-    if (!rsaSource && expectedSourceKeyId != null && !expectedSourceKeyId.equals(blob.keyId())) {
-      return keys.lookup(expectedSourceKeyId).thenApply(named -> {
-        throw new KmsException(ErrorCode.INCORRECT_KEY,
-            "The source key ID in the request does not identify the key that encrypted the ciphertext.");
-      });
-    }
-    CompletableFuture<KeyRecord> sourceKey = rsaSource ? keys.lookup(expectedSourceKeyId) : blobKey(blob);
-    return sourceKey.thenCombine(keys.lookup(destinationKeyId), (source, destination) -> {
-      keys.authorizer().onKey(caller, "ReEncryptFrom", source, sourceContext, algorithmKey(sourceAlgorithm));
-      keys.authorizer().onKey(caller, "ReEncryptTo", destination, destinationContext,
-          algorithmKey(destinationAlgorithm));
-      Opening opening;
-      if (rsaSource) {
-        RsaEncryption.Plan plan = rsa.plan(source, sourceAlgorithm, sourceContext, "ReEncrypt");
-        opening = new Opening(source, source.current().version(), s -> rsa.open(s, plan, blobBytes));
-      } else {
-        checkEncryptable(source, sourceAlgorithm, "ReEncrypt");
-        KeyVersion version = source.version(blob.keyVersion()).orElseThrow(CryptoService::invalidCiphertext);
-        HsmKey object = new HsmKey(version.hsmLabel(), version.hsmId());
-        opening = new Opening(source, version.version(), s -> open(s, object, blob, sourceAad));
-      }
-      KeyVersion destinationVersion = destination.current();
-      Sealing sealing;
-      if (RsaEncryption.handles(destination)) {
-        RsaEncryption.Plan plan = rsa.plan(destination, destinationAlgorithm, destinationContext, "ReEncrypt");
-        sealing = (s, plaintext) -> rsa.seal(s, plan, plaintext);
-      } else {
-        checkEncryptable(destination, destinationAlgorithm, "ReEncrypt");
-        sealing = (s, plaintext) -> seal(s, destination, destinationVersion, plaintext, destinationAad);
-      }
-      dryRunStop(dryRun);
-      return new ReEncryption(opening, destination, destinationVersion.version(), sealing);
-    }).thenCompose(this::reEncrypt);
-  }
-
-  /** The decrypting half of a ReEncrypt, checked: the key, the version it used, and the HSM work. */
-  private record Opening(KeyRecord key, int version, Hsm.SessionWork<byte[]> work) {}
-
-  /** The encrypting half of a ReEncrypt, checked. */
-  @FunctionalInterface
-  private interface Sealing {
-    byte[] run(HsmSession s, byte[] plaintext) throws HsmException;
-  }
-
-  private record ReEncryption(Opening source, KeyRecord destination, int destinationVersion, Sealing sealing) {
-    ReEncryptResult sealWiping(HsmSession s, byte[] plaintext) throws HsmException {
-      try {
-        return new ReEncryptResult(source.key(), source.version(), destination, destinationVersion,
-            sealing.run(s, plaintext));
-      } finally {
-        java.util.Arrays.fill(plaintext, (byte) 0);
-      }
-    }
-  }
-
-  private CompletableFuture<ReEncryptResult> reEncrypt(ReEncryption r) {
-    KeyRecord source = r.source().key();
-    KeyRecord destination = r.destination();
-    if (!source.keyStoreId().equals(destination.keyStoreId())) {
-      // two HSMs: decrypt in one, seal in the other; the plaintext crosses only the gateway's memory
-      return stores.of(source).run(ErrorCode.KMS_INVALID_STATE, source.arn(), r.source().work())
-          .thenCompose(plaintext -> stores.of(destination).run(ErrorCode.KMS_INVALID_STATE, destination.arn(),
-              s -> r.sealWiping(s, plaintext)));
-    }
-    return stores.of(source).run(ErrorCode.KMS_INVALID_STATE, source.arn(),
-        s -> r.sealWiping(s, r.source().work().run(s)));
+    return reEncryption.reEncrypt(caller, blobBytes, expectedSourceKeyId, sourceContext, sourceAlgorithm,
+        destinationKeyId, destinationContext, destinationAlgorithm, dryRun);
   }
 
   /** The key a blob names: a blob naming no key is an invalid ciphertext, not a missing key. */
-  private CompletableFuture<KeyRecord> blobKey(CiphertextBlob blob) {
+  CompletableFuture<KeyRecord> blobKey(CiphertextBlob blob) {
     return keys.lookup(blob.keyId()).exceptionally(e -> {
       Throwable t = Completions.unwrap(e);
       if (t instanceof KmsException k && k.code() == ErrorCode.NOT_FOUND) {
@@ -302,7 +229,7 @@ public final class CryptoService {
   }
 
   /** Opens a blob of any version (the IV comes from the blob, so the token's IV mode does not matter). */
-  private static byte[] open(HsmSession s, HsmKey object, CiphertextBlob blob, byte[] encodedContext)
+  static byte[] open(HsmSession s, HsmKey object, CiphertextBlob blob, byte[] encodedContext)
       throws HsmException {
     byte[] aad = CiphertextBlob.aad(blob.aadHeader(), encodedContext);
     return blob.plaintext(s.decryptAesGcm(object, blob.iv(), aad, blob.ciphertextAndTag()));
@@ -312,7 +239,7 @@ public final class CryptoService {
    * Seals under a CMK version: a version-1 blob with the gateway's random IV, or on a token that generates its IVs
    * ({@code gcm_iv_from_hsm}) a version-2 blob (version 3 with a zero block in front of a plaintext under 16 bytes).
    */
-  private static byte[] seal(HsmSession s, KeyRecord key, KeyVersion version, byte[] plaintext,
+  static byte[] seal(HsmSession s, KeyRecord key, KeyVersion version, byte[] plaintext,
       byte[] encodedContext) throws HsmException {
     if (s.gcmIvFromHsm()) {
       return sealWithHsmIv(s, key, version, plaintext, encodedContext);
@@ -347,7 +274,7 @@ public final class CryptoService {
     }
   }
 
-  private void checkEncryptable(KeyRecord key, String algorithm, String operation) {
+  void checkEncryptable(KeyRecord key, String algorithm, String operation) {
     KeyStateRules.requireUsableForCrypto(key, stores.connected(key));
     KeyStateRules.requireSymmetricEncryptDecrypt(key, operation);
     if (algorithm != null && !SYMMETRIC_DEFAULT.equals(algorithm)) {
@@ -357,12 +284,12 @@ public final class CryptoService {
   }
 
   /** kms:EncryptionAlgorithm: the algorithm the request names, SYMMETRIC_DEFAULT when it names none. */
-  private static java.util.function.Consumer<io.kmsgw.policy.RequestContext.Builder> algorithmKey(String algorithm) {
+  static java.util.function.Consumer<io.kmsgw.policy.RequestContext.Builder> algorithmKey(String algorithm) {
     String value = algorithm == null ? SYMMETRIC_DEFAULT : algorithm;
     return b -> b.put("kms:EncryptionAlgorithm", value);
   }
 
-  private static void dryRunStop(boolean dryRun) {
+  static void dryRunStop(boolean dryRun) {
     if (dryRun) {
       throw new KmsException(ErrorCode.DRY_RUN_OPERATION,
           "The request would have succeeded, but the DryRun parameter was set.");

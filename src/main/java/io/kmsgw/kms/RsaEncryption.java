@@ -77,7 +77,8 @@ final class RsaEncryption {
 
   /** An algorithm of this kind (the request names RSAES_OAEP_*), not SYMMETRIC_DEFAULT or none. */
   static boolean isRsaAlgorithm(String algorithm) {
-    return Encryption.RSAES_OAEP_SHA_1.name().equals(algorithm) || Encryption.RSAES_OAEP_SHA_256.name().equals(algorithm);
+    return Encryption.RSAES_OAEP_SHA_1.name().equals(algorithm)
+        || Encryption.RSAES_OAEP_SHA_256.name().equals(algorithm);
   }
 
   /** Keys this class serves: RSA specs (their usage is checked by {@link #plan}). */

@@ -12,7 +12,7 @@ import org.xipki.pkcs11.wrapper.Mechanism;
 import org.xipki.pkcs11.wrapper.Session;
 import org.xipki.pkcs11.wrapper.params.RSA_PKCS_OAEP_PARAMS;
 
-/** The {@link RsaDecryption} part of a borrowed PKCS#11 session ({@link Pkcs11Session}), on the private key's handle. */
+/** The {@link RsaDecryption} part of a borrowed PKCS#11 session ({@link Pkcs11Session}), on the private key. */
 final class Pkcs11RsaDecryption implements RsaDecryption {
   private final Session session;
   private final ObjectCalls calls;
