@@ -7,8 +7,9 @@ package io.kmsgw.hsm;
 public interface RsaDecryption {
   /**
    * RSAES-OAEP decryption in the HSM ({@code CKM_RSA_PKCS_OAEP}) with {@code hash} for the digest and for MGF1, and
-   * an empty label, as AWS KMS's RSAES_OAEP_SHA_* do. A ciphertext the token rejects is
-   * {@link HsmErrorKind#BAD_CIPHERTEXT}.
+   * an empty label, as AWS KMS's RSAES_OAEP_SHA_* do. A ciphertext the token rejects is, by the one CKR mapping,
+   * {@link HsmErrorKind#BAD_CIPHERTEXT} (SoftHSM2's {@code CKR_GENERAL_ERROR} with its vendor profile, NSS's
+   * {@code CKR_ENCRYPTED_DATA_INVALID}) or, for input a token finds malformed, {@link HsmErrorKind#OTHER}.
    *
    * @param hash {@code SHA-1} or {@code SHA-256}: one of {@link TokenMechanisms#oaepHashes()}
    */

@@ -50,6 +50,9 @@ import javax.crypto.spec.PSource;
  * </ul>
  */
 final class RsaEncryption {
+  private static final java.util.logging.Logger LOG =
+      java.util.logging.Logger.getLogger(RsaEncryption.class.getName());
+
   private final KeyStores stores;
   private final PublicKeys publicKeys;
 
@@ -174,9 +177,11 @@ final class RsaEncryption {
     } catch (BadPaddingException e) {
       throw CryptoService.invalidCiphertext();
     } catch (HsmException e) {
-      // a token that refuses the ciphertext answers with its own code (CKR_ENCRYPTED_DATA_INVALID, ...); what failed
-      // stays in the log, never in the answer
+      // a token refuses a ciphertext with its own code (measured: SoftHSM2 CKR_GENERAL_ERROR, NSS
+      // CKR_ENCRYPTED_DATA_INVALID; others CKR_DATA_INVALID or CKR_ARGUMENTS_BAD, mapped to OTHER): all of them are
+      // the one answer. The code goes to the log (FINE: a client can cause it at will), never to the client
       if (e.kind() == HsmErrorKind.BAD_CIPHERTEXT || e.kind() == HsmErrorKind.OTHER) {
+        LOG.fine(() -> "RSA decryption refused by the token for " + plan.key().arn() + ": " + e.ckrName());
         throw CryptoService.invalidCiphertext();
       }
       throw e;

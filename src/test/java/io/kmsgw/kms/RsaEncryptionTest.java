@@ -331,4 +331,24 @@ class RsaEncryptionTest {
     assertFails(ErrorCode.ACCESS_DENIED, () -> await(kms.crypto.reEncrypt(ROOT, sha1, key.keyId(), Map.of(), SHA1,
         symmetric.keyId(), Map.of(), null, false)));
   }
+
+  /** A grant of Decrypt on an RSA key lets its grantee decrypt, and nothing else (GrantRules: the key's operations). */
+  @Test
+  void aDecryptGrant_onAnRsaKey_letsTheGranteeDecryptOnly() throws Exception {
+    io.kmsgw.domain.Caller grantee = new io.kmsgw.domain.Caller("arn:aws:iam::111122223333:user/rsa-reader",
+        "111122223333", "AIDARSAREADER", "AKIARSAREADER", "IAMUser");
+    byte[] plaintext = random(40);
+    byte[] ciphertext = jdkEncrypt(other2048, SHA256, plaintext);
+    assertFails(ErrorCode.ACCESS_DENIED, () -> await(kms.crypto.decrypt(grantee, ciphertext, other2048.keyId(),
+        Map.of(), SHA256, false, false)));
+    await(kms.grants.createGrant(ROOT, other2048.keyId(), new GrantService.NewGrant(grantee.arn(), null,
+        List.of("Decrypt"), null, null, false)));
+    assertArrayEquals(plaintext, await(kms.crypto.decrypt(grantee, ciphertext, other2048.keyId(), Map.of(), SHA256,
+        false, false)).plaintext());
+    assertFails(ErrorCode.ACCESS_DENIED, () -> await(kms.crypto.encrypt(grantee, other2048.keyId(), plaintext,
+        Map.of(), SHA256, false)));
+    // the operations of a symmetric key only are refused on an RSA key
+    assertFails(ErrorCode.VALIDATION, () -> await(kms.grants.createGrant(ROOT, other2048.keyId(),
+        new GrantService.NewGrant(grantee.arn(), null, List.of("GenerateDataKey"), null, null, false))));
+  }
 }
