@@ -115,7 +115,7 @@ final class RsaEncryption {
     }
     String hash = chosen == Encryption.RSAES_OAEP_SHA_1 ? "SHA-1" : "SHA-256";
     KeyStoreConnection store = stores.of(key);
-    boolean inHsmOaep = store.status().mechanisms().oaepHashes().contains(hash);
+    boolean inHsmOaep = store.mechanisms().oaepHashes().contains(hash);
     if (!inHsmOaep) {
       // the fallback: the raw RSA operation in the HSM, OAEP decoded here (decided before encrypting, too: a
       // ciphertext that nothing could decrypt is no use)
