@@ -41,6 +41,7 @@ final class Pkcs11Session implements HsmSession {
   private final Pkcs11KeyPairs keyPairs;
   private final Pkcs11Mac macs;
   private final Pkcs11Agreement agreement;
+  private final Pkcs11RsaDecryption rsaDecryption;
   /** The temporary session key of {@link #withTemporaryAesKey}, while its work runs. */
   private HsmKey temporaryKey;
   private long temporaryHandle;
@@ -58,6 +59,7 @@ final class Pkcs11Session implements HsmSession {
     this.keyPairs = new Pkcs11KeyPairs(calls, handles);
     this.macs = new Pkcs11Mac(calls);
     this.agreement = new Pkcs11Agreement(calls);
+    this.rsaDecryption = new Pkcs11RsaDecryption(calls);
   }
 
   /** The wrapped PKCS#11 session (tests close it behind the pool's back). */
@@ -342,5 +344,15 @@ final class Pkcs11Session implements HsmSession {
   @Override
   public byte[] deriveSharedSecret(HsmKey key, byte[] peerPoint, int secretLength) throws HsmException {
     return agreement.deriveSharedSecret(key, peerPoint, secretLength);
+  }
+
+  @Override
+  public byte[] decryptOaep(HsmKey key, String hash, byte[] ciphertext) throws HsmException {
+    return rsaDecryption.decryptOaep(key, hash, ciphertext);
+  }
+
+  @Override
+  public byte[] decryptRaw(HsmKey key, byte[] ciphertext) throws HsmException {
+    return rsaDecryption.decryptRaw(key, ciphertext);
   }
 }
