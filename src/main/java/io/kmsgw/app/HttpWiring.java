@@ -25,6 +25,7 @@ import io.kmsgw.api.kms.ops.KeyMetadataView;
 import io.kmsgw.api.kms.ops.LifecycleOperations;
 import io.kmsgw.api.kms.ops.ListKeysHandler;
 import io.kmsgw.api.kms.ops.ReEncryptHandler;
+import io.kmsgw.api.kms.ops.SigningOperations;
 import io.kmsgw.audit.AuditLog;
 import io.kmsgw.audit.AuditLookup;
 import io.kmsgw.auth.SigV4Verifier;
@@ -40,6 +41,7 @@ import io.kmsgw.kms.KeyCache;
 import io.kmsgw.kms.KeyLifecycle;
 import io.kmsgw.kms.KeyService;
 import io.kmsgw.kms.KmsSettings;
+import io.kmsgw.kms.SigningService;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -84,6 +86,7 @@ final class HttpWiring {
     handlers.addAll(new AliasOperations(aliases, resolver, settings).handlers());
     handlers.addAll(new GrantOperations(grants, resolver).handlers());
     handlers.addAll(new CustomKeyStoreOperations(customStores, stores, authz).handlers());
+    handlers.addAll(new SigningOperations(new SigningService(keys, stores), resolver).handlers());
     return new KmsApi(ServiceModel.kms(), handlers);
   }
 

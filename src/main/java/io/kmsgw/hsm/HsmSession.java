@@ -7,5 +7,6 @@ package io.kmsgw.hsm;
  * Every key object created through it has {@code CKA_TOKEN}, {@code CKA_PRIVATE} and {@code CKA_SENSITIVE}
  * true, {@code CKA_EXTRACTABLE} false, and only the usage attributes its purpose needs.
  */
-public interface HsmSession extends SymmetricCrypto, SigningKeys, KeyPairs, HsmObjects {
+public interface HsmSession extends SymmetricCrypto, SigningKeys, KeyPairs, HsmObjects,
+    AsymmetricSigning {
 }

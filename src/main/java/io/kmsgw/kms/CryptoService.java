@@ -283,7 +283,7 @@ public final class CryptoService {
     return b -> b.put("kms:EncryptionAlgorithm", value);
   }
 
-  private static void dryRunStop(boolean dryRun) {
+  static void dryRunStop(boolean dryRun) {
     if (dryRun) {
       throw new KmsException(ErrorCode.DRY_RUN_OPERATION,
           "The request would have succeeded, but the DryRun parameter was set.");

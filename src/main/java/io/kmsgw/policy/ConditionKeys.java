@@ -33,6 +33,8 @@ public final class ConditionKeys {
       key("kms:KeyUsage", Type.STRING, false),
       key("kms:KeyOrigin", Type.STRING, false),
       key("kms:EncryptionAlgorithm", Type.STRING, false),
+      key("kms:SigningAlgorithm", Type.STRING, false),
+      key("kms:MessageType", Type.STRING, false),
       key("kms:RequestAlias", Type.STRING, false),
       key("kms:ResourceAliases", Type.STRING, true),
       key("kms:BypassPolicyLockoutSafetyCheck", Type.BOOL, false),

@@ -39,6 +39,7 @@ final class Pkcs11Session implements HsmSession {
   private final ObjectCalls calls;
   private final Pkcs11Signing signing;
   private final Pkcs11KeyPairs keyPairs;
+  private final Pkcs11AsymmetricSigning asymmetricSigning;
   /** The temporary session key of {@link #withTemporaryAesKey}, while its work runs. */
   private HsmKey temporaryKey;
   private long temporaryHandle;
@@ -54,6 +55,7 @@ final class Pkcs11Session implements HsmSession {
     this.calls = new ObjectCalls(session, ckr, handles);
     this.signing = new Pkcs11Signing(calls, handles, counters);
     this.keyPairs = new Pkcs11KeyPairs(calls, handles);
+    this.asymmetricSigning = new Pkcs11AsymmetricSigning(calls);
   }
 
   /** The wrapped PKCS#11 session (tests close it behind the pool's back). */
@@ -319,5 +321,17 @@ final class Pkcs11Session implements HsmSession {
   @Override
   public KeyCustody privateKeyCustody(HsmKey key) throws HsmException {
     return keyPairs.privateKeyCustody(key);
+  }
+
+  @Override
+  public byte[] signWithKeyPair(HsmKey key, KeySpec spec, io.kmsgw.domain.Algorithms.Signing algorithm, byte[] input)
+      throws HsmException {
+    return asymmetricSigning.signWithKeyPair(key, spec, algorithm, input);
+  }
+
+  @Override
+  public boolean verifyWithKeyPair(HsmKey key, KeySpec spec, io.kmsgw.domain.Algorithms.Signing algorithm,
+      byte[] input, byte[] signature) throws HsmException {
+    return asymmetricSigning.verifyWithKeyPair(key, spec, algorithm, input, signature);
   }
 }
