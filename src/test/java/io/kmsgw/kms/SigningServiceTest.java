@@ -248,4 +248,35 @@ class SigningServiceTest {
     await(kms.lifecycle.disableKey(ROOT, key.keyId()));
     fails(ErrorCode.DISABLED, () -> sign(key, MESSAGE, "RAW", Signing.ECDSA_SHA_256));
   }
+
+  @Test
+  void policiesSeeTheAlgorithmAndMessageType_andGrantsGiveSignAndVerifyApart() {
+    KeyRecord key = await(kms.keys.createKey(ROOT, new KeyService.NewKey("signing policy", KeySpec.RSA_2048,
+        KeyUsage.SIGN_VERIFY, Origin.AWS_KMS, List.of(), null, false, """
+        {"Version":"2012-10-17","Statement":[
+          {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},
+          {"Effect":"Deny","Principal":"*","Action":"kms:Sign","Resource":"*",
+           "Condition":{"StringNotEquals":{"kms:SigningAlgorithm":"RSASSA_PSS_SHA_256"}}},
+          {"Effect":"Deny","Principal":"*","Action":"kms:Verify","Resource":"*",
+           "Condition":{"StringEquals":{"kms:MessageType":"DIGEST"}}}]}""", false)));
+    byte[] sig = sign(key, MESSAGE, null, Signing.RSASSA_PSS_SHA_256);
+    fails(ErrorCode.ACCESS_DENIED, () -> sign(key, MESSAGE, "RAW", Signing.RSASSA_PSS_SHA_512));
+    // no MessageType is RAW to policies, as in KMS
+    verify(key, MESSAGE, null, sig, Signing.RSASSA_PSS_SHA_256);
+    fails(ErrorCode.ACCESS_DENIED, () -> {
+      verify(key, new byte[32], "DIGEST", sig, Signing.RSASSA_PSS_SHA_256);
+      return null;
+    });
+
+    io.kmsgw.domain.Caller app = new io.kmsgw.domain.Caller("arn:aws:iam::111122223333:user/signer", "111122223333",
+        "AIDASIGNER", "AKIASIGNER", "IAMUser");
+    fails(ErrorCode.ACCESS_DENIED, () -> await(signing.sign(app, key.keyId(), MESSAGE, null, "RSASSA_PSS_SHA_256",
+        false)));
+    await(kms.grants.createGrant(ROOT, key.keyId(), new GrantService.NewGrant(app.arn(), null, List.of("Sign"), null,
+        null, false)));
+    byte[] granted = await(signing.sign(app, key.keyId(), MESSAGE, null, "RSASSA_PSS_SHA_256", false)).signature();
+    verify(key, MESSAGE, null, granted, Signing.RSASSA_PSS_SHA_256);
+    fails(ErrorCode.ACCESS_DENIED, () -> await(signing.verify(app, key.keyId(), MESSAGE, null, granted,
+        "RSASSA_PSS_SHA_256", false)));
+  }
 }
