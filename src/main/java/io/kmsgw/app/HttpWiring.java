@@ -20,6 +20,7 @@ import io.kmsgw.api.kms.ops.DescribeKeyHandler;
 import io.kmsgw.api.kms.ops.EncryptHandler;
 import io.kmsgw.api.kms.ops.GenerateDataKeyHandler;
 import io.kmsgw.api.kms.ops.GenerateRandomHandler;
+import io.kmsgw.api.kms.ops.GetPublicKeyHandler;
 import io.kmsgw.api.kms.ops.GrantOperations;
 import io.kmsgw.api.kms.ops.KeyMetadataView;
 import io.kmsgw.api.kms.ops.LifecycleOperations;
@@ -35,6 +36,7 @@ import io.kmsgw.keystore.KeyStores;
 import io.kmsgw.kms.AliasService;
 import io.kmsgw.kms.Authorizer;
 import io.kmsgw.kms.CryptoService;
+import io.kmsgw.kms.PublicKeys;
 import io.kmsgw.kms.CustomKeyStoreService;
 import io.kmsgw.kms.GrantService;
 import io.kmsgw.kms.KeyCache;
@@ -69,7 +71,7 @@ final class HttpWiring {
   /** The KMS API with one handler per implemented operation. */
   static KmsApi kmsApi(KmsSettings settings, KeyService keys, CryptoService crypto, KeyLifecycle lifecycle,
       AliasService aliases, CustomKeyStoreService customStores, KeyStores stores, Authorizer authz,
-      GrantService grants) {
+      GrantService grants, PublicKeys publicKeys) {
     KeyIdResolver resolver = new KeyIdResolver(settings, aliases);
     KeyMetadataView view = new KeyMetadataView(keys, storeId -> customStores.clusterOf(storeId));
     List<OperationHandler> handlers = new ArrayList<>(List.of(
@@ -81,7 +83,8 @@ final class HttpWiring {
         new ReEncryptHandler(crypto, resolver),
         new GenerateDataKeyHandler(crypto, resolver, true),
         new GenerateDataKeyHandler(crypto, resolver, false),
-        new GenerateRandomHandler(crypto)));
+        new GenerateRandomHandler(crypto),
+        new GetPublicKeyHandler(publicKeys, resolver)));
     handlers.addAll(new LifecycleOperations(lifecycle, keys, resolver).handlers());
     handlers.addAll(new AliasOperations(aliases, resolver, settings).handlers());
     handlers.addAll(new GrantOperations(grants, resolver).handlers());
@@ -95,7 +98,7 @@ final class HttpWiring {
     static Apis of(GatewayConfig config, Clocks clocks, Identities identities, Services s, KeyStores stores,
         AuditLog audit) {
       KmsApi api = kmsApi(s.settings, s.keys, s.crypto, s.lifecycle, s.aliases, s.customStores, stores, s.authz,
-          s.grants);
+          s.grants, s.publicKeys);
       SigV4Verifier verifier = new SigV4Verifier("kms", List.of(config.region()), identities, clocks.clock(),
           clocks.lifecycle());
       // the AWS CLI and SDKs sign IAM and STS requests for us-east-1 (IAM's global region) or the configured region

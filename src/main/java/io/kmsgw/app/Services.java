@@ -11,6 +11,7 @@ import io.kmsgw.keystore.SecretSealer;
 import io.kmsgw.kms.AliasService;
 import io.kmsgw.kms.Authorizer;
 import io.kmsgw.kms.CryptoService;
+import io.kmsgw.kms.PublicKeys;
 import io.kmsgw.kms.CustomKeyStoreService;
 import io.kmsgw.kms.GrantService;
 import io.kmsgw.kms.KeyCache;
@@ -39,6 +40,7 @@ final class Services {
   final Authorizer authz;
   final KeyService keys;
   final CryptoService crypto;
+  final PublicKeys publicKeys;
   final AliasService aliases;
   final KeyLifecycle lifecycle;
   final GrantService grants;
@@ -67,6 +69,7 @@ final class Services {
     keys = new KeyService(settings, store, cache, stores, workers.store(), clocks.lifecycle(), config.keyQuota(),
         authz);
     crypto = new CryptoService(keys, stores);
+    publicKeys = new PublicKeys(keys, stores);
     aliases = new AliasService(settings, store, keys::lookup, stores, workers.lifecycle(), workers.store(),
         clocks.lifecycle(), authz);
     aliases.load();

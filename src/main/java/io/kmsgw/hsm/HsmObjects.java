@@ -7,8 +7,11 @@ import java.util.List;
  * custody attributes.
  */
 public interface HsmObjects {
-  /** Secret-key objects whose label starts with {@code labelPrefix}. */
-  List<HsmKey> findSecretKeys(String labelPrefix) throws HsmException;
+  /**
+   * The keys whose token objects have a label starting with {@code labelPrefix}: secret keys, and key pairs (both
+   * halves share a label and id, so a pair, or a half left alone, is listed once).
+   */
+  List<HsmKey> findKeys(String labelPrefix) throws HsmException;
 
   /** Whether the key object exists. */
   boolean exists(HsmKey key) throws HsmException;
@@ -16,7 +19,7 @@ public interface HsmObjects {
   /** Destroys the key object ({@code C_DestroyObject}); a missing object is not an error. */
   void destroy(HsmKey key) throws HsmException;
 
-  /** Reads the custody attributes of a key object. */
+  /** Reads the custody attributes of a key: its secret key object, or the private half of its pair. */
   KeyCustody custody(HsmKey key) throws HsmException;
 
   /**

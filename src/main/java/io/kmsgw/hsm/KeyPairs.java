@@ -28,7 +28,4 @@ public interface KeyPairs {
    * the spec.
    */
   byte[] publicKeyInfo(HsmKey key, KeySpec spec) throws HsmException;
-
-  /** The custody attributes of a key pair's private half. */
-  KeyCustody privateKeyCustody(HsmKey key) throws HsmException;
 }

@@ -47,7 +47,7 @@ public final class AuditSigningKey implements DigestSigner {
       if (created) {
         s.generateEcP256SigningKey(KEY.label(), KEY.id());
       }
-      KeyCustody custody = s.privateKeyCustody(KEY);
+      KeyCustody custody = s.custody(KEY);
       if (!custody.heldInCustody()) {
         throw KmsException.internal("the audit signing key " + KEY.label() + " is not held in custody ("
             + custody + "); refusing to sign with it", null);

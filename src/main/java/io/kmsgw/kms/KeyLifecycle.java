@@ -158,6 +158,7 @@ public final class KeyLifecycle {
 
   public CompletableFuture<KeyRecord> enableRotation(Caller caller, UUID keyId, Integer periodDays) {
     return mutate(caller, "EnableKeyRotation", keyId, Op.ROTATION_SETTINGS, k -> {
+      requireRotatable(k, "enable automatic rotation of");
       int period = periodDays != null ? periodDays
           : k.rotation().enabled() ? k.rotation().periodDays() : KeyRotation.DEFAULT_PERIOD_DAYS;
       if (k.rotation().enabled() && k.rotation().periodDays() == period) {
@@ -168,14 +169,28 @@ public final class KeyLifecycle {
   }
 
   public CompletableFuture<KeyRecord> disableRotation(Caller caller, UUID keyId) {
-    return mutate(caller, "DisableKeyRotation", keyId, Op.ROTATION_SETTINGS, k -> k.rotation().enabled()
-        ? k.withRotation(new KeyRotation(false, k.rotation().periodDays(), null)) : k);
+    return mutate(caller, "DisableKeyRotation", keyId, Op.ROTATION_SETTINGS, k -> {
+      requireRotatable(k, "disable automatic rotation of");
+      return k.rotation().enabled() ? k.withRotation(new KeyRotation(false, k.rotation().periodDays(), null)) : k;
+    });
+  }
+
+  /**
+   * AWS rotates symmetric encryption keys only: for asymmetric and HMAC keys the rotation operations answer
+   * UnsupportedOperationException (and GetKeyRotationStatus says rotation is off, as it always is for them).
+   */
+  private static void requireRotatable(KeyRecord k, String what) {
+    if (k.keySpec() != io.kmsgw.domain.KeySpec.SYMMETRIC_DEFAULT) {
+      throw new KmsException(ErrorCode.UNSUPPORTED_OPERATION, "You cannot " + what + " " + k.arn() + ": its KeySpec is "
+          + k.keySpec() + ", and only symmetric encryption keys are rotated.");
+    }
   }
 
   /** RotateKeyOnDemand: a new version now, whether or not automatic rotation is enabled. */
   public CompletableFuture<KeyRecord> rotateOnDemand(Caller caller, UUID keyId) {
     return Completions.on(lifecycle, () -> {
       KeyRecord k = fresh(caller, "RotateKeyOnDemand", keyId);
+      requireRotatable(k, "perform on-demand rotation of");
       KeyStateRules.require(Op.ROTATE_NOW, k, stores.connected(k));
       long onDemand = k.versions().stream().filter(v -> "ON_DEMAND".equals(v.rotationType())).count();
       if (onDemand >= MAX_ON_DEMAND_ROTATIONS) {

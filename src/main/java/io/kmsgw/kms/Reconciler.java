@@ -62,7 +62,7 @@ public final class Reconciler {
   /** Reconciles the keys of one key store with the objects of its HSM. */
   public Report reconcile(String keyStoreId, Hsm hsm) throws HsmException {
     List<KeyRecord> keys = store.allKeys().stream().filter(k -> k.keyStoreId().equals(keyStoreId)).toList();
-    List<HsmKey> objects = hsm.withSession(s -> s.findSecretKeys(HsmLabels.PREFIX));
+    List<HsmKey> objects = hsm.withSession(s -> s.findKeys(HsmLabels.PREFIX));
     Set<HsmKey> inHsm = new HashSet<>(objects);
     Set<HsmKey> known = new HashSet<>();
     int rolledBack = 0;

@@ -53,7 +53,7 @@ class AuditSigningKeyTest {
     assertEquals(fingerprint, new AuditSigningKey(kms.keyStore).initialise(), "the same key at the next start");
 
     KeyCustody custody = KmsFixture.await(kms.keyStore.run(ErrorCode.KMS_INTERNAL, null,
-        s -> s.privateKeyCustody(AuditSigningKey.KEY)));
+        s -> s.custody(AuditSigningKey.KEY)));
     assertTrue(custody.heldInCustody(), custody.toString());
 
     byte[] spki = signer.publicKey();

@@ -110,7 +110,7 @@ class GcmIvSelfTestTest {
   void matchingProfiles_connect_andTheSelfTestLeavesNoTokenObject() throws Exception {
     KeyStoreConnection c = connect(plain, TestToken.USER_PIN, true, false);
     eventually("CONNECTED", c::isConnected);
-    assertTrue(c.hsm(ErrorCode.KMS_INTERNAL).withSession(s -> s.findSecretKeys("")).isEmpty());
+    assertTrue(c.hsm(ErrorCode.KMS_INTERNAL).withSession(s -> s.findKeys("")).isEmpty());
     c.close();
     module.set("vendor=cloudhsm");
     KeyStoreConnection cloud = connect(viaModule, "cu:" + TestToken.USER_PIN, false, true);
@@ -120,7 +120,7 @@ class GcmIvSelfTestTest {
     var sealed = cloud.hsm(ErrorCode.KMS_INTERNAL).withSession(s -> s.encryptAesGcmHsmIv(key, new byte[0], pt));
     assertArrayEquals(pt, cloud.hsm(ErrorCode.KMS_INTERNAL).withSession(
         s -> s.decryptAesGcm(key, sealed.iv(), new byte[0], sealed.ciphertextAndTag())));
-    assertEquals(1, cloud.hsm(ErrorCode.KMS_INTERNAL).withSession(s -> s.findSecretKeys("")).size());
+    assertEquals(1, cloud.hsm(ErrorCode.KMS_INTERNAL).withSession(s -> s.findKeys("")).size());
   }
 
 }

@@ -116,6 +116,30 @@ class CreateKeyCrashSafetyTest {
   }
 
   @Test
+  void reconcile_knowsKeyPairs_destroyingBothHalvesOfAnUnfinishedCreate_andFindingFinishedOnesPresent()
+      throws Exception {
+    Instant before = Instant.now().minus(1, ChronoUnit.MINUTES);
+    KeyRecord row = creatingRow(before);
+    HsmKey pair = object(row);
+    hsm().withSession(s -> s.generateKeyPair(KeySpec.ECC_NIST_P256, KeyUsage.SIGN_VERIFY, pair.label(), pair.id()));
+    assertEquals(2, io.kmsgw.testing.CustodyCheck.objects(kms.token, pair.label()).size(), "both halves made");
+    KeyRecord finished = await(kms.keys.createKey(ROOT, new KeyService.NewKey("pair", KeySpec.ECC_NIST_P384,
+        KeyUsage.SIGN_VERIFY, Origin.AWS_KMS, List.of(), null, false)));
+    HsmKey hmac = hsm().withSession(s -> s.generateHmacKey(KeySpec.HMAC_256, HsmLabels.label(UUID.randomUUID(), 1),
+        new byte[] {1}));
+
+    Reconciler.Report report = new Reconciler(kms.store, kms.cache, Instant.now()).reconcile("default", hsm());
+
+    assertTrue(report.rolledBack() >= 1, report.toString());
+    assertTrue(io.kmsgw.testing.CustodyCheck.objects(kms.token, pair.label()).isEmpty(),
+        "both halves of the unfinished create are destroyed");
+    assertTrue(kms.store.findKey(row.keyId()).isEmpty());
+    assertTrue(hsm().withSession(s -> s.findKeys(HsmLabels.PREFIX)).containsAll(List.of(object(finished), hmac)),
+        "a pair and an HMAC key are listed as keys, the pair once");
+    assertEquals(2, io.kmsgw.testing.CustodyCheck.objects(kms.token, object(finished).label()).size());
+  }
+
+  @Test
   void reconcile_leavesCreatesOfThisProcessAlone() throws HsmException {
     KeyRecord inFlight = creatingRow(Instant.now().plus(1, ChronoUnit.SECONDS));
     new Reconciler(kms.store, kms.cache, Instant.now()).reconcile("default", hsm());
@@ -171,7 +195,7 @@ class CreateKeyCrashSafetyTest {
     MetadataStore failing = new FailingStore(kms.store);
     KeyService keys = new KeyService(KmsFixture.SETTINGS, failing, kms.cache, kms.stores, kms.storeExecutor,
         Clock.systemUTC(), 1000, kms.authz);
-    int objectsBefore = hsm().withSession(s -> s.findSecretKeys(HsmLabels.PREFIX)).size();
+    int objectsBefore = hsm().withSession(s -> s.findKeys(HsmLabels.PREFIX)).size();
     int rowsBefore = kms.store.allKeys().size();
     KmsException e = assertThrows(KmsException.class, () -> await(keys.createKey(ROOT,
         new KeyService.NewKey("", KeySpec.SYMMETRIC_DEFAULT, KeyUsage.ENCRYPT_DECRYPT, Origin.AWS_KMS, List.of(), null, false))));
@@ -180,7 +204,7 @@ class CreateKeyCrashSafetyTest {
     long deadline = System.nanoTime() + 10_000_000_000L;
     while (System.nanoTime() < deadline) {
       boolean rowsGone = kms.store.allKeys().size() == rowsBefore;
-      int objects = hsm().withSession(s -> s.findSecretKeys(HsmLabels.PREFIX)).size();
+      int objects = hsm().withSession(s -> s.findKeys(HsmLabels.PREFIX)).size();
       if (rowsGone && objects == objectsBefore) {
         return;
       }

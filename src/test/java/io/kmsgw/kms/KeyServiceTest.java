@@ -72,7 +72,7 @@ class KeyServiceTest {
       kms.newKey();
     }
     Hsm hsm = kms.keyStore.hsm(ErrorCode.KMS_INTERNAL);
-    List<HsmKey> objects = hsm.withSession(s -> s.findSecretKeys(HsmLabels.PREFIX));
+    List<HsmKey> objects = hsm.withSession(s -> s.findKeys(HsmLabels.PREFIX));
     assertTrue(objects.size() >= 3, objects.toString());
     for (HsmKey o : objects) {
       KeyCustody c = hsm.withSession(s -> s.custody(o));

@@ -1,6 +1,5 @@
 package io.kmsgw.hsm.pkcs11;
 
-import static io.kmsgw.hsm.pkcs11.Pkcs11Session.isTrue;
 import static org.xipki.pkcs11.wrapper.PKCS11Constants.*;
 
 import io.kmsgw.domain.KeySpec;
@@ -147,11 +146,8 @@ final class Pkcs11KeyPairs implements KeyPairs {
         + spec + " key");
   }
 
-  @Override
-  public KeyCustody privateKeyCustody(HsmKey key) throws HsmException {
-    AttributeVector a = calls.withPrivateKey(key, Call.GET_ATTRIBUTES, h -> session.getAttrValues(h, CKA_TOKEN,
-        CKA_PRIVATE, CKA_SENSITIVE, CKA_ALWAYS_SENSITIVE, CKA_EXTRACTABLE, CKA_NEVER_EXTRACTABLE));
-    return new KeyCustody(isTrue(a.token()), isTrue(a.private_()), isTrue(a.sensitive()),
-        isTrue(a.alwaysSensitive()), isTrue(a.extractable()), isTrue(a.neverExtractable()));
+  /** The custody attributes of a key pair's private half (through the handle cache: signing with it comes next). */
+  KeyCustody privateKeyCustody(HsmKey key) throws HsmException {
+    return calls.withPrivateKey(key, Call.GET_ATTRIBUTES, h -> Pkcs11Session.custodyOf(session, h));
   }
 }

@@ -177,11 +177,11 @@ final class Pkcs11Session implements HsmSession {
   }
 
   @Override
-  public List<HsmKey> findSecretKeys(String labelPrefix) throws HsmException {
+  public List<HsmKey> findKeys(String labelPrefix) throws HsmException {
     List<Long> found = new ArrayList<>();
     try {
       counters.findObjects.increment();
-      session.findObjectsInit(new AttributeVector().class_(CKO_SECRET_KEY).token(true));
+      session.findObjectsInit(new AttributeVector().token(true));
       try {
         long[] batch;
         while ((batch = session.findObjects(256)).length > 0) {
@@ -193,26 +193,30 @@ final class Pkcs11Session implements HsmSession {
         // SoftHSM2 (and the standard) need C_FindObjectsFinal before the session can search again
         session.findObjectsFinal();
       }
-      List<HsmKey> keys = new ArrayList<>();
+      java.util.Set<HsmKey> keys = new java.util.LinkedHashSet<>();
       for (long h : found) {
         AttributeVector attrs;
         try {
-          attrs = session.getAttrValues(h, CKA_LABEL, CKA_ID);
+          attrs = session.getAttrValues(h, CKA_CLASS, CKA_LABEL, CKA_ID);
         } catch (PKCS11Exception e) {
           if (ckr.kind(e.getErrorCode(), Call.FIND) == HsmErrorKind.STALE_HANDLE) {
             continue; // destroyed between the search and now (a rollback or deletion on another session)
           }
           throw e;
         }
+        Long objectClass = attrs.class_();
+        boolean key = objectClass != null
+            && (objectClass == CKO_SECRET_KEY || objectClass == CKO_PRIVATE_KEY || objectClass == CKO_PUBLIC_KEY);
         String label = attrs.label();
         byte[] id = attrs.id();
-        if (label != null && label.startsWith(labelPrefix)) {
+        if (key && label != null && label.startsWith(labelPrefix)) {
+          // the two halves of a pair share label and id: one key
           keys.add(new HsmKey(label, id == null ? new byte[0] : id));
         }
       }
-      return keys;
+      return List.copyOf(keys);
     } catch (PKCS11Exception e) {
-      throw ckr.map(e, Call.FIND, "listing secret keys failed");
+      throw ckr.map(e, Call.FIND, "listing key objects failed");
     }
   }
 
@@ -235,18 +239,28 @@ final class Pkcs11Session implements HsmSession {
     }
   }
 
-  /** The custody attributes of the token object itself (never of a session copy). */
+  /**
+   * The custody attributes of the token object itself (never of a session copy): the secret key, or the private half
+   * of a key pair.
+   */
   @Override
   public KeyCustody custody(HsmKey key) throws HsmException {
-    long handle = handles.tokenObject(session, key);
+    long[] secret = handles.findTokenObjects(session, key);
+    if (secret.length == 0) {
+      return keyPairs.privateKeyCustody(key);
+    }
     try {
-      AttributeVector a = session.getAttrValues(handle, CKA_TOKEN, CKA_PRIVATE, CKA_SENSITIVE,
-          CKA_ALWAYS_SENSITIVE, CKA_EXTRACTABLE, CKA_NEVER_EXTRACTABLE);
-      return new KeyCustody(isTrue(a.token()), isTrue(a.private_()), isTrue(a.sensitive()),
-          isTrue(a.alwaysSensitive()), isTrue(a.extractable()), isTrue(a.neverExtractable()));
+      return custodyOf(session, secret[0]);
     } catch (PKCS11Exception e) {
       throw ckr.map(e, Call.GET_ATTRIBUTES, "reading custody attributes of " + key.label() + " failed");
     }
+  }
+
+  static KeyCustody custodyOf(Session session, long handle) throws PKCS11Exception {
+    AttributeVector a = session.getAttrValues(handle, CKA_TOKEN, CKA_PRIVATE, CKA_SENSITIVE, CKA_ALWAYS_SENSITIVE,
+        CKA_EXTRACTABLE, CKA_NEVER_EXTRACTABLE);
+    return new KeyCustody(isTrue(a.token()), isTrue(a.private_()), isTrue(a.sensitive()),
+        isTrue(a.alwaysSensitive()), isTrue(a.extractable()), isTrue(a.neverExtractable()));
   }
 
   @Override
@@ -316,11 +330,6 @@ final class Pkcs11Session implements HsmSession {
   @Override
   public byte[] publicKeyInfo(HsmKey key, KeySpec spec) throws HsmException {
     return keyPairs.publicKeyInfo(key, spec);
-  }
-
-  @Override
-  public KeyCustody privateKeyCustody(HsmKey key) throws HsmException {
-    return keyPairs.privateKeyCustody(key);
   }
 
   @Override

@@ -111,6 +111,6 @@ class HsmIvSealingTest {
     byte[] opened = hsm.withSession(s -> s.withTemporaryAesKey(k -> s.decryptAesGcm(k, iv, AAD,
         s.encryptAesGcm(k, iv, AAD, PT))));
     assertArrayEquals(PT, opened);
-    assertTrue(hsm.withSession(s -> s.findSecretKeys("kmsgw-temporary")).isEmpty());
+    assertTrue(hsm.withSession(s -> s.findKeys("kmsgw-temporary")).isEmpty());
   }
 }

@@ -114,7 +114,7 @@ class NssTokenTest {
     }));
     assertArrayEquals(pt, back);
     HsmKey key = newKey("listed");
-    assertTrue(hsm.withSession(s -> s.findSecretKeys(key.label())).stream()
+    assertTrue(hsm.withSession(s -> s.findKeys(key.label())).stream()
         .anyMatch(k -> k.label().equals(key.label())));
     hsm.withSession(s -> {
       s.destroy(key);
@@ -137,7 +137,7 @@ class NssTokenTest {
     v.initVerify(pub);
     v.update("signed".getBytes());
     assertTrue(v.verify(rs), "NSS's signature verifies with the public key it exported");
-    KeyCustody c = hsm.withSession(s -> s.privateKeyCustody(key));
+    KeyCustody c = hsm.withSession(s -> s.custody(key));
     assertTrue(c.sensitive() && !c.extractable(), c.toString());
   }
 

@@ -295,7 +295,7 @@ class Pkcs11HsmTest {
     Hsm hsm = connect(1);
     HsmKey a = newKey(hsm, "find-a");
     HsmKey b = newKey(hsm, "find-b");
-    List<HsmKey> found = hsm.withSession(s -> s.findSecretKeys("test:find-"));
+    List<HsmKey> found = hsm.withSession(s -> s.findKeys("test:find-"));
     assertTrue(found.contains(a) && found.contains(b), found.toString());
     hsm.withSession(s -> {
       s.destroy(a);

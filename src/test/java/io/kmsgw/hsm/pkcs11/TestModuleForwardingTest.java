@@ -92,7 +92,7 @@ class TestModuleForwardingTest {
     List<SecretKeyInfo> described = hsm.withSession(s -> s.describeSecretKeys("fwd:aes"));
     assertEquals(1, described.size());
     assertTrue(described.get(0).aes() && described.get(0).valueLength() == 32, described.toString());
-    assertTrue(hsm.withSession(s -> s.findSecretKeys("fwd:")).contains(key));
+    assertTrue(hsm.withSession(s -> s.findKeys("fwd:")).contains(key));
 
     hsm.withSession(s -> {
       s.destroy(key);
@@ -118,7 +118,7 @@ class TestModuleForwardingTest {
     verifier.initVerify(pub);
     verifier.update(digest);
     assertTrue(verifier.verify(rs), "the JDK verifies the signature made through the module");
-    KeyCustody c = hsm.withSession(s -> s.privateKeyCustody(key));
+    KeyCustody c = hsm.withSession(s -> s.custody(key));
     assertTrue(c.sensitive() && !c.extractable(), c.toString());
   }
 
