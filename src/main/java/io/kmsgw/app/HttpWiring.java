@@ -89,7 +89,7 @@ final class HttpWiring {
     handlers.addAll(new AliasOperations(aliases, resolver, settings).handlers());
     handlers.addAll(new GrantOperations(grants, resolver).handlers());
     handlers.addAll(new CustomKeyStoreOperations(customStores, stores, authz).handlers());
-    handlers.addAll(new SigningOperations(new SigningService(keys, stores), resolver).handlers());
+    handlers.addAll(new SigningOperations(new SigningService(keys, stores, publicKeys), resolver).handlers());
     return new KmsApi(ServiceModel.kms(), handlers);
   }
 

@@ -4,12 +4,12 @@ import io.kmsgw.domain.Algorithms.Signing;
 import io.kmsgw.domain.KeySpec;
 
 /**
- * The part of the HSM port that signs with a CMK key pair's private half and verifies with its public half: RSA
- * (PKCS#1 v1.5 and PSS), ECDSA and Ed25519. The hash of RSA and ECDSA is the caller's: the HSM gets the digest, never
- * the message, so the same mechanisms serve KMS's RAW and DIGEST messages on every token (SoftHSM2 2.6.1 has no
- * {@code CKM_ECDSA_SHA256}). Ed25519 ({@code ED25519_SHA_512}) hashes inside its algorithm and gets the message.
- * Signatures are in KMS's encodings: PKCS#1 (RFC 8017) for RSA, DER {@code SEQUENCE {r, s}} for ECDSA, the 64 bytes of
- * RFC 8032 for Ed25519.
+ * The part of the HSM port that signs with a CMK key pair's private half: RSA (PKCS#1 v1.5 and PSS), ECDSA and
+ * Ed25519. The hash of RSA and ECDSA is the caller's: the HSM gets the digest, never the message, so the same
+ * mechanisms serve KMS's RAW and DIGEST messages on every token (SoftHSM2 2.6.1 has no {@code CKM_ECDSA_SHA256}).
+ * Ed25519 ({@code ED25519_SHA_512}) hashes inside its algorithm and gets the message. Signatures are in KMS's
+ * encodings: PKCS#1 (RFC 8017) for RSA, DER {@code SEQUENCE {r, s}} for ECDSA, the 64 bytes of RFC 8032 for Ed25519.
+ * Verify needs no private key and runs in the gateway with the public key (docs/decisions.md).
  */
 public interface AsymmetricSigning {
   /**
@@ -20,13 +20,4 @@ public interface AsymmetricSigning {
    * @throws HsmException {@link HsmErrorKind#UNSUPPORTED} for an algorithm the adapter cannot run
    */
   byte[] signWithKeyPair(HsmKey key, KeySpec spec, Signing algorithm, byte[] input) throws HsmException;
-
-  /**
-   * Verifies a signature with the public half of a key pair of {@code spec}: false when the signature does not verify
-   * (or cannot be one of the key's), true when it does.
-   *
-   * @param input as for {@link #signWithKeyPair}
-   */
-  boolean verifyWithKeyPair(HsmKey key, KeySpec spec, Signing algorithm, byte[] input, byte[] signature)
-      throws HsmException;
 }

@@ -29,8 +29,10 @@ import java.util.function.Consumer;
  * {@code kms:SigningAlgorithm} and {@code kms:MessageType}), the key state, the key usage, the algorithm against the
  * key spec (InvalidKeyUsageException, as the model documents it), the MessageType against the algorithm and a DIGEST's
  * length (ValidationException), DryRun, and for Verify the signature's form (KMSInvalidSignatureException). The
- * message is hashed here, never in the HSM: the HSM signs or verifies the digest with the key pair's private or public
- * half ({@link io.kmsgw.hsm.AsymmetricSigning}). Messages and signatures are never logged or stored.
+ * message is hashed here, never in the HSM: the HSM signs the digest with the key pair's private half
+ * ({@link io.kmsgw.hsm.AsymmetricSigning}); Verify checks the signature here with the public key
+ * ({@link SignatureVerifier}, the key read from the HSM once per version by {@link PublicKeys}). Messages and
+ * signatures are never logged or stored.
  */
 public final class SigningService {
   /** The model's {@code MessageType}. */
@@ -38,10 +40,12 @@ public final class SigningService {
 
   private final KeyService keys;
   private final KeyStores stores;
+  private final PublicKeys publicKeys;
 
-  public SigningService(KeyService keys, KeyStores stores) {
+  public SigningService(KeyService keys, KeyStores stores, PublicKeys publicKeys) {
     this.keys = keys;
     this.stores = stores;
+    this.publicKeys = publicKeys;
   }
 
   public record SignResult(KeyRecord key, byte[] signature, Signing algorithm) {}
@@ -79,18 +83,17 @@ public final class SigningService {
       if (!canBeSignatureOf(key.keySpec(), signing, signature)) {
         throw invalidSignature();
       }
-      HsmKey object = keyPair(key);
-      return stores.of(key).run(ErrorCode.KMS_INVALID_STATE, key.arn(),
-          s -> s.verifyWithKeyPair(object, key.keySpec(), signing, input, signature)).thenApply(valid -> {
-            if (!valid) {
-              throw invalidSignature();
-            }
-            return new VerifyResult(key, signing);
-          });
+      // the public key comes from the HSM once per key version; the check itself needs no HSM (docs/decisions.md)
+      return publicKeys.of(key).thenApply(spki -> {
+        if (!SignatureVerifier.verify(key.keySpec(), signing, spki, input, signature)) {
+          throw invalidSignature();
+        }
+        return new VerifyResult(key, signing);
+      });
     });
   }
 
-  /** The key pair's objects: both halves carry the version's label and id. */
+  /** The current version's key pair (both halves carry the version's label and id). */
   private static HsmKey keyPair(KeyRecord key) {
     KeyVersion version = key.current();
     return new HsmKey(version.hsmLabel(), version.hsmId());
@@ -160,7 +163,7 @@ public final class SigningService {
     return switch (spec.family()) {
       case RSA -> signature.length == spec.bits() / 8;
       case EDWARDS -> signature.length == 64;
-      case EC -> EcdsaSignatures.derToRaw(signature, (spec.bits() + 7) / 8).isPresent();
+      case EC -> EcdsaSignatures.derToRaw(signature, SignatureVerifier.fieldBytes(spec)).isPresent();
       default -> false;
     };
   }

@@ -25,8 +25,7 @@ final class CkrMapping {
     GET_ATTRIBUTES,
     SESSION_INFO,
     SIGN,
-    MECHANISMS,
-    VERIFY
+    MECHANISMS
   }
 
   private final boolean generalErrorMeansBadTag;

@@ -4,29 +4,28 @@ import static org.xipki.pkcs11.wrapper.PKCS11Constants.*;
 
 import io.kmsgw.domain.Algorithms.Signing;
 import io.kmsgw.domain.KeySpec;
+import io.kmsgw.format.DigestInfos;
 import io.kmsgw.format.EcdsaSignatures;
 import io.kmsgw.hsm.AsymmetricSigning;
 import io.kmsgw.hsm.HsmErrorKind;
 import io.kmsgw.hsm.HsmException;
 import io.kmsgw.hsm.HsmKey;
 import io.kmsgw.hsm.pkcs11.CkrMapping.Call;
-import java.util.HexFormat;
-import java.util.Optional;
 import org.xipki.pkcs11.wrapper.Mechanism;
-import org.xipki.pkcs11.wrapper.PKCS11Exception;
 import org.xipki.pkcs11.wrapper.Session;
 import org.xipki.pkcs11.wrapper.params.RSA_PKCS_PSS_PARAMS;
 
 /**
  * The {@link AsymmetricSigning} part of a borrowed PKCS#11 session: the one mapping from a KMS signing algorithm to the
- * mechanism that signs a digest the gateway computed.
+ * mechanism that signs a digest the gateway computed. Verification needs no HSM: the gateway verifies with the
+ * public key ({@code kms.SignatureVerifier}).
  *
  * <ul>
  *   <li>RSASSA_PSS_SHA_*: {@code CKM_RSA_PKCS_PSS} with {@code CK_RSA_PKCS_PSS_PARAMS} of the hash, MGF1 with the same
  *       hash and a salt as long as the digest (what KMS does, and what openssl's {@code rsa_pss_saltlen:digest} and
  *       the JDK's {@code PSSParameterSpec} with that salt verify).</li>
- *   <li>RSASSA_PKCS1_V1_5_SHA_*: {@code CKM_RSA_PKCS} over the DER DigestInfo of the digest (RFC 8017 §9.2), which
- *       this class builds.</li>
+ *   <li>RSASSA_PKCS1_V1_5_SHA_*: {@code CKM_RSA_PKCS} over the DER DigestInfo of the digest (RFC 8017 §9.2,
+ *       {@link DigestInfos}).</li>
  *   <li>ECDSA_SHA_*: {@code CKM_ECDSA} over the digest; the token's {@code r || s} becomes DER here.</li>
  *   <li>ED25519_SHA_512: {@code CKM_EDDSA} without parameters (pure Ed25519, RFC 8032) over the message.</li>
  *   <li>ED25519_PH_SHA_512: refused. It needs {@code CK_EDDSA_PARAMS} with {@code phFlag}, which ipkcs11wrapper 1.0.9
@@ -35,12 +34,6 @@ import org.xipki.pkcs11.wrapper.params.RSA_PKCS_PSS_PARAMS;
  * </ul>
  */
 final class Pkcs11AsymmetricSigning implements AsymmetricSigning {
-  private static final HexFormat HEX = HexFormat.of();
-  /** The DER of DigestInfo up to the digest (RFC 8017 §9.2, note 1). */
-  private static final byte[] SHA256_DIGEST_INFO = HEX.parseHex("3031300d060960864801650304020105000420");
-  private static final byte[] SHA384_DIGEST_INFO = HEX.parseHex("3041300d060960864801650304020205000430");
-  private static final byte[] SHA512_DIGEST_INFO = HEX.parseHex("3051300d060960864801650304020305000440");
-
   private final Session session;
   private final ObjectCalls calls;
 
@@ -55,33 +48,6 @@ final class Pkcs11AsymmetricSigning implements AsymmetricSigning {
     byte[] data = tokenInput(algorithm, input);
     byte[] signature = calls.withPrivateKey(key, Call.SIGN, h -> session.signSingle(mechanism, h, data));
     return isEcdsa(algorithm) ? EcdsaSignatures.rawToDer(signature) : signature;
-  }
-
-  @Override
-  public boolean verifyWithKeyPair(HsmKey key, KeySpec spec, Signing algorithm, byte[] input, byte[] signature)
-      throws HsmException {
-    Mechanism mechanism = mechanism(algorithm);
-    byte[] data = tokenInput(algorithm, input);
-    byte[] tokenSignature = signature;
-    if (isEcdsa(algorithm)) {
-      Optional<byte[]> raw = EcdsaSignatures.derToRaw(signature, (spec.bits() + 7) / 8);
-      if (raw.isEmpty()) {
-        return false;
-      }
-      tokenSignature = raw.get();
-    }
-    byte[] sig = tokenSignature;
-    return calls.withPublicKey(key, Call.VERIFY, h -> {
-      try {
-        session.verifySingle(mechanism, h, data, sig);
-        return true;
-      } catch (PKCS11Exception e) {
-        if (e.getErrorCode() == CKR_SIGNATURE_INVALID || e.getErrorCode() == CKR_SIGNATURE_LEN_RANGE) {
-          return false;
-        }
-        throw e;
-      }
-    });
   }
 
   private static boolean isEcdsa(Signing algorithm) {
@@ -111,21 +77,10 @@ final class Pkcs11AsymmetricSigning implements AsymmetricSigning {
 
   /** What the token signs: the DigestInfo for PKCS#1 v1.5, the input as it is otherwise. */
   private static byte[] tokenInput(Signing algorithm, byte[] input) {
-    byte[] prefix = switch (algorithm) {
-      case RSASSA_PKCS1_V1_5_SHA_256 -> SHA256_DIGEST_INFO;
-      case RSASSA_PKCS1_V1_5_SHA_384 -> SHA384_DIGEST_INFO;
-      case RSASSA_PKCS1_V1_5_SHA_512 -> SHA512_DIGEST_INFO;
-      default -> null;
+    return switch (algorithm) {
+      case RSASSA_PKCS1_V1_5_SHA_256, RSASSA_PKCS1_V1_5_SHA_384, RSASSA_PKCS1_V1_5_SHA_512 ->
+          DigestInfos.of(algorithm.hash(), input);
+      default -> input;
     };
-    if (prefix == null) {
-      return input;
-    }
-    if (input.length != algorithm.digestLength()) {
-      throw new IllegalArgumentException(algorithm + " signs a " + algorithm.digestLength() + "-byte digest");
-    }
-    byte[] digestInfo = new byte[prefix.length + input.length];
-    System.arraycopy(prefix, 0, digestInfo, 0, prefix.length);
-    System.arraycopy(input, 0, digestInfo, prefix.length, input.length);
-    return digestInfo;
   }
 }

@@ -337,10 +337,4 @@ final class Pkcs11Session implements HsmSession {
       throws HsmException {
     return asymmetricSigning.signWithKeyPair(key, spec, algorithm, input);
   }
-
-  @Override
-  public boolean verifyWithKeyPair(HsmKey key, KeySpec spec, io.kmsgw.domain.Algorithms.Signing algorithm,
-      byte[] input, byte[] signature) throws HsmException {
-    return asymmetricSigning.verifyWithKeyPair(key, spec, algorithm, input, signature);
-  }
 }
