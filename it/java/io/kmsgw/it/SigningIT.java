@@ -20,7 +20,6 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -44,12 +43,14 @@ class SigningIT {
   private static AwsCli cli;
   private static KmsClient sdk;
   private static Path work;
+  private static Openssl ssl;
 
   @BeforeAll
   static void start() throws Exception {
     gateway = GatewayProcess.start("signing");
     cli = new AwsCli(gateway, gateway.dataDir().resolveSibling(gateway.dataDir().getFileName() + "-cli"));
     work = cli.work();
+    ssl = new Openssl(work);
     sdk = gateway.clientWithoutRetries();
   }
 
@@ -63,15 +64,8 @@ class SigningIT {
     }
   }
 
-  private record Run(int exit, String out) {}
-
-  private static Run openssl(String... args) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of("openssl"));
-    cmd.addAll(List.of(args));
-    Process p = new ProcessBuilder(cmd).directory(work.toFile()).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertTrue(p.waitFor(60, TimeUnit.SECONDS), "openssl finished");
-    return new Run(p.exitValue(), out);
+  private static Openssl.Result openssl(String... args) throws Exception {
+    return ssl.run(args);
   }
 
   private static String createKey(String spec) throws Exception {
@@ -83,8 +77,8 @@ class SigningIT {
   private static Path publicKeyPem(String keyId, String name) throws Exception {
     JsonObject pub = cli.ok("get-public-key", "--key-id", keyId);
     Files.write(work.resolve(name + ".der"), Base64.getDecoder().decode(pub.getString("PublicKey")));
-    Run r = openssl("pkey", "-pubin", "-inform", "DER", "-in", name + ".der", "-out", name + ".pem");
-    assertEquals(0, r.exit(), r.out());
+    Openssl.Result r = openssl("pkey", "-pubin", "-inform", "DER", "-in", name + ".der", "-out", name + ".pem");
+    assertEquals(0, r.exit(), r.err());
     return work.resolve(name + ".pem");
   }
 
@@ -98,7 +92,7 @@ class SigningIT {
   }
 
   /** openssl's verdict on a signature of a RAW message. */
-  private static Run opensslVerifiesRaw(String algorithm, String pem, String message, String sig) throws Exception {
+  private static Openssl.Result opensslVerifiesRaw(String algorithm, String pem, String message, String sig) throws Exception {
     List<String> args = new ArrayList<>();
     if (algorithm.startsWith("ED25519")) {
       args.addAll(List.of("pkeyutl", "-verify", "-pubin", "-inkey", pem, "-rawin", "-in", message, "-sigfile", sig));
@@ -111,7 +105,7 @@ class SigningIT {
   }
 
   /** openssl's verdict on a signature over a digest it is given. */
-  private static Run opensslVerifiesDigest(String algorithm, String pem, String digest, String sig)
+  private static Openssl.Result opensslVerifiesDigest(String algorithm, String pem, String digest, String sig)
       throws Exception {
     List<String> args = new ArrayList<>(List.of("pkeyutl", "-verify", "-pubin", "-inkey", pem, "-in", digest,
         "-sigfile", sig, "-pkeyopt", "digest:" + sha(algorithm)));
@@ -158,8 +152,8 @@ class SigningIT {
           continue;
         }
         Files.write(work.resolve("sig.bin"), sign(keyId, "msg.bin", "RAW", algorithm));
-        Run raw = opensslVerifiesRaw(algorithm, pem, "msg.bin", "sig.bin");
-        assertEquals(0, raw.exit(), where + ": " + raw.out());
+        Openssl.Result raw = opensslVerifiesRaw(algorithm, pem, "msg.bin", "sig.bin");
+        assertEquals(0, raw.exit(), where + ": " + raw.err() + raw.out());
         assertEquals(1, opensslVerifiesRaw(algorithm, pem, "changed.bin", "sig.bin").exit(), where);
         assertEquals(true, new JsonObject(cliVerify(keyId, "msg.bin", "RAW", "sig.bin", algorithm).out())
             .getBoolean("SignatureValid"), where);
@@ -168,8 +162,8 @@ class SigningIT {
           Files.write(work.resolve("digest.bin"), MessageDigest.getInstance(sha(algorithm).replace("sha", "SHA-"))
               .digest(message));
           Files.write(work.resolve("dsig.bin"), sign(keyId, "digest.bin", "DIGEST", algorithm));
-          Run digest = opensslVerifiesDigest(algorithm, pem, "digest.bin", "dsig.bin");
-          assertEquals(0, digest.exit(), where + " DIGEST: " + digest.out());
+          Openssl.Result digest = opensslVerifiesDigest(algorithm, pem, "digest.bin", "dsig.bin");
+          assertEquals(0, digest.exit(), where + " DIGEST: " + digest.err() + digest.out());
           assertEquals(0, opensslVerifiesRaw(algorithm, pem, "msg.bin", "dsig.bin").exit(), where);
           assertTrue(new JsonObject(cliVerify(keyId, "digest.bin", "DIGEST", "sig.bin", algorithm).out())
               .getBoolean("SignatureValid"), where);
@@ -199,8 +193,11 @@ class SigningIT {
         "ECDSA_SHA_256"), "InvalidKeyUsageException");
     Files.write(work.resolve("garbage.bin"), new byte[] {0x30, 0x03, 0x02, 0x01, 0x01});
     assertCliError(cliVerify(keyId, "ok.bin", "RAW", "garbage.bin", "ECDSA_SHA_256"), "KMSInvalidSignatureException");
-    assertCliError(cli.run("sign", "--key-id", keyId, "--message", "fileb://ok.bin", "--signing-algorithm",
-        "ECDSA_SHA_256", "--dry-run"), "DryRunOperationException");
+    // the CLI of Debian (2.9.19) predates DryRun: the SDK asks it
+    KmsException dryRun = assertThrows(KmsException.class, () -> sdk.sign(r -> r.keyId(keyId).message(
+        SdkBytes.fromByteArray(new byte[32])).messageType(MessageType.DIGEST)
+        .signingAlgorithm(SigningAlgorithmSpec.ECDSA_SHA_256).dryRun(true)));
+    assertEquals("DryRunOperationException", dryRun.awsErrorDetails().errorCode());
   }
 
   @Test
