@@ -41,6 +41,7 @@ public final class SigningService {
   private final KeyService keys;
   private final KeyStores stores;
   private final PublicKeys publicKeys;
+  private final SignatureVerifier verifier = new SignatureVerifier();
 
   public SigningService(KeyService keys, KeyStores stores, PublicKeys publicKeys) {
     this.keys = keys;
@@ -85,7 +86,7 @@ public final class SigningService {
       }
       // the public key comes from the HSM once per key version; the check itself needs no HSM (docs/decisions.md)
       return publicKeys.of(key).thenApply(spki -> {
-        if (!SignatureVerifier.verify(key.keySpec(), signing, spki, input, signature)) {
+        if (!verifier.verify(key.keySpec(), signing, spki, input, signature)) {
           throw invalidSignature();
         }
         return new VerifyResult(key, signing);
