@@ -81,7 +81,7 @@ public final class SigningService {
     return keys.lookup(caller, "Verify", keyId, null, conditionKeys(signing, type)).thenCompose(key -> {
       byte[] input = checkedInput(key, signing, type, message);
       CryptoService.dryRunStop(dryRun);
-      if (!canBeSignatureOf(key.keySpec(), signing, signature)) {
+      if (!canBeSignatureOf(key.keySpec(), signature)) {
         throw invalidSignature();
       }
       // the public key comes from the HSM once per key version; the check itself needs no HSM (docs/decisions.md)
@@ -160,7 +160,7 @@ public final class SigningService {
    * Whether the bytes have the form of a signature of the key: the modulus's length for RSA, 64 bytes for Ed25519, a DER
    * {@code SEQUENCE {r, s}} with both within the curve's size for ECDSA. Anything else fails Verify without the HSM.
    */
-  static boolean canBeSignatureOf(KeySpec spec, Signing algorithm, byte[] signature) {
+  static boolean canBeSignatureOf(KeySpec spec, byte[] signature) {
     return switch (spec.family()) {
       case RSA -> signature.length == spec.bits() / 8;
       case EDWARDS -> signature.length == 64;
