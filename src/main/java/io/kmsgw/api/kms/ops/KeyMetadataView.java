@@ -49,7 +49,10 @@ public final class KeyMetadataView {
     m.put("KeySpec", key.keySpec().name());
     putAlgorithms(m, key);
     m.put("MultiRegion", false);
-    m.put("CurrentKeyMaterialId", HsmLabels.keyMaterialId(key.keyId(), key.currentVersion()));
+    if (key.keySpec() == io.kmsgw.domain.KeySpec.SYMMETRIC_DEFAULT) {
+      // the model: present for symmetric encryption keys only (the keys that rotate and so have several materials)
+      m.put("CurrentKeyMaterialId", HsmLabels.keyMaterialId(key.keyId(), key.currentVersion()));
+    }
     return m;
   }
 
