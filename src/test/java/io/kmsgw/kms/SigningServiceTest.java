@@ -192,7 +192,7 @@ class SigningServiceTest {
   }
 
   @Test
-  void malformedOrWrongLengthSignatures_failInvalidSignature() {
+  void malformedOrWrongLengthOrOtherKeysSignatures_failInvalidSignature() {
     for (KeyRecord key : KEYS.values()) {
       Signing algorithm = KeySpecTable.row(key.keySpec(), KeyUsage.SIGN_VERIFY).orElseThrow().signing().get(0);
       byte[] good = sign(key, MESSAGE, "RAW", algorithm);
@@ -212,6 +212,15 @@ class SigningServiceTest {
         });
       }
     }
+    // the Verify request must name the key that signed (the model: "If you specify a different KMS key, the signature
+    // verification fails")
+    KeyRecord other = create(KeySpec.ECC_NIST_P256, KeyUsage.SIGN_VERIFY);
+    byte[] byOther = sign(other, MESSAGE, "RAW", Signing.ECDSA_SHA_256);
+    verify(other, MESSAGE, "RAW", byOther, Signing.ECDSA_SHA_256);
+    fails(ErrorCode.KMS_INVALID_SIGNATURE, () -> {
+      verify(KEYS.get(KeySpec.ECC_NIST_P256), MESSAGE, "RAW", byOther, Signing.ECDSA_SHA_256);
+      return null;
+    });
     // NSS 3.87 answered one C_Verify of a bad RSA-PSS signature with CKR_DEVICE_ERROR, which takes a key store down:
     // Verify runs in the gateway, so no signature a caller sends can
     assertTrue(kms.keyStore.isConnected(), kms.keyStore.status().toString());

@@ -29,8 +29,8 @@ import org.xipki.pkcs11.wrapper.params.RSA_PKCS_PSS_PARAMS;
  *   <li>ECDSA_SHA_*: {@code CKM_ECDSA} over the digest; the token's {@code r || s} becomes DER here.</li>
  *   <li>ED25519_SHA_512: {@code CKM_EDDSA} without parameters (pure Ed25519, RFC 8032) over the message.</li>
  *   <li>ED25519_PH_SHA_512: refused. It needs {@code CK_EDDSA_PARAMS} with {@code phFlag}, which ipkcs11wrapper 1.0.9
- *       cannot pass, and SoftHSM2 (2.6.1 and later) ignores the parameters and signs pure Ed25519, so a signature
- *       made that way would be of the wrong algorithm; NSS has no EdDSA.</li>
+ *       cannot pass, and SoftHSM2's {@code C_SignInit} does not read them for {@code CKM_EDDSA} (its sources) and
+ *       signs pure Ed25519, a signature of the wrong algorithm; NSS has no EdDSA.</li>
  * </ul>
  */
 final class Pkcs11AsymmetricSigning implements AsymmetricSigning {
