@@ -95,15 +95,15 @@ class RsaEncryptionIT {
   private static void opensslEncrypts_cliDecrypts(AwsCli cli, String keyId, String md, String algorithm,
       int length, int k) throws Exception {
     Path work = cli.work();
-    Openssl openssl = new Openssl(work);
+    io.kmsgw.testing.OpenSsl openssl = new io.kmsgw.testing.OpenSsl(work);
     String pub = "pub-" + keyId + ".der";
     Files.write(work.resolve(pub), Base64.getDecoder().decode(cli.ok("get-public-key", "--key-id", keyId)
         .getString("PublicKey")));
-    openssl.run("pkey", "-pubin", "-inform", "DER", "-in", pub, "-out", pub + ".pem").ok();
+    openssl.ok("pkey", "-pubin", "-inform", "DER", "-in", pub, "-out", pub + ".pem");
     byte[] plaintext = random(length);
     Files.write(work.resolve("plain.bin"), plaintext);
-    openssl.run("pkeyutl", "-encrypt", "-pubin", "-inkey", pub + ".pem", "-pkeyopt", "rsa_padding_mode:oaep",
-        "-pkeyopt", "rsa_oaep_md:" + md, "-pkeyopt", "rsa_mgf1_md:" + md, "-in", "plain.bin", "-out", "ct.bin").ok();
+    openssl.ok("pkeyutl", "-encrypt", "-pubin", "-inkey", pub + ".pem", "-pkeyopt", "rsa_padding_mode:oaep",
+        "-pkeyopt", "rsa_oaep_md:" + md, "-pkeyopt", "rsa_mgf1_md:" + md, "-in", "plain.bin", "-out", "ct.bin");
     assertEquals(k, Files.size(work.resolve("ct.bin")));
     JsonObject r = cli.ok("decrypt", "--key-id", keyId, "--encryption-algorithm", algorithm,
         "--ciphertext-blob", "fileb://ct.bin");

@@ -42,6 +42,7 @@ final class Pkcs11Session implements HsmSession {
   private final Pkcs11Mac macs;
   private final Pkcs11Agreement agreement;
   private final Pkcs11RsaDecryption rsaDecryption;
+  private final Pkcs11AsymmetricSigning asymmetricSigning;
   /** The temporary session key of {@link #withTemporaryAesKey}, while its work runs. */
   private HsmKey temporaryKey;
   private long temporaryHandle;
@@ -60,6 +61,7 @@ final class Pkcs11Session implements HsmSession {
     this.macs = new Pkcs11Mac(calls);
     this.agreement = new Pkcs11Agreement(calls);
     this.rsaDecryption = new Pkcs11RsaDecryption(calls);
+    this.asymmetricSigning = new Pkcs11AsymmetricSigning(calls);
   }
 
   /** The wrapped PKCS#11 session (tests close it behind the pool's back). */
@@ -354,5 +356,11 @@ final class Pkcs11Session implements HsmSession {
   @Override
   public byte[] decryptRaw(HsmKey key, byte[] ciphertext) throws HsmException {
     return rsaDecryption.decryptRaw(key, ciphertext);
+  }
+
+  @Override
+  public byte[] signWithKeyPair(HsmKey key, KeySpec spec, io.kmsgw.domain.Algorithms.Signing algorithm, byte[] input)
+      throws HsmException {
+    return asymmetricSigning.signWithKeyPair(key, spec, algorithm, input);
   }
 }
