@@ -9,5 +9,5 @@ package io.kmsgw.hsm;
  * ECDH secret of {@link AgreementKeys}, a session object destroyed as soon as it is read.
  */
 public interface HsmSession extends SymmetricCrypto, SigningKeys, KeyPairs, HsmObjects, MacKeys,
-    AgreementKeys, RsaDecryption, AsymmetricSigning {
+    AgreementKeys, RsaDecryption, AsymmetricSigning, KeyImport {
 }

@@ -99,6 +99,16 @@ public final class SecretSealer {
     }
   }
 
+  /**
+   * Unseals on the default key store's worker pool; does not block. A seal that is not this owner's, or was changed,
+   * fails with InvalidCiphertextException (the AES-GCM tag), a malformed one with KMSInternalException.
+   */
+  public CompletableFuture<byte[]> unsealAsync(String owner, byte[] sealed, ErrorCode whenUnavailable) {
+    Parts p = parts(owner, sealed);
+    return stores.defaultStore().run(whenUnavailable, null,
+        s -> p.strip(s.decryptAesGcm(kek, p.iv, aad(owner), p.body)));
+  }
+
   /** Seals and waits (a background thread only). */
   public byte[] seal(String owner, byte[] clear) {
     return Completions.await(sealAsync(owner, clear, ErrorCode.KMS_INTERNAL));

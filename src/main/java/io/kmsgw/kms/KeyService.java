@@ -123,7 +123,7 @@ public final class KeyService {
       target = stores.defaultStore();
       target.hsm(ErrorCode.DEPENDENCY_TIMEOUT);
       keyStoreId = KeyRecord.DEFAULT_KEY_STORE;
-      origin = Origin.AWS_KMS;
+      origin = request.origin() == Origin.EXTERNAL ? Origin.EXTERNAL : Origin.AWS_KMS;
     }
     // a spec the store's token cannot hold is refused before anything is written (UnsupportedOperationException)
     for (io.kmsgw.hsm.Capability needed : KeyMaterial.required(request.keySpec(), request.keyUsage())) {
@@ -145,21 +145,24 @@ public final class KeyService {
       throw new KmsException(ErrorCode.MALFORMED_POLICY_DOCUMENT, KeyPolicies.LOCKOUT_MESSAGE);
     }
 
+    if (origin == Origin.EXTERNAL) {
+      // no material yet: the key is PendingImport until ImportKeyMaterial (nothing in the HSM to roll back)
+      KeyRecord pending = creating.withState(KeyState.PENDING_IMPORT);
+      return Completions.on(storeExecutor, () -> {
+        insertWithinQuota(pending, policyText);
+        authz.policies().put(keyId, effective);
+        cache.put(pending);
+        LOG.info(() -> "created key " + arn + " for imported material, for " + caller.arn());
+        return pending;
+      });
+    }
     creatingHere.add(keyId);
     // the generation call of this request, once queued: a rollback waits for its worker to be done with it, since a
     // call that outlived its timeout may still create the object after the request failed
     java.util.concurrent.atomic.AtomicReference<CompletableFuture<Void>> generation =
         new java.util.concurrent.atomic.AtomicReference<>(CompletableFuture.completedFuture(null));
     return Completions.on(storeExecutor, () -> {
-          // counting and inserting under one lock: two CreateKey calls cannot both take the last slot
-          synchronized (quotaLock) {
-            if (store.countKeys(settings.accountId()) >= keyQuota) {
-              throw new KmsException(ErrorCode.LIMIT_EXCEEDED, "The account " + settings.accountId() + " has "
-                  + keyQuota + " KMS keys in " + settings.region() + ", the most it may have (keys pending deletion "
-                  + "count). Schedule unused keys for deletion or raise limits.keys_per_account.");
-            }
-            store.insertKey(creating, policyText);
-          }
+          insertWithinQuota(creating, policyText);
           // in memory before the key becomes visible; a key in Creating is invisible to every request
           authz.policies().put(keyId, effective);
           return creating;
@@ -188,6 +191,18 @@ public final class KeyService {
             creatingHere.remove(keyId);
           }
         });
+  }
+
+  private void insertWithinQuota(KeyRecord key, String policyText) {
+    // counting and inserting under one lock: two CreateKey calls cannot both take the last slot
+    synchronized (quotaLock) {
+      if (store.countKeys(settings.accountId()) >= keyQuota) {
+        throw new KmsException(ErrorCode.LIMIT_EXCEEDED, "The account " + settings.accountId() + " has "
+            + keyQuota + " KMS keys in " + settings.region() + ", the most it may have (keys pending deletion "
+            + "count). Schedule unused keys for deletion or raise limits.keys_per_account.");
+      }
+      store.insertKey(key, policyText);
+    }
   }
 
   /** Whether this process is creating the key now (its {@code Creating} row is not a killed process's). */
@@ -233,9 +248,13 @@ public final class KeyService {
     if (r.customKeyStoreId() == null && r.origin() == Origin.AWS_CLOUDHSM) {
       throw KmsException.validation("Origin AWS_CLOUDHSM needs a CustomKeyStoreId.");
     }
-    if (r.origin() != Origin.AWS_KMS && r.origin() != Origin.AWS_CLOUDHSM) {
-      throw new KmsException(ErrorCode.UNSUPPORTED_OPERATION,
-          "Origin " + r.origin() + " is not supported yet; only AWS_KMS (material generated in the HSM).");
+    if (r.origin() == Origin.EXTERNAL && r.keySpec() != KeySpec.SYMMETRIC_DEFAULT) {
+      throw new KmsException(ErrorCode.UNSUPPORTED_OPERATION, "Origin EXTERNAL (imported key material) is supported "
+          + "only for SYMMETRIC_DEFAULT keys so far, not for " + r.keySpec() + ".");
+    }
+    if (r.origin() != Origin.AWS_KMS && r.origin() != Origin.AWS_CLOUDHSM && r.origin() != Origin.EXTERNAL) {
+      throw new KmsException(ErrorCode.UNSUPPORTED_OPERATION, "Origin " + r.origin() + " is not supported yet; "
+          + "only AWS_KMS (material generated in the HSM) and EXTERNAL (material imported into the HSM).");
     }
     if (KeySpecTable.row(r.keySpec(), r.keyUsage()).isEmpty()) {
       throw KmsException.validation("KeyUsage " + r.keyUsage() + " is not compatible with KeySpec " + r.keySpec()

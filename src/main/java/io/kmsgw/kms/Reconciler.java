@@ -67,6 +67,7 @@ public final class Reconciler {
     Set<HsmKey> known = new HashSet<>();
     int rolledBack = 0;
     int missing = 0;
+    boolean firstConnection = reconciled.add(keyStoreId);
     for (KeyRecord key : keys) {
       for (KeyVersion v : key.versions()) {
         known.add(new HsmKey(v.hsmLabel(), v.hsmId()));
@@ -92,6 +93,15 @@ public final class Reconciler {
         rolledBack++;
         continue;
       }
+      if (key.state() == KeyState.PENDING_IMPORT) {
+        // no material is recorded: an object here is an ImportKeyMaterial killed between the unwrap and the metadata
+        // write, or a DeleteImportedKeyMaterial / expiry whose destruction failed. Only at the first connection: at a
+        // reconnection an import may be between those two steps now
+        if (firstConnection) {
+          destroyUnrecordedImports(hsm, key, inHsm);
+        }
+        continue;
+      }
       for (KeyVersion v : key.versions()) {
         if (!inHsm.contains(new HsmKey(v.hsmLabel(), v.hsmId()))) {
           missing++;
@@ -102,7 +112,6 @@ public final class Reconciler {
     }
     int orphans = 0;
     int unfinishedRotations = 0;
-    boolean firstConnection = reconciled.add(keyStoreId);
     Map<String, KeyRecord> byId = new HashMap<>();
     keys.forEach(k -> byId.put(k.keyId().toString(), k));
     for (HsmKey object : objects) {
@@ -131,6 +140,20 @@ public final class Reconciler {
         + report.rolledBack() + ", missing material " + report.missingMaterial() + ", orphans " + report.orphans()
         + ", unfinished rotations destroyed " + destroyedRotations);
     return report;
+  }
+
+  private static void destroyUnrecordedImports(Hsm hsm, KeyRecord key, Set<HsmKey> inHsm) throws HsmException {
+    for (KeyVersion v : key.versions()) {
+      HsmKey object = new HsmKey(v.hsmLabel(), v.hsmId());
+      if (inHsm.contains(object)) {
+        hsm.withSession(s -> {
+          s.destroy(object);
+          return null;
+        });
+        LOG.warning(() -> "reconcile: destroyed " + object.label() + " of " + key.arn()
+            + ", which is PendingImport: an import that never recorded it, or material deleted before");
+      }
+    }
   }
 
   /**

@@ -43,6 +43,7 @@ final class Pkcs11Session implements HsmSession {
   private final Pkcs11Agreement agreement;
   private final Pkcs11RsaDecryption rsaDecryption;
   private final Pkcs11AsymmetricSigning asymmetricSigning;
+  private final Pkcs11KeyImport keyImport;
   /** The temporary session key of {@link #withTemporaryAesKey}, while its work runs. */
   private HsmKey temporaryKey;
   private long temporaryHandle;
@@ -62,6 +63,7 @@ final class Pkcs11Session implements HsmSession {
     this.agreement = new Pkcs11Agreement(calls);
     this.rsaDecryption = new Pkcs11RsaDecryption(calls);
     this.asymmetricSigning = new Pkcs11AsymmetricSigning(calls);
+    this.keyImport = new Pkcs11KeyImport(calls, handles);
   }
 
   /** The wrapped PKCS#11 session (tests close it behind the pool's back). */
@@ -362,5 +364,16 @@ final class Pkcs11Session implements HsmSession {
   public byte[] signWithKeyPair(HsmKey key, KeySpec spec, io.kmsgw.domain.Algorithms.Signing algorithm, byte[] input)
       throws HsmException {
     return asymmetricSigning.signWithKeyPair(key, spec, algorithm, input);
+  }
+
+  @Override
+  public HsmKey generateWrappingKeyPair(int bits, String label, byte[] id) throws HsmException {
+    return keyImport.generateWrappingKeyPair(bits, label, id);
+  }
+
+  @Override
+  public Unwrapped unwrapAesKey(HsmKey wrappingKey, String oaepHash, byte[] wrapped, HsmKey target)
+      throws HsmException {
+    return keyImport.unwrapAesKey(wrappingKey, oaepHash, wrapped, target);
   }
 }

@@ -48,6 +48,11 @@ public final class JdbcMetadataStore implements MetadataStore {
     return new JdbcIdentityStore(connections);
   }
 
+  /** The store of imported key material's metadata, on the same connections. */
+  public JdbcImportStore imports() {
+    return new JdbcImportStore(connections);
+  }
+
   private <T> T inTransaction(String what, ConnectionPool.Work<T> work) {
     return connections.inTransaction("metadata store: " + what, work);
   }
@@ -518,7 +523,7 @@ public final class JdbcMetadataStore implements MetadataStore {
     {
       // children first: not every database honours ON DELETE CASCADE the same way
       for (String table : List.of("kms_alias", "kms_key_tag", "kms_key_version", "kms_key_policy",
-          "kms_grant_constraint", "kms_grant")) {
+          "kms_grant_constraint", "kms_grant", "kms_key_import")) {
         String column = table.equals("kms_alias") ? "target_key_id" : "key_id";
         try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + table + " WHERE " + column + " = ?")) {
           ps.setString(1, keyId.toString());

@@ -26,7 +26,8 @@ public final class Migrations {
    * one that has shipped.
    */
   static final List<String> SCRIPTS = List.of("V1__keys.sql", "V2__lifecycle.sql", "V3__custom_key_stores.sql",
-      "V4__custom_key_store_names.sql", "V5__key_policies.sql", "V6__identities.sql", "V7__grants.sql");
+      "V4__custom_key_store_names.sql", "V5__key_policies.sql", "V6__identities.sql", "V7__grants.sql",
+      "V8__key_imports.sql");
 
   private Migrations() {}
 
