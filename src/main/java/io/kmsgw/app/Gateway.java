@@ -83,7 +83,7 @@ public final class Gateway implements AutoCloseable {
     AuditRecorder recorder = new AuditRecorder(audit, clocks.clock(), config.region(), config.accountId());
     keyStores.defaultStore().serviceEvents(recorder);
 
-    Services services = new Services(config, clocks, workers, store, store.identities(), identities, cache,
+    Services services = new Services(config, clocks, workers, store, store.identities(), store.imports(), identities, cache,
         keyStores, recorder);
     afterConnect.bind(services.afterConnect(keyStores));
     keyStores.defaultStore().connect();

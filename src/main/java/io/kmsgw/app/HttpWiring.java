@@ -77,9 +77,11 @@ final class HttpWiring {
   /** The KMS API with one handler per implemented operation. */
   static KmsApi kmsApi(KmsSettings settings, KeyService keys, CryptoService crypto, KeyLifecycle lifecycle,
       AliasService aliases, CustomKeyStoreService customStores, KeyStores stores, Authorizer authz,
-      GrantService grants, PublicKeys publicKeys, DataKeyPairService dataKeyPairs) {
+      GrantService grants, PublicKeys publicKeys, DataKeyPairService dataKeyPairs,
+      io.kmsgw.kms.ImportService imports) {
     KeyIdResolver resolver = new KeyIdResolver(settings, aliases);
-    KeyMetadataView view = new KeyMetadataView(keys, storeId -> customStores.clusterOf(storeId));
+    KeyMetadataView view = new KeyMetadataView(keys, storeId -> customStores.clusterOf(storeId),
+        keyId -> imports.material(keyId));
     List<OperationHandler> handlers = new ArrayList<>(List.of(
         new CreateKeyHandler(keys, view),
         new DescribeKeyHandler(keys, resolver, view),
@@ -100,6 +102,7 @@ final class HttpWiring {
     handlers.addAll(new MacOperations(new MacService(keys, stores), resolver).handlers());
     handlers.add(new DeriveSharedSecretHandler(new AgreementService(keys, stores), resolver));
     handlers.addAll(new SigningOperations(new SigningService(keys, stores, publicKeys), resolver).handlers());
+    handlers.addAll(new io.kmsgw.api.kms.ops.ImportOperations(imports, resolver).handlers());
     return new KmsApi(ServiceModel.kms(), handlers);
   }
 
@@ -108,7 +111,7 @@ final class HttpWiring {
     static Apis of(GatewayConfig config, Clocks clocks, Identities identities, Services s, KeyStores stores,
         AuditLog audit) {
       KmsApi api = kmsApi(s.settings, s.keys, s.crypto, s.lifecycle, s.aliases, s.customStores, stores, s.authz,
-          s.grants, s.publicKeys, s.dataKeyPairs);
+          s.grants, s.publicKeys, s.dataKeyPairs, s.imports);
       SigV4Verifier verifier = new SigV4Verifier("kms", List.of(config.region()), identities, clocks.clock(),
           clocks.lifecycle());
       // the AWS CLI and SDKs sign IAM and STS requests for us-east-1 (IAM's global region) or the configured region

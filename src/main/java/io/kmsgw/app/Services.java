@@ -48,13 +48,15 @@ final class Services {
   final GrantService grants;
   final CustomKeyStoreService customStores;
   final Reconciler reconciler;
+  final io.kmsgw.kms.ImportService imports;
 
   /**
    * Loads what the services keep in memory (identities, key policies, aliases, grants, custom key stores) from the
    * metadata store; connects nothing.
    */
   Services(GatewayConfig config, Clocks clocks, Workers workers, MetadataStore store, IdentityStore identityStore,
-      Identities identities, KeyCache cache, KeyStoreWiring keyStores, AuditRecorder recorder) {
+      io.kmsgw.store.ImportStore importStore, Identities identities, KeyCache cache, KeyStoreWiring keyStores,
+      AuditRecorder recorder) {
     KeyStores stores = keyStores.stores();
     // identity secrets stay sealed until the default key store first connects (AfterConnect)
     SecretSealer identitySealer = SecretSealer.identities(stores);
@@ -93,6 +95,8 @@ final class Services {
     // a Creating row is a killed CreateKey's unless this process's KeyService is making that key now (creation
     // times come from the lifecycle clock, which development mode moves, so they say nothing about which process
     // wrote them)
+    imports = new io.kmsgw.kms.ImportService(keys, stores, importStore, cache, workers.store(), clocks.lifecycle());
+    imports.load();
     reconciler = new Reconciler(store, cache, k -> keys.isCreatingHere(k.keyId()));
   }
 
@@ -104,6 +108,11 @@ final class Services {
   /** Due rotations and deletions, every minute. */
   void scheduleLifecycle(Workers workers) {
     workers.scheduler().scheduleWithFixedDelay(() -> lifecycle.runDueTasks(), 60, 60, TimeUnit.SECONDS);
+    // imported material past its ValidTo, and wrapping keys past theirs
+    workers.scheduler().scheduleWithFixedDelay(() -> imports.expireDue().exceptionally(e -> {
+      LOG.warning(() -> "expiring imported key material failed: " + e.getMessage());
+      return 0;
+    }), 60, 60, TimeUnit.SECONDS);
   }
 
   /** The purge of expired STS sessions, every minute. */

@@ -75,7 +75,7 @@ public final class AuditEvent {
   /** Operations CloudTrail marks readOnly (they change no resource). */
   private static final Set<String> READ_ONLY = Set.of("Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey",
       "GenerateDataKeyWithoutPlaintext", "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext",
-      "GenerateRandom", "Sign", "Verify", "GenerateMac", "VerifyMac", "DeriveSharedSecret");
+      "GenerateRandom", "Sign", "Verify", "GenerateMac", "VerifyMac", "DeriveSharedSecret", "GetParametersForImport");
 
   // compiled once: String.matches compiles its pattern on every call, and every request builds an event
   private static final java.util.regex.Pattern EVENT_NAME = java.util.regex.Pattern.compile("[A-Za-z0-9]{1,128}");

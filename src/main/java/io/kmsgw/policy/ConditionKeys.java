@@ -39,6 +39,12 @@ public final class ConditionKeys {
       key("kms:MacAlgorithm", Type.STRING, false),
       key("kms:KeyAgreementAlgorithm", Type.STRING, false),
       key("kms:DataKeyPairSpec", Type.STRING, false),
+      // imported key material (issue #18); kms:ValidTo is seconds since the epoch, compared with Numeric operators as
+      // in AWS's documentation
+      key("kms:WrappingAlgorithm", Type.STRING, false),
+      key("kms:WrappingKeySpec", Type.STRING, false),
+      key("kms:ExpirationModel", Type.STRING, false),
+      key("kms:ValidTo", Type.NUMERIC, false),
       key("kms:RequestAlias", Type.STRING, false),
       key("kms:ResourceAliases", Type.STRING, true),
       key("kms:BypassPolicyLockoutSafetyCheck", Type.BOOL, false),

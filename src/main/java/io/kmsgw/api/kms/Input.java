@@ -34,6 +34,11 @@ public final class Input {
     return (byte[]) values.get(member);
   }
 
+  /** A timestamp member (the model's {@code timestamp}), or null when absent. */
+  public java.time.Instant instant(String member) {
+    return (java.time.Instant) values.get(member);
+  }
+
   public Integer integer(String member) {
     return (Integer) values.get(member);
   }

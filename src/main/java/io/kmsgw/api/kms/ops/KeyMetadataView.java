@@ -1,5 +1,6 @@
 package io.kmsgw.api.kms.ops;
 
+import io.kmsgw.domain.ImportedMaterial;
 import io.kmsgw.domain.KeyRecord;
 import io.kmsgw.domain.KeySpecTable;
 import io.kmsgw.domain.KeyState;
@@ -13,13 +14,21 @@ import java.util.Map;
 public final class KeyMetadataView {
   private final KeyService keys;
   private final java.util.function.Function<String, String> clusterOfStore;
+  private final java.util.function.Function<java.util.UUID, java.util.Optional<ImportedMaterial>> imported;
 
   /**
    * @param clusterOfStore the CloudHsmClusterId of a custom key store
    */
   public KeyMetadataView(KeyService keys, java.util.function.Function<String, String> clusterOfStore) {
+    this(keys, clusterOfStore, keyId -> java.util.Optional.empty());
+  }
+
+  /** @param imported the imported material of an EXTERNAL key (ExpirationModel, ValidTo) */
+  public KeyMetadataView(KeyService keys, java.util.function.Function<String, String> clusterOfStore,
+      java.util.function.Function<java.util.UUID, java.util.Optional<ImportedMaterial>> imported) {
     this.keys = keys;
     this.clusterOfStore = clusterOfStore;
+    this.imported = imported;
   }
 
   public Map<String, Object> of(KeyRecord key) {
@@ -38,6 +47,15 @@ public final class KeyMetadataView {
       m.put("PendingDeletionWindowInDays", key.pendingWindowDays());
     }
     m.put("Origin", key.origin().name());
+    if (key.origin() == io.kmsgw.domain.Origin.EXTERNAL) {
+      // AWS: present for EXTERNAL keys while material is imported; ValidTo only when it expires
+      imported.apply(key.keyId()).filter(ImportedMaterial::present).ifPresent(im -> {
+        m.put("ExpirationModel", im.expirationModel().name());
+        if (im.validTo() != null) {
+          m.put("ValidTo", im.validTo());
+        }
+      });
+    }
     if (!KeyRecord.DEFAULT_KEY_STORE.equals(key.keyStoreId())) {
       m.put("CustomKeyStoreId", key.keyStoreId());
       m.put("CloudHsmClusterId", clusterOfStore.apply(key.keyStoreId()));
