@@ -257,11 +257,13 @@ public final class ImportService {
                 + (u.length() > 0 ? u.length() + " bytes." : "not 32 bytes long."));
           }
           if (previous != null && !MessageDigest.isEqual(previous.checkValue(), u.checkValue())) {
-            if (!hasMaterial) {
-              destroy(target, List.of(object));
-            }
-            throw new KmsException(ErrorCode.INCORRECT_KEY_MATERIAL, "The key material is not the material that "
-                + "was imported into " + key.arn() + " before; only the same material can be imported again.");
+            // the object made for the comparison is gone before the answer: nothing changed
+            return (hasMaterial ? CompletableFuture.<Void>completedFuture(null) : destroy(target, List.of(object)))
+                .thenApply(x -> {
+                  throw new KmsException(ErrorCode.INCORRECT_KEY_MATERIAL, "The key material is not the material "
+                      + "that was imported into " + key.arn() + " before; only the same material can be imported "
+                      + "again.");
+                });
           }
           Instant now = clock.instant().truncatedTo(ChronoUnit.MILLIS);
           ImportedMaterial imported = new ImportedMaterial(model, m.validTo(), u.checkValue(),

@@ -314,4 +314,27 @@ class ImportServiceTest {
         s -> s.findKeys(ImportService.WRAPPING_PREFIX + key.keyId()))).size();
     assertEquals(ImportService.MAX_PER_KEY, mine);
   }
+
+  @Test
+  void crashBetweenUnwrapAndMetadataWrite_leavesNothingUsable_reconciliationDestroysTheObject() throws Exception {
+    KeyRecord key = external();
+    ImportService.Parameters p = parameters(key, "RSAES_OAEP_SHA_1");
+    byte[] wrapped = wrap(p.publicKey(), material(32), "SHA-1");
+    HsmKey object = new HsmKey(key.current().hsmLabel(), key.current().hsmId());
+    // what ImportKeyMaterial does in the HSM, with the process "killed" before the metadata write
+    var wrappingKey = new HsmKey(await(kms.keyStore.run(ErrorCode.KMS_INTERNAL, null,
+        s -> s.findKeys(ImportService.WRAPPING_PREFIX + key.keyId()))).get(0).label(),
+        await(kms.keyStore.run(ErrorCode.KMS_INTERNAL, null,
+            s -> s.findKeys(ImportService.WRAPPING_PREFIX + key.keyId()))).get(0).id());
+    await(kms.keyStore.run(ErrorCode.KMS_INTERNAL, null, s -> s.unwrapAesKey(wrappingKey, "SHA-1", wrapped, object)));
+    assertTrue(exists(object));
+    assertEquals(KeyState.PENDING_IMPORT, await(kms.keys.lookup(key.keyId())).state());
+    refused(ErrorCode.KMS_INVALID_STATE, () -> encrypt(key, new byte[] {1}));
+
+    // the next start's reconciliation (a new process: its first connection of the store)
+    new Reconciler(kms.store, kms.cache, k -> false).reconcile(io.kmsgw.domain.KeyRecord.DEFAULT_KEY_STORE,
+        kms.keyStore.hsm(ErrorCode.KMS_INTERNAL));
+    assertFalse(exists(object));
+    assertEquals(KeyState.PENDING_IMPORT, await(kms.keys.lookup(key.keyId())).state());
+  }
 }
