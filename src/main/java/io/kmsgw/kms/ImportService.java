@@ -280,11 +280,13 @@ public final class ImportService {
           }).whenComplete((done, failure) -> {
             if (failure != null && !hasMaterial) {
               destroy(target, List.of(object));
-            } else if (failure == null) {
-              wrapping.remove(w.key().label());
-              destroy(target, List.of(w.key()));
-              LOG.info(() -> "imported key material into " + key.arn() + " (" + model + ")");
             }
+          }).thenCompose(done -> {
+            // a used wrapping key is destroyed before the answer (destructions racing later calls hung NSS's
+            // softoken once; waiting costs one call)
+            wrapping.remove(w.key().label());
+            LOG.info(() -> "imported key material into " + key.arn() + " (" + model + ")");
+            return destroy(target, List.of(w.key())).thenApply(x -> done);
           });
         });
   }
