@@ -28,6 +28,9 @@ import java.util.logging.Logger;
  *   <li>An object {@code kmsgw:<key>:v<n>} of a key in this store whose current version is below {@code n} is the
  *       work of a rotation killed between generating the object and recording the version. No ciphertext can name a
  *       version that was never recorded, so the object is destroyed (the next rotation would have replaced it).
+ *   <li>An object of a PendingImport key (an EXTERNAL key with no material recorded) is the work of an
+ *       ImportKeyMaterial killed between the unwrap and the metadata write, or of a deletion whose destruction failed:
+ *       destroyed at the store's first connection (docs/import.md). Such a key's missing objects are not reported.
  *   <li>A version whose HSM object is missing is reported (the key stays as it is: an operator must look).
  *   <li>An HSM object with the gateway's label prefix and no metadata is reported and left alone: destroying key
  *       material on a guess (a restored database backup, a second gateway) could lose data for good.

@@ -337,4 +337,33 @@ class ImportServiceTest {
     assertFalse(exists(object));
     assertEquals(KeyState.PENDING_IMPORT, await(kms.keys.lookup(key.keyId())).state());
   }
+
+  @Test
+  void policies_seeTheImportConditionKeys() throws Exception {
+    KeyRecord key = external();
+    io.kmsgw.domain.Caller importer = new io.kmsgw.domain.Caller("arn:aws:iam::111122223333:user/importer",
+        "111122223333", "AIDAimporter", "AKIAimporter", "IAMUser");
+    long limit = kms.clock.instant().plus(Duration.ofDays(10)).getEpochSecond();
+    kms.iamPolicies.put(importer.arn(), List.of(io.kmsgw.policy.PolicyParser.parse("""
+        {"Version":"2012-10-17","Statement":[
+          {"Effect":"Allow","Action":"kms:GetParametersForImport","Resource":"*",
+           "Condition":{"StringEquals":{"kms:WrappingAlgorithm":"RSAES_OAEP_SHA_1","kms:WrappingKeySpec":"RSA_2048"}}},
+          {"Effect":"Allow","Action":"kms:ImportKeyMaterial","Resource":"*",
+           "Condition":{"StringEquals":{"kms:ExpirationModel":"KEY_MATERIAL_EXPIRES"},
+                        "NumericLessThan":{"kms:ValidTo":"%d"}}}]}""".formatted(limit),
+        io.kmsgw.policy.PolicyParser.Kind.IDENTITY)));
+    refused(ErrorCode.ACCESS_DENIED,
+        () -> await(imports.getParametersForImport(importer, key.keyId(), "RSAES_OAEP_SHA_1", "RSA_3072")));
+    ImportService.Parameters p = await(imports.getParametersForImport(importer, key.keyId(), "RSAES_OAEP_SHA_1",
+        "RSA_2048"));
+    byte[] wrapped = wrap(p.publicKey(), material(32), "SHA-1");
+    refused(ErrorCode.ACCESS_DENIED, () -> await(imports.importKeyMaterial(importer, key.keyId(),
+        new ImportService.Material(p.importToken(), wrapped, "KEY_MATERIAL_DOES_NOT_EXPIRE", null, null, null))));
+    refused(ErrorCode.ACCESS_DENIED, () -> await(imports.importKeyMaterial(importer, key.keyId(),
+        new ImportService.Material(p.importToken(), wrapped, null, kms.clock.instant().plus(Duration.ofDays(20)),
+            null, null))));
+    assertEquals(KeyState.ENABLED, await(imports.importKeyMaterial(importer, key.keyId(), new ImportService.Material(
+        p.importToken(), wrapped, null, kms.clock.instant().plus(Duration.ofDays(5)), null, null))).state());
+    refused(ErrorCode.ACCESS_DENIED, () -> await(imports.deleteImportedKeyMaterial(importer, key.keyId(), null)));
+  }
 }
