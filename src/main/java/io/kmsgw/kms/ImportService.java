@@ -82,6 +82,7 @@ public final class ImportService {
   private final Map<UUID, ImportedMaterial> materials = new ConcurrentHashMap<>();
   private final Set<UUID> importing = ConcurrentHashMap.newKeySet();
   private final AtomicBoolean swept = new AtomicBoolean();
+  private final Object destructions = new Object();
 
   /** @param clock the lifecycle clock (token and material expiry) */
   public ImportService(KeyService keys, KeyStores stores, ImportStore store, KeyCache cache, Executor storeExecutor,
@@ -186,9 +187,12 @@ public final class ImportService {
       }
     }).thenCompose(key -> {
       requireImportable(key);
-      if (key.keySpec() != KeySpec.SYMMETRIC_DEFAULT) {
+      if (key.keySpec() != KeySpec.SYMMETRIC_DEFAULT && key.keySpec().family() != KeySpec.Family.HMAC) {
         throw new KmsException(ErrorCode.UNSUPPORTED_OPERATION, "Importing " + key.keySpec() + " key material is "
             + "not supported by kmsgw yet.");
+      }
+      if (key.keySpec() != KeySpec.SYMMETRIC_DEFAULT && (m.importType() != null || m.keyMaterialId() != null)) {
+        throw KmsException.validation("ImportType and KeyMaterialId are only for symmetric encryption keys.");
       }
       ImportedMaterial previous = materials.get(keyId);
       checkImportType(key, m, previous);
@@ -248,13 +252,17 @@ public final class ImportService {
     KeyVersion version = key.current();
     HsmKey object = new HsmKey(version.hsmLabel(), version.hsmId());
     String hash = oaepHash(w.algorithm());
+    int[] lengths = materialLengths(key.keySpec());
     return target.run(ErrorCode.DEPENDENCY_TIMEOUT, key.arn(),
-        s -> s.unwrapAesKey(w.key(), hash, m.encryptedKeyMaterial(), hasMaterial ? null : object))
+        s -> s.unwrapSecretKey(w.key(), hash, m.encryptedKeyMaterial(), key.keySpec(), lengths[0], lengths[1],
+            hasMaterial ? null : object))
         .thenCompose(u -> {
           if (u.checkValue() == null) {
-            throw new KmsException(ErrorCode.INCORRECT_KEY_MATERIAL, "The key material of a SYMMETRIC_DEFAULT key "
-                + "must be 32 bytes (256 bits); the unwrapped material is "
-                + (u.length() > 0 ? u.length() + " bytes." : "not 32 bytes long."));
+            String wanted = lengths[0] == lengths[1] ? lengths[0] + " bytes" : lengths[0] + " to " + lengths[1]
+                + " bytes";
+            throw new KmsException(ErrorCode.INCORRECT_KEY_MATERIAL, "The key material of a " + key.keySpec()
+                + " key must be " + wanted + "; the unwrapped material is "
+                + (u.length() > 0 ? u.length() + " bytes." : "not."));
           }
           if (previous != null && !MessageDigest.isEqual(previous.checkValue(), u.checkValue())) {
             // the object made for the comparison is gone before the answer: nothing changed
@@ -289,6 +297,17 @@ public final class ImportService {
             return destroy(target, List.of(w.key())).thenApply(x -> done);
           });
         });
+  }
+
+  /** The material lengths in bytes AWS takes for a spec: 32 for SYMMETRIC_DEFAULT, a range for HMAC keys. */
+  static int[] materialLengths(KeySpec spec) {
+    return switch (spec) {
+      case HMAC_224 -> new int[] {28, 64};
+      case HMAC_256 -> new int[] {32, 64};
+      case HMAC_384 -> new int[] {48, 128};
+      case HMAC_512 -> new int[] {64, 128};
+      default -> new int[] {32, 32};
+    };
   }
 
   public CompletableFuture<KeyRecord> deleteImportedKeyMaterial(Caller caller, UUID keyId, String keyMaterialId) {
@@ -332,15 +351,17 @@ public final class ImportService {
    */
   public CompletableFuture<Integer> expireDue() {
     Instant now = clock.instant();
-    Map<String, List<HsmKey>> expiredWrapping = new ConcurrentHashMap<>();
+    List<HsmKey> expiredWrapping = new java.util.concurrent.CopyOnWriteArrayList<>();
     wrapping.values().removeIf(w -> {
       if (w.validTo().isAfter(now)) {
         return false;
       }
-      expiredWrapping.computeIfAbsent(w.keyId().toString(), k -> new ArrayList<>()).add(w.key());
+      expiredWrapping.add(w.key());
       return true;
     });
-    expiredWrapping.forEach((k, objects) -> destroy(stores.defaultStore(), objects));
+    if (!expiredWrapping.isEmpty()) {
+      destroy(stores.defaultStore(), expiredWrapping);
+    }
     List<CompletableFuture<KeyRecord>> expiring = new ArrayList<>();
     materials.forEach((keyId, m) -> {
       if (m.present() && m.validTo() != null && !m.validTo().isAfter(now)) {
@@ -381,10 +402,14 @@ public final class ImportService {
   }
 
   /** Destroys objects in the background; a failure is logged (the reconciler or the next sweep gets them). */
-  private static CompletableFuture<Void> destroy(KeyStoreConnection target, List<HsmKey> objects) {
+  private CompletableFuture<Void> destroy(KeyStoreConnection target, List<HsmKey> objects) {
     return target.run(ErrorCode.KMS_INTERNAL, null, s -> {
-      for (HsmKey k : objects) {
-        s.destroy(k);
+      // one destruction at a time: NSS's softoken let concurrent C_DestroyObject calls on several sessions run past
+      // the 10 s call timeout (measured in ImportServiceTest's expiry, which destroys several objects at once)
+      synchronized (destructions) {
+        for (HsmKey k : objects) {
+          s.destroy(k);
+        }
       }
       return (Void) null;
     }).exceptionally(e -> {

@@ -326,7 +326,8 @@ class ImportServiceTest {
         s -> s.findKeys(ImportService.WRAPPING_PREFIX + key.keyId()))).get(0).label(),
         await(kms.keyStore.run(ErrorCode.KMS_INTERNAL, null,
             s -> s.findKeys(ImportService.WRAPPING_PREFIX + key.keyId()))).get(0).id());
-    await(kms.keyStore.run(ErrorCode.KMS_INTERNAL, null, s -> s.unwrapAesKey(wrappingKey, "SHA-1", wrapped, object)));
+    await(kms.keyStore.run(ErrorCode.KMS_INTERNAL, null, s -> s.unwrapSecretKey(wrappingKey, "SHA-1", wrapped,
+        KeySpec.SYMMETRIC_DEFAULT, 32, 32, object)));
     assertTrue(exists(object));
     assertEquals(KeyState.PENDING_IMPORT, await(kms.keys.lookup(key.keyId())).state());
     refused(ErrorCode.KMS_INVALID_STATE, () -> encrypt(key, new byte[] {1}));
@@ -365,5 +366,48 @@ class ImportServiceTest {
     assertEquals(KeyState.ENABLED, await(imports.importKeyMaterial(importer, key.keyId(), new ImportService.Material(
         p.importToken(), wrapped, null, kms.clock.instant().plus(Duration.ofDays(5)), null, null))).state());
     refused(ErrorCode.ACCESS_DENIED, () -> await(imports.deleteImportedKeyMaterial(importer, key.keyId(), null)));
+  }
+
+  @Test
+  void importedHmacMaterial_givesTheJdksMac_andOnlyItComesBack() throws Exception {
+    MacService macs = new MacService(kms.keys, kms.stores);
+    byte[] message = "a message to authenticate".getBytes(StandardCharsets.UTF_8);
+    Map<KeySpec, io.kmsgw.domain.Algorithms.Mac> algorithms = Map.of(
+        KeySpec.HMAC_224, io.kmsgw.domain.Algorithms.Mac.HMAC_SHA_224,
+        KeySpec.HMAC_256, io.kmsgw.domain.Algorithms.Mac.HMAC_SHA_256,
+        KeySpec.HMAC_384, io.kmsgw.domain.Algorithms.Mac.HMAC_SHA_384,
+        KeySpec.HMAC_512, io.kmsgw.domain.Algorithms.Mac.HMAC_SHA_512);
+    for (var e : algorithms.entrySet()) {
+      int[] lengths = ImportService.materialLengths(e.getKey());
+      for (int length : new int[] {lengths[0], lengths[1]}) {
+        KeyRecord key = await(kms.keys.createKey(ROOT, new KeyService.NewKey("hmac import", e.getKey(),
+            KeyUsage.GENERATE_VERIFY_MAC, Origin.EXTERNAL, List.of(), null, false)));
+        assertEquals(KeyState.PENDING_IMPORT, key.state());
+        byte[] material = material(length);
+        importInto(key, material, "RSAES_OAEP_SHA_1", "KEY_MATERIAL_DOES_NOT_EXPIRE", null);
+        String jdkName = "Hmac" + e.getValue().name().substring("HMAC_".length()).replace("_", "");
+        javax.crypto.Mac jdk = javax.crypto.Mac.getInstance(jdkName);
+        jdk.init(new SecretKeySpec(material, jdkName));
+        assertArrayEquals(jdk.doFinal(message),
+            await(macs.generateMac(ROOT, key.keyId(), message, e.getValue(), false)).mac(), e.getKey() + " " + length);
+        if (length == lengths[0]) {
+          refused(ErrorCode.INCORRECT_KEY_MATERIAL,
+              () -> importInto(key, material(length), "RSAES_OAEP_SHA_1", "KEY_MATERIAL_DOES_NOT_EXPIRE", null));
+          importInto(key, material, "RSAES_OAEP_SHA_1", "KEY_MATERIAL_DOES_NOT_EXPIRE", null);
+        }
+      }
+    }
+    KeyRecord hmac = await(kms.keys.createKey(ROOT, new KeyService.NewKey("hmac import", KeySpec.HMAC_256,
+        KeyUsage.GENERATE_VERIFY_MAC, Origin.EXTERNAL, List.of(), null, false)));
+    if (kind == TokenKind.NSS) {
+      // too short for AWS's HMAC_256 (32 to 64 bytes); SoftHSM2 does not report an unwrapped key's length
+      refused(ErrorCode.INCORRECT_KEY_MATERIAL,
+          () -> importInto(hmac, material(16), "RSAES_OAEP_SHA_1", "KEY_MATERIAL_DOES_NOT_EXPIRE", null));
+      refused(ErrorCode.INCORRECT_KEY_MATERIAL,
+          () -> importInto(hmac, material(65), "RSAES_OAEP_SHA_1", "KEY_MATERIAL_DOES_NOT_EXPIRE", null));
+      assertEquals(KeyState.PENDING_IMPORT, await(kms.keys.lookup(hmac.keyId())).state());
+    }
+    refused(ErrorCode.KMS_INVALID_STATE, () -> await(macs.generateMac(ROOT, hmac.keyId(), message,
+        io.kmsgw.domain.Algorithms.Mac.HMAC_SHA_256, false)));
   }
 }

@@ -2,6 +2,9 @@ package io.kmsgw.hsm.pkcs11;
 
 import static org.xipki.pkcs11.wrapper.PKCS11Constants.*;
 
+import io.kmsgw.domain.KeySpec;
+import io.kmsgw.domain.KeySpecTable;
+import io.kmsgw.domain.KeyUsage;
 import io.kmsgw.hsm.HsmErrorKind;
 import io.kmsgw.hsm.HsmException;
 import io.kmsgw.hsm.HsmKey;
@@ -23,7 +26,6 @@ import org.xipki.pkcs11.wrapper.params.RSA_PKCS_OAEP_PARAMS;
  */
 final class Pkcs11KeyImport implements KeyImport {
   private static final BigInteger F4 = BigInteger.valueOf(65537);
-  private static final int AES_256_BYTES = 32;
 
   private final Session session;
   private final CkrMapping ckr;
@@ -59,22 +61,33 @@ final class Pkcs11KeyImport implements KeyImport {
   }
 
   /**
-   * The template of unwrapped material: a CMK version's custody (as {@code Pkcs11Session.aes256Template}) without
-   * {@code CKA_VALUE_LEN}, which the unwrapped bytes give (PKCS#11 v2.40 §5.2: not to be set for C_UnwrapKey).
+   * The template of unwrapped material: a CMK version's custody (as {@code Pkcs11Session.aes256Template} and
+   * {@code Pkcs11KeyPairs.hmacTemplate}) without {@code CKA_VALUE_LEN}, which the unwrapped bytes give (PKCS#11 v2.40
+   * §5.2: not to be set for C_UnwrapKey).
    */
-  private static AttributeVector unwrapTemplate(HsmKey target) {
-    AttributeVector t = AttributeVector.newAESSecretKey()
+  private static AttributeVector unwrapTemplate(KeySpec spec, HsmKey target) {
+    boolean hmac = spec.family() == KeySpec.Family.HMAC;
+    AttributeVector t = (hmac ? AttributeVector.newSecretKey(CKK_GENERIC_SECRET) : AttributeVector.newAESSecretKey())
         .token(target != null).private_(true).sensitive(true).extractable(false)
-        .encrypt(true).decrypt(true).wrap(false).unwrap(false).sign(false).verify(false).derive(false);
+        .encrypt(!hmac).decrypt(!hmac).sign(hmac).verify(hmac).wrap(false).unwrap(false).derive(false);
     if (target != null) {
       t.label(target.label()).id(target.id());
     }
     return t;
   }
 
+  /** The check value's mechanism and input: AES-ECB of a zero block, or the spec's HMAC of 16 zero bytes. */
+  private static Mechanism checkMechanism(KeySpec spec) {
+    if (spec.family() != KeySpec.Family.HMAC) {
+      return new Mechanism(CKM_AES_ECB);
+    }
+    return new Mechanism(Pkcs11Mac.mechanism(KeySpecTable.row(spec, KeyUsage.GENERATE_VERIFY_MAC).orElseThrow()
+        .mac().get(0)));
+  }
+
   @Override
-  public Unwrapped unwrapAesKey(HsmKey wrappingKey, String oaepHash, byte[] wrapped, HsmKey target)
-      throws HsmException {
+  public Unwrapped unwrapSecretKey(HsmKey wrappingKey, String oaepHash, byte[] wrapped, KeySpec spec,
+      int minLength, int maxLength, HsmKey target) throws HsmException {
     long[] params = switch (oaepHash) {
       case "SHA-1" -> new long[] {CKM_SHA_1, CKG_MGF1_SHA1};
       case "SHA-256" -> new long[] {CKM_SHA256, CKG_MGF1_SHA256};
@@ -84,7 +97,7 @@ final class Pkcs11KeyImport implements KeyImport {
     long handle;
     try {
       handle = calls.withPrivateKey(wrappingKey, Call.DECRYPT,
-          h -> session.unwrapKey(oaep, h, wrapped, unwrapTemplate(target)));
+          h -> session.unwrapKey(oaep, h, wrapped, unwrapTemplate(spec, target)));
     } catch (HsmException e) {
       if (e.ckr() == CKR_KEY_SIZE_RANGE) {
         // NSS's softoken: the unwrapped bytes are no AES key size (measured with 20 bytes); nothing was made
@@ -99,12 +112,14 @@ final class Pkcs11KeyImport implements KeyImport {
       // SoftHSM2 leaves CKA_VALUE_LEN at 0 on unwrapped keys (the attribute is settable only by generation and
       // derivation there): 0 means "not reported", and then only AES itself tells a bad length
       int len = length == null ? 0 : length;
-      if (len != 0 && len != AES_256_BYTES) {
+      if (len != 0 && (len < minLength || len > maxLength)) {
         return new Unwrapped(len, null);
       }
       byte[] check;
       try {
-        check = session.encryptSingle(new Mechanism(CKM_AES_ECB), handle, new byte[16]);
+        byte[] zeros = new byte[16];
+        check = spec.family() == KeySpec.Family.HMAC ? session.signSingle(checkMechanism(spec), handle, zeros)
+            : session.encryptSingle(checkMechanism(spec), handle, zeros);
       } catch (PKCS11Exception e) {
         // SoftHSM2 answers CKR_MECHANISM_INVALID for an AES key of no AES size (measured, 20 bytes)
         if (len == 0 && (e.getErrorCode() == CKR_KEY_SIZE_RANGE || e.getErrorCode() == CKR_MECHANISM_INVALID
@@ -131,7 +146,11 @@ final class Pkcs11KeyImport implements KeyImport {
     }
   }
 
-  /** Return codes with which a token refuses the wrapped bytes themselves rather than the call. */
+  /**
+   * Return codes with which a token refuses the wrapped bytes themselves rather than the call. NSS's softoken answers
+   * material wrapped under another wrapping key with CKR_WRAPPED_KEY_INVALID or, now and then, CKR_ARGUMENTS_BAD
+   * (measured; likely a ciphertext above the modulus); SoftHSM2 with CKR_GENERAL_ERROR (as its GCM tag failures).
+   */
   private static boolean refusedMaterial(HsmException e) {
     if (e.kind() == HsmErrorKind.BAD_CIPHERTEXT) {
       return true;
@@ -139,6 +158,6 @@ final class Pkcs11KeyImport implements KeyImport {
     long c = e.ckr();
     return c == CKR_WRAPPED_KEY_INVALID || c == CKR_WRAPPED_KEY_LEN_RANGE || c == CKR_ENCRYPTED_DATA_INVALID
         || c == CKR_ENCRYPTED_DATA_LEN_RANGE || c == CKR_TEMPLATE_INCONSISTENT
-        || c == CKR_ATTRIBUTE_VALUE_INVALID || c == CKR_DATA_LEN_RANGE || c == CKR_DATA_INVALID;
+        || c == CKR_ATTRIBUTE_VALUE_INVALID || c == CKR_DATA_LEN_RANGE || c == CKR_DATA_INVALID || c == CKR_ARGUMENTS_BAD;
   }
 }
