@@ -45,6 +45,7 @@ class ImportIT {
     try {
       AwsCli cli = cli(gateway);
       scenario(gateway, cli, "RSAES_OAEP_SHA_1", "sha1", "RSA_2048");
+      hmacScenario(cli, "RSAES_OAEP_SHA_1", "sha1");
       // SoftHSM2 has no OAEP with SHA-256: refused before any wrapping key is made, naming the mechanism
       String key = createExternal(cli);
       String err = assertFails(cli, "UnsupportedOperationException", "get-parameters-for-import", "--key-id", key,
@@ -61,7 +62,9 @@ class ImportIT {
     GatewayProcess gateway = GatewayProcess.start("import-nss", dir -> Map.of(),
         dir -> List.of("--config", "hsm-config/nss.yaml"));
     try {
-      scenario(gateway, cli(gateway), "RSAES_OAEP_SHA_256", "sha256", "RSA_3072");
+      AwsCli cli = cli(gateway);
+      scenario(gateway, cli, "RSAES_OAEP_SHA_256", "sha256", "RSA_3072");
+      hmacScenario(cli, "RSAES_OAEP_SHA_256", "sha256");
     } finally {
       gateway.stop();
     }
@@ -149,6 +152,25 @@ class ImportIT {
     try (KmsClient kms = gateway.client()) {
       sdkDeletesAndReimports(kms, cli, keyId, algorithm, md, wrappingSpec, blob, plaintext);
     }
+  }
+
+  /** An imported HMAC_384 key's MAC (the CLI's GenerateMac) is openssl's HMAC with the material openssl made. */
+  private static void hmacScenario(AwsCli cli, String algorithm, String md) throws Exception {
+    Path work = cli.work();
+    io.kmsgw.testing.OpenSsl openssl = new io.kmsgw.testing.OpenSsl(work);
+    String keyId = cli.ok("create-key", "--origin", "EXTERNAL", "--key-spec", "HMAC_384", "--key-usage",
+        "GENERATE_VERIFY_MAC").getJsonObject("KeyMetadata").getString("KeyId");
+    openssl.ok("rand", "-out", "hmac.bin", "48");
+    wrapWithOpenssl(cli, keyId, algorithm, md, "RSA_2048", "hmac.bin");
+    cli.ok("import-key-material", "--key-id", keyId, "--encrypted-key-material", "fileb://wrapped.bin",
+        "--import-token", "fileb://token.bin", "--expiration-model", "KEY_MATERIAL_DOES_NOT_EXPIRE");
+    Files.write(work.resolve("message.bin"), "a message".getBytes(StandardCharsets.UTF_8));
+    byte[] mac = Base64.getDecoder().decode(cli.ok("generate-mac", "--key-id", keyId, "--mac-algorithm",
+        "HMAC_SHA_384", "--message", "fileb://message.bin").getString("Mac"));
+    String hexKey = java.util.HexFormat.of().formatHex(Files.readAllBytes(work.resolve("hmac.bin")));
+    openssl.ok("dgst", "-sha384", "-mac", "HMAC", "-macopt", "hexkey:" + hexKey, "-binary", "-out", "mac.bin",
+        "message.bin");
+    assertArrayEquals(Files.readAllBytes(work.resolve("mac.bin")), mac);
   }
 
   private static void sdkDeletesAndReimports(KmsClient kms, AwsCli cli, String keyId, String algorithm, String md,
