@@ -24,12 +24,14 @@ public interface KeyImport {
    * outside the bounds. Without one, it is a session object destroyed before this returns (to compare a re-import).
    *
    * @param oaepHash {@code SHA-1} or {@code SHA-256}
+   * @param rsaAes the RSA_AES_KEY_WRAP form: an RSA-OAEP-wrapped ephemeral AES key followed by the material under AES
+   *     key wrap with padding (RFC 5649), both unwrapped in the HSM
    * @param minLength the shortest material in bytes the spec takes (AWS's), {@code maxLength} the longest
    * @throws HsmException {@link HsmErrorKind#BAD_CIPHERTEXT} when the token refuses the wrapped bytes (tampered, or
    *     wrapped under another key)
    */
-  Unwrapped unwrapSecretKey(HsmKey wrappingKey, String oaepHash, byte[] wrapped, KeySpec spec, int minLength,
-      int maxLength, HsmKey target) throws HsmException;
+  Unwrapped unwrapSecretKey(HsmKey wrappingKey, String oaepHash, boolean rsaAes, byte[] wrapped, KeySpec spec,
+      int minLength, int maxLength, HsmKey target) throws HsmException;
 
   /**
    * What an unwrap gave.

@@ -122,6 +122,9 @@ public final class ImportService {
           requireImportable(key);
           KeyStoreConnection target = stores.of(key);
           target.require(Capability.RSA_KEY_GEN);
+          if (algorithm.startsWith("RSA_AES")) {
+            target.require(Capability.AES_KEY_WRAP_PAD);
+          }
           if (!target.mechanisms().oaepHashes().contains(hash)) {
             throw new KmsException(ErrorCode.UNSUPPORTED_OPERATION, "The HSM of this key store cannot unwrap with "
                 + algorithm + ": it does not offer CKM_RSA_PKCS_OAEP (0x9) with " + hash + " and MGF1-" + hash
@@ -155,9 +158,8 @@ public final class ImportService {
       case "RSAES_OAEP_SHA_256" -> "SHA-256";
       case "RSAES_PKCS1_V1_5" -> throw KmsException.validation("The RSAES_PKCS1_V1_5 wrapping algorithm is no longer "
           + "supported (AWS KMS stopped accepting it on October 10, 2023); use RSAES_OAEP_SHA_256 or RSAES_OAEP_SHA_1.");
-      case "RSA_AES_KEY_WRAP_SHA_1", "RSA_AES_KEY_WRAP_SHA_256" -> throw new KmsException(
-          ErrorCode.UNSUPPORTED_OPERATION, "WrappingAlgorithm " + algorithm + " is not supported by kmsgw yet; use "
-              + "RSAES_OAEP_SHA_1 or RSAES_OAEP_SHA_256 for symmetric key material.");
+      case "RSA_AES_KEY_WRAP_SHA_1" -> "SHA-1";
+      case "RSA_AES_KEY_WRAP_SHA_256" -> "SHA-256";
       default -> throw new KmsException(ErrorCode.UNSUPPORTED_OPERATION,
           "WrappingAlgorithm " + algorithm + " is not supported.");
     };
@@ -254,8 +256,8 @@ public final class ImportService {
     String hash = oaepHash(w.algorithm());
     int[] lengths = materialLengths(key.keySpec());
     return target.run(ErrorCode.DEPENDENCY_TIMEOUT, key.arn(),
-        s -> s.unwrapSecretKey(w.key(), hash, m.encryptedKeyMaterial(), key.keySpec(), lengths[0], lengths[1],
-            hasMaterial ? null : object))
+        s -> s.unwrapSecretKey(w.key(), hash, w.algorithm().startsWith("RSA_AES"), m.encryptedKeyMaterial(),
+            key.keySpec(), lengths[0], lengths[1], hasMaterial ? null : object))
         .thenCompose(u -> {
           if (u.checkValue() == null) {
             String wanted = lengths[0] == lengths[1] ? lengths[0] + " bytes" : lengths[0] + " to " + lengths[1]

@@ -179,10 +179,10 @@ class ImportServiceTest {
   }
 
   @Test
-  void pkcs1v15AndAesKeyWrap_areRefused() {
+  void pkcs1v15AndSm2AndGeneratedKeys_areRefused() {
     KeyRecord key = external();
     refused(ErrorCode.VALIDATION, () -> parameters(key, "RSAES_PKCS1_V1_5"));
-    refused(ErrorCode.UNSUPPORTED_OPERATION, () -> parameters(key, "RSA_AES_KEY_WRAP_SHA_1"));
+    refused(ErrorCode.UNSUPPORTED_OPERATION, () -> parameters(key, "SM2PKE"));
     refused(ErrorCode.UNSUPPORTED_OPERATION, () -> parameters(kms.newKey(), "RSAES_OAEP_SHA_1"));
   }
 
@@ -326,7 +326,7 @@ class ImportServiceTest {
         s -> s.findKeys(ImportService.WRAPPING_PREFIX + key.keyId()))).get(0).label(),
         await(kms.keyStore.run(ErrorCode.KMS_INTERNAL, null,
             s -> s.findKeys(ImportService.WRAPPING_PREFIX + key.keyId()))).get(0).id());
-    await(kms.keyStore.run(ErrorCode.KMS_INTERNAL, null, s -> s.unwrapSecretKey(wrappingKey, "SHA-1", wrapped,
+    await(kms.keyStore.run(ErrorCode.KMS_INTERNAL, null, s -> s.unwrapSecretKey(wrappingKey, "SHA-1", false, wrapped,
         KeySpec.SYMMETRIC_DEFAULT, 32, 32, object)));
     assertTrue(exists(object));
     assertEquals(KeyState.PENDING_IMPORT, await(kms.keys.lookup(key.keyId())).state());
@@ -409,5 +409,50 @@ class ImportServiceTest {
     }
     refused(ErrorCode.KMS_INVALID_STATE, () -> await(macs.generateMac(ROOT, hmac.keyId(), message,
         io.kmsgw.domain.Algorithms.Mac.HMAC_SHA_256, false)));
+  }
+
+  /**
+   * RSA_AES_KEY_WRAP as AWS describes it, made with the JDK: an ephemeral AES-256 key under RSA-OAEP, followed by the
+   * material under AES key wrap with padding (RFC 5649, the JDK's {@code AES/KWP/NoPadding}).
+   */
+  static byte[] wrapRsaAes(byte[] spki, byte[] material, String hash) throws Exception {
+    byte[] ephemeral = material(32);
+    Cipher kwp = Cipher.getInstance("AES/KWP/NoPadding");
+    kwp.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(ephemeral, "AES"));
+    byte[] second = kwp.doFinal(material);
+    byte[] first = wrap(spki, ephemeral, hash);
+    return ByteBuffer.allocate(first.length + second.length).put(first).put(second).array();
+  }
+
+  @Test
+  void rsaAesKeyWrap_twoStepsInTheHsm_forAesAndHmacMaterial() throws Exception {
+    String algorithm = kind == TokenKind.SOFTHSM2 ? "RSA_AES_KEY_WRAP_SHA_1" : "RSA_AES_KEY_WRAP_SHA_256";
+    String hash = kind == TokenKind.SOFTHSM2 ? "SHA-1" : "SHA-256";
+    KeyRecord key = external();
+    byte[] material = material(32);
+    ImportService.Parameters p = parameters(key, algorithm);
+    byte[] wrapped = wrapRsaAes(p.publicKey(), material, hash);
+    byte[] tampered = wrapped.clone();
+    tampered[tampered.length - 3] ^= 1; // in the AES key wrap part
+    refused(ErrorCode.INVALID_CIPHERTEXT, () -> await(imports.importKeyMaterial(ROOT, key.keyId(),
+        new ImportService.Material(p.importToken(), tampered, "KEY_MATERIAL_DOES_NOT_EXPIRE", null, null, null))));
+    refused(ErrorCode.INVALID_CIPHERTEXT, () -> await(imports.importKeyMaterial(ROOT, key.keyId(),
+        new ImportService.Material(p.importToken(), Arrays.copyOf(wrapped, 256), "KEY_MATERIAL_DOES_NOT_EXPIRE",
+            null, null, null))));
+    await(imports.importKeyMaterial(ROOT, key.keyId(), new ImportService.Material(p.importToken(), wrapped,
+        "KEY_MATERIAL_DOES_NOT_EXPIRE", null, null, null)));
+    assertArrayEquals(new byte[] {42}, decryptOffline(encrypt(key, new byte[] {42}), material));
+
+    KeyRecord hmac = await(kms.keys.createKey(ROOT, new KeyService.NewKey("hmac rsa-aes", KeySpec.HMAC_512,
+        KeyUsage.GENERATE_VERIFY_MAC, Origin.EXTERNAL, List.of(), null, false)));
+    byte[] secret = material(100);
+    ImportService.Parameters q = parameters(hmac, algorithm);
+    await(imports.importKeyMaterial(ROOT, hmac.keyId(), new ImportService.Material(q.importToken(),
+        wrapRsaAes(q.publicKey(), secret, hash), "KEY_MATERIAL_DOES_NOT_EXPIRE", null, null, null)));
+    javax.crypto.Mac jdk = javax.crypto.Mac.getInstance("HmacSHA512");
+    jdk.init(new SecretKeySpec(secret, "HmacSHA512"));
+    byte[] message = {1, 2, 3};
+    assertArrayEquals(jdk.doFinal(message), await(new MacService(kms.keys, kms.stores).generateMac(ROOT,
+        hmac.keyId(), message, io.kmsgw.domain.Algorithms.Mac.HMAC_SHA_512, false)).mac());
   }
 }

@@ -76,6 +76,44 @@ final class Pkcs11KeyImport implements KeyImport {
     return t;
   }
 
+  /**
+   * RSA_AES_KEY_WRAP without {@code CKM_RSA_AES_KEY_WRAP} (neither SoftHSM2 nor NSS has it), both steps in the HSM:
+   * the first modulus-length bytes are the RSA-OAEP wrapping of an ephemeral AES key, unwrapped as a session object
+   * that can only unwrap; the rest is the material under AES key wrap with padding (RFC 5649, with its default IV),
+   * unwrapped with it. The ephemeral key is destroyed after.
+   */
+  private long unwrapInTwoSteps(long rsaHandle, Mechanism oaep, byte[] wrapped, AttributeVector template)
+      throws PKCS11Exception {
+    java.math.BigInteger modulus = session.getAttrValues(rsaHandle, CKA_MODULUS).modulus();
+    int k = modulus == null ? 0 : (modulus.bitLength() + 7) / 8;
+    if (k == 0 || wrapped.length <= k) {
+      throw new PKCS11Exception(CKR_WRAPPED_KEY_LEN_RANGE);
+    }
+    long ephemeral = session.unwrapKey(oaep, rsaHandle, java.util.Arrays.copyOf(wrapped, k),
+        AttributeVector.newAESSecretKey().token(false).private_(true).sensitive(true).extractable(false)
+            .unwrap(true).wrap(false).encrypt(false).decrypt(false).sign(false).verify(false).derive(false));
+    byte[] second = java.util.Arrays.copyOfRange(wrapped, k, wrapped.length);
+    try {
+      // RFC 5649 is CKM_AES_KEY_WRAP_KWP (0x210B) in PKCS#11 3.0. NSS's softoken has it, and its 0x210A is the other
+      // reading of v2.40's CKM_AES_KEY_WRAP_PAD (PKCS#7 padding, then RFC 3394: measured, it refuses RFC 5649
+      // input); SoftHSM2 2.6.1 has no 0x210B and implements RFC 5649 as 0x210A
+      try {
+        return session.unwrapKey(new Mechanism(CKM_AES_KEY_WRAP_KWP), ephemeral, second, template);
+      } catch (PKCS11Exception e) {
+        if (e.getErrorCode() != CKR_MECHANISM_INVALID) {
+          throw e;
+        }
+        return session.unwrapKey(new Mechanism(CKM_AES_KEY_WRAP_PAD), ephemeral, second, template);
+      }
+    } finally {
+      try {
+        session.destroyObject(ephemeral);
+      } catch (PKCS11Exception e) {
+        // a session object: it goes with the session anyway
+      }
+    }
+  }
+
   /** The check value's mechanism and input: AES-ECB of a zero block, or the spec's HMAC of 16 zero bytes. */
   private static Mechanism checkMechanism(KeySpec spec) {
     if (spec.family() != KeySpec.Family.HMAC) {
@@ -86,7 +124,7 @@ final class Pkcs11KeyImport implements KeyImport {
   }
 
   @Override
-  public Unwrapped unwrapSecretKey(HsmKey wrappingKey, String oaepHash, byte[] wrapped, KeySpec spec,
+  public Unwrapped unwrapSecretKey(HsmKey wrappingKey, String oaepHash, boolean rsaAes, byte[] wrapped, KeySpec spec,
       int minLength, int maxLength, HsmKey target) throws HsmException {
     long[] params = switch (oaepHash) {
       case "SHA-1" -> new long[] {CKM_SHA_1, CKG_MGF1_SHA1};
@@ -97,7 +135,8 @@ final class Pkcs11KeyImport implements KeyImport {
     long handle;
     try {
       handle = calls.withPrivateKey(wrappingKey, Call.DECRYPT,
-          h -> session.unwrapKey(oaep, h, wrapped, unwrapTemplate(spec, target)));
+          h -> rsaAes ? unwrapInTwoSteps(h, oaep, wrapped, unwrapTemplate(spec, target))
+              : session.unwrapKey(oaep, h, wrapped, unwrapTemplate(spec, target)));
     } catch (HsmException e) {
       if (e.ckr() == CKR_KEY_SIZE_RANGE) {
         // NSS's softoken: the unwrapped bytes are no AES key size (measured with 20 bytes); nothing was made

@@ -372,8 +372,8 @@ final class Pkcs11Session implements HsmSession {
   }
 
   @Override
-  public Unwrapped unwrapSecretKey(HsmKey wrappingKey, String oaepHash, byte[] wrapped, KeySpec spec, int minLength,
-      int maxLength, HsmKey target) throws HsmException {
-    return keyImport.unwrapSecretKey(wrappingKey, oaepHash, wrapped, spec, minLength, maxLength, target);
+  public Unwrapped unwrapSecretKey(HsmKey wrappingKey, String oaepHash, boolean rsaAes, byte[] wrapped, KeySpec spec,
+      int minLength, int maxLength, HsmKey target) throws HsmException {
+    return keyImport.unwrapSecretKey(wrappingKey, oaepHash, rsaAes, wrapped, spec, minLength, maxLength, target);
   }
 }
