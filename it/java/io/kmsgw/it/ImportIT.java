@@ -46,6 +46,7 @@ class ImportIT {
       AwsCli cli = cli(gateway);
       scenario(gateway, cli, "RSAES_OAEP_SHA_1", "sha1", "RSA_2048");
       hmacScenario(cli, "RSAES_OAEP_SHA_1", "sha1");
+      rsaAesScenario(cli, "RSA_AES_KEY_WRAP_SHA_1", "sha1");
       // SoftHSM2 has no OAEP with SHA-256: refused before any wrapping key is made, naming the mechanism
       String key = createExternal(cli);
       String err = assertFails(cli, "UnsupportedOperationException", "get-parameters-for-import", "--key-id", key,
@@ -65,6 +66,7 @@ class ImportIT {
       AwsCli cli = cli(gateway);
       scenario(gateway, cli, "RSAES_OAEP_SHA_256", "sha256", "RSA_3072");
       hmacScenario(cli, "RSAES_OAEP_SHA_256", "sha256");
+      rsaAesScenario(cli, "RSA_AES_KEY_WRAP_SHA_256", "sha256");
     } finally {
       gateway.stop();
     }
@@ -171,6 +173,32 @@ class ImportIT {
     openssl.ok("dgst", "-sha384", "-mac", "HMAC", "-macopt", "hexkey:" + hexKey, "-binary", "-out", "mac.bin",
         "message.bin");
     assertArrayEquals(Files.readAllBytes(work.resolve("mac.bin")), mac);
+  }
+
+  /**
+   * RSA_AES_KEY_WRAP as AWS's instructions make it with openssl: an ephemeral AES-256 key under RSA-OAEP, then the
+   * material under {@code id-aes256-wrap-pad} (RFC 5649), concatenated.
+   */
+  private static void rsaAesScenario(AwsCli cli, String algorithm, String md) throws Exception {
+    Path work = cli.work();
+    io.kmsgw.testing.OpenSsl openssl = new io.kmsgw.testing.OpenSsl(work);
+    String keyId = createExternal(cli);
+    openssl.ok("rand", "-out", "material.bin", "32");
+    openssl.ok("rand", "-out", "ephemeral.bin", "32");
+    wrapWithOpenssl(cli, keyId, algorithm, md, "RSA_4096", "ephemeral.bin");
+    String hexKey = java.util.HexFormat.of().formatHex(Files.readAllBytes(work.resolve("ephemeral.bin")));
+    openssl.ok("enc", "-id-aes256-wrap-pad", "-K", hexKey, "-iv", "A65959A6", "-in", "material.bin", "-out",
+        "kwp.bin");
+    byte[] rsaPart = Files.readAllBytes(work.resolve("wrapped.bin"));
+    byte[] kwpPart = Files.readAllBytes(work.resolve("kwp.bin"));
+    Files.write(work.resolve("rsa-aes.bin"), ByteBuffer.allocate(rsaPart.length + kwpPart.length).put(rsaPart)
+        .put(kwpPart).array());
+    cli.ok("import-key-material", "--key-id", keyId, "--encrypted-key-material", "fileb://rsa-aes.bin",
+        "--import-token", "fileb://token.bin", "--expiration-model", "KEY_MATERIAL_DOES_NOT_EXPIRE");
+    Files.write(work.resolve("plain.bin"), new byte[] {5, 6, 7});
+    byte[] blob = Base64.getDecoder().decode(cli.ok("encrypt", "--key-id", keyId, "--plaintext",
+        "fileb://plain.bin").getString("CiphertextBlob"));
+    assertArrayEquals(new byte[] {5, 6, 7}, decryptOffline(blob, Files.readAllBytes(work.resolve("material.bin"))));
   }
 
   private static void sdkDeletesAndReimports(KmsClient kms, AwsCli cli, String keyId, String algorithm, String md,

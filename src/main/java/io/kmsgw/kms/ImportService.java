@@ -41,7 +41,7 @@ import java.util.logging.Logger;
  * the expiry of imported material (docs/import.md).
  *
  * <p>The material is unwrapped inside the HSM only ({@code C_UnwrapKey} with RSA-OAEP under a wrapping key pair made
- * there). A token that lacks the OAEP hash refuses the algorithm; the gateway never unwraps in its own memory.
+ * there, and for RSA_AES_KEY_WRAP a second unwrap with RFC 5649 under the ephemeral AES key the first one gave). A token that lacks the OAEP hash refuses the algorithm; the gateway never unwraps in its own memory.
  *
  * <p>Wrapping keys are token objects {@code kmsgw-wrap:<key id>:<n>} known to this process only: each lives until its
  * import succeeds, it expires (24 hours), a newer one pushes it out ({@value #MAX_PER_KEY} per KMS key,
