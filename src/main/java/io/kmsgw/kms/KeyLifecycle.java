@@ -184,6 +184,11 @@ public final class KeyLifecycle {
       throw new KmsException(ErrorCode.UNSUPPORTED_OPERATION, "You cannot " + what + " " + k.arn() + ": its KeySpec is "
           + k.keySpec() + ", and only symmetric encryption keys are rotated.");
     }
+    if (k.origin() == io.kmsgw.domain.Origin.EXTERNAL) {
+      // AWS: an imported key does not rotate automatically; HSM-generated material must never replace imported
+      throw new KmsException(ErrorCode.UNSUPPORTED_OPERATION, "You cannot " + what + " " + k.arn() + ": its key "
+          + "material is imported (Origin EXTERNAL), and kmsgw does not rotate imported keys.");
+    }
   }
 
   /** RotateKeyOnDemand: a new version now, whether or not automatic rotation is enabled. */

@@ -151,6 +151,9 @@ class ImportServiceTest {
       byte[] material = material(32);
       KeyRecord imported = importInto(key, material, algorithm, "KEY_MATERIAL_DOES_NOT_EXPIRE", null);
       assertEquals(KeyState.ENABLED, imported.state(), algorithm);
+      // HSM-generated material never replaces imported material: no rotation of imported keys
+      refused(ErrorCode.UNSUPPORTED_OPERATION, () -> await(kms.lifecycle.enableRotation(ROOT, key.keyId(), null)));
+      refused(ErrorCode.UNSUPPORTED_OPERATION, () -> await(kms.lifecycle.rotateOnDemand(ROOT, key.keyId())));
       byte[] plaintext = ("imported with " + algorithm).getBytes(StandardCharsets.UTF_8);
       byte[] blob = encrypt(key, plaintext);
       assertArrayEquals(plaintext, decryptOffline(blob, material), algorithm);
