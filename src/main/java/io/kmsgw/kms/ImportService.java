@@ -58,8 +58,6 @@ public final class ImportService {
   static final Duration PARAMETERS_LIFETIME = Duration.ofHours(24);
   static final int MAX_PER_KEY = 3;
   static final int MAX_WRAPPING_KEYS = 100;
-  /** AWS: ValidTo at most 365 days after the request. */
-  static final Duration MAX_VALID_TO = Duration.ofDays(365);
   private static final SecureRandom RANDOM = new SecureRandom();
 
   private record Wrapping(UUID keyId, HsmKey key, String algorithm, Instant validTo) {}
@@ -115,7 +113,7 @@ public final class ImportService {
       default -> throw new KmsException(ErrorCode.UNSUPPORTED_OPERATION,
           "WrappingKeySpec " + wrappingKeySpec + " is not supported; use RSA_2048, RSA_3072 or RSA_4096.");
     };
-    String hash = oaepHash(algorithm);
+    String hash = ImportRules.oaepHash(algorithm);
     return keys.lookup(caller, "GetParametersForImport", keyId, null, b -> b
         .put("kms:WrappingAlgorithm", algorithm).put("kms:WrappingKeySpec", wrappingKeySpec))
         .thenCompose(key -> {
@@ -151,20 +149,6 @@ public final class ImportService {
         });
   }
 
-  /** {@code SHA-1} or {@code SHA-256} for the OAEP algorithms; the others are refused as AWS does. */
-  private static String oaepHash(String algorithm) {
-    return switch (algorithm) {
-      case "RSAES_OAEP_SHA_1" -> "SHA-1";
-      case "RSAES_OAEP_SHA_256" -> "SHA-256";
-      case "RSAES_PKCS1_V1_5" -> throw KmsException.validation("The RSAES_PKCS1_V1_5 wrapping algorithm is no longer "
-          + "supported (AWS KMS stopped accepting it on October 10, 2023); use RSAES_OAEP_SHA_256 or RSAES_OAEP_SHA_1.");
-      case "RSA_AES_KEY_WRAP_SHA_1" -> "SHA-1";
-      case "RSA_AES_KEY_WRAP_SHA_256" -> "SHA-256";
-      default -> throw new KmsException(ErrorCode.UNSUPPORTED_OPERATION,
-          "WrappingAlgorithm " + algorithm + " is not supported.");
-    };
-  }
-
   /** Only EXTERNAL keys take imported material; none pending deletion. */
   private void requireImportable(KeyRecord key) {
     if (key.origin() != Origin.EXTERNAL) {
@@ -181,7 +165,7 @@ public final class ImportService {
     ExpirationModel model = m.expirationModel() == null ? ExpirationModel.KEY_MATERIAL_EXPIRES
         : ExpirationModel.valueOf(m.expirationModel());
     Instant now = clock.instant();
-    checkExpiry(model, m.validTo(), now);
+    ImportRules.checkExpiry(model, m.validTo(), now);
     return keys.lookup(caller, "ImportKeyMaterial", keyId, null, b -> {
       b.put("kms:ExpirationModel", model.name());
       if (m.validTo() != null) {
@@ -197,7 +181,7 @@ public final class ImportService {
         throw KmsException.validation("ImportType and KeyMaterialId are only for symmetric encryption keys.");
       }
       ImportedMaterial previous = materials.get(keyId);
-      checkImportType(key, m, previous);
+      ImportRules.checkImportType(key, m, previous);
       if (!importing.add(keyId)) {
         throw new KmsException(ErrorCode.KMS_INVALID_STATE, "Another ImportKeyMaterial request for " + key.arn()
             + " is in progress.");
@@ -206,37 +190,6 @@ public final class ImportService {
           .thenCompose(t -> unwrapAndRecord(key, t, m, model, previous))
           .whenComplete((ok, failure) -> importing.remove(keyId));
     });
-  }
-
-  private static void checkExpiry(ExpirationModel model, Instant validTo, Instant now) {
-    if (model == ExpirationModel.KEY_MATERIAL_DOES_NOT_EXPIRE && validTo != null) {
-      throw KmsException.validation("ValidTo is not valid when ExpirationModel is KEY_MATERIAL_DOES_NOT_EXPIRE.");
-    }
-    if (model == ExpirationModel.KEY_MATERIAL_EXPIRES) {
-      if (validTo == null) {
-        throw KmsException.validation("ValidTo is required when ExpirationModel is KEY_MATERIAL_EXPIRES (the "
-            + "default); give a ValidTo, or ExpirationModel KEY_MATERIAL_DOES_NOT_EXPIRE.");
-      }
-      if (!validTo.isAfter(now) || validTo.isAfter(now.plus(MAX_VALID_TO))) {
-        throw KmsException.validation("ValidTo must be in the future and at most 365 days from now.");
-      }
-    }
-  }
-
-  private static void checkImportType(KeyRecord key, Material m, ImportedMaterial previous) {
-    if ("NEW_KEY_MATERIAL".equals(m.importType()) && previous != null) {
-      throw new KmsException(ErrorCode.UNSUPPORTED_OPERATION, "Importing new key material into " + key.arn()
-          + " (on-demand rotation of an imported key) is not supported by kmsgw yet; re-import the same material.");
-    }
-    if ("EXISTING_KEY_MATERIAL".equals(m.importType()) && previous == null) {
-      throw KmsException.validation("ImportType EXISTING_KEY_MATERIAL: no key material was ever imported into "
-          + key.arn() + ".");
-    }
-    if (m.keyMaterialId() != null
-        && !m.keyMaterialId().equals(HsmLabels.keyMaterialId(key.keyId(), key.currentVersion()))) {
-      throw KmsException.validation("KeyMaterialId " + m.keyMaterialId() + " is not key material of " + key.arn()
-          + ".");
-    }
   }
 
   private CompletableFuture<KeyRecord> unwrapAndRecord(KeyRecord key, ImportTokens.Token t, Material m,
@@ -253,8 +206,8 @@ public final class ImportService {
     boolean hasMaterial = key.state() != KeyState.PENDING_IMPORT;
     KeyVersion version = key.current();
     HsmKey object = new HsmKey(version.hsmLabel(), version.hsmId());
-    String hash = oaepHash(w.algorithm());
-    int[] lengths = materialLengths(key.keySpec());
+    String hash = ImportRules.oaepHash(w.algorithm());
+    int[] lengths = ImportRules.materialLengths(key.keySpec());
     return target.run(ErrorCode.DEPENDENCY_TIMEOUT, key.arn(),
         s -> s.unwrapSecretKey(w.key(), hash, w.algorithm().startsWith("RSA_AES"), m.encryptedKeyMaterial(),
             key.keySpec(), lengths[0], lengths[1], hasMaterial ? null : object))
@@ -299,17 +252,6 @@ public final class ImportService {
             return destroy(target, List.of(w.key())).thenApply(x -> done);
           });
         });
-  }
-
-  /** The material lengths in bytes AWS takes for a spec: 32 for SYMMETRIC_DEFAULT, a range for HMAC keys. */
-  static int[] materialLengths(KeySpec spec) {
-    return switch (spec) {
-      case HMAC_224 -> new int[] {28, 64};
-      case HMAC_256 -> new int[] {32, 64};
-      case HMAC_384 -> new int[] {48, 128};
-      case HMAC_512 -> new int[] {64, 128};
-      default -> new int[] {32, 32};
-    };
   }
 
   public CompletableFuture<KeyRecord> deleteImportedKeyMaterial(Caller caller, UUID keyId, String keyMaterialId) {
@@ -368,7 +310,14 @@ public final class ImportService {
     materials.forEach((keyId, m) -> {
       if (m.present() && m.validTo() != null && !m.validTo().isAfter(now)) {
         expiring.add(keys.lookup(keyId).thenCompose(key -> removeMaterial(key, "expiry (ValidTo " + m.validTo()
-            + ")")));
+            + ")")).exceptionally(e -> {
+              if (Completions.unwrap(e) instanceof KmsException k && k.code() == ErrorCode.NOT_FOUND) {
+                materials.remove(keyId); // the key was deleted (ScheduleKeyDeletion), its row with it
+              } else {
+                LOG.warning(() -> "expiring the key material of " + keyId + " failed: " + e.getMessage());
+              }
+              return null;
+            }));
       }
     });
     return CompletableFuture.allOf(expiring.toArray(CompletableFuture[]::new)).thenApply(x -> expiring.size());

@@ -381,7 +381,7 @@ class ImportServiceTest {
         KeySpec.HMAC_384, io.kmsgw.domain.Algorithms.Mac.HMAC_SHA_384,
         KeySpec.HMAC_512, io.kmsgw.domain.Algorithms.Mac.HMAC_SHA_512);
     for (var e : algorithms.entrySet()) {
-      int[] lengths = ImportService.materialLengths(e.getKey());
+      int[] lengths = ImportRules.materialLengths(e.getKey());
       for (int length : new int[] {lengths[0], lengths[1]}) {
         KeyRecord key = await(kms.keys.createKey(ROOT, new KeyService.NewKey("hmac import", e.getKey(),
             KeyUsage.GENERATE_VERIFY_MAC, Origin.EXTERNAL, List.of(), null, false)));
