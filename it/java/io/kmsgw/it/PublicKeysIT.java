@@ -86,6 +86,7 @@ class PublicKeysIT {
     }
     JsonObject described = cli.ok("describe-key", "--key-id", keyId).getJsonObject("KeyMetadata");
     assertEquals(List.of("ECDSA_SHA_384"), described.getJsonArray("SigningAlgorithms").getList());
+    assertFalse(described.containsKey("CurrentKeyMaterialId"), "symmetric encryption keys only: " + described);
   }
 
   @Test

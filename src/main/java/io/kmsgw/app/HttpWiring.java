@@ -16,15 +16,18 @@ import io.kmsgw.api.kms.ops.AliasOperations;
 import io.kmsgw.api.kms.ops.CreateKeyHandler;
 import io.kmsgw.api.kms.ops.CustomKeyStoreOperations;
 import io.kmsgw.api.kms.ops.DecryptHandler;
+import io.kmsgw.api.kms.ops.DeriveSharedSecretHandler;
 import io.kmsgw.api.kms.ops.DescribeKeyHandler;
 import io.kmsgw.api.kms.ops.EncryptHandler;
 import io.kmsgw.api.kms.ops.GenerateDataKeyHandler;
+import io.kmsgw.api.kms.ops.GenerateDataKeyPairHandler;
 import io.kmsgw.api.kms.ops.GenerateRandomHandler;
 import io.kmsgw.api.kms.ops.GetPublicKeyHandler;
 import io.kmsgw.api.kms.ops.GrantOperations;
 import io.kmsgw.api.kms.ops.KeyMetadataView;
 import io.kmsgw.api.kms.ops.LifecycleOperations;
 import io.kmsgw.api.kms.ops.ListKeysHandler;
+import io.kmsgw.api.kms.ops.MacOperations;
 import io.kmsgw.api.kms.ops.ReEncryptHandler;
 import io.kmsgw.audit.AuditLog;
 import io.kmsgw.audit.AuditLookup;
@@ -32,16 +35,19 @@ import io.kmsgw.auth.SigV4Verifier;
 import io.kmsgw.config.GatewayConfig;
 import io.kmsgw.iam.Identities;
 import io.kmsgw.keystore.KeyStores;
+import io.kmsgw.kms.AgreementService;
 import io.kmsgw.kms.AliasService;
 import io.kmsgw.kms.Authorizer;
 import io.kmsgw.kms.CryptoService;
 import io.kmsgw.kms.PublicKeys;
 import io.kmsgw.kms.CustomKeyStoreService;
+import io.kmsgw.kms.DataKeyPairService;
 import io.kmsgw.kms.GrantService;
 import io.kmsgw.kms.KeyCache;
 import io.kmsgw.kms.KeyLifecycle;
 import io.kmsgw.kms.KeyService;
 import io.kmsgw.kms.KmsSettings;
+import io.kmsgw.kms.MacService;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -69,7 +75,7 @@ final class HttpWiring {
   /** The KMS API with one handler per implemented operation. */
   static KmsApi kmsApi(KmsSettings settings, KeyService keys, CryptoService crypto, KeyLifecycle lifecycle,
       AliasService aliases, CustomKeyStoreService customStores, KeyStores stores, Authorizer authz,
-      GrantService grants, PublicKeys publicKeys) {
+      GrantService grants, PublicKeys publicKeys, DataKeyPairService dataKeyPairs) {
     KeyIdResolver resolver = new KeyIdResolver(settings, aliases);
     KeyMetadataView view = new KeyMetadataView(keys, storeId -> customStores.clusterOf(storeId));
     List<OperationHandler> handlers = new ArrayList<>(List.of(
@@ -83,10 +89,14 @@ final class HttpWiring {
         new GenerateDataKeyHandler(crypto, resolver, false),
         new GenerateRandomHandler(crypto),
         new GetPublicKeyHandler(publicKeys, resolver)));
+    handlers.add(new GenerateDataKeyPairHandler(dataKeyPairs, resolver, true));
+    handlers.add(new GenerateDataKeyPairHandler(dataKeyPairs, resolver, false));
     handlers.addAll(new LifecycleOperations(lifecycle, keys, resolver).handlers());
     handlers.addAll(new AliasOperations(aliases, resolver, settings).handlers());
     handlers.addAll(new GrantOperations(grants, resolver).handlers());
     handlers.addAll(new CustomKeyStoreOperations(customStores, stores, authz).handlers());
+    handlers.addAll(new MacOperations(new MacService(keys, stores), resolver).handlers());
+    handlers.add(new DeriveSharedSecretHandler(new AgreementService(keys, stores), resolver));
     return new KmsApi(ServiceModel.kms(), handlers);
   }
 
@@ -95,7 +105,7 @@ final class HttpWiring {
     static Apis of(GatewayConfig config, Clocks clocks, Identities identities, Services s, KeyStores stores,
         AuditLog audit) {
       KmsApi api = kmsApi(s.settings, s.keys, s.crypto, s.lifecycle, s.aliases, s.customStores, stores, s.authz,
-          s.grants, s.publicKeys);
+          s.grants, s.publicKeys, s.dataKeyPairs);
       SigV4Verifier verifier = new SigV4Verifier("kms", List.of(config.region()), identities, clocks.clock(),
           clocks.lifecycle());
       // the AWS CLI and SDKs sign IAM and STS requests for us-east-1 (IAM's global region) or the configured region

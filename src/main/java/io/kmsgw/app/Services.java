@@ -13,6 +13,7 @@ import io.kmsgw.kms.Authorizer;
 import io.kmsgw.kms.CryptoService;
 import io.kmsgw.kms.PublicKeys;
 import io.kmsgw.kms.CustomKeyStoreService;
+import io.kmsgw.kms.DataKeyPairService;
 import io.kmsgw.kms.GrantService;
 import io.kmsgw.kms.KeyCache;
 import io.kmsgw.kms.KeyLifecycle;
@@ -41,6 +42,7 @@ final class Services {
   final KeyService keys;
   final CryptoService crypto;
   final PublicKeys publicKeys;
+  final DataKeyPairService dataKeyPairs;
   final AliasService aliases;
   final KeyLifecycle lifecycle;
   final GrantService grants;
@@ -70,6 +72,7 @@ final class Services {
         authz);
     crypto = new CryptoService(keys, stores);
     publicKeys = new PublicKeys(keys, stores);
+    dataKeyPairs = new DataKeyPairService(crypto, workers.compute());
     aliases = new AliasService(settings, store, keys::lookup, stores, workers.lifecycle(), workers.store(),
         clocks.lifecycle(), authz);
     aliases.load();

@@ -17,9 +17,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  *     never for a session
  * @param scheduler connecting the default key store, health checks and the periodic tasks
  * @param lifecycle the key lifecycle's writes (rotations, deletions, aliases, grants, custom key stores), in order
+ * @param compute CPU-bound request work that needs no HSM session (generating data key pairs): one thread per core
  */
 record Workers(ExecutorService store, ThreadPoolExecutor hsm, ScheduledExecutorService scheduler,
-    ExecutorService lifecycle) {
+    ExecutorService lifecycle, ThreadPoolExecutor compute) {
+  /** Requests that may wait for a compute thread; more are refused with ThrottlingException. */
+  static final int COMPUTE_QUEUE = 1024;
+
   /** Threads (and connections) of the metadata store. */
   static final int STORE_THREADS = 4;
 
@@ -33,13 +37,17 @@ record Workers(ExecutorService store, ThreadPoolExecutor hsm, ScheduledExecutorS
         new ArrayBlockingQueue<>(16_384), named("kmsgw-hsm"));
     ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(named("kmsgw-keystore"));
     ExecutorService lifecycle = Executors.newSingleThreadExecutor(named("kmsgw-lifecycle"));
-    return new Workers(store, hsm, scheduler, lifecycle);
+    int cores = Runtime.getRuntime().availableProcessors();
+    ThreadPoolExecutor compute = new ThreadPoolExecutor(cores, cores, 60, TimeUnit.SECONDS,
+        new ArrayBlockingQueue<>(COMPUTE_QUEUE), named("kmsgw-compute"));
+    return new Workers(store, hsm, scheduler, lifecycle, compute);
   }
 
   /** Stops every pool at once (a start that failed). */
   void shutdownNow() {
     scheduler.shutdownNow();
     lifecycle.shutdownNow();
+    compute.shutdownNow();
     hsm.shutdownNow();
     store.shutdownNow();
   }
@@ -48,10 +56,12 @@ record Workers(ExecutorService store, ThreadPoolExecutor hsm, ScheduledExecutorS
   void shutdown() {
     scheduler.shutdownNow();
     lifecycle.shutdown();
+    compute.shutdown();
     hsm.shutdown();
     store.shutdown();
     try {
       lifecycle.awaitTermination(10, TimeUnit.SECONDS);
+      compute.awaitTermination(10, TimeUnit.SECONDS);
       hsm.awaitTermination(10, TimeUnit.SECONDS);
       store.awaitTermination(10, TimeUnit.SECONDS);
     } catch (InterruptedException e) {

@@ -55,6 +55,7 @@ public enum ErrorCode {
   INVALID_MARKER("InvalidMarkerException", 400),
   KMS_INTERNAL("KMSInternalException", 500),
   KMS_INVALID_STATE("KMSInvalidStateException", 400),
+  KMS_INVALID_MAC("KMSInvalidMacException", 400),
   KEY_UNAVAILABLE("KeyUnavailableException", 500),
   LIMIT_EXCEEDED("LimitExceededException", 400),
   MALFORMED_POLICY_DOCUMENT("MalformedPolicyDocumentException", 400),

@@ -81,7 +81,7 @@ public final class CryptoService {
 
   /** HSM work that seals something under a key's current version. */
   @FunctionalInterface
-  private interface SealWork<T> {
+  interface SealWork<T> {
     T run(HsmSession s, KeyRecord key, KeyVersion version, byte[] encodedContext) throws HsmException;
   }
 
@@ -89,13 +89,34 @@ public final class CryptoService {
   private <T> CompletableFuture<T> sealUnder(Caller caller, UUID keyId, Map<String, String> context,
       String algorithm, boolean dryRun, String operation, SealWork<T> work) {
     byte[] encodedContext = EncryptionContextCodec.encode(context);
-    return keys.lookup(caller, operation, keyId, context, algorithmKey(algorithm)).thenCompose(key -> {
-      checkEncryptable(key, algorithm, operation);
-      dryRunStop(dryRun);
-      KeyVersion version = key.current();
-      return stores.of(key).run(ErrorCode.KMS_INVALID_STATE, key.arn(),
-          s -> work.run(s, key, version, encodedContext));
-    });
+    return sealingKey(caller, operation, keyId, context, algorithm, null, dryRun)
+        .thenCompose(key -> onCurrentVersion(key, encodedContext, work));
+  }
+
+  /**
+   * The key to seal under, once every check passed: the caller's permission (with kms:EncryptionAlgorithm and the
+   * operation's own condition keys), the key state, a symmetric encryption key, the algorithm, DryRun. Nothing has
+   * reached the HSM yet. The caller encodes the encryption context first ({@link EncryptionContextCodec#encode}
+   * checks its form). Also for operations that seal after more than one HSM call ({@link DataKeyPairService}).
+   *
+   * @param conditions operation-specific condition keys, or null
+   */
+  CompletableFuture<KeyRecord> sealingKey(Caller caller, String operation, UUID keyId, Map<String, String> context,
+      String algorithm, java.util.function.Consumer<io.kmsgw.policy.RequestContext.Builder> conditions,
+      boolean dryRun) {
+    var requestKeys = conditions == null ? algorithmKey(algorithm) : algorithmKey(algorithm).andThen(conditions);
+    return keys.lookup(caller, operation, keyId, context, requestKeys)
+        .thenApply(key -> {
+          checkEncryptable(key, algorithm, operation);
+          dryRunStop(dryRun);
+          return key;
+        });
+  }
+
+  /** HSM work on the key's current version, in its key store (the checks of {@link #sealingKey} already done). */
+  <T> CompletableFuture<T> onCurrentVersion(KeyRecord key, byte[] encodedContext, SealWork<T> work) {
+    KeyVersion version = key.current();
+    return stores.of(key).run(ErrorCode.KMS_INVALID_STATE, key.arn(), s -> work.run(s, key, version, encodedContext));
   }
 
   /**
@@ -233,7 +254,7 @@ public final class CryptoService {
    * Seals under a CMK version: a version-1 blob with the gateway's random IV, or on a token that generates its IVs
    * ({@code gcm_iv_from_hsm}) a version-2 blob (version 3 with a zero block in front of a plaintext under 16 bytes).
    */
-  private static byte[] seal(HsmSession s, KeyRecord key, KeyVersion version, byte[] plaintext,
+  static byte[] seal(HsmSession s, KeyRecord key, KeyVersion version, byte[] plaintext,
       byte[] encodedContext) throws HsmException {
     if (s.gcmIvFromHsm()) {
       return sealWithHsmIv(s, key, version, plaintext, encodedContext);
@@ -283,7 +304,8 @@ public final class CryptoService {
     return b -> b.put("kms:EncryptionAlgorithm", value);
   }
 
-  private static void dryRunStop(boolean dryRun) {
+  /** DryRun: every check passed, so the answer is DryRunOperationException and the HSM is not touched. */
+  static void dryRunStop(boolean dryRun) {
     if (dryRun) {
       throw new KmsException(ErrorCode.DRY_RUN_OPERATION,
           "The request would have succeeded, but the DryRun parameter was set.");

@@ -33,6 +33,12 @@ public final class ConditionKeys {
       key("kms:KeyUsage", Type.STRING, false),
       key("kms:KeyOrigin", Type.STRING, false),
       key("kms:EncryptionAlgorithm", Type.STRING, false),
+      // the asymmetric and HMAC operations' algorithm keys (issue #17)
+      key("kms:SigningAlgorithm", Type.STRING, false),
+      key("kms:MessageType", Type.STRING, false),
+      key("kms:MacAlgorithm", Type.STRING, false),
+      key("kms:KeyAgreementAlgorithm", Type.STRING, false),
+      key("kms:DataKeyPairSpec", Type.STRING, false),
       key("kms:RequestAlias", Type.STRING, false),
       key("kms:ResourceAliases", Type.STRING, true),
       key("kms:BypassPolicyLockoutSafetyCheck", Type.BOOL, false),

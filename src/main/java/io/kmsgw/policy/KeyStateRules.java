@@ -130,4 +130,15 @@ public final class KeyStateRules {
           + ": its KeyUsage is " + key.keyUsage() + " and its KeySpec is " + key.keySpec() + ".");
     }
   }
+
+  /**
+   * Checks that a key's usage is the one an operation needs (GenerateMac and VerifyMac need GENERATE_VERIFY_MAC,
+   * DeriveSharedSecret KEY_AGREEMENT): InvalidKeyUsageException otherwise, as AWS answers.
+   */
+  public static void requireUsage(KeyRecord key, KeyUsage usage, String operation) {
+    if (key.keyUsage() != usage) {
+      throw new KmsException(ErrorCode.INVALID_KEY_USAGE, "You cannot use " + operation + " with " + key.arn()
+          + ": its KeyUsage is " + key.keyUsage() + "; " + operation + " needs a key with KeyUsage " + usage + ".");
+    }
+  }
 }

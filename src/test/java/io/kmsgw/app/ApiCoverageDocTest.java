@@ -25,7 +25,7 @@ class ApiCoverageDocTest {
       }
     }
     assertEquals(new TreeSet<>(ServiceModel.kms().operations().keySet()), documented.keySet());
-    KmsApi api = HttpWiring.kmsApi(KmsFixture.SETTINGS, null, null, null, null, null, null, null, null, null);
+    KmsApi api = HttpWiring.kmsApi(KmsFixture.SETTINGS, null, null, null, null, null, null, null, null, null, null);
     Set<String> implemented = new TreeSet<>();
     documented.forEach((op, status) -> {
       if (status.equals("implemented")) {

@@ -6,6 +6,7 @@ import static io.kmsgw.testing.KmsFixture.await;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kmsgw.domain.CustomKeyStore;
 import io.kmsgw.domain.KeyRecord;
@@ -101,6 +102,21 @@ class HsmIvCustomKeyStoreTest {
     assertEquals(2, blob[0], "the custom key store's HSM chose the IV too");
     assertArrayEquals(plaintext, await(kms.crypto.decrypt(ROOT, blob, null, Map.of(), null, false, false))
         .plaintext());
+
+    // a data key pair under the custom store's CMK (AWS allows only the default store): sealed the same way
+    DataKeyPairService.Result pair = await(new DataKeyPairService(kms.crypto, Runnable::run).generate(ROOT,
+        DataKeyPairService.WITHOUT_PLAINTEXT, key.keyId(), "ECC_NIST_P256", Map.of("pair", "cks"), false));
+    assertEquals(2, pair.privateKeyCiphertextBlob()[0], "the private key sealed with the store's HSM IV");
+    byte[] pkcs8 = await(kms.crypto.decrypt(ROOT, pair.privateKeyCiphertextBlob(), null, Map.of("pair", "cks"), null,
+        false, false)).plaintext();
+    java.security.KeyFactory ec = java.security.KeyFactory.getInstance("EC");
+    java.security.Signature signer = java.security.Signature.getInstance("SHA256withECDSA");
+    signer.initSign(ec.generatePrivate(new java.security.spec.PKCS8EncodedKeySpec(pkcs8)));
+    signer.update(plaintext);
+    byte[] signature = signer.sign();
+    signer.initVerify(ec.generatePublic(new java.security.spec.X509EncodedKeySpec(pair.publicKey())));
+    signer.update(plaintext);
+    assertTrue(signer.verify(signature), "the sealed private key is the public key's");
     await(service.disconnect(ROOT, store.id()));
   }
 }

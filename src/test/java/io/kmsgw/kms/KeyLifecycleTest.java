@@ -188,6 +188,26 @@ class KeyLifecycleTest {
   }
 
   @Test
+  void deletionOfAKeyPairOrAnHmacKey_destroysEveryObjectOfIt_asTheTokenTellsAnOutsideProgram() throws Exception {
+    List<KeyRecord> doomed = new ArrayList<>();
+    for (KeySpec spec : List.of(KeySpec.RSA_2048, KeySpec.ECC_NIST_P256, KeySpec.HMAC_256)) {
+      KeyUsage usage = spec == KeySpec.HMAC_256 ? KeyUsage.GENERATE_VERIFY_MAC : KeyUsage.SIGN_VERIFY;
+      KeyRecord k = await(kms.keys.createKey(ROOT, new io.kmsgw.kms.KeyService.NewKey("doomed", spec, usage,
+          Origin.AWS_KMS, List.of(), null, false)));
+      assertEquals(spec.asymmetric() ? 2 : 1,
+          io.kmsgw.testing.CustodyCheck.objects(kms.token, k.current().hsmLabel()).size(), spec.toString());
+      doomed.add(await(kms.lifecycle.scheduleDeletion(ROOT, k.keyId(), 7)));
+    }
+    kms.clock.advance(Duration.ofDays(8));
+    await(kms.lifecycle.runDueTasks());
+    for (KeyRecord k : doomed) {
+      assertTrue(io.kmsgw.testing.CustodyCheck.objects(kms.token, k.current().hsmLabel()).isEmpty(),
+          k.keySpec() + ": both halves of a pair, or the secret key, are gone");
+      assertTrue(kms.store.findKey(k.keyId()).isEmpty());
+    }
+  }
+
+  @Test
   void deletionInterruptedAfterTheHsmObjectsWent_isFinishedAtTheNextRun() throws HsmException {
     KeyRecord k = kms.newKey();
     KeyRecord pending = await(kms.lifecycle.scheduleDeletion(ROOT, k.keyId(), 7));

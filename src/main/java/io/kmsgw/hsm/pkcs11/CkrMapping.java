@@ -25,7 +25,8 @@ final class CkrMapping {
     GET_ATTRIBUTES,
     SESSION_INFO,
     SIGN,
-    MECHANISMS
+    MECHANISMS,
+    DERIVE
   }
 
   private final boolean generalErrorMeansBadTag;

@@ -39,6 +39,8 @@ final class Pkcs11Session implements HsmSession {
   private final ObjectCalls calls;
   private final Pkcs11Signing signing;
   private final Pkcs11KeyPairs keyPairs;
+  private final Pkcs11Mac macs;
+  private final Pkcs11Agreement agreement;
   /** The temporary session key of {@link #withTemporaryAesKey}, while its work runs. */
   private HsmKey temporaryKey;
   private long temporaryHandle;
@@ -54,6 +56,8 @@ final class Pkcs11Session implements HsmSession {
     this.calls = new ObjectCalls(session, ckr, handles);
     this.signing = new Pkcs11Signing(calls, handles, counters);
     this.keyPairs = new Pkcs11KeyPairs(calls, handles);
+    this.macs = new Pkcs11Mac(calls);
+    this.agreement = new Pkcs11Agreement(calls);
   }
 
   /** The wrapped PKCS#11 session (tests close it behind the pool's back). */
@@ -330,5 +334,13 @@ final class Pkcs11Session implements HsmSession {
     return keyPairs.publicKeyInfo(key, spec);
   }
 
+  @Override
+  public byte[] hmac(HsmKey key, io.kmsgw.domain.Algorithms.Mac algorithm, byte[] message) throws HsmException {
+    return macs.hmac(key, algorithm, message);
+  }
 
+  @Override
+  public byte[] deriveSharedSecret(HsmKey key, byte[] peerPoint, int secretLength) throws HsmException {
+    return agreement.deriveSharedSecret(key, peerPoint, secretLength);
+  }
 }

@@ -5,10 +5,8 @@ import io.kmsgw.api.kms.KeyIdResolver;
 import io.kmsgw.api.kms.OperationContext;
 import io.kmsgw.api.kms.OperationHandler;
 import io.kmsgw.domain.KeyRecord;
-import io.kmsgw.domain.KeySpecTable;
 import io.kmsgw.kms.PublicKeys;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletionStage;
@@ -46,18 +44,9 @@ public final class GetPublicKeyHandler implements OperationHandler {
       }
       out.put("KeySpec", key.keySpec().name());
       out.put("KeyUsage", key.keyUsage().name());
-      KeySpecTable.row(key.keySpec(), key.keyUsage()).ifPresent(row -> {
-        put(out, "EncryptionAlgorithms", row.encryption());
-        put(out, "SigningAlgorithms", row.signing());
-        put(out, "KeyAgreementAlgorithms", row.keyAgreement());
-      });
+      // an asymmetric key's usage is never GENERATE_VERIFY_MAC: no MacAlgorithms here
+      KeyMetadataView.putAlgorithms(out, key);
       return out;
     });
-  }
-
-  private static void put(Map<String, Object> out, String member, List<? extends Enum<?>> algorithms) {
-    if (!algorithms.isEmpty()) {
-      out.put(member, algorithms.stream().map(Enum::name).toList());
-    }
   }
 }

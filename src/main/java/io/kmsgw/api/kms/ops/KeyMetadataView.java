@@ -47,15 +47,26 @@ public final class KeyMetadataView {
       m.put("CustomerMasterKeySpec", key.keySpec().name());
     }
     m.put("KeySpec", key.keySpec().name());
+    putAlgorithms(m, key);
+    m.put("MultiRegion", false);
+    if (key.keySpec() == io.kmsgw.domain.KeySpec.SYMMETRIC_DEFAULT) {
+      // the model: present for symmetric encryption keys only (the keys that rotate and so have several materials)
+      m.put("CurrentKeyMaterialId", HsmLabels.keyMaterialId(key.keyId(), key.currentVersion()));
+    }
+    return m;
+  }
+
+  /**
+   * The algorithm list of the key's usage ({@code EncryptionAlgorithms}, {@code SigningAlgorithms},
+   * {@code KeyAgreementAlgorithms} or {@code MacAlgorithms}), as DescribeKey and GetPublicKey answer it.
+   */
+  static void putAlgorithms(Map<String, Object> m, KeyRecord key) {
     KeySpecTable.row(key.keySpec(), key.keyUsage()).ifPresent(row -> {
       putNames(m, "EncryptionAlgorithms", row.encryption());
       putNames(m, "SigningAlgorithms", row.signing());
       putNames(m, "KeyAgreementAlgorithms", row.keyAgreement());
       putNames(m, "MacAlgorithms", row.mac());
     });
-    m.put("MultiRegion", false);
-    m.put("CurrentKeyMaterialId", HsmLabels.keyMaterialId(key.keyId(), key.currentVersion()));
-    return m;
   }
 
   /** AWS lists only the algorithms of the key's usage: the other members are absent, not empty. */
