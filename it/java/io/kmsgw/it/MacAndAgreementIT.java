@@ -51,7 +51,7 @@ class MacAndAgreementIT {
       "ECC_NIST_P384", "secp384r1", "ECC_NIST_P521", "secp521r1");
   private static GatewayProcess gateway;
   private static AwsCli cli;
-  private static Openssl openssl;
+  private static io.kmsgw.testing.OpenSsl openssl;
   private static KmsClient kms;
   private static Path work;
   /** What must never reach the audit trail: every message, MAC, peer key and secret of the run, base64. */
@@ -62,7 +62,7 @@ class MacAndAgreementIT {
     gateway = GatewayProcess.start("mac-ecdh");
     cli = new AwsCli(gateway, gateway.dataDir().resolveSibling(gateway.dataDir().getFileName() + "-cli"));
     work = cli.work();
-    openssl = new Openssl(work);
+    openssl = new io.kmsgw.testing.OpenSsl(work);
     kms = gateway.client();
   }
 
@@ -184,8 +184,8 @@ class MacAndAgreementIT {
 
       Files.write(work.resolve("kms-" + c.getKey() + ".der"), kmsPublic);
       Files.write(work.resolve("peer-" + c.getKey() + ".der"), peer.getPrivate().getEncoded());
-      openssl.run("pkeyutl", "-derive", "-inkey", "peer-" + c.getKey() + ".der", "-keyform", "DER", "-peerkey",
-          "kms-" + c.getKey() + ".der", "-peerform", "DER", "-out", "secret-" + c.getKey() + ".bin").ok();
+      openssl.ok("pkeyutl", "-derive", "-inkey", "peer-" + c.getKey() + ".der", "-keyform", "DER", "-peerkey",
+          "kms-" + c.getKey() + ".der", "-peerform", "DER", "-out", "secret-" + c.getKey() + ".bin");
       assertArrayEquals(Files.readAllBytes(work.resolve("secret-" + c.getKey() + ".bin")), secret,
           "openssl on " + c.getKey());
 
@@ -196,8 +196,8 @@ class MacAndAgreementIT {
 
       // the peer's key as openssl writes it with a compressed point: the same secret
       Files.write(work.resolve("peer-pub-" + c.getKey() + ".der"), peer.getPublic().getEncoded());
-      openssl.run("pkey", "-pubin", "-inform", "DER", "-in", "peer-pub-" + c.getKey() + ".der", "-outform", "DER",
-          "-ec_conv_form", "compressed", "-out", "peer-compressed-" + c.getKey() + ".der").ok();
+      openssl.ok("pkey", "-pubin", "-inform", "DER", "-in", "peer-pub-" + c.getKey() + ".der", "-outform", "DER",
+          "-ec_conv_form", "compressed", "-out", "peer-compressed-" + c.getKey() + ".der");
       byte[] compressed = Files.readAllBytes(work.resolve("peer-compressed-" + c.getKey() + ".der"));
       assertTrue(compressed.length < peer.getPublic().getEncoded().length, "openssl compressed the point");
       assertArrayEquals(secret, derive(keyId, compressed).sharedSecret().asByteArray(), "compressed point");

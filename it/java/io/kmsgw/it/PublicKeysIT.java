@@ -26,7 +26,7 @@ import software.amazon.awssdk.services.kms.KmsClient;
 class PublicKeysIT {
   private static GatewayProcess gateway;
   private static AwsCli cli;
-  private static Openssl openssl;
+  private static io.kmsgw.testing.OpenSsl openssl;
   private static Path work;
 
   @BeforeAll
@@ -34,7 +34,7 @@ class PublicKeysIT {
     gateway = GatewayProcess.start("public-keys");
     cli = new AwsCli(gateway, gateway.dataDir().resolveSibling(gateway.dataDir().getFileName() + "-cli"));
     work = cli.work();
-    openssl = new Openssl(work);
+    openssl = new io.kmsgw.testing.OpenSsl(work);
   }
 
   @AfterAll
@@ -56,7 +56,7 @@ class PublicKeysIT {
   private static String publicKeyText(String keyId, String file) throws Exception {
     JsonObject r = cli.ok("get-public-key", "--key-id", keyId);
     Files.write(work.resolve(file), Base64.getDecoder().decode(r.getString("PublicKey")));
-    return openssl.run("pkey", "-pubin", "-inform", "DER", "-in", file, "-text", "-noout").ok().out();
+    return openssl.ok("pkey", "-pubin", "-inform", "DER", "-in", file, "-text", "-noout").text();
   }
 
   @Test

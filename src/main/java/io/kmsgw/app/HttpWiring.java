@@ -29,6 +29,7 @@ import io.kmsgw.api.kms.ops.LifecycleOperations;
 import io.kmsgw.api.kms.ops.ListKeysHandler;
 import io.kmsgw.api.kms.ops.MacOperations;
 import io.kmsgw.api.kms.ops.ReEncryptHandler;
+import io.kmsgw.api.kms.ops.SigningOperations;
 import io.kmsgw.audit.AuditLog;
 import io.kmsgw.audit.AuditLookup;
 import io.kmsgw.auth.SigV4Verifier;
@@ -48,6 +49,7 @@ import io.kmsgw.kms.KeyLifecycle;
 import io.kmsgw.kms.KeyService;
 import io.kmsgw.kms.KmsSettings;
 import io.kmsgw.kms.MacService;
+import io.kmsgw.kms.SigningService;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -97,6 +99,7 @@ final class HttpWiring {
     handlers.addAll(new CustomKeyStoreOperations(customStores, stores, authz).handlers());
     handlers.addAll(new MacOperations(new MacService(keys, stores), resolver).handlers());
     handlers.add(new DeriveSharedSecretHandler(new AgreementService(keys, stores), resolver));
+    handlers.addAll(new SigningOperations(new SigningService(keys, stores, publicKeys), resolver).handlers());
     return new KmsApi(ServiceModel.kms(), handlers);
   }
 

@@ -26,7 +26,27 @@ public final class Algorithms {
     SM2DSA,
     ML_DSA_SHAKE_256,
     ED25519_SHA_512,
-    ED25519_PH_SHA_512
+    ED25519_PH_SHA_512;
+
+    /**
+     * The JDK name of the hash the algorithm signs ({@code SHA-256}, ...), by the suffix of its name as the model's
+     * MessageType documentation says; null for SM2DSA (SM3) and ML-DSA (SHAKE-256), which kmsgw does not run.
+     */
+    public String hash() {
+      return switch (this) {
+        case RSASSA_PSS_SHA_256, RSASSA_PKCS1_V1_5_SHA_256, ECDSA_SHA_256 -> "SHA-256";
+        case RSASSA_PSS_SHA_384, RSASSA_PKCS1_V1_5_SHA_384, ECDSA_SHA_384 -> "SHA-384";
+        case RSASSA_PSS_SHA_512, RSASSA_PKCS1_V1_5_SHA_512, ECDSA_SHA_512, ED25519_SHA_512, ED25519_PH_SHA_512 ->
+            "SHA-512";
+        case SM2DSA, ML_DSA_SHAKE_256 -> null;
+      };
+    }
+
+    /** The length in bytes of the algorithm's hash: what a DIGEST message must have. */
+    public int digestLength() {
+      String h = hash();
+      return h == null ? 0 : Integer.parseInt(h.substring(4)) / 8;
+    }
   }
 
   /** {@code MacAlgorithmSpec}. */

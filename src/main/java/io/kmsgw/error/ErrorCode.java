@@ -56,6 +56,7 @@ public enum ErrorCode {
   KMS_INTERNAL("KMSInternalException", 500),
   KMS_INVALID_STATE("KMSInvalidStateException", 400),
   KMS_INVALID_MAC("KMSInvalidMacException", 400),
+  KMS_INVALID_SIGNATURE("KMSInvalidSignatureException", 400),
   KEY_UNAVAILABLE("KeyUnavailableException", 500),
   LIMIT_EXCEEDED("LimitExceededException", 400),
   MALFORMED_POLICY_DOCUMENT("MalformedPolicyDocumentException", 400),

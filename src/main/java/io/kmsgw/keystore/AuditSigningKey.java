@@ -2,7 +2,7 @@ package io.kmsgw.keystore;
 
 import io.kmsgw.async.Completions;
 import io.kmsgw.audit.DigestSigner;
-import io.kmsgw.audit.EcdsaSignatures;
+import io.kmsgw.format.EcdsaSignatures;
 import io.kmsgw.error.ErrorCode;
 import io.kmsgw.error.KmsException;
 import io.kmsgw.hsm.HsmKey;

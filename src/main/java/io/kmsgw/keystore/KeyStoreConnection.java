@@ -428,6 +428,11 @@ public final class KeyStoreConnection implements AutoCloseable {
     }
   }
 
+  /** What the token offered at the last connection that got that far: {@link #status()}'s, without the pool stats. */
+  public io.kmsgw.hsm.TokenMechanisms mechanisms() {
+    return mechanisms;
+  }
+
   /** Runs HSM work on this store's worker pool; the store must be CONNECTED, else {@code whenUnavailable}. */
   public <T> java.util.concurrent.CompletableFuture<T> run(ErrorCode whenUnavailable, String keyArn,
       Hsm.SessionWork<T> work) {

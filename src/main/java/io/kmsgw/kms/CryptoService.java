@@ -44,10 +44,19 @@ public final class CryptoService {
 
   private final KeyService keys;
   private final KeyStores stores;
+  private final RsaEncryption rsa;
+  private final ReEncryption reEncryption;
 
   public CryptoService(KeyService keys, KeyStores stores) {
+    this(keys, stores, new PublicKeys(keys, stores));
+  }
+
+  /** @param publicKeys the public halves of RSA keys, which encrypt in the gateway */
+  public CryptoService(KeyService keys, KeyStores stores, PublicKeys publicKeys) {
     this.keys = keys;
     this.stores = stores;
+    this.rsa = new RsaEncryption(stores, publicKeys);
+    this.reEncryption = new ReEncryption(keys, stores, rsa, this);
   }
 
   public record EncryptResult(KeyRecord key, byte[] ciphertextBlob) {}
@@ -56,10 +65,20 @@ public final class CryptoService {
 
   public record DataKeyResult(KeyRecord key, int keyVersion, byte[] plaintext, byte[] ciphertextBlob) {}
 
+  /** Encrypt under a symmetric key (AES-GCM in the HSM) or an RSA key ({@link RsaEncryption}), by the key's spec. */
   public CompletableFuture<EncryptResult> encrypt(Caller caller, UUID keyId, byte[] plaintext,
       Map<String, String> context, String algorithm, boolean dryRun) {
-    return sealUnder(caller, keyId, context, algorithm, dryRun, "Encrypt", (s, key, version, aadContext) ->
-        new EncryptResult(key, seal(s, key, version, plaintext, aadContext)));
+    byte[] encodedContext = EncryptionContextCodec.encode(context);
+    return keys.lookup(caller, "Encrypt", keyId, context, algorithmKey(algorithm)).thenCompose(key -> {
+      if (RsaEncryption.handles(key)) {
+        RsaEncryption.Plan plan = rsa.plan(key, algorithm, context, "Encrypt");
+        RsaEncryption.checkPlaintext(plan, plaintext);
+        dryRunStop(dryRun);
+        return rsa.seal(plan, plaintext).thenApply(ciphertext -> new EncryptResult(key, ciphertext));
+      }
+      return sealWith(key, encodedContext, algorithm, dryRun, "Encrypt", (s, k, version, aadContext) ->
+          new EncryptResult(k, seal(s, k, version, plaintext, aadContext)));
+    });
   }
 
   public CompletableFuture<DataKeyResult> generateDataKey(Caller caller, UUID keyId, int numberOfBytes,
@@ -77,6 +96,11 @@ public final class CryptoService {
       byte[] dataKey = s.generateRandom(numberOfBytes);
       return new DataKeyResult(key, version.version(), dataKey, seal(s, key, version, dataKey, aadContext));
     });
+  }
+
+  /** The request names RSAES_OAEP_SHA_1 or RSAES_OAEP_SHA_256: an RSA ciphertext that does not name its key. */
+  public static boolean isRsaAlgorithm(String algorithm) {
+    return RsaEncryption.isRsaAlgorithm(algorithm);
   }
 
   /** HSM work that seals something under a key's current version. */
@@ -119,6 +143,14 @@ public final class CryptoService {
     return stores.of(key).run(ErrorCode.KMS_INVALID_STATE, key.arn(), s -> work.run(s, key, version, encodedContext));
   }
 
+  /** The checks of {@link #sealingKey} on a key already looked up (and authorized), then the HSM work. */
+  private <T> CompletableFuture<T> sealWith(KeyRecord key, byte[] encodedContext, String algorithm, boolean dryRun,
+      String operation, SealWork<T> work) {
+    checkEncryptable(key, algorithm, operation);
+    dryRunStop(dryRun);
+    return onCurrentVersion(key, encodedContext, work);
+  }
+
   /**
    * @param expectedKeyId the KeyId the caller named, or null
    * @param ignoreCiphertext DryRun with DryRunModifiers IGNORE_CIPHERTEXT: check the key, not the blob
@@ -126,12 +158,19 @@ public final class CryptoService {
   public CompletableFuture<DecryptResult> decrypt(Caller caller, byte[] blobBytes, UUID expectedKeyId,
       Map<String, String> context, String algorithm, boolean dryRun, boolean ignoreCiphertext) {
     byte[] encodedContext = EncryptionContextCodec.encode(context);
+    if (RsaEncryption.isRsaAlgorithm(algorithm)) {
+      return decryptRsa(caller, blobBytes, expectedKeyId, context, algorithm, dryRun);
+    }
     if (dryRun && ignoreCiphertext) {
       if (expectedKeyId == null) {
         throw KmsException.validation("KeyId is required when DryRunModifiers contains IGNORE_CIPHERTEXT.");
       }
       return keys.lookup(caller, "Decrypt", expectedKeyId, context, algorithmKey(algorithm)).thenApply(key -> {
-        checkEncryptable(key, algorithm, "Decrypt");
+        if (RsaEncryption.handles(key)) {
+          rsa.plan(key, algorithm, context, "Decrypt");
+        } else {
+          checkEncryptable(key, algorithm, "Decrypt");
+        }
         dryRunStop(true);
         return null;
       });
@@ -157,68 +196,40 @@ public final class CryptoService {
         });
   }
 
+  /**
+   * Decrypt of an RSA ciphertext: it names no key, so the request must (AWS: KeyId is required for an asymmetric
+   * ciphertext); DryRun stops after the checks, with or without IGNORE_CIPHERTEXT.
+   */
+  private CompletableFuture<DecryptResult> decryptRsa(Caller caller, byte[] ciphertext, UUID keyId,
+      Map<String, String> context, String algorithm, boolean dryRun) {
+    if (keyId == null) {
+      throw KmsException.validation("KeyId is required to decrypt with EncryptionAlgorithm " + algorithm
+          + ": an asymmetric ciphertext does not name its key.");
+    }
+    return keys.lookup(caller, "Decrypt", keyId, context, algorithmKey(algorithm)).thenCompose(key -> {
+      RsaEncryption.Plan plan = rsa.plan(key, algorithm, context, "Decrypt");
+      dryRunStop(dryRun);
+      return stores.of(key).run(ErrorCode.KMS_INVALID_STATE, key.arn(),
+          s -> new DecryptResult(key, key.current().version(), rsa.open(s, plan, ciphertext)));
+    });
+  }
+
   public record ReEncryptResult(KeyRecord source, int sourceVersion, KeyRecord destination, int destinationVersion,
       byte[] ciphertextBlob) {}
 
   /**
-   * ReEncrypt: decrypts under the blob's key and version and seals under the destination key's current version,
-   * in one HSM session; the plaintext exists only inside this call and is wiped before it returns. The
-   * destination may be the same key (a new context, or the newest version after a rotation).
+   * ReEncrypt: decrypts under the source and encrypts under the destination inside the gateway
+   * ({@link ReEncryption}); the plaintext never leaves it.
    */
   public CompletableFuture<ReEncryptResult> reEncrypt(Caller caller, byte[] blobBytes, UUID expectedSourceKeyId,
       Map<String, String> sourceContext, String sourceAlgorithm, UUID destinationKeyId,
       Map<String, String> destinationContext, String destinationAlgorithm, boolean dryRun) {
-    byte[] sourceAad = EncryptionContextCodec.encode(sourceContext);
-    byte[] destinationAad = EncryptionContextCodec.encode(destinationContext);
-    CiphertextBlob blob = CiphertextBlob.parse(blobBytes);
-    if (expectedSourceKeyId != null && !expectedSourceKeyId.equals(blob.keyId())) {
-      return keys.lookup(expectedSourceKeyId).thenApply(named -> {
-        throw new KmsException(ErrorCode.INCORRECT_KEY,
-            "The source key ID in the request does not identify the key that encrypted the ciphertext.");
-      });
-    }
-    return blobKey(blob).thenCombine(keys.lookup(destinationKeyId), (source, destination) -> {
-      keys.authorizer().onKey(caller, "ReEncryptFrom", source, sourceContext, algorithmKey(sourceAlgorithm));
-      keys.authorizer().onKey(caller, "ReEncryptTo", destination, destinationContext,
-          algorithmKey(destinationAlgorithm));
-      checkEncryptable(source, sourceAlgorithm, "ReEncrypt");
-      KeyVersion sourceVersion = source.version(blob.keyVersion()).orElseThrow(CryptoService::invalidCiphertext);
-      checkEncryptable(destination, destinationAlgorithm, "ReEncrypt");
-      dryRunStop(dryRun);
-      return new KeyRecord[] {source, destination};
-    }).thenCompose(pair -> {
-      KeyRecord source = pair[0];
-      KeyRecord destination = pair[1];
-      KeyVersion sourceVersion = source.version(blob.keyVersion()).orElseThrow();
-      KeyVersion destinationVersion = destination.current();
-      HsmKey sourceObject = new HsmKey(sourceVersion.hsmLabel(), sourceVersion.hsmId());
-      if (!source.keyStoreId().equals(destination.keyStoreId())) {
-        // two HSMs: decrypt in one, seal in the other; the plaintext crosses only the gateway's memory
-        return stores.of(source).run(ErrorCode.KMS_INVALID_STATE, source.arn(),
-                s -> open(s, sourceObject, blob, sourceAad))
-            .thenCompose(plaintext -> stores.of(destination).run(ErrorCode.KMS_INVALID_STATE, destination.arn(), s -> {
-              try {
-                return new ReEncryptResult(source, sourceVersion.version(), destination, destinationVersion.version(),
-                    seal(s, destination, destinationVersion, plaintext, destinationAad));
-              } finally {
-                java.util.Arrays.fill(plaintext, (byte) 0);
-              }
-            }));
-      }
-      return stores.of(source).run(ErrorCode.KMS_INVALID_STATE, source.arn(), s -> {
-        byte[] plaintext = open(s, sourceObject, blob, sourceAad);
-        try {
-          return new ReEncryptResult(source, sourceVersion.version(), destination, destinationVersion.version(),
-              seal(s, destination, destinationVersion, plaintext, destinationAad));
-        } finally {
-          java.util.Arrays.fill(plaintext, (byte) 0);
-        }
-      });
-    });
+    return reEncryption.reEncrypt(caller, blobBytes, expectedSourceKeyId, sourceContext, sourceAlgorithm,
+        destinationKeyId, destinationContext, destinationAlgorithm, dryRun);
   }
 
   /** The key a blob names: a blob naming no key is an invalid ciphertext, not a missing key. */
-  private CompletableFuture<KeyRecord> blobKey(CiphertextBlob blob) {
+  CompletableFuture<KeyRecord> blobKey(CiphertextBlob blob) {
     return keys.lookup(blob.keyId()).exceptionally(e -> {
       Throwable t = Completions.unwrap(e);
       if (t instanceof KmsException k && k.code() == ErrorCode.NOT_FOUND) {
@@ -244,7 +255,7 @@ public final class CryptoService {
   }
 
   /** Opens a blob of any version (the IV comes from the blob, so the token's IV mode does not matter). */
-  private static byte[] open(HsmSession s, HsmKey object, CiphertextBlob blob, byte[] encodedContext)
+  static byte[] open(HsmSession s, HsmKey object, CiphertextBlob blob, byte[] encodedContext)
       throws HsmException {
     byte[] aad = CiphertextBlob.aad(blob.aadHeader(), encodedContext);
     return blob.plaintext(s.decryptAesGcm(object, blob.iv(), aad, blob.ciphertextAndTag()));
@@ -289,7 +300,7 @@ public final class CryptoService {
     }
   }
 
-  private void checkEncryptable(KeyRecord key, String algorithm, String operation) {
+  void checkEncryptable(KeyRecord key, String algorithm, String operation) {
     KeyStateRules.requireUsableForCrypto(key, stores.connected(key));
     KeyStateRules.requireSymmetricEncryptDecrypt(key, operation);
     if (algorithm != null && !SYMMETRIC_DEFAULT.equals(algorithm)) {
@@ -299,7 +310,7 @@ public final class CryptoService {
   }
 
   /** kms:EncryptionAlgorithm: the algorithm the request names, SYMMETRIC_DEFAULT when it names none. */
-  private static java.util.function.Consumer<io.kmsgw.policy.RequestContext.Builder> algorithmKey(String algorithm) {
+  static java.util.function.Consumer<io.kmsgw.policy.RequestContext.Builder> algorithmKey(String algorithm) {
     String value = algorithm == null ? SYMMETRIC_DEFAULT : algorithm;
     return b -> b.put("kms:EncryptionAlgorithm", value);
   }
@@ -312,7 +323,8 @@ public final class CryptoService {
     }
   }
 
-  private static KmsException invalidCiphertext() {
+  /** The one answer to every ciphertext that does not decrypt, symmetric or RSA. */
+  static KmsException invalidCiphertext() {
     return new KmsException(ErrorCode.INVALID_CIPHERTEXT,
         "The ciphertext is invalid, was altered, or the encryption context does not match.");
   }

@@ -62,4 +62,16 @@ public final class PublicKeys {
           return spki.clone();
         });
   }
+
+  /** {@link #of(KeyRecord)} inside HSM work that already holds a session: no second borrow, no waiting. */
+  public byte[] of(KeyRecord key, io.kmsgw.hsm.HsmSession session) throws io.kmsgw.hsm.HsmException {
+    KeyVersion version = key.current();
+    Version name = new Version(key.keyId(), version.version());
+    byte[] cached = known.get(name);
+    if (cached == null) {
+      cached = session.publicKeyInfo(new HsmKey(version.hsmLabel(), version.hsmId()), key.keySpec());
+      known.put(name, cached);
+    }
+    return cached.clone();
+  }
 }

@@ -41,6 +41,8 @@ final class Pkcs11Session implements HsmSession {
   private final Pkcs11KeyPairs keyPairs;
   private final Pkcs11Mac macs;
   private final Pkcs11Agreement agreement;
+  private final Pkcs11RsaDecryption rsaDecryption;
+  private final Pkcs11AsymmetricSigning asymmetricSigning;
   /** The temporary session key of {@link #withTemporaryAesKey}, while its work runs. */
   private HsmKey temporaryKey;
   private long temporaryHandle;
@@ -58,6 +60,8 @@ final class Pkcs11Session implements HsmSession {
     this.keyPairs = new Pkcs11KeyPairs(calls, handles);
     this.macs = new Pkcs11Mac(calls);
     this.agreement = new Pkcs11Agreement(calls);
+    this.rsaDecryption = new Pkcs11RsaDecryption(calls);
+    this.asymmetricSigning = new Pkcs11AsymmetricSigning(calls);
   }
 
   /** The wrapped PKCS#11 session (tests close it behind the pool's back). */
@@ -342,5 +346,21 @@ final class Pkcs11Session implements HsmSession {
   @Override
   public byte[] deriveSharedSecret(HsmKey key, byte[] peerPoint, int secretLength) throws HsmException {
     return agreement.deriveSharedSecret(key, peerPoint, secretLength);
+  }
+
+  @Override
+  public byte[] decryptOaep(HsmKey key, String hash, byte[] ciphertext) throws HsmException {
+    return rsaDecryption.decryptOaep(key, hash, ciphertext);
+  }
+
+  @Override
+  public byte[] decryptRaw(HsmKey key, byte[] ciphertext) throws HsmException {
+    return rsaDecryption.decryptRaw(key, ciphertext);
+  }
+
+  @Override
+  public byte[] signWithKeyPair(HsmKey key, KeySpec spec, io.kmsgw.domain.Algorithms.Signing algorithm, byte[] input)
+      throws HsmException {
+    return asymmetricSigning.signWithKeyPair(key, spec, algorithm, input);
   }
 }

@@ -45,6 +45,7 @@ class MechanismDiscoveryTest {
     TOOL_NAMES.put(Capability.RSA_PKCS1_SIGN, "RSA-PKCS");
     TOOL_NAMES.put(Capability.RSA_PSS, "RSA-PKCS-PSS");
     TOOL_NAMES.put(Capability.RSA_OAEP, "RSA-PKCS-OAEP");
+    TOOL_NAMES.put(Capability.RSA_X_509, "RSA-X-509");
     TOOL_NAMES.put(Capability.RSA_AES_KEY_WRAP, "RSA-AES-KEY-WRAP");
     TOOL_NAMES.put(Capability.EC_KEY_GEN, "ECDSA-KEY-PAIR-GEN");
     TOOL_NAMES.put(Capability.ECDSA, "ECDSA");

@@ -37,16 +37,27 @@ public final class DecryptHandler implements OperationHandler {
           "1 validation error detected: Value at 'ciphertextBlob' failed to satisfy constraint: Member must not be null");
     }
     UUID expected = in.string("KeyId") == null ? null : resolver.any(in.string("KeyId"));
-    CiphertextBlob.peekKeyId(in.bytes("CiphertextBlob")).ifPresent(id -> ctx.keyArn(resolver.arn(id)));
+    String algorithm = in.string("EncryptionAlgorithm");
+    if (CryptoService.isRsaAlgorithm(algorithm)) {
+      // an RSA ciphertext names no key: the request's KeyId does (required)
+      if (expected != null) {
+        ctx.keyArn(resolver.arn(expected));
+      }
+    } else {
+      CiphertextBlob.peekKeyId(in.bytes("CiphertextBlob")).ifPresent(id -> ctx.keyArn(resolver.arn(id)));
+    }
     return crypto.decrypt(ctx.caller(), in.bytes("CiphertextBlob"), expected, in.stringMap("EncryptionContext"),
-            in.string("EncryptionAlgorithm"), in.flag("DryRun"), ignoreCiphertext)
+            algorithm, in.flag("DryRun"), ignoreCiphertext)
         .thenApply(r -> {
           ctx.keyArn(r.key().arn());
           Map<String, Object> out = new LinkedHashMap<>();
           out.put("KeyId", r.key().arn());
           out.put("Plaintext", r.plaintext());
-          out.put("EncryptionAlgorithm", CryptoService.SYMMETRIC_DEFAULT);
-          out.put("KeyMaterialId", HsmLabels.keyMaterialId(r.key().keyId(), r.keyVersion()));
+          out.put("EncryptionAlgorithm", algorithm == null ? CryptoService.SYMMETRIC_DEFAULT : algorithm);
+          if (!r.key().keySpec().asymmetric()) {
+            // AWS: KeyMaterialId only with a symmetric encryption key
+            out.put("KeyMaterialId", HsmLabels.keyMaterialId(r.key().keyId(), r.keyVersion()));
+          }
           return out;
         });
   }

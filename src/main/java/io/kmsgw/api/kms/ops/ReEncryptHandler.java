@@ -12,7 +12,10 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletionStage;
 
-/** ReEncrypt: from the blob's key (and version) to the destination key's current version, inside the gateway. */
+/**
+ * ReEncrypt: from the blob's key (and version), or the RSA key SourceKeyId names, to the destination key's current
+ * version or RSA public key, inside the gateway.
+ */
 public final class ReEncryptHandler implements OperationHandler {
   private final CryptoService crypto;
   private final KeyIdResolver resolver;
@@ -35,20 +38,29 @@ public final class ReEncryptHandler implements OperationHandler {
     }
     UUID source = in.string("SourceKeyId") == null ? null : resolver.any(in.string("SourceKeyId"));
     UUID destination = resolver.any(in.string("DestinationKeyId"));
+    String sourceAlgorithm = in.string("SourceEncryptionAlgorithm");
+    String destinationAlgorithm = in.string("DestinationEncryptionAlgorithm");
     ctx.keyArn(resolver.arn(destination));
     return crypto.reEncrypt(ctx.caller(), in.bytes("CiphertextBlob"), source, in.stringMap("SourceEncryptionContext"),
-            in.string("SourceEncryptionAlgorithm"), destination, in.stringMap("DestinationEncryptionContext"),
-            in.string("DestinationEncryptionAlgorithm"), in.flag("DryRun"))
+            sourceAlgorithm, destination, in.stringMap("DestinationEncryptionContext"),
+            destinationAlgorithm, in.flag("DryRun"))
         .thenApply(r -> {
           Map<String, Object> out = new LinkedHashMap<>();
           out.put("CiphertextBlob", r.ciphertextBlob());
           out.put("SourceKeyId", r.source().arn());
           out.put("KeyId", r.destination().arn());
-          out.put("SourceEncryptionAlgorithm", CryptoService.SYMMETRIC_DEFAULT);
-          out.put("DestinationEncryptionAlgorithm", CryptoService.SYMMETRIC_DEFAULT);
-          out.put("SourceKeyMaterialId", HsmLabels.keyMaterialId(r.source().keyId(), r.sourceVersion()));
-          out.put("DestinationKeyMaterialId",
-              HsmLabels.keyMaterialId(r.destination().keyId(), r.destinationVersion()));
+          out.put("SourceEncryptionAlgorithm", sourceAlgorithm == null ? CryptoService.SYMMETRIC_DEFAULT
+              : sourceAlgorithm);
+          out.put("DestinationEncryptionAlgorithm", destinationAlgorithm == null ? CryptoService.SYMMETRIC_DEFAULT
+              : destinationAlgorithm);
+          // AWS: the key material ids only of symmetric encryption keys
+          if (!r.source().keySpec().asymmetric()) {
+            out.put("SourceKeyMaterialId", HsmLabels.keyMaterialId(r.source().keyId(), r.sourceVersion()));
+          }
+          if (!r.destination().keySpec().asymmetric()) {
+            out.put("DestinationKeyMaterialId",
+                HsmLabels.keyMaterialId(r.destination().keyId(), r.destinationVersion()));
+          }
           return out;
         });
   }
