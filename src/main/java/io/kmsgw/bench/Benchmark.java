@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.function.IntFunction;
 
@@ -26,6 +27,11 @@ final class Benchmark {
   private final PrintStream out;
   private final ScenarioRunner runner;
   private final Random random = new Random(42);
+  private String only;
+  private Map<String, JsonObject> raw = Map.of();
+  private JsonArray skipped = new JsonArray();
+  /** Keys the spread scenario must leave out: they cannot encrypt. */
+  private java.util.Set<String> keyTypeKeys = java.util.Set.of();
   private io.kmsgw.client.XksHttp xks;
   private JsonObject interleaved;
   private JsonArray coldStart;
@@ -35,9 +41,20 @@ final class Benchmark {
     this.xks = client;
   }
 
-  /** Runs only the scenarios whose name starts with this (for profiling). */
+  /** Runs only the scenarios whose name starts with one of these comma-separated prefixes (for profiling). */
   void only(String prefix) {
+    this.only = prefix;
     runner.only(prefix);
+  }
+
+  /** The raw PKCS#11 results by operation id, for the key-type scenarios' ratios. */
+  void raw(Map<String, JsonObject> results) {
+    this.raw = results;
+  }
+
+  /** The key-type scenarios the gateway refused as unsupported (none when it has every operation). */
+  JsonArray skipped() {
+    return skipped;
   }
 
   Benchmark(Plan plan, KmsHttp kms, long pid, Path work, PrintStream out) throws IOException {
@@ -89,6 +106,10 @@ final class Benchmark {
     if (xks != null) {
       xksScenarios(keyId, small);
     }
+    KeyTypeScenarios keyTypes = new KeyTypeScenarios(plan, runner, raw, out);
+    keyTypes.run(only);
+    skipped = keyTypes.skipped();
+    keyTypeKeys = keyTypes.keyIds();
     scenario("CreateKey", 8, plan.createKeySeconds(), 64,
         i -> kms.rawRequest("CreateKey", new JsonObject().put("Description", "bench " + i)), true);
 
@@ -148,7 +169,10 @@ final class Benchmark {
         .getString("KeyId");
   }
 
-  /** At least {@code count} key ids: those that exist (the CreateKey scenario made many), topped up if needed. */
+  /**
+   * At least {@code count} symmetric key ids: those that exist (the CreateKey scenario made many; not the key-type
+   * scenarios' keys), topped up if needed.
+   */
   private List<String> keysForSpread(int count) throws IOException, InterruptedException {
     List<String> ids = new ArrayList<>();
     String marker = null;
@@ -158,7 +182,8 @@ final class Benchmark {
         body.put("Marker", marker);
       }
       JsonObject page = kms.call("ListKeys", body);
-      page.getJsonArray("Keys").forEach(k -> ids.add(((JsonObject) k).getString("KeyId")));
+      page.getJsonArray("Keys").stream().map(k -> ((JsonObject) k).getString("KeyId"))
+          .filter(id -> !keyTypeKeys.contains(id)).forEach(ids::add);
       marker = page.getString("NextMarker");
     } while (marker != null && ids.size() < count);
     while (ids.size() < count) {

@@ -1,8 +1,10 @@
 package io.kmsgw.bench;
 
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * What makes a benchmark run pass: every scenario error-free with no session, login or find calls in steady state
@@ -13,9 +15,20 @@ final class Floors {
   private Floors() {}
 
   /** Error-free in both modes; the floor in full mode. Records the checks in the report. */
-  static List<String> check(Plan plan, JsonObject raw, List<JsonObject> results, JsonObject interleaved,
-      boolean havePid, JsonObject doc) {
+  static List<String> check(Plan plan, Map<String, JsonObject> raws, List<JsonObject> results,
+      JsonObject interleaved, JsonArray skipped, boolean havePid, JsonObject doc) {
     List<String> failures = new ArrayList<>();
+    raws.forEach((id, r) -> {
+      if (r.getLong("errors") != 0) {
+        failures.add("raw PKCS#11 " + id + ": " + r.getLong("errors") + " errors");
+      }
+    });
+    JsonObject raw = raws.get(RawMechanism.AES_GCM.id());
+    for (Object o : skipped) {
+      JsonObject s = (JsonObject) o;
+      failures.add(s.getString("scenario") + ": not measured, the gateway answered UnsupportedOperationException ("
+          + s.getString("answer") + ")");
+    }
     for (JsonObject r : results) {
       errorFree(r.getString("scenario") + " @" + r.getInteger("connections"), r,
           !r.getString("scenario").equals("CreateKey"), failures);
@@ -76,10 +89,39 @@ final class Floors {
           failures.add(String.format("peak RSS %.0f MiB, floor 512 MiB", peak));
         }
       }
+      keyTypeFloors(results, floor, failures);
       doc.put("floor", floor);
     }
     doc.put("failures", new io.vertx.core.json.JsonArray(failures));
     return failures;
+  }
+
+  /**
+   * The key-type floors (issue #17), at 32 connections with wrk on the same cores: each scenario's rate against the
+   * raw PKCS#11 rate of its own HSM call measured in the same run.
+   */
+  static final Map<KeyTypeScenarios.Case, Double> KEY_TYPE_FLOORS = Map.of(
+      KeyTypeScenarios.Case.SIGN_RSA, 0.8,
+      KeyTypeScenarios.Case.SIGN_ECDSA, 0.5);
+
+  private static void keyTypeFloors(List<JsonObject> results, JsonObject floor, List<String> failures) {
+    KEY_TYPE_FLOORS.forEach((c, min) -> {
+      JsonObject r = find(results, c.scenario, 32);
+      if (r == null) {
+        return; // not selected (--only)
+      }
+      Double ratio = r.getDouble("ratio_to_raw");
+      if (ratio == null) {
+        failures.add(c.scenario + " @32: no raw PKCS#11 rate of " + c.raw.id() + " to compare with");
+        return;
+      }
+      floor.put(c.raw.id() + "_ratio_to_raw", ratio);
+      if (ratio < min) {
+        failures.add(String.format("%s @32: %.0f req/s, %.0f%% of the raw PKCS#11 rate of %s (%.0f ops/s), floor "
+            + "%.0f%%", c.scenario, r.getDouble("requests_per_second"), 100 * ratio, c.raw.id(),
+            r.getDouble("raw_ops_per_second"), 100 * min));
+      }
+    });
   }
 
   /** No errors, and (in steady state) no session, login or find calls, in one measurement. */

@@ -1,13 +1,21 @@
 package io.kmsgw.bench;
 
+import io.kmsgw.domain.Algorithms.Mac;
+import io.kmsgw.domain.Algorithms.Signing;
+import io.kmsgw.domain.KeySpec;
+import io.kmsgw.domain.KeyUsage;
 import io.kmsgw.format.CiphertextBlob;
+import io.kmsgw.format.EcPeerKeys;
 import io.kmsgw.format.EncryptionContextCodec;
 import io.kmsgw.hsm.Hsm;
+import io.kmsgw.hsm.HsmErrorKind;
 import io.kmsgw.hsm.HsmException;
 import io.kmsgw.hsm.HsmKey;
+import io.kmsgw.kms.SignatureVerifier;
 import java.nio.ByteBuffer;
 import java.security.SecureRandom;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
@@ -44,7 +52,101 @@ enum RawMechanism {
             plaintext)).toBytes();
       };
     }
+  },
+
+  /**
+   * What a Sign of a SHA-256 digest (MessageType DIGEST) with an RSA_2048 key does: {@code CKM_RSA_PKCS_PSS} with
+   * SHA-256, MGF1-SHA-256 and a 32-byte salt, on the private half.
+   */
+  RSA_PSS_SIGN("rsa2048-pss-sign", "RSA-2048 PSS SHA-256 sign of a digest") {
+    @Override
+    Hsm.SessionWork<?> prepare(Hsm hsm, Settings settings) throws HsmException {
+      HsmKey key = keyPair(hsm, KeySpec.RSA_2048, KeyUsage.SIGN_VERIFY);
+      byte[][] digests = randomValues(settings.random(), 32);
+      AtomicLong next = new AtomicLong();
+      return s -> s.signWithKeyPair(key, KeySpec.RSA_2048, Signing.RSASSA_PSS_SHA_256, pick(digests, next));
+    }
+  },
+
+  /** What a Sign of a SHA-256 digest with an ECC_NIST_P256 key does: {@code CKM_ECDSA}, r || s made DER. */
+  ECDSA_SIGN("ecdsa-p256-sign", "ECDSA P-256 sign of a digest") {
+    @Override
+    Hsm.SessionWork<?> prepare(Hsm hsm, Settings settings) throws HsmException {
+      HsmKey key = keyPair(hsm, KeySpec.ECC_NIST_P256, KeyUsage.SIGN_VERIFY);
+      byte[][] digests = randomValues(settings.random(), 32);
+      AtomicLong next = new AtomicLong();
+      return s -> s.signWithKeyPair(key, KeySpec.ECC_NIST_P256, Signing.ECDSA_SHA_256, pick(digests, next));
+    }
+  },
+
+  /**
+   * What a Verify of a SHA-256 digest with an ECC_NIST_P256 key does. The gateway verifies in process with the key's
+   * public key (read from the HSM once per key version; {@code kms.SignatureVerifier}), not with {@code C_Verify}, so
+   * this is no PKCS#11 call: the same verification of signatures the HSM made, on the loop's threads. A signature
+   * that does not verify counts as an error.
+   */
+  ECDSA_VERIFY("ecdsa-p256-verify", "ECDSA P-256 verify of a digest, in process (no PKCS#11 call)") {
+    @Override
+    Hsm.SessionWork<?> prepare(Hsm hsm, Settings settings) throws HsmException {
+      HsmKey key = keyPair(hsm, KeySpec.ECC_NIST_P256, KeyUsage.SIGN_VERIFY);
+      byte[] spki = hsm.withSession(s -> s.publicKeyInfo(key, KeySpec.ECC_NIST_P256));
+      byte[][] digests = randomValues(settings.random(), 32);
+      byte[][] signatures = new byte[digests.length][];
+      for (int i = 0; i < digests.length; i++) {
+        byte[] digest = digests[i];
+        signatures[i] = hsm.withSession(s -> s.signWithKeyPair(key, KeySpec.ECC_NIST_P256, Signing.ECDSA_SHA_256,
+            digest));
+      }
+      AtomicLong next = new AtomicLong();
+      SignatureVerifier verifier = new SignatureVerifier();
+      return s -> {
+        int i = (int) (next.getAndIncrement() % digests.length);
+        if (!verifier.verify(KeySpec.ECC_NIST_P256, Signing.ECDSA_SHA_256, spki, digests[i],
+            signatures[i])) {
+          throw new HsmException(HsmErrorKind.OTHER, "a signature made by the same key did not verify");
+        }
+        return Boolean.TRUE;
+      };
+    }
+  },
+
+  /** What a GenerateMac of a 32-byte message with an HMAC_256 key does: {@code CKM_SHA256_HMAC}. */
+  HMAC_SHA256("hmac-sha256", "HMAC-SHA-256 of 32 B") {
+    @Override
+    Hsm.SessionWork<?> prepare(Hsm hsm, Settings settings) throws HsmException {
+      byte[] id = id(0);
+      HsmKey key = hsm.withSession(s -> s.generateHmacKey(KeySpec.HMAC_256, label(UUID.randomUUID(), id), id));
+      byte[][] messages = randomValues(settings.random(), 32);
+      AtomicLong next = new AtomicLong();
+      return s -> s.hmac(key, Mac.HMAC_SHA_256, pick(messages, next));
+    }
+  },
+
+  /**
+   * What a DeriveSharedSecret with an ECC_NIST_P256 KEY_AGREEMENT key does: {@code CKM_ECDH1_DERIVE} with a peer's
+   * point into a session object, its value read once, the object destroyed. The peers' points are validated once
+   * here (the gateway validates each request's).
+   */
+  ECDH_P256("ecdh-p256", "ECDH P-256 derive") {
+    @Override
+    Hsm.SessionWork<?> prepare(Hsm hsm, Settings settings) throws HsmException {
+      HsmKey key = keyPair(hsm, KeySpec.ECC_NIST_P256, KeyUsage.KEY_AGREEMENT);
+      List<byte[]> peers = PeerKeys.p256(DISTINCT);
+      byte[][] points = new byte[peers.size()][];
+      for (int i = 0; i < points.length; i++) {
+        try {
+          points[i] = EcPeerKeys.uncompressedPoint(KeySpec.ECC_NIST_P256, peers.get(i));
+        } catch (EcPeerKeys.Invalid e) {
+          throw new IllegalStateException("the JDK made a P-256 public key that is not one: " + e.getMessage(), e);
+        }
+      }
+      AtomicLong next = new AtomicLong();
+      return s -> s.deriveSharedSecret(key, pick(points, next), 32);
+    }
   };
+
+  /** Distinct digests, messages or peers a loop goes round. */
+  private static final int DISTINCT = 64;
 
   private final String id;
   private final String description;
@@ -78,6 +180,25 @@ enum RawMechanism {
     }
     throw new IllegalArgumentException("unknown raw PKCS#11 operation '" + id + "' (one of "
         + java.util.Arrays.stream(values()).map(RawMechanism::id).toList() + ")");
+  }
+
+  /** A key pair of the spec and usage, generated in the HSM as CreateKey does. */
+  static HsmKey keyPair(Hsm hsm, KeySpec spec, KeyUsage usage) throws HsmException {
+    byte[] id = id(0);
+    return hsm.withSession(s -> s.generateKeyPair(spec, usage, label(UUID.randomUUID(), id), id));
+  }
+
+  /** {@link #DISTINCT} random values of {@code length} bytes. */
+  static byte[][] randomValues(SecureRandom random, int length) {
+    byte[][] values = new byte[DISTINCT][length];
+    for (byte[] v : values) {
+      random.nextBytes(v);
+    }
+    return values;
+  }
+
+  private static byte[] pick(byte[][] values, AtomicLong next) {
+    return values[(int) (next.getAndIncrement() % values.length)];
   }
 
   /** The CKA_ID of the i-th key. */

@@ -31,14 +31,27 @@ final class ScenarioRunner {
     this.out = out;
   }
 
-  /** Runs only the scenarios whose name starts with this (for profiling). */
-  void only(String prefix) {
-    this.only = prefix;
+  /** Runs only the scenarios whose name starts with one of these comma-separated prefixes (for profiling). */
+  void only(String prefixes) {
+    this.only = prefixes;
   }
 
   /** Whether {@code --only} (if given) selects the scenario of this name. */
   boolean selected(String name) {
-    return only == null || name.startsWith(only);
+    return selects(only, name);
+  }
+
+  /** Whether {@code only} (comma-separated name prefixes, or null for every scenario) selects this name. */
+  static boolean selects(String only, String name) {
+    if (only == null) {
+      return true;
+    }
+    for (String prefix : only.split(",")) {
+      if (name.startsWith(prefix.strip())) {
+        return true;
+      }
+    }
+    return false;
   }
 
   List<JsonObject> results() {
