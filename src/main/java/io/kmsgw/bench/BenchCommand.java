@@ -134,6 +134,11 @@ public final class BenchCommand implements Callable<Integer> {
       Benchmark bench = new Benchmark(plan, kms, pid, work, out);
       bench.only(only);
       bench.raw(rawRates);
+      int[] rawRun = {0};
+      int rawSeconds = plan.keyTypeRawSeconds();
+      bench.rawNow(m -> RawPkcs11Bench.measure(jar, work.resolve("raw-" + ++rawRun[0]),
+          List.of(new RawPkcs11Bench.Run(m, rawSeconds)), 32, hsmConfig.poolSize(),
+          hsmConfig.sessionKeyCopies()).get(m.id()));
       if (started != null) {
         bench.xks(new io.kmsgw.client.XksHttp(kms.endpointUri(), GatewayUnderTest.XKS_ACCESS_KEY_ID,
             GatewayUnderTest.XKS_SECRET, "us-east-1"));

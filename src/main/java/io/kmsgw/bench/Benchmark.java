@@ -30,6 +30,7 @@ final class Benchmark {
   private String only;
   private Map<String, JsonObject> raw = Map.of();
   private JsonArray skipped = new JsonArray();
+  private KeyTypeScenarios.RawNow rawNow;
   /** Keys the spread scenario must leave out: they cannot encrypt. */
   private java.util.Set<String> keyTypeKeys = java.util.Set.of();
   private io.kmsgw.client.XksHttp xks;
@@ -50,6 +51,11 @@ final class Benchmark {
   /** The raw PKCS#11 results by operation id, for the key-type scenarios' ratios. */
   void raw(Map<String, JsonObject> results) {
     this.raw = results;
+  }
+
+  /** Measures one raw operation now: in full mode, around each key-type scenario at 32 connections. */
+  void rawNow(KeyTypeScenarios.RawNow measure) {
+    this.rawNow = measure;
   }
 
   /** The key-type scenarios the gateway refused as unsupported (none when it has every operation). */
@@ -107,6 +113,7 @@ final class Benchmark {
       xksScenarios(keyId, small);
     }
     KeyTypeScenarios keyTypes = new KeyTypeScenarios(plan, runner, raw, out);
+    keyTypes.rawNow(rawNow);
     keyTypes.run(only);
     skipped = keyTypes.skipped();
     keyTypeKeys = keyTypes.keyIds();

@@ -115,7 +115,8 @@ final class Floors {
         failures.add(c.scenario + " @32: no raw PKCS#11 rate of " + c.raw.id() + " to compare with");
         return;
       }
-      floor.put(c.raw.id() + "_ratio_to_raw", ratio);
+      floor.put(c.raw.id() + "_ratio_to_raw", ratio).put(c.raw.id() + "_cpu_ratio_to_raw",
+          r.getDouble("cpu_ratio_to_raw"));
       if (ratio < min) {
         failures.add(String.format("%s @32: %.0f req/s, %.0f%% of the raw PKCS#11 rate of %s (%.0f ops/s), floor "
             + "%.0f%%", c.scenario, r.getDouble("requests_per_second"), 100 * ratio, c.raw.id(),

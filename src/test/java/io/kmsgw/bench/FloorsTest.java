@@ -88,6 +88,21 @@ class FloorsTest {
   }
 
   @Test
+  void aScenarioAgainstTheRawRunsAroundIt_byRateAndByCpu() {
+    JsonObject r = new JsonObject().put("requests", 20_000L).put("requests_per_second", 2_000.0)
+        .put("server_cpu_seconds", 14.0).put("load_generator_cpu_seconds", 2.0);
+    KeyTypeScenarios.compare(r, RawMechanism.RSA_PSS_SIGN, List.of(
+        new JsonObject().put("ops_per_second", 2_400.0).put("cpu_us_per_op", 700.0),
+        new JsonObject().put("ops_per_second", 2_600.0).put("cpu_us_per_op", 740.0)));
+    assertEquals(2_500.0, r.getDouble("raw_ops_per_second"), 1e-9, "the mean of the runs before and after");
+    assertEquals(0.8, r.getDouble("ratio_to_raw"), 1e-9);
+    assertEquals(800.0, r.getDouble("cpu_us_per_request"), 1e-9, "gateway and wrk: 16 CPU-s over 20,000 requests");
+    assertEquals(720.0 / 800.0, r.getDouble("cpu_ratio_to_raw"), 1e-9);
+    assertEquals("rsa2048-pss-sign", r.getString("raw_mechanism"));
+    assertEquals(new JsonArray().add(2_400.0).add(2_600.0), r.getJsonArray("raw_runs_ops_per_second"));
+  }
+
+  @Test
   void onlyPrefixes_selectByAnyOfThem() {
     assertTrue(ScenarioRunner.selects(null, "Sign RSA-2048 PSS"));
     assertTrue(ScenarioRunner.selects("Verify, Sign", "Sign RSA-2048 PSS"));
