@@ -61,10 +61,7 @@ enum RawMechanism {
   RSA_PSS_SIGN("rsa2048-pss-sign", "RSA-2048 PSS SHA-256 sign of a digest") {
     @Override
     Hsm.SessionWork<?> prepare(Hsm hsm, Settings settings) throws HsmException {
-      HsmKey key = keyPair(hsm, KeySpec.RSA_2048, KeyUsage.SIGN_VERIFY);
-      byte[][] digests = randomValues(settings.random(), 32);
-      AtomicLong next = new AtomicLong();
-      return s -> s.signWithKeyPair(key, KeySpec.RSA_2048, Signing.RSASSA_PSS_SHA_256, pick(digests, next));
+      return signing(hsm, settings, KeySpec.RSA_2048, Signing.RSASSA_PSS_SHA_256);
     }
   },
 
@@ -72,10 +69,7 @@ enum RawMechanism {
   ECDSA_SIGN("ecdsa-p256-sign", "ECDSA P-256 sign of a digest") {
     @Override
     Hsm.SessionWork<?> prepare(Hsm hsm, Settings settings) throws HsmException {
-      HsmKey key = keyPair(hsm, KeySpec.ECC_NIST_P256, KeyUsage.SIGN_VERIFY);
-      byte[][] digests = randomValues(settings.random(), 32);
-      AtomicLong next = new AtomicLong();
-      return s -> s.signWithKeyPair(key, KeySpec.ECC_NIST_P256, Signing.ECDSA_SHA_256, pick(digests, next));
+      return signing(hsm, settings, KeySpec.ECC_NIST_P256, Signing.ECDSA_SHA_256);
     }
   },
 
@@ -186,6 +180,15 @@ enum RawMechanism {
   static HsmKey keyPair(Hsm hsm, KeySpec spec, KeyUsage usage) throws HsmException {
     byte[] id = id(0);
     return hsm.withSession(s -> s.generateKeyPair(spec, usage, label(UUID.randomUUID(), id), id));
+  }
+
+  /** Signatures of SHA-256-sized digests, round the {@link #DISTINCT} of them, with a new key pair of the spec. */
+  private static Hsm.SessionWork<?> signing(Hsm hsm, Settings settings, KeySpec spec, Signing algorithm)
+      throws HsmException {
+    HsmKey key = keyPair(hsm, spec, KeyUsage.SIGN_VERIFY);
+    byte[][] digests = randomValues(settings.random(), 32);
+    AtomicLong next = new AtomicLong();
+    return s -> s.signWithKeyPair(key, spec, algorithm, pick(digests, next));
   }
 
   /** {@link #DISTINCT} random values of {@code length} bytes. */

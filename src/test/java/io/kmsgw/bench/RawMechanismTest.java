@@ -9,9 +9,8 @@ import io.kmsgw.domain.KeySpec;
 import io.kmsgw.hsm.Hsm;
 import io.kmsgw.hsm.HsmKey;
 import io.kmsgw.hsm.pkcs11.Pkcs11Connector;
+import io.kmsgw.testing.OpenSsl;
 import io.kmsgw.testing.TestToken;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyFactory;
 import java.security.SecureRandom;
@@ -19,7 +18,6 @@ import java.security.Signature;
 import java.security.spec.X509EncodedKeySpec;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -74,17 +72,14 @@ class RawMechanismTest {
     Made made = prepare(RawMechanism.RSA_PSS_SIGN);
     byte[] signature = (byte[]) hsm.withSession(made.call());
     assertEquals(256, signature.length);
-    byte[] spki = hsm.withSession(s -> s.publicKeyInfo(made.key(), KeySpec.RSA_2048));
-    Path pub = Files.write(dir.resolve("pub.der"), spki);
-    Path digest = Files.write(dir.resolve("digest"), firstValue());
-    Path sig = Files.write(dir.resolve("sig"), signature);
-    Process p = new ProcessBuilder("openssl", "pkeyutl", "-verify", "-pubin", "-keyform", "DER", "-inkey",
-        pub.toString(), "-in", digest.toString(), "-sigfile", sig.toString(), "-pkeyopt", "rsa_padding_mode:pss",
-        "-pkeyopt", "digest:sha256", "-pkeyopt", "rsa_pss_saltlen:32").redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertTrue(p.waitFor(30, TimeUnit.SECONDS));
-    assertEquals(0, p.exitValue(), out);
-    assertTrue(out.contains("Signature Verified Successfully"), out);
+    OpenSsl openssl = new OpenSsl(dir);
+    openssl.write("pub.der", hsm.withSession(s -> s.publicKeyInfo(made.key(), KeySpec.RSA_2048)));
+    openssl.write("digest", firstValue());
+    openssl.write("sig", signature);
+    OpenSsl.Result verified = openssl.ok("pkeyutl", "-verify", "-pubin", "-keyform", "DER", "-inkey", "pub.der", "-in",
+        "digest", "-sigfile", "sig", "-pkeyopt", "rsa_padding_mode:pss", "-pkeyopt", "digest:sha256", "-pkeyopt",
+        "rsa_pss_saltlen:32");
+    assertTrue(verified.text().contains("Signature Verified Successfully"), verified.text());
   }
 
   @Test
