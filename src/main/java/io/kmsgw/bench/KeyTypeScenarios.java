@@ -61,6 +61,13 @@ final class KeyTypeScenarios {
   private final Random random = new Random(17);
   private final Map<String, String> keys = new HashMap<>();
   private final JsonArray skipped = new JsonArray();
+  private RawNow rawNow;
+
+  /** Measures the raw loop of one operation now (a process of its own, as at the start of the run). */
+  @FunctionalInterface
+  interface RawNow {
+    JsonObject measure(RawMechanism mechanism) throws IOException, InterruptedException;
+  }
 
   /**
    * @param raw the raw PKCS#11 results by operation id, each scenario's own among them (a scenario without one is
@@ -72,6 +79,11 @@ final class KeyTypeScenarios {
     this.kms = runner.kms();
     this.raw = raw;
     this.out = out;
+  }
+
+  /** In full mode, measures the raw rate around each scenario at 32 connections with this. */
+  void rawNow(RawNow measure) {
+    this.rawNow = measure;
   }
 
   /** The cases {@code --only} selects (all without it). */
@@ -143,19 +155,6 @@ final class KeyTypeScenarios {
         .put("raw_cpu_us_per_op", rawCpu)
         .put("cpu_us_per_request", Math.round(cpuPerRequest * 10) / 10.0)
         .put("cpu_ratio_to_raw", rawCpu / cpuPerRequest);
-  }
-
-  /** Measures the raw loop of one operation now (a process of its own, as at the start of the run). */
-  @FunctionalInterface
-  interface RawNow {
-    JsonObject measure(RawMechanism mechanism) throws IOException, InterruptedException;
-  }
-
-  private RawNow rawNow;
-
-  /** In full mode, measures the raw rate around each scenario at 32 connections with this. */
-  void rawNow(RawNow measure) {
-    this.rawNow = measure;
   }
 
   /**
