@@ -85,7 +85,8 @@ public final class SigningService {
         throw invalidSignature();
       }
       // the public key comes from the HSM once per key version; the check itself needs no HSM (docs/decisions.md)
-      return publicKeys.of(key).thenApply(spki -> {
+      // and runs on the compute pool: 0.1 ms (ECDSA P-256) to 1 ms (RSA-4096 PSS) of CPU, never on an event loop
+      return publicKeys.withPublicKey(key, spki -> {
         if (!verifier.verify(key.keySpec(), signing, spki, input, signature)) {
           throw invalidSignature();
         }
