@@ -26,7 +26,7 @@ public final class PublicKeys {
   private final java.util.concurrent.Executor compute;
 
   /**
-   * @param compute where work with a public key runs (signature checks, RSA encryption: 0.1 to 1 ms of CPU each),
+   * @param compute where work with a public key runs (signature checks, RSA encryption: 0.1 to 3 ms of CPU each),
    *     never the event loop that completed the key's lookup
    */
   public PublicKeys(KeyService keys, KeyStores stores, java.util.concurrent.Executor compute) {
@@ -59,7 +59,7 @@ public final class PublicKeys {
   }
 
   /**
-   * CPU work with the public key of the key's current version ({@link #of}), run on the compute pool; a full pool
+   * CPU work with the public key of the key's current version ({@link #of}), run on its own pool; a full pool
    * answers ThrottlingException.
    */
   public <T> CompletableFuture<T> withPublicKey(KeyRecord key, java.util.function.Function<byte[], T> work) {
