@@ -32,7 +32,7 @@ class PublicKeysIT {
   @BeforeAll
   static void start() throws IOException {
     gateway = GatewayProcess.start("public-keys");
-    cli = new AwsCli(gateway, gateway.dataDir().resolveSibling(gateway.dataDir().getFileName() + "-cli"));
+    cli = AwsCli.beside(gateway);
     work = cli.work();
     openssl = new io.kmsgw.testing.OpenSsl(work);
   }

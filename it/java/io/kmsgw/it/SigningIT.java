@@ -48,7 +48,7 @@ class SigningIT {
   @BeforeAll
   static void start() throws Exception {
     gateway = GatewayProcess.start("signing");
-    cli = new AwsCli(gateway, gateway.dataDir().resolveSibling(gateway.dataDir().getFileName() + "-cli"));
+    cli = AwsCli.beside(gateway);
     work = cli.work();
     ssl = new io.kmsgw.testing.OpenSsl(work);
     sdk = gateway.clientWithoutRetries();
