@@ -64,7 +64,7 @@ class AccessControlIT {
     serveArgs = List.of("--config", config.toString());
     // with --config, the launcher leaves SOFTHSM2_CONF to the caller: the development token's own
     gateway = GatewayProcess.start("access-control", AccessControlIT::softhsm, dataDir -> serveArgs);
-    admin = new AwsCli(gateway, gateway.dataDir().resolveSibling(gateway.dataDir().getFileName() + "-cli"));
+    admin = AwsCli.beside(gateway);
     appA = user(admin, "app-a");
     appB = user(admin, "app-b");
     keyAdmin = user(admin, "key-admin");

@@ -51,7 +51,7 @@ class AuditTrailIT {
   @BeforeAll
   static void start() throws Exception {
     gateway = GatewayProcess.start("audit-trail");
-    admin = new AwsCli(gateway, gateway.dataDir().resolveSibling(gateway.dataDir().getFileName() + "-cli"));
+    admin = AwsCli.beside(gateway);
     secrets.add(GatewayProcess.SECRET.getBytes(StandardCharsets.UTF_8));
   }
 

@@ -24,6 +24,11 @@ final class AwsCli {
   private final String sessionToken;
 
   /** The CLI with the bootstrap administrator's credentials. */
+  /** The CLI against a gateway, working in a directory next to the gateway's data directory. */
+  static AwsCli beside(GatewayProcess gateway) throws IOException {
+    return new AwsCli(gateway, gateway.dataDir().resolveSibling(gateway.dataDir().getFileName() + "-cli"));
+  }
+
   AwsCli(GatewayProcess gateway, Path work) throws IOException {
     this(gateway, work, GatewayProcess.ACCESS_KEY_ID, GatewayProcess.SECRET, null);
   }

@@ -23,7 +23,7 @@ class AwsCliIT {
   @BeforeAll
   static void start() throws IOException {
     gateway = GatewayProcess.start("cli");
-    cli = new AwsCli(gateway, gateway.dataDir().resolveSibling(gateway.dataDir().getFileName() + "-cli"));
+    cli = AwsCli.beside(gateway);
     work = cli.work();
   }
 

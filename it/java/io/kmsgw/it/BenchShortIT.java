@@ -80,9 +80,28 @@ class BenchShortIT {
         .getDouble("requests_per_second");
     assertEquals(Math.round(warm), cold.getLong("peak_requests_per_second"), cold.encode());
     for (String expected : List.of("Encrypt 32 B", "Encrypt 4096 B", "Decrypt", "GenerateDataKey", "Mix 80/15/5",
-        "CreateKey", "Encrypt 32 B over 1000 keys", "Encrypt 32 B, one key among 1000")) {
+        "CreateKey", "Encrypt 32 B over 1000 keys", "Encrypt 32 B, one key among 1000", "Sign RSA-2048 PSS",
+        "Sign ECDSA P-256", "Verify ECDSA P-256", "GenerateMac HMAC_256", "DeriveSharedSecret P-256")) {
       assertTrue(names.contains(expected), "missing scenario " + expected + " in " + names);
     }
+    // the key types (issue #17): each set against the raw rate of its own HSM call, measured in the same run, with no
+    // C_OpenSession, C_Login or C_FindObjects while it ran (checked for every scenario through "failures" below)
+    assertTrue(doc.getJsonArray("skipped_scenarios").isEmpty(), doc.getJsonArray("skipped_scenarios").encode());
+    JsonObject raws = doc.getJsonObject("raw_pkcs11_by_operation");
+    for (int i = 0; i < scenarios.size(); i++) {
+      JsonObject s = scenarios.getJsonObject(i);
+      String rawId = s.getString("raw_mechanism");
+      if (rawId != null) {
+        JsonObject raw = raws.getJsonObject(rawId);
+        assertEquals(0L, raw.getLong("errors"), raw.encode());
+        assertTrue(raw.getDouble("ops_per_second") > 0, raw.encode());
+        assertEquals(s.getDouble("requests_per_second") / raw.getDouble("ops_per_second"),
+            s.getDouble("ratio_to_raw"), 1e-9, s.encode());
+      }
+    }
+    assertEquals(6, raws.size(), "AES-GCM and the five key-type operations: " + raws.encode());
+    assertEquals(5, scenarios.stream().filter(o -> ((JsonObject) o).getString("raw_mechanism") != null).count(),
+        "the five key-type scenarios, at 32 connections in short mode");
     assertTrue(doc.getJsonArray("failures").isEmpty(), doc.getJsonArray("failures").encode());
   }
 }

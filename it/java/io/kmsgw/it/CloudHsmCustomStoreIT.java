@@ -92,7 +92,7 @@ class CloudHsmCustomStoreIT {
     env.put("KMSGW_HSM_PIN", "crypto-user:" + defaultPassword);
     serveArgs = List.of("--config", config.toString());
     gateway = GatewayProcess.start("cloudhsm-stores", d -> env, d -> serveArgs);
-    cli = new AwsCli(gateway, gateway.dataDir().resolveSibling(gateway.dataDir().getFileName() + "-cli"));
+    cli = AwsCli.beside(gateway);
     kms = gateway.client();
     work = cli.work();
   }

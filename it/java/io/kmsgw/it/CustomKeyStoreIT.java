@@ -73,7 +73,7 @@ class CustomKeyStoreIT {
         dataDir -> Map.of("SOFTHSM2_CONF", dataDir.resolve("softhsm/softhsm2.conf").toString(),
             "KMSGW_DEV_PIN", DEV_PIN),
         dataDir -> serveArgs);
-    cli = new AwsCli(gateway, gateway.dataDir().resolveSibling(gateway.dataDir().getFileName() + "-cli"));
+    cli = AwsCli.beside(gateway);
     kms = gateway.client();
     anchor = gateway.dataDir().resolve("softhsm/trust-anchor.pem");
     assertTrue(Files.exists(anchor), "the development profile writes an example trust anchor");

@@ -54,7 +54,7 @@ class DataKeyPairIT {
   @BeforeAll
   static void start() throws Exception {
     gateway = GatewayProcess.start("data-key-pairs");
-    cli = new AwsCli(gateway, gateway.dataDir().resolveSibling(gateway.dataDir().getFileName() + "-cli"));
+    cli = AwsCli.beside(gateway);
     kms = gateway.client();
     JsonObject created = cli.ok("create-key", "--description", "data key pairs").getJsonObject("KeyMetadata");
     keyId = created.getString("KeyId");

@@ -39,7 +39,7 @@ class HsmIvGatewayIT {
     module = TestPkcs11Module.forChildProcess("hsmiv-it");
     module.set("vendor=cloudhsm");
     gateway = GatewayProcess.start("hsmiv", env());
-    cli = new AwsCli(gateway, gateway.dataDir().resolveSibling(gateway.dataDir().getFileName() + "-cli"));
+    cli = AwsCli.beside(gateway);
     work = cli.work();
   }
 

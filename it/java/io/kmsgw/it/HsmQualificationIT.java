@@ -88,7 +88,7 @@ class HsmQualificationIT {
         .append(", token: ").append(hsm.tokenLabel()).append(", gcm_iv_from_hsm: ").append(hsm.gcmIvFromHsm())
         .append('\n');
     gateway = GatewayProcess.start("qualify", d -> env, d -> List.of("--config", config.toString()));
-    cli = new AwsCli(gateway, gateway.dataDir().resolveSibling(gateway.dataDir().getFileName() + "-cli"));
+    cli = AwsCli.beside(gateway);
     work = cli.work();
   }
 

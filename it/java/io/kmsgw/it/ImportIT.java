@@ -43,7 +43,7 @@ class ImportIT {
   void onSoftHsm2_opensslWrapsTheCliImports_withOaepSha1() throws Exception {
     GatewayProcess gateway = GatewayProcess.start("import-softhsm");
     try {
-      AwsCli cli = cli(gateway);
+      AwsCli cli = AwsCli.beside(gateway);
       scenario(gateway, cli, "RSAES_OAEP_SHA_1", "sha1", "RSA_2048");
       hmacScenario(cli, "RSAES_OAEP_SHA_1", "sha1");
       rsaAesScenario(cli, "RSA_AES_KEY_WRAP_SHA_1", "sha1");
@@ -63,7 +63,7 @@ class ImportIT {
     GatewayProcess gateway = GatewayProcess.start("import-nss", dir -> Map.of(),
         dir -> List.of("--config", "hsm-config/nss.yaml"));
     try {
-      AwsCli cli = cli(gateway);
+      AwsCli cli = AwsCli.beside(gateway);
       scenario(gateway, cli, "RSAES_OAEP_SHA_256", "sha256", "RSA_3072");
       hmacScenario(cli, "RSAES_OAEP_SHA_256", "sha256");
       rsaAesScenario(cli, "RSA_AES_KEY_WRAP_SHA_256", "sha256");
@@ -71,10 +71,6 @@ class ImportIT {
       gateway.stop();
     }
     auditHasNoTokenOrMaterial(gateway);
-  }
-
-  private static AwsCli cli(GatewayProcess gateway) throws Exception {
-    return new AwsCli(gateway, gateway.dataDir().resolveSibling(gateway.dataDir().getFileName() + "-cli"));
   }
 
   private static final List<String> SECRETS = new java.util.concurrent.CopyOnWriteArrayList<>();

@@ -42,7 +42,7 @@ class KeyLifecycleIT {
   @BeforeAll
   static void start() throws Exception {
     gateway = GatewayProcess.start("lifecycle");
-    cli = new AwsCli(gateway, gateway.dataDir().resolveSibling(gateway.dataDir().getFileName() + "-cli"));
+    cli = AwsCli.beside(gateway);
   }
 
   @AfterAll

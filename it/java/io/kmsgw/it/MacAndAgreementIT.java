@@ -60,7 +60,7 @@ class MacAndAgreementIT {
   @BeforeAll
   static void start() throws Exception {
     gateway = GatewayProcess.start("mac-ecdh");
-    cli = new AwsCli(gateway, gateway.dataDir().resolveSibling(gateway.dataDir().getFileName() + "-cli"));
+    cli = AwsCli.beside(gateway);
     work = cli.work();
     openssl = new io.kmsgw.testing.OpenSsl(work);
     kms = gateway.client();

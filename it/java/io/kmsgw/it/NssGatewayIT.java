@@ -30,7 +30,7 @@ class NssGatewayIT {
   @BeforeAll
   static void start() throws Exception {
     gateway = GatewayProcess.start("nss", dir -> Map.of(), dir -> CONFIG);
-    cli = new AwsCli(gateway, gateway.dataDir().resolveSibling(gateway.dataDir().getFileName() + "-cli"));
+    cli = AwsCli.beside(gateway);
   }
 
   @AfterAll
@@ -92,7 +92,7 @@ class NssGatewayIT {
       assertTrue(Files.exists(g.dataDir().resolve("nss").resolve("key4.db")));
       assertFalse(Files.exists(g.dataDir().resolve("nss").resolve("user-pin")), "KMSGW_HSM_PIN is not written down");
       assertFalse(g.logText().contains(pin), "the PIN is never logged");
-      AwsCli envCli = new AwsCli(g, g.dataDir().resolveSibling(g.dataDir().getFileName() + "-cli"));
+      AwsCli envCli = AwsCli.beside(g);
       String keyId = envCli.ok("create-key").getJsonObject("KeyMetadata").getString("KeyId");
       assertEquals(32, Base64.getDecoder().decode(envCli.ok("generate-data-key", "--key-id", keyId, "--key-spec",
           "AES_256").getString("Plaintext")).length);

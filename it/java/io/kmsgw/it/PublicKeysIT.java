@@ -32,7 +32,7 @@ class PublicKeysIT {
   @BeforeAll
   static void start() throws IOException {
     gateway = GatewayProcess.start("public-keys");
-    cli = new AwsCli(gateway, gateway.dataDir().resolveSibling(gateway.dataDir().getFileName() + "-cli"));
+    cli = AwsCli.beside(gateway);
     work = cli.work();
     openssl = new io.kmsgw.testing.OpenSsl(work);
   }
@@ -87,6 +87,29 @@ class PublicKeysIT {
     JsonObject described = cli.ok("describe-key", "--key-id", keyId).getJsonObject("KeyMetadata");
     assertEquals(List.of("ECDSA_SHA_384"), described.getJsonArray("SigningAlgorithms").getList());
     assertFalse(described.containsKey("CurrentKeyMaterialId"), "symmetric encryption keys only: " + described);
+  }
+
+  /**
+   * An Ed25519 key lists only the algorithm kmsgw can run: a client that picks from SigningAlgorithms (as the SDK's
+   * users do) must not be offered ED25519_PH_SHA_512, which Sign refuses on every token.
+   */
+  @Test
+  void ed25519Key_listsOnlyTheSigningAlgorithmItCanRun_andTheOtherIsRefused() throws Exception {
+    String keyId = create("ECC_NIST_EDWARDS25519", "SIGN_VERIFY");
+    assertEquals(List.of("ED25519_SHA_512"), cli.ok("describe-key", "--key-id", keyId).getJsonObject("KeyMetadata")
+        .getJsonArray("SigningAlgorithms").getList());
+    assertEquals(List.of("ED25519_SHA_512"),
+        cli.ok("get-public-key", "--key-id", keyId).getJsonArray("SigningAlgorithms").getList());
+    try (KmsClient kms = gateway.client()) {
+      for (var offered : kms.describeKey(b -> b.keyId(keyId)).keyMetadata().signingAlgorithms()) {
+        // every algorithm offered signs
+        assertEquals(offered, kms.sign(b -> b.keyId(keyId).signingAlgorithm(offered)
+            .message(software.amazon.awssdk.core.SdkBytes.fromUtf8String("m"))).signingAlgorithm());
+      }
+      assertThrows(software.amazon.awssdk.services.kms.model.UnsupportedOperationException.class,
+          () -> kms.sign(b -> b.keyId(keyId).signingAlgorithm("ED25519_PH_SHA_512").messageType("DIGEST")
+              .message(software.amazon.awssdk.core.SdkBytes.fromByteArray(new byte[64]))));
+    }
   }
 
   @Test

@@ -60,7 +60,7 @@ class RsaEncryptionIT {
   }
 
   private static AwsCli cli(GatewayProcess gateway) throws Exception {
-    return new AwsCli(gateway, gateway.dataDir().resolveSibling(gateway.dataDir().getFileName() + "-cli"));
+    return AwsCli.beside(gateway);
   }
 
   private static String create(AwsCli cli, String spec) throws Exception {

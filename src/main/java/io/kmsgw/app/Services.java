@@ -72,7 +72,7 @@ final class Services {
     authz = new Authorizer(settings.accountId(), keyPolicies, identities, clocks.lifecycle());
     keys = new KeyService(settings, store, cache, stores, workers.store(), clocks.lifecycle(), config.keyQuota(),
         authz);
-    publicKeys = new PublicKeys(keys, stores);
+    publicKeys = new PublicKeys(keys, stores, workers.publicKeyWork());
     crypto = new CryptoService(keys, stores, publicKeys);
     dataKeyPairs = new DataKeyPairService(crypto, workers.compute());
     aliases = new AliasService(settings, store, keys::lookup, stores, workers.lifecycle(), workers.store(),

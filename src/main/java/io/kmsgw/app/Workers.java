@@ -18,9 +18,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * @param scheduler connecting the default key store, health checks and the periodic tasks
  * @param lifecycle the key lifecycle's writes (rotations, deletions, aliases, grants, custom key stores), in order
  * @param compute CPU-bound request work that needs no HSM session (generating data key pairs): one thread per core
+ * @param publicKeyWork short CPU work with a public key (checking a signature, RSA encryption: 0.1 to 3 ms): one
+ *     thread per core, apart from {@code compute} so that it never waits behind a queue of RSA-4096 pair generations
  */
 record Workers(ExecutorService store, ThreadPoolExecutor hsm, ScheduledExecutorService scheduler,
-    ExecutorService lifecycle, ThreadPoolExecutor compute) {
+    ExecutorService lifecycle, ThreadPoolExecutor compute, ThreadPoolExecutor publicKeyWork) {
   /** Requests that may wait for a compute thread; more are refused with ThrottlingException. */
   static final int COMPUTE_QUEUE = 1024;
 
@@ -40,7 +42,9 @@ record Workers(ExecutorService store, ThreadPoolExecutor hsm, ScheduledExecutorS
     int cores = Runtime.getRuntime().availableProcessors();
     ThreadPoolExecutor compute = new ThreadPoolExecutor(cores, cores, 60, TimeUnit.SECONDS,
         new ArrayBlockingQueue<>(COMPUTE_QUEUE), named("kmsgw-compute"));
-    return new Workers(store, hsm, scheduler, lifecycle, compute);
+    ThreadPoolExecutor publicKeyWork = new ThreadPoolExecutor(cores, cores, 60, TimeUnit.SECONDS,
+        new ArrayBlockingQueue<>(16_384), named("kmsgw-public-key"));
+    return new Workers(store, hsm, scheduler, lifecycle, compute, publicKeyWork);
   }
 
   /** Stops every pool at once (a start that failed). */
@@ -48,6 +52,7 @@ record Workers(ExecutorService store, ThreadPoolExecutor hsm, ScheduledExecutorS
     scheduler.shutdownNow();
     lifecycle.shutdownNow();
     compute.shutdownNow();
+    publicKeyWork.shutdownNow();
     hsm.shutdownNow();
     store.shutdownNow();
   }
@@ -57,11 +62,13 @@ record Workers(ExecutorService store, ThreadPoolExecutor hsm, ScheduledExecutorS
     scheduler.shutdownNow();
     lifecycle.shutdown();
     compute.shutdown();
+    publicKeyWork.shutdown();
     hsm.shutdown();
     store.shutdown();
     try {
       lifecycle.awaitTermination(10, TimeUnit.SECONDS);
       compute.awaitTermination(10, TimeUnit.SECONDS);
+      publicKeyWork.awaitTermination(10, TimeUnit.SECONDS);
       hsm.awaitTermination(10, TimeUnit.SECONDS);
       store.awaitTermination(10, TimeUnit.SECONDS);
     } catch (InterruptedException e) {

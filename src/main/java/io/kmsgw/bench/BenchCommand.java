@@ -47,7 +47,8 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--out", paramLabel = "FILE", description = "JSON report (default: <dir>/run-<time>/report.json)")
   Path report;
 
-  @Option(names = "--only", paramLabel = "PREFIX", description = "run only scenarios whose name starts with this "
+  @Option(names = "--only", paramLabel = "PREFIXES", description = "run only scenarios whose name starts with one of "
+      + "these comma-separated prefixes "
       + "(for profiling; floor checks then apply to what ran)")
   String only;
 
@@ -72,7 +73,7 @@ public final class BenchCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintStream out = System.out;
-    Benchmark.Plan plan = full ? Benchmark.Plan.fullPlan() : Benchmark.Plan.shortPlan();
+    Plan plan = full ? Plan.fullPlan() : Plan.shortPlan();
     if (seconds > 0) {
       plan = plan.withSeconds(seconds);
     }
@@ -94,16 +95,23 @@ public final class BenchCommand implements Callable<Integer> {
     // the same pool size and key handling the gateway will use (its configuration, from the environment)
     io.kmsgw.config.GatewayConfig.Hsm hsmConfig = io.kmsgw.config.ConfigLoader.load(null, System.getenv()).hsm();
     out.println("raw PKCS#11 rate through the gateway's session pool, no HTTP:");
-    JsonObject raw = raw(jar, work.resolve("raw"), plan, 32, hsmConfig.poolSize(), hsmConfig.sessionKeyCopies());
-    out.printf("  %-40s %8.0f ops/s%n", "AES-GCM seal 32 B, " + hsmConfig.poolSize() + " sessions",
-        raw.getDouble("ops_per_second"));
+    List<RawPkcs11Bench.Run> rawRuns = new ArrayList<>();
+    rawRuns.add(new RawPkcs11Bench.Run(RawMechanism.AES_GCM, plan.rawSeconds()));
+    for (KeyTypeScenarios.Case c : KeyTypeScenarios.selected(only)) {
+      rawRuns.add(new RawPkcs11Bench.Run(c.raw, plan.keyTypeRawSeconds()));
+    }
+    Map<String, JsonObject> rawRates = RawPkcs11Bench.measure(jar, work.resolve("raw"), rawRuns, 32,
+        hsmConfig.poolSize(), hsmConfig.sessionKeyCopies());
+    rawRates.values().forEach(r -> out.printf("  %-40s %8.0f ops/s%n", r.getString("description") + ", "
+        + hsmConfig.poolSize() + " sessions", r.getDouble("ops_per_second")));
+    JsonObject raw = rawRates.get(RawMechanism.AES_GCM.id());
 
     out.println("authorization decision, in process (pure: no I/O):");
-    JsonObject authz = AuthzBench.run(plan.mode().equals("full") ? 2000 : 300);
+    JsonObject authz = AuthzBench.run(plan.full() ? 2000 : 300);
     authz.forEach(e -> out.printf("  %-40s %8.0f ns%n", e.getKey(), ((Number) e.getValue()).doubleValue()));
 
     out.println("audit append, in process (group commit: line written and fsynced before the future completes):");
-    JsonObject audit = AuditBench.run(work.resolve("audit"), plan.mode().equals("full") ? 5000 : 1500);
+    JsonObject audit = AuditBench.run(work.resolve("audit"), plan.full() ? 5000 : 1500);
     for (Object o : audit.getJsonArray("cases")) {
       JsonObject c = (JsonObject) o;
       out.printf("  %-40s %8.0f events/s  p50 %.2f ms  p99 %.2f ms  %.1f events/fsync%n",
@@ -120,10 +128,17 @@ public final class BenchCommand implements Callable<Integer> {
     List<JsonObject> results;
     JsonObject interleaved;
     JsonObject coldStart;
+    io.vertx.core.json.JsonArray skipped;
     try {
       out.println("scenarios (wrk replaying pre-signed SigV4 requests from a separate process):");
       Benchmark bench = new Benchmark(plan, kms, pid, work, out);
       bench.only(only);
+      bench.raw(rawRates);
+      int[] rawRun = {0};
+      int rawSeconds = plan.keyTypeRawSeconds();
+      bench.rawNow(m -> RawPkcs11Bench.measure(jar, work.resolve("raw-" + ++rawRun[0]),
+          List.of(new RawPkcs11Bench.Run(m, rawSeconds)), 32, hsmConfig.poolSize(),
+          hsmConfig.sessionKeyCopies()).get(m.id()));
       if (started != null) {
         bench.xks(new io.kmsgw.client.XksHttp(kms.endpointUri(), GatewayUnderTest.XKS_ACCESS_KEY_ID,
             GatewayUnderTest.XKS_SECRET, "us-east-1"));
@@ -136,7 +151,8 @@ public final class BenchCommand implements Callable<Integer> {
       bench.run();
       results = bench.results();
       interleaved = bench.interleaved();
-      JsonObject warm = find(results, "Encrypt 32 B", 32);
+      skipped = bench.skipped();
+      JsonObject warm = Floors.find(results, "Encrypt 32 B", 32);
       coldStart = warm == null ? null : bench.coldStart(warm.getDouble("requests_per_second"));
       if (coldStart != null && started != null) {
         coldStart.put("startup_ms_to_connected", started.startupMillis());
@@ -152,16 +168,18 @@ public final class BenchCommand implements Callable<Integer> {
         .put("time", Instant.now().toString())
         .put("machine", machine())
         .put("raw_pkcs11", raw)
+        .put("raw_pkcs11_by_operation", new JsonObject(new java.util.LinkedHashMap<String, Object>(rawRates)))
         .put("authorization_ns", authz)
         .put("audit_append", audit)
         .put("scenarios", Benchmark.toArray(results))
         .put("spread_interleaved", interleaved)
-        .put("cold_start", coldStart);
-    List<String> failures = check(plan, raw, results, interleaved, pid >= 0, doc);
+        .put("cold_start", coldStart)
+        .put("skipped_scenarios", skipped);
+    List<String> failures = Floors.check(plan, rawRates, results, interleaved, skipped, pid >= 0, doc);
     Path reportFile = report != null ? report : work.resolve("report.json");
     Files.writeString(reportFile, doc.encodePrettily(), StandardCharsets.UTF_8);
     out.println();
-    out.print(Table.render(raw, results));
+    out.print(Table.render(rawRates, results));
     out.println();
     out.println("report: " + reportFile);
     if (coldStart != null) {
@@ -182,7 +200,7 @@ public final class BenchCommand implements Callable<Integer> {
           percent(fl.getDouble("spread_ratio_separate_runs_same_token")));
     }
     if (failures.isEmpty()) {
-      out.println(plan.mode().equals("full") ? "PASS: every scenario error-free and the floor is met"
+      out.println(plan.full() ? "PASS: every scenario error-free and the floor is met"
           : "PASS: every scenario error-free");
       return 0;
     }
@@ -265,121 +283,8 @@ public final class BenchCommand implements Callable<Integer> {
     return 1;
   }
 
-  /** Error-free in both modes; the floor in full mode. Records the checks in the report. */
-  static List<String> check(Benchmark.Plan plan, JsonObject raw, List<JsonObject> results, JsonObject interleaved,
-      boolean havePid, JsonObject doc) {
-    List<String> failures = new ArrayList<>();
-    for (JsonObject r : results) {
-      errorFree(r.getString("scenario") + " @" + r.getInteger("connections"), r,
-          !r.getString("scenario").equals("CreateKey"), failures);
-    }
-    if (interleaved != null) {
-      errorFree(interleaved.getString("scenario"), interleaved, true, failures);
-    }
-    if (plan.mode().equals("full")) {
-      JsonObject enc = find(results, "Encrypt 32 B", 32);
-      JsonObject spread = results.stream().filter(r -> r.getString("scenario").startsWith("Encrypt 32 B over"))
-          .findFirst().orElse(null);
-      double rawRate = raw.getDouble("ops_per_second");
-      JsonObject floor = new JsonObject();
-      if (enc != null) {
-        double rps = enc.getDouble("requests_per_second");
-        floor.put("encrypt32_rps", rps).put("encrypt32_ratio_to_raw", rps / rawRate)
-            .put("encrypt32_p99_ms", enc.getDouble("p99_ms"));
-        if (rps < 12_000) {
-          failures.add(String.format("Encrypt 32 B @32: %.0f req/s, floor 12000", rps));
-        }
-        if (rps < 0.6 * rawRate) {
-          failures.add(String.format("Encrypt 32 B @32: %.0f%% of the raw PKCS#11 rate (%.0f ops/s), floor 60%%",
-              100 * rps / rawRate, rawRate));
-        }
-        if (enc.getDouble("p99_ms") > 10) {
-          failures.add(String.format("Encrypt 32 B @32: p99 %.2f ms, floor 10 ms (audit writes over 10 ms in the "
-              + "scenario: %s)", enc.getDouble("p99_ms"), enc.getValue("audit_writes_over_10ms") == null ? "n/a"
-              : enc.getJsonObject("audit_writes_over_10ms_by_ms").encode()));
-        }
-      }
-      JsonObject among = results.stream()
-          .filter(r -> r.getString("scenario").startsWith(Benchmark.ONE_KEY_AMONG)).findFirst().orElse(null);
-      // informational: the separate runs, minutes apart (the machine drifts between them)
-      if (spread != null && enc != null) {
-        floor.put("spread_ratio_separate_runs_start", spread.getDouble("requests_per_second")
-            / enc.getDouble("requests_per_second"));
-      }
-      if (spread != null && among != null) {
-        floor.put("spread_ratio_separate_runs_same_token", spread.getDouble("requests_per_second")
-            / among.getDouble("requests_per_second"));
-      }
-      if (spread != null && interleaved == null) {
-        failures.add("Encrypt over many keys: the interleaved comparison with one key did not run");
-      }
-      if (interleaved != null) {
-        // the floor: over the spread keys against one of them, in alternating segments (docs/performance.md)
-        double ratio = interleaved.getDouble("ratio");
-        floor.put("spread_ratio", ratio);
-        if (ratio < 0.85) {
-          failures.add(String.format("Encrypt over many keys: %.0f%% of Encrypt over one key (interleaved), floor 85%%",
-              100 * ratio));
-        }
-      }
-      if (havePid) {
-        double peak = results.stream().mapToDouble(r -> r.getDouble("server_peak_rss_mib")).max().orElse(0);
-        floor.put("peak_rss_mib", peak);
-        if (peak >= 512) {
-          failures.add(String.format("peak RSS %.0f MiB, floor 512 MiB", peak));
-        }
-      }
-      doc.put("floor", floor);
-    }
-    doc.put("failures", new io.vertx.core.json.JsonArray(failures));
-    return failures;
-  }
-
   private static String percent(Double ratio) {
     return ratio == null ? "n/a" : String.format("%.0f%%", 100 * ratio);
-  }
-
-  /** No errors, and (in steady state) no session, login or find calls, in one measurement. */
-  private static void errorFree(String label, JsonObject m, boolean steadyState, List<String> failures) {
-    if (m.getLong("errors") != 0) {
-      failures.add(label + ": " + m.getLong("errors") + " errors");
-    }
-    if (!steadyState) {
-      return;
-    }
-    JsonObject calls = m.getJsonObject("pkcs11_calls");
-    for (String k : calls.fieldNames()) {
-      if (calls.getLong(k) != 0) {
-        failures.add(label + ": " + calls.getLong(k) + " " + k + " calls in steady state");
-      }
-    }
-  }
-
-  private static JsonObject find(List<JsonObject> results, String scenario, int connections) {
-    return results.stream().filter(r -> r.getString("scenario").equals(scenario)
-        && r.getInteger("connections") == connections).findFirst().orElse(null);
-  }
-
-  private JsonObject raw(Path jar, Path rawDir, Benchmark.Plan plan, int inFlight, int poolSize,
-      boolean sessionCopies) throws IOException, InterruptedException {
-    Files.createDirectories(rawDir);
-    ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-cp", jar.toString(), RawPkcs11Bench.class.getName(), rawDir.toString(),
-        Integer.toString(plan.rawSeconds()), Integer.toString(inFlight), Integer.toString(poolSize), "32",
-        Boolean.toString(sessionCopies))
-        .redirectErrorStream(true);
-    pb.environment().put("SOFTHSM2_CONF", rawDir.resolve("softhsm2.conf").toString());
-    Process p = pb.start();
-    String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    if (!p.waitFor(plan.rawSeconds() + 120L, TimeUnit.SECONDS) || p.exitValue() != 0) {
-      throw new IOException("the raw PKCS#11 measurement failed: " + output);
-    }
-    for (String line : output.split("\n")) {
-      if (line.startsWith("{")) {
-        return new JsonObject(line);
-      }
-    }
-    throw new IOException("the raw PKCS#11 measurement printed no result: " + output);
   }
 
   private static JsonObject machine() {

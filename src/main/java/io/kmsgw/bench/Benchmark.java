@@ -11,8 +11,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import java.util.function.IntFunction;
 
 /**
@@ -21,36 +21,18 @@ import java.util.function.IntFunction;
  * throughput, latency, errors, the gateway's CPU time, peak RSS and PKCS#11 call counts.
  */
 final class Benchmark {
-  /** What to run: durations and connection counts differ between the short and the full mode. */
-  record Plan(String mode, int seconds, int warmupSeconds, List<Integer> connections, int spreadKeys,
-      int createKeySeconds, int rawSeconds, int coldStartSeconds) {
-    static Plan shortPlan() {
-      return new Plan("short", 3, 3, List.of(1, 32), 1_000, 3, 3, 6);
-    }
-
-    static Plan fullPlan() {
-      return new Plan("full", 15, 10, List.of(1, 8, 32), 10_000, 10, 10, 45);
-    }
-
-    Plan withColdStartSeconds(int s) {
-      return new Plan(mode, seconds, warmupSeconds, connections, spreadKeys, createKeySeconds, rawSeconds, s);
-    }
-
-    Plan withSeconds(int s) {
-      return new Plan(mode, s, warmupSeconds, connections, spreadKeys, createKeySeconds, rawSeconds,
-          coldStartSeconds);
-    }
-  }
-
   private final Plan plan;
   private final KmsHttp kms;
-  private final long pid;
-  private final Path work;
   private final Wrk wrk;
   private final PrintStream out;
+  private final ScenarioRunner runner;
   private final Random random = new Random(42);
-  private final List<JsonObject> results = new ArrayList<>();
   private String only;
+  private Map<String, JsonObject> raw = Map.of();
+  private JsonArray skipped = new JsonArray();
+  private KeyTypeScenarios.RawNow rawNow;
+  /** Keys the spread scenario must leave out: they cannot encrypt. */
+  private java.util.Set<String> keyTypeKeys = java.util.Set.of();
   private io.kmsgw.client.XksHttp xks;
   private JsonObject interleaved;
   private JsonArray coldStart;
@@ -60,22 +42,37 @@ final class Benchmark {
     this.xks = client;
   }
 
-  /** Runs only the scenarios whose name starts with this (for profiling). */
+  /** Runs only the scenarios whose name starts with one of these comma-separated prefixes (for profiling). */
   void only(String prefix) {
     this.only = prefix;
+    runner.only(prefix);
+  }
+
+  /** The raw PKCS#11 results by operation id, for the key-type scenarios' ratios. */
+  void raw(Map<String, JsonObject> results) {
+    this.raw = results;
+  }
+
+  /** Measures one raw operation now: in full mode, around each key-type scenario at 32 connections. */
+  void rawNow(KeyTypeScenarios.RawNow measure) {
+    this.rawNow = measure;
+  }
+
+  /** The key-type scenarios the gateway refused as unsupported (none when it has every operation). */
+  JsonArray skipped() {
+    return skipped;
   }
 
   Benchmark(Plan plan, KmsHttp kms, long pid, Path work, PrintStream out) throws IOException {
     this.plan = plan;
     this.kms = kms;
-    this.pid = pid;
-    this.work = work;
     this.out = out;
     this.wrk = new Wrk(work, kms.endpointUri());
+    this.runner = new ScenarioRunner(kms, pid, wrk, out);
   }
 
   List<JsonObject> results() {
-    return results;
+    return runner.results();
   }
 
   /** Runs every scenario; returns the results in order. */
@@ -115,11 +112,16 @@ final class Benchmark {
     if (xks != null) {
       xksScenarios(keyId, small);
     }
+    KeyTypeScenarios keyTypes = new KeyTypeScenarios(plan, runner, raw, out);
+    keyTypes.rawNow(rawNow);
+    keyTypes.run(only);
+    skipped = keyTypes.skipped();
+    keyTypeKeys = keyTypes.keyIds();
     scenario("CreateKey", 8, plan.createKeySeconds(), 64,
         i -> kms.rawRequest("CreateKey", new JsonObject().put("Description", "bench " + i)), true);
 
     String spreadName = "Encrypt 32 B over " + plan.spreadKeys() + " keys";
-    if (!selected(spreadName) && !selected(ONE_KEY_AMONG + plan.spreadKeys())) {
+    if (!runner.selected(spreadName) && !runner.selected(ONE_KEY_AMONG + plan.spreadKeys())) {
       return; // --only left the spread out: no need to create its keys
     }
     List<String> keys = keysForSpread(plan.spreadKeys());
@@ -130,14 +132,9 @@ final class Benchmark {
     // the first key again, now that the token holds the spread keys too: set against the spread scenario, this
     // separates the gateway's per-key work from the HSM's own cost of holding more objects (docs/performance.md)
     scenario(ONE_KEY_AMONG + plan.spreadKeys(), 32, plan.seconds(), 256, encrypt32, true);
-    if (selected(spreadName)) {
+    if (runner.selected(spreadName)) {
       interleaved(spreadName, encrypt32, spread, keys.size());
     }
-  }
-
-  /** Whether {@code --only} (if given) selects the scenario of this name. */
-  private boolean selected(String name) {
-    return only == null || name.startsWith(only);
   }
 
   /** The name of the one-key scenario run after the spread keys exist, up to their count. */
@@ -179,7 +176,10 @@ final class Benchmark {
         .getString("KeyId");
   }
 
-  /** At least {@code count} key ids: those that exist (the CreateKey scenario made many), topped up if needed. */
+  /**
+   * At least {@code count} symmetric key ids: those that exist (the CreateKey scenario made many; not the key-type
+   * scenarios' keys), topped up if needed.
+   */
   private List<String> keysForSpread(int count) throws IOException, InterruptedException {
     List<String> ids = new ArrayList<>();
     String marker = null;
@@ -189,7 +189,8 @@ final class Benchmark {
         body.put("Marker", marker);
       }
       JsonObject page = kms.call("ListKeys", body);
-      page.getJsonArray("Keys").forEach(k -> ids.add(((JsonObject) k).getString("KeyId")));
+      page.getJsonArray("Keys").stream().map(k -> ((JsonObject) k).getString("KeyId"))
+          .filter(id -> !keyTypeKeys.contains(id)).forEach(ids::add);
       marker = page.getString("NextMarker");
     } while (marker != null && ids.size() < count);
     while (ids.size() < count) {
@@ -200,56 +201,7 @@ final class Benchmark {
 
   private void scenario(String name, int connections, int seconds, int distinct, IntFunction<byte[]> request,
       boolean report) throws IOException, InterruptedException {
-    if (report && !selected(name)) {
-      return;
-    }
-    Path file = wrk.requestFile("requests.bin", distinct, request);
-    JsonObject healthBefore = kms.health();
-    double cpuBefore = ProcStats.cpuSeconds(pid);
-    double loadCpuBefore = ProcStats.endedChildrenCpuSeconds();
-    java.util.Map<String, Double> threadsBefore = ProcStats.cpuByThreadGroup(pid);
-    double[] machineBefore = ProcStats.machineIdleIowaitSteal();
-    JsonObject result = wrk.run(file, connections, seconds);
-    JsonObject machine = machineSince(machineBefore);
-    double cpu = ProcStats.cpuSeconds(pid) - cpuBefore;
-    // wrk has exited and been waited for: its CPU (user and system, loopback TCP included) is now in cutime/cstime
-    double loadCpu = ProcStats.endedChildrenCpuSeconds() - loadCpuBefore;
-    JsonObject byThreads = new JsonObject();
-    ProcStats.cpuByThreadGroup(pid).forEach((g, v) -> byThreads.put(g,
-        Math.round((v - threadsBefore.getOrDefault(g, 0.0)) * 100) / 100.0));
-    JsonObject healthAfter = kms.health();
-    if (!report) {
-      out.printf("  %-40s %8.0f req/s (warm-up)%s%n", name + " @" + connections, Wrk.rps(result), settleJit());
-      return;
-    }
-    long errors = Wrk.errors(result);
-    JsonObject calls = pkcs11CallsSince(healthBefore, healthAfter);
-    JsonObject slow = slowAuditWritesSince(healthBefore, healthAfter);
-    JsonObject r = new JsonObject()
-        .put("scenario", name)
-        .put("connections", connections)
-        .put("seconds", result.getLong("duration_us") / 1e6)
-        .put("requests", result.getLong("requests"))
-        .put("requests_per_second", Wrk.rps(result))
-        .put("p50_ms", result.getLong("p50_us") / 1000.0)
-        .put("p90_ms", result.getLong("p90_us") / 1000.0)
-        .put("p99_ms", result.getLong("p99_us") / 1000.0)
-        .put("max_ms", result.getLong("max_us") / 1000.0)
-        .put("errors", errors)
-        .put("server_cpu_seconds", cpu)
-        .put("server_cpu_seconds_by_threads", byThreads)
-        .put("server_peak_rss_mib", ProcStats.peakRssMiB(pid))
-        .put("load_generator_cpu_seconds", Math.round(loadCpu * 100) / 100.0)
-        .mergeIn(machine)
-        .put("pkcs11_calls", calls)
-        .put("audit_writes_over_10ms", slow == null ? null : slow.getLong("count"))
-        .put("audit_writes_over_10ms_by_ms", slow == null ? null : slow.getJsonObject("ms"));
-    results.add(r);
-    double requests = Math.max(1, result.getLong("requests"));
-    out.printf("  %-40s %8.0f req/s  p50 %6.2f  p99 %6.2f ms  errors %d  CPU/req: gateway %.1f us, wrk %.1f us%s%n",
-        name + " @" + connections, Wrk.rps(result), r.getDouble("p50_ms"), r.getDouble("p99_ms"), errors,
-        cpu / requests * 1e6, loadCpu / requests * 1e6,
-        slow != null && slow.getLong("count") > 0 ? "  audit writes > 10 ms: " + slow.getLong("count") : "");
+    runner.scenario(name, connections, seconds, distinct, request, report);
   }
 
   /**
@@ -261,7 +213,7 @@ final class Benchmark {
    */
   private void interleaved(String spreadName, IntFunction<byte[]> oneKey, IntFunction<byte[]> spread, int keys)
       throws IOException, InterruptedException {
-    int rounds = plan.mode().equals("full") ? 6 : 2;
+    int rounds = plan.full() ? 6 : 2;
     int seconds = Math.max(1, plan.seconds() / 3);
     Path[] files = {wrk.requestFile("one-key.bin", 256, oneKey), wrk.requestFile("spread.bin", keys, spread)};
     JsonObject healthBefore = kms.health();
@@ -274,7 +226,7 @@ final class Benchmark {
         int which = round % 2 == 0 ? k : 1 - k;
         double[] machineBefore = ProcStats.machineIdleIowaitSteal();
         JsonObject w = wrk.run(files[which], 32, seconds);
-        JsonObject machine = machineSince(machineBefore);
+        JsonObject machine = ScenarioRunner.machineSince(machineBefore);
         requests[which] += w.getLong("requests");
         micros[which] += w.getLong("duration_us");
         errors += Wrk.errors(w);
@@ -293,7 +245,7 @@ final class Benchmark {
         .put("spread_requests_per_second", spreadRate)
         .put("ratio", spreadRate / oneKeyRate)
         .put("errors", errors)
-        .put("pkcs11_calls", pkcs11CallsSince(healthBefore, kms.health()))
+        .put("pkcs11_calls", ScenarioRunner.pkcs11CallsSince(healthBefore, kms.health()))
         .put("segments", segments);
     out.printf("  %-40s %8.0f req/s against %.0f req/s over one key: %.0f%% (%d rounds of %d s + %d s)%n",
         "interleaved: over " + keys + " keys @32", spreadRate, oneKeyRate, 100 * spreadRate / oneKeyRate, rounds,
@@ -341,77 +293,6 @@ final class Benchmark {
   /** The interleaved spread measurement, or null when it did not run. */
   JsonObject interleaved() {
     return interleaved;
-  }
-
-  private static final String[] MACHINE_FIELDS = {
-      "machine_idle_seconds", "machine_iowait_seconds", "machine_steal_seconds"};
-
-  /**
-   * Idle, iowait and steal seconds of this machine (where the benchmark runs) since {@code before}, to its clock
-   * ticks, as report fields; null where /proc/stat could not be read.
-   */
-  private static JsonObject machineSince(double[] before) {
-    double[] now = ProcStats.machineIdleIowaitSteal();
-    JsonObject d = new JsonObject();
-    for (int i = 0; i < MACHINE_FIELDS.length; i++) {
-      double v = now[i] - before[i];
-      d.put(MACHINE_FIELDS[i], Double.isNaN(v) ? null : Math.round(v * 100) / 100.0);
-    }
-    return d;
-  }
-
-  /**
-   * Waits (up to 30 s) until the gateway's JIT compilers have gone quiet: on two busy cores they fall behind during
-   * a warm-up and would otherwise compile through the next scenario (measured: most of the gateway's CPU at one
-   * connection went to C2 right after a 10-second warm-up).
-   */
-  private String settleJit() throws InterruptedException {
-    if (pid < 0) {
-      return "";
-    }
-    long start = System.nanoTime();
-    double before = ProcStats.cpuByThreadGroup(pid).getOrDefault(ProcStats.JIT, 0.0);
-    while (System.nanoTime() - start < TimeUnit.SECONDS.toNanos(30)) {
-      Thread.sleep(1000);
-      double now = ProcStats.cpuByThreadGroup(pid).getOrDefault(ProcStats.JIT, 0.0);
-      if (now - before < 0.02) {
-        break;
-      }
-      before = now;
-    }
-    return String.format(", JIT quiet after %.0f s", (System.nanoTime() - start) / 1e9);
-  }
-
-  /** The PKCS#11 calls the gateway counted between two {@code /healthz} documents. */
-  static JsonObject pkcs11CallsSince(JsonObject before, JsonObject after) {
-    return difference(before.getJsonObject("pkcs11Calls"), after.getJsonObject("pkcs11Calls"));
-  }
-
-  /**
-   * The audit trail's durable writes over 10 ms (a disk that stalls) between two {@code /healthz} documents: how
-   * many, and their counts by milliseconds; null where the gateway does not report them (an older build).
-   */
-  static JsonObject slowAuditWritesSince(JsonObject before, JsonObject after) {
-    JsonObject b = after.getJsonObject("audit", new JsonObject()).getJsonObject("slowWriteMillis");
-    if (b == null) {
-      return null;
-    }
-    JsonObject ms = difference(before.getJsonObject("audit", new JsonObject()).getJsonObject("slowWriteMillis"), b);
-    long n = 0;
-    for (String k : ms.fieldNames()) {
-      n += ms.getLong(k);
-    }
-    return new JsonObject().put("count", n).put("ms", ms);
-  }
-
-  private static JsonObject difference(JsonObject before, JsonObject after) {
-    JsonObject d = new JsonObject();
-    if (after != null) {
-      for (String k : after.fieldNames()) {
-        d.put(k, after.getLong(k) - (before == null ? 0L : before.getLong(k, 0L)));
-      }
-    }
-    return d;
   }
 
   static JsonArray toArray(List<JsonObject> list) {

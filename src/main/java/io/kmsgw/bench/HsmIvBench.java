@@ -27,13 +27,13 @@ import java.util.Random;
 final class HsmIvBench {
   private static final int CONNECTIONS = 32;
 
-  private final Benchmark.Plan plan;
+  private final Plan plan;
   private final Path jar;
   private final Path work;
   private final Path module;
   private final PrintStream out;
 
-  HsmIvBench(Benchmark.Plan plan, Path jar, Path work, Path module, PrintStream out) {
+  HsmIvBench(Plan plan, Path jar, Path work, Path module, PrintStream out) {
     this.plan = plan;
     this.jar = jar;
     this.work = work;
@@ -45,7 +45,7 @@ final class HsmIvBench {
    * {@code kmsgw bench --hsm-iv [MODULE]}: runs the comparison and writes the report; 0 when error-free, 2 when the
    * module is missing.
    */
-  static int command(PrintStream out, Benchmark.Plan plan, Path jar, Path work, String moduleArg, Path report,
+  static int command(PrintStream out, Plan plan, Path jar, Path work, String moduleArg, Path report,
       JsonObject machine) throws IOException, InterruptedException {
     Path module = moduleArg.isEmpty()
         ? jar.toAbsolutePath().getParent().resolve("native").resolve("libkmsgw-test-pkcs11.so") : Path.of(moduleArg);
@@ -80,7 +80,7 @@ final class HsmIvBench {
         JsonObject w = s.wrk.run(s.file, CONNECTIONS, plan.warmupSeconds());
         out.printf("  %-40s %8.0f req/s (warm-up)%n", "Encrypt 32 B, " + s.name + " @" + CONNECTIONS, Wrk.rps(w));
       }
-      int rounds = plan.mode().equals("full") ? 6 : 2;
+      int rounds = plan.full() ? 6 : 2;
       int seconds = Math.max(1, plan.seconds() / 3 * 2);
       JsonArray segments = new JsonArray();
       long errors = 0;

@@ -16,7 +16,8 @@ import java.util.stream.Collectors;
  * KMS Developer Guide's key spec reference pairs them (the enums of {@code kms-service-2.json}). DescribeKey's
  * algorithm lists, CreateKey's compatibility check and the grant operations read it.
  *
- * <p>Also here: the specs kmsgw refuses whatever the token, with the reason ({@link #refusal(KeySpec)}).
+ * <p>Also here: the specs and algorithms kmsgw refuses whatever the token, with the reason
+ * ({@link #refusal(KeySpec)}, {@link #refusal(Signing)}).
  */
 public final class KeySpecTable {
   /**
@@ -113,5 +114,20 @@ public final class KeySpecTable {
           + "(SoftHSM2 2.6.1, NSS 3.87, and the HSMs of docs/hsm-vendors.md) offers an ML-DSA mechanism.");
       default -> Optional.empty();
     };
+  }
+
+  /**
+   * Why kmsgw refuses a signing algorithm of the table whatever the token, or empty: ED25519_PH_SHA_512 (HashEdDSA)
+   * needs {@code CK_EDDSA_PARAMS} with {@code phFlag}, which no token and wrapper kmsgw supports can pass. Sign and
+   * Verify answer UnsupportedOperationException with this reason; DescribeKey and GetPublicKey leave the algorithm
+   * out of {@code SigningAlgorithms}, which lists what the key can do.
+   */
+  public static Optional<String> refusal(Signing algorithm) {
+    if (algorithm == Signing.ED25519_PH_SHA_512) {
+      return Optional.of("ED25519_PH_SHA_512 is not supported by kmsgw: it needs CKM_EDDSA with CK_EDDSA_PARAMS "
+          + "(phFlag), which kmsgw's PKCS#11 wrapper cannot pass and SoftHSM2 ignores (see docs/key-types.md). Use "
+          + "ED25519_SHA_512.");
+    }
+    return Optional.empty();
   }
 }

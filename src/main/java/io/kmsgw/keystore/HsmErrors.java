@@ -9,6 +9,8 @@ import io.kmsgw.hsm.HsmException;
  * in the cause, for the log only.
  */
 final class HsmErrors {
+  private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(HsmErrors.class.getName());
+
   private HsmErrors() {}
 
   /**
@@ -28,11 +30,24 @@ final class HsmErrors {
       // the message says what the operator must change (Thales Luna's HSM policy 12, say); it holds no secret
       case GCM_IV_MODE -> KmsException.internal("The HSM did not seal the way this key store is configured for: "
           + e.getMessage() + ".", e);
-      // a mechanism, template or curve the token refuses: what is missing, never a secret
-      case UNSUPPORTED -> new KmsException(ErrorCode.UNSUPPORTED_OPERATION, "The HSM of this key store cannot do "
-          + "this: " + e.getMessage() + ".", e);
+      case UNSUPPORTED -> unsupported(e);
       default -> KmsException.internal("The HSM failed the request.", e);
     };
+  }
+
+  /**
+   * A mechanism, template or curve the token refuses. The client gets kmsgw's own words (what is missing, never a
+   * secret); a token's return code and the wording around it (a call, an object label) are internal detail, which
+   * goes to the log only (GUIDE §3, one error model).
+   */
+  private static KmsException unsupported(HsmException e) {
+    if (e.ckrName() == null) {
+      return new KmsException(ErrorCode.UNSUPPORTED_OPERATION, "The HSM of this key store cannot do this: "
+          + e.getMessage() + ".", e);
+    }
+    LOG.info(() -> "the HSM refused a call as unsupported: " + e.getMessage());
+    return new KmsException(ErrorCode.UNSUPPORTED_OPERATION, "The HSM of this key store cannot do this: it refused "
+        + "the mechanism, key type or curve that the request needs.", e);
   }
 
   /** A retryable HSM failure: KeyUnavailableException for a key, DependencyTimeoutException without one. */

@@ -139,8 +139,10 @@ public final class AliasService {
   }
 
   /**
-   * UpdateAlias: the new key must be usable as an alias target (not pending deletion) and of the same key spec and
-   * usage as the current one; the current one may be pending deletion.
+   * UpdateAlias: the new key must be usable as an alias target (not pending deletion), of the same type (symmetric
+   * encryption, asymmetric or HMAC) and of the same key usage as the current one, as AWS requires (UpdateAlias: "The
+   * current and new KMS key must be the same type ... and they must have the same key usage"); the key specs may
+   * differ (an ECC_NIST_P256 signing key may replace an RSA_2048 one). The current one may be pending deletion.
    */
   public CompletableFuture<Alias> update(Caller caller, String name, UUID newTargetKeyId) {
     checkName(name);
@@ -151,9 +153,9 @@ public final class AliasService {
     return keys.lookup(newTargetKeyId).thenCombine(keys.lookup(current.targetKeyId()), (target, old) -> {
       authorizeAlias(caller, "UpdateAlias", name, old, target);
       KeyStateRules.require(Op.ALIAS_TARGET, target, stores.connected(target));
-      if (!target.keySpec().equals(old.keySpec()) || !target.keyUsage().equals(old.keyUsage())) {
-        throw KmsException.validation("The new key must have the same KeySpec and KeyUsage as the key the alias "
-            + "points to now (" + old.keySpec() + ", " + old.keyUsage() + ").");
+      if (!keyType(target).equals(keyType(old)) || !target.keyUsage().equals(old.keyUsage())) {
+        throw KmsException.validation("The new key must be of the same type (" + keyType(old) + ") and have the same "
+            + "KeyUsage (" + old.keyUsage() + ") as the key the alias points to now.");
       }
       return target;
     }).thenCompose(target -> Completions.on(lifecycle, () -> {
@@ -164,6 +166,14 @@ public final class AliasService {
       byName.put(name, updated);
       return updated;
     }));
+  }
+
+  /** AWS's key types as UpdateAlias compares them. */
+  private static String keyType(KeyRecord key) {
+    if (key.keySpec().asymmetric()) {
+      return "asymmetric";
+    }
+    return key.keySpec().family() == io.kmsgw.domain.KeySpec.Family.HMAC ? "HMAC" : "symmetric encryption";
   }
 
   public CompletableFuture<Void> delete(Caller caller, String name) {

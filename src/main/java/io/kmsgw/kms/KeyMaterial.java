@@ -3,6 +3,7 @@ package io.kmsgw.kms;
 import io.kmsgw.domain.KeySpec;
 import io.kmsgw.domain.KeyUsage;
 import io.kmsgw.hsm.Capability;
+import io.kmsgw.hsm.HsmErrorKind;
 import io.kmsgw.hsm.HsmException;
 import io.kmsgw.hsm.HsmKey;
 import io.kmsgw.hsm.HsmSession;
@@ -44,11 +45,21 @@ public final class KeyMaterial {
   /** Generates one version's material: an AES-256 key, an HMAC key, or a key pair. */
   public static HsmKey generate(HsmSession s, KeySpec spec, KeyUsage usage, String label, byte[] id)
       throws HsmException {
-    return switch (spec.family()) {
-      case AES -> s.generateAes256Key(label, id);
-      case HMAC -> s.generateHmacKey(spec, label, id);
-      case RSA, EC, EDWARDS -> s.generateKeyPair(spec, usage, label, id);
-      case SM2, ML_DSA -> throw new IllegalArgumentException(spec + " has no PKCS#11 mechanism");
-    };
+    try {
+      return switch (spec.family()) {
+        case AES -> s.generateAes256Key(label, id);
+        case HMAC -> s.generateHmacKey(spec, label, id);
+        case RSA, EC, EDWARDS -> s.generateKeyPair(spec, usage, label, id);
+        case SM2, ML_DSA -> throw new IllegalArgumentException(spec + " has no PKCS#11 mechanism");
+      };
+    } catch (HsmException e) {
+      if (e.kind() != HsmErrorKind.UNSUPPORTED || e.ckrName() == null) {
+        throw e;
+      }
+      // a curve or template the token refuses although it lists the mechanism (NSS's softoken has no secp256k1):
+      // the client is told which spec, the token's return code stays in the cause, for the log
+      throw new HsmException(HsmErrorKind.UNSUPPORTED, e.ckr(), null, "the token refused to generate a " + spec
+          + " key" + (spec.asymmetric() ? " pair" : ""), e);
+    }
   }
 }

@@ -23,10 +23,21 @@ public final class PublicKeys {
   private final KeyService keys;
   private final KeyStores stores;
   private final ConcurrentHashMap<Version, byte[]> known = new ConcurrentHashMap<>();
+  private final java.util.concurrent.Executor compute;
 
-  public PublicKeys(KeyService keys, KeyStores stores) {
+  /**
+   * @param compute where work with a public key runs (signature checks, RSA encryption: 0.1 to 3 ms of CPU each),
+   *     never the event loop that completed the key's lookup
+   */
+  public PublicKeys(KeyService keys, KeyStores stores, java.util.concurrent.Executor compute) {
     this.keys = keys;
     this.stores = stores;
+    this.compute = compute;
+  }
+
+  /** For tests: work with a public key runs on the thread that has the key. */
+  public PublicKeys(KeyService keys, KeyStores stores) {
+    this(keys, stores, Runnable::run);
   }
 
   /** GetPublicKey's answer. */
@@ -45,6 +56,14 @@ public final class PublicKeys {
       KeyStateRules.requireUsableForCrypto(key, stores.connected(key));
       return of(key).thenApply(spki -> new Result(key, spki));
     });
+  }
+
+  /**
+   * CPU work with the public key of the key's current version ({@link #of}), run on its own pool; a full pool
+   * answers ThrottlingException.
+   */
+  public <T> CompletableFuture<T> withPublicKey(KeyRecord key, java.util.function.Function<byte[], T> work) {
+    return of(key).thenCompose(spki -> io.kmsgw.async.Completions.on(compute, () -> work.apply(spki)));
   }
 
   /** The public key of the key's current version, from memory or else from the HSM; no authorization here. */

@@ -138,7 +138,7 @@ final class RsaEncryption {
    */
   CompletableFuture<byte[]> seal(Plan plan, byte[] plaintext) {
     checkPlaintext(plan, plaintext);
-    return publicKeys.of(plan.key()).thenApply(spki -> seal(plan, rsaPublicKey(plan, spki), plaintext));
+    return publicKeys.withPublicKey(plan.key(), spki -> seal(plan, rsaPublicKey(plan, spki), plaintext));
   }
 
   /** ReEncrypt's sealing, inside the session that decrypted. */

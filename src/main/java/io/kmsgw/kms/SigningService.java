@@ -85,7 +85,8 @@ public final class SigningService {
         throw invalidSignature();
       }
       // the public key comes from the HSM once per key version; the check itself needs no HSM (docs/decisions.md)
-      return publicKeys.of(key).thenApply(spki -> {
+      // and runs on the compute pool: 0.1 ms (ECDSA P-256) to 1 ms (RSA-4096 PSS) of CPU, never on an event loop
+      return publicKeys.withPublicKey(key, spki -> {
         if (!verifier.verify(key.keySpec(), signing, spki, input, signature)) {
           throw invalidSignature();
         }
@@ -141,11 +142,9 @@ public final class SigningService {
       throw KmsException.validation("Digest is invalid length for algorithm " + algorithm + ": it must be "
           + algorithm.digestLength() + " bytes.");
     }
-    if (algorithm == Signing.ED25519_PH_SHA_512) {
-      throw new KmsException(ErrorCode.UNSUPPORTED_OPERATION, "ED25519_PH_SHA_512 is not supported by kmsgw: it needs "
-          + "CKM_EDDSA with CK_EDDSA_PARAMS (phFlag), which kmsgw's PKCS#11 wrapper cannot pass and SoftHSM2 ignores "
-          + "(see docs/key-types.md). Use ED25519_SHA_512.");
-    }
+    KeySpecTable.refusal(algorithm).ifPresent(why -> {
+      throw new KmsException(ErrorCode.UNSUPPORTED_OPERATION, why);
+    });
     if (algorithm == Signing.ED25519_SHA_512 || type == MessageType.DIGEST) {
       return message;
     }

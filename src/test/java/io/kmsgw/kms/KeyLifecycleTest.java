@@ -263,6 +263,39 @@ class KeyLifecycleTest {
     assertFails(ErrorCode.NOT_FOUND, () -> await(kms.aliases.delete(ROOT, "alias/app")));
   }
 
+  private static KeyRecord create(KeySpec spec, KeyUsage usage) {
+    return await(kms.keys.createKey(ROOT, new KeyService.NewKey("alias target", spec, usage, Origin.AWS_KMS,
+        List.of(), null, false)));
+  }
+
+  /**
+   * AWS's UpdateAlias: the new key must be of the same type (symmetric encryption, asymmetric, HMAC) and usage; its
+   * key spec may differ.
+   */
+  @Test
+  void updateAlias_takesAKeyOfTheSameTypeAndUsage_whateverItsSpec() {
+    KeyRecord p256 = create(KeySpec.ECC_NIST_P256, KeyUsage.SIGN_VERIFY);
+    await(kms.aliases.create(ROOT, "alias/signer", p256.keyId()));
+    KeyRecord rsaSigner = create(KeySpec.RSA_2048, KeyUsage.SIGN_VERIFY);
+    await(kms.aliases.update(ROOT, "alias/signer", rsaSigner.keyId()));
+    assertEquals(rsaSigner.keyId(), kms.aliases.resolve("alias/signer"));
+    assertFails(ErrorCode.VALIDATION, () -> await(kms.aliases.update(ROOT, "alias/signer",
+        create(KeySpec.RSA_2048, KeyUsage.ENCRYPT_DECRYPT).keyId())));
+    assertFails(ErrorCode.VALIDATION, () -> await(kms.aliases.update(ROOT, "alias/signer",
+        create(KeySpec.ECC_NIST_P256, KeyUsage.KEY_AGREEMENT).keyId())));
+
+    await(kms.aliases.create(ROOT, "alias/mac", create(KeySpec.HMAC_256, KeyUsage.GENERATE_VERIFY_MAC).keyId()));
+    KeyRecord hmac512 = create(KeySpec.HMAC_512, KeyUsage.GENERATE_VERIFY_MAC);
+    await(kms.aliases.update(ROOT, "alias/mac", hmac512.keyId()));
+    assertEquals(hmac512.keyId(), kms.aliases.resolve("alias/mac"));
+
+    // an RSA encryption key is asymmetric: it does not replace a symmetric encryption key of the same usage
+    await(kms.aliases.create(ROOT, "alias/data", kms.newKey().keyId()));
+    assertFails(ErrorCode.VALIDATION, () -> await(kms.aliases.update(ROOT, "alias/data",
+        create(KeySpec.RSA_3072, KeyUsage.ENCRYPT_DECRYPT).keyId())));
+    assertFails(ErrorCode.VALIDATION, () -> await(kms.aliases.update(ROOT, "alias/data", hmac512.keyId())));
+  }
+
   @Test
   void alias_cannotPointAtAKeyPendingDeletion() {
     KeyRecord a = kms.newKey();

@@ -265,6 +265,45 @@ class RsaEncryptionTest {
     assertArrayEquals(plaintext, decrypt(rsa2048, jdkEncrypt(rsa2048, SHA256, plaintext), SHA256));
   }
 
+  /**
+   * A client's bad ciphertexts are its own fault, never the token's: however the token answers them, no session is
+   * evicted, the key store stays CONNECTED (no re-initialisation), and the key's handle stays cached (no
+   * C_FindObjects per request).
+   */
+  @Test
+  void badCiphertexts_evictNoSession_keepTheStoreConnected_andFindNoObjects() throws Exception {
+    BigInteger n = publicKey(rsa2048).getModulus();
+    byte[] good = jdkEncrypt(rsa2048, SHA256, random(16));
+    decrypt(rsa2048, good, SHA256); // the handles are cached from here on
+    io.kmsgw.hsm.HsmStats before = kms.keyStore.status().stats();
+    for (int i = 0; i < 100; i++) {
+      String algorithm = i % 2 == 0 ? SHA1 : SHA256;
+      byte[] ciphertext = switch (i % 4) {
+        case 0 -> good.clone();
+        case 1 -> Arrays.copyOfRange(n.subtract(BigInteger.valueOf(i)).toByteArray(), 1, 257); // just below n
+        case 2 -> leadingZeros(random(200)); // a small representative: 56 leading zero bytes
+        default -> random(256);
+      };
+      if (i % 4 == 0) {
+        ciphertext[RANDOM.nextInt(256)] ^= 0x40;
+      }
+      byte[] c = ciphertext;
+      assertThrows(KmsException.class, () -> decrypt(rsa2048, c, algorithm));
+    }
+    io.kmsgw.hsm.HsmStats after = kms.keyStore.status().stats();
+    assertEquals(io.kmsgw.keystore.KeyStoreConnection.State.CONNECTED, kms.keyStore.status().state());
+    assertEquals(before.evicted(), after.evicted(), "no session evicted");
+    assertEquals(before.findObjects(), after.findObjects(), "no C_FindObjects per request");
+    assertEquals(before.logins(), after.logins(), "no re-initialisation (a new login)");
+    assertArrayEquals(new byte[] {1, 2, 3}, decrypt(rsa2048, jdkEncrypt(rsa2048, SHA1, new byte[] {1, 2, 3}), SHA1));
+  }
+
+  private static byte[] leadingZeros(byte[] tail) {
+    byte[] c = new byte[256];
+    System.arraycopy(tail, 0, c, 256 - tail.length, tail.length);
+    return c;
+  }
+
   @Test
   void reEncrypt_symmetricToRsa_rsaToRsa_rsaToSymmetric() throws Exception {
     byte[] plaintext = random(150);

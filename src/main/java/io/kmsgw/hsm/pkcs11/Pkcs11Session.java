@@ -23,8 +23,9 @@ import org.xipki.pkcs11.wrapper.Session;
 import org.xipki.pkcs11.wrapper.params.GCM_PARAMS;
 
 /**
- * One borrowed PKCS#11 session seen through the {@link HsmSession} port: the symmetric and object parts here, the
- * signing part in {@link Pkcs11Signing}.
+ * One borrowed PKCS#11 session seen through the {@link HsmSession} port: the symmetric and object parts here; the
+ * others each in a class of its own, to which this one delegates ({@link Pkcs11Signing}, {@link Pkcs11KeyPairs},
+ * {@link Pkcs11AsymmetricSigning}, {@link Pkcs11RsaDecryption}, {@link Pkcs11Mac}, {@link Pkcs11Agreement}).
  */
 final class Pkcs11Session implements HsmSession {
   private static final int GCM_TAG_BITS = 128;

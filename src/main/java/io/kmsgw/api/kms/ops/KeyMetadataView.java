@@ -81,7 +81,8 @@ public final class KeyMetadataView {
   static void putAlgorithms(Map<String, Object> m, KeyRecord key) {
     KeySpecTable.row(key.keySpec(), key.keyUsage()).ifPresent(row -> {
       putNames(m, "EncryptionAlgorithms", row.encryption());
-      putNames(m, "SigningAlgorithms", row.signing());
+      // what the key can do here: an algorithm kmsgw refuses on every token is not listed (KeySpecTable.refusal)
+      putNames(m, "SigningAlgorithms", row.signing().stream().filter(a -> KeySpecTable.refusal(a).isEmpty()).toList());
       putNames(m, "KeyAgreementAlgorithms", row.keyAgreement());
       putNames(m, "MacAlgorithms", row.mac());
     });
