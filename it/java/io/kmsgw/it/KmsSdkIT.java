@@ -208,8 +208,8 @@ class KmsSdkIT {
 
   @Test
   void operationNotImplementedYet_failsUnsupportedOperation() {
-    assertThrows(UnsupportedOperationException.class, () -> kms.getParametersForImport(r -> r.keyId("alias/none")
-        .wrappingAlgorithm("RSAES_OAEP_SHA_256").wrappingKeySpec("RSA_2048")));
+    assertThrows(UnsupportedOperationException.class, () -> kms.replicateKey(r -> r.keyId("alias/none")
+        .replicaRegion("eu-west-1")));
   }
 
   @Test
