@@ -9,5 +9,6 @@ package io.kmsgw.hsm;
  * ECDH secret of {@link AgreementKeys}, a session object destroyed as soon as it is read.
  */
 public interface HsmSession extends SymmetricCrypto, SigningKeys, KeyPairs, HsmObjects, MacKeys,
-    AgreementKeys, RsaDecryption, AsymmetricSigning, KeyImport {
+    AgreementKeys, RsaDecryption, AsymmetricSigning, KeyImport,
+    PrivateKeyImport {
 }

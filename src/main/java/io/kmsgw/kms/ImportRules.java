@@ -30,6 +30,22 @@ final class ImportRules {
     };
   }
 
+  /**
+   * AWS's pairing of key material and wrapping: an RSA private key needs an RSA_AES algorithm (too long for RSA-OAEP),
+   * and ECC_NIST_P521 material does not fit RSA-OAEP under an RSA_2048 wrapping key.
+   */
+  static void checkWrapping(KeySpec spec, String algorithm, int wrappingBits) {
+    boolean oaep = algorithm.startsWith("RSAES_OAEP");
+    if (oaep && spec.family() == KeySpec.Family.RSA) {
+      throw KmsException.validation("RSA private key material (" + spec + ") must be wrapped with "
+          + "RSA_AES_KEY_WRAP_SHA_256 or RSA_AES_KEY_WRAP_SHA_1, not " + algorithm + ".");
+    }
+    if (oaep && spec == KeySpec.ECC_NIST_P521 && wrappingBits == 2048) {
+      throw KmsException.validation("ECC_NIST_P521 key material cannot be wrapped with " + algorithm + " under an "
+          + "RSA_2048 wrapping key; use RSA_3072 or RSA_4096, or an RSA_AES_KEY_WRAP algorithm.");
+    }
+  }
+
   static void checkExpiry(ExpirationModel model, Instant validTo, Instant now) {
     if (model == ExpirationModel.KEY_MATERIAL_DOES_NOT_EXPIRE && validTo != null) {
       throw KmsException.validation("ValidTo is not valid when ExpirationModel is KEY_MATERIAL_DOES_NOT_EXPIRE.");

@@ -118,8 +118,12 @@ public final class ImportService {
         .put("kms:WrappingAlgorithm", algorithm).put("kms:WrappingKeySpec", wrappingKeySpec))
         .thenCompose(key -> {
           requireImportable(key);
+          ImportRules.checkWrapping(key.keySpec(), algorithm, bits);
           KeyStoreConnection target = stores.of(key);
           target.require(Capability.RSA_KEY_GEN);
+          if (key.keySpec().family() == KeySpec.Family.EC) {
+            target.require(Capability.ECDSA); // the public point is recovered from two ECDSA signatures
+          }
           if (algorithm.startsWith("RSA_AES")) {
             target.require(Capability.AES_KEY_WRAP_PAD);
           }
@@ -173,9 +177,9 @@ public final class ImportService {
       }
     }).thenCompose(key -> {
       requireImportable(key);
-      if (key.keySpec() != KeySpec.SYMMETRIC_DEFAULT && key.keySpec().family() != KeySpec.Family.HMAC) {
-        throw new KmsException(ErrorCode.UNSUPPORTED_OPERATION, "Importing " + key.keySpec() + " key material is "
-            + "not supported by kmsgw yet.");
+      if (key.keySpec() != KeySpec.SYMMETRIC_DEFAULT && key.keySpec().family() != KeySpec.Family.HMAC
+          && !PrivateKeyMaterial.importable(key.keySpec())) {
+        throw PrivateKeyMaterial.edwardsRefused(key.keySpec());
       }
       if (key.keySpec() != KeySpec.SYMMETRIC_DEFAULT && (m.importType() != null || m.keyMaterialId() != null)) {
         throw KmsException.validation("ImportType and KeyMaterialId are only for symmetric encryption keys.");
@@ -208,10 +212,17 @@ public final class ImportService {
     HsmKey object = new HsmKey(version.hsmLabel(), version.hsmId());
     String hash = ImportRules.oaepHash(w.algorithm());
     int[] lengths = ImportRules.materialLengths(key.keySpec());
+    boolean rsaAes = w.algorithm().startsWith("RSA_AES");
+    HsmKey into = hasMaterial ? null : object;
+    boolean privateKey = PrivateKeyMaterial.importable(key.keySpec());
     return target.run(ErrorCode.DEPENDENCY_TIMEOUT, key.arn(),
-        s -> s.unwrapSecretKey(w.key(), hash, w.algorithm().startsWith("RSA_AES"), m.encryptedKeyMaterial(),
-            key.keySpec(), lengths[0], lengths[1], hasMaterial ? null : object))
+        s -> privateKey ? PrivateKeyMaterial.unwrap(s, w.key(), hash, rsaAes, m.encryptedKeyMaterial(), key, into)
+            : s.unwrapSecretKey(w.key(), hash, rsaAes, m.encryptedKeyMaterial(), key.keySpec(), lengths[0],
+                lengths[1], into))
         .thenCompose(u -> {
+          if (u.checkValue() == null && privateKey) {
+            throw PrivateKeyMaterial.notOfSpec(key);
+          }
           if (u.checkValue() == null) {
             String wanted = lengths[0] == lengths[1] ? lengths[0] + " bytes" : lengths[0] + " to " + lengths[1]
                 + " bytes";

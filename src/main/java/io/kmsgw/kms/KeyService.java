@@ -248,10 +248,8 @@ public final class KeyService {
     if (r.customKeyStoreId() == null && r.origin() == Origin.AWS_CLOUDHSM) {
       throw KmsException.validation("Origin AWS_CLOUDHSM needs a CustomKeyStoreId.");
     }
-    if (r.origin() == Origin.EXTERNAL && r.keySpec() != KeySpec.SYMMETRIC_DEFAULT
-        && r.keySpec().family() != KeySpec.Family.HMAC) {
-      throw new KmsException(ErrorCode.UNSUPPORTED_OPERATION, "Origin EXTERNAL (imported key material) is supported "
-          + "only for SYMMETRIC_DEFAULT and HMAC keys so far, not for " + r.keySpec() + ".");
+    if (r.origin() == Origin.EXTERNAL && r.keySpec().family() == KeySpec.Family.EDWARDS) {
+      throw PrivateKeyMaterial.edwardsRefused(r.keySpec());
     }
     if (r.origin() != Origin.AWS_KMS && r.origin() != Origin.AWS_CLOUDHSM && r.origin() != Origin.EXTERNAL) {
       throw new KmsException(ErrorCode.UNSUPPORTED_OPERATION, "Origin " + r.origin() + " is not supported yet; "

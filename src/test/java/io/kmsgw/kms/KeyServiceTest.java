@@ -122,7 +122,8 @@ class KeyServiceTest {
     assertFails(ErrorCode.UNSUPPORTED_OPERATION,
         () -> kms.keys.createKey(ROOT, spec(KeySpec.ML_DSA_65, KeyUsage.SIGN_VERIFY, Origin.AWS_KMS, List.of())));
     assertFails(ErrorCode.UNSUPPORTED_OPERATION,
-        () -> kms.keys.createKey(ROOT, spec(KeySpec.RSA_2048, KeyUsage.SIGN_VERIFY, Origin.EXTERNAL, List.of())));
+        () -> kms.keys.createKey(ROOT, spec(KeySpec.ECC_NIST_EDWARDS25519, KeyUsage.SIGN_VERIFY, Origin.EXTERNAL,
+            List.of())));
     assertFails(ErrorCode.UNSUPPORTED_OPERATION,
         () -> kms.keys.createKey(ROOT, spec(KeySpec.SYMMETRIC_DEFAULT, KeyUsage.ENCRYPT_DECRYPT,
             Origin.EXTERNAL_KEY_STORE, List.of())));

@@ -123,20 +123,31 @@ final class Pkcs11KeyImport implements KeyImport {
         .mac().get(0)));
   }
 
-  @Override
-  public Unwrapped unwrapSecretKey(HsmKey wrappingKey, String oaepHash, boolean rsaAes, byte[] wrapped, KeySpec spec,
-      int minLength, int maxLength, HsmKey target) throws HsmException {
+  /** {@code CKM_RSA_PKCS_OAEP} with the hash and MGF1 of the same hash, and an empty label (AWS's wrapping). */
+  static Mechanism oaep(String oaepHash) throws HsmException {
     long[] params = switch (oaepHash) {
       case "SHA-1" -> new long[] {CKM_SHA_1, CKG_MGF1_SHA1};
       case "SHA-256" -> new long[] {CKM_SHA256, CKG_MGF1_SHA256};
       default -> throw new HsmException(HsmErrorKind.UNSUPPORTED, "RSA-OAEP with " + oaepHash + " is not offered");
     };
-    Mechanism oaep = new Mechanism(CKM_RSA_PKCS_OAEP, new RSA_PKCS_OAEP_PARAMS(params[0], params[1]));
+    return new Mechanism(CKM_RSA_PKCS_OAEP, new RSA_PKCS_OAEP_PARAMS(params[0], params[1]));
+  }
+
+  /** One unwrap under the wrapping key's private half: OAEP directly, or the two-step RSA_AES_KEY_WRAP form. */
+  long unwrap(long rsaHandle, Mechanism oaep, boolean rsaAes, byte[] wrapped, AttributeVector template)
+      throws PKCS11Exception {
+    return rsaAes ? unwrapInTwoSteps(rsaHandle, oaep, wrapped, template)
+        : session.unwrapKey(oaep, rsaHandle, wrapped, template);
+  }
+
+  @Override
+  public Unwrapped unwrapSecretKey(HsmKey wrappingKey, String oaepHash, boolean rsaAes, byte[] wrapped, KeySpec spec,
+      int minLength, int maxLength, HsmKey target) throws HsmException {
+    Mechanism oaep = oaep(oaepHash);
     long handle;
     try {
       handle = calls.withPrivateKey(wrappingKey, Call.DECRYPT,
-          h -> rsaAes ? unwrapInTwoSteps(h, oaep, wrapped, unwrapTemplate(spec, target))
-              : session.unwrapKey(oaep, h, wrapped, unwrapTemplate(spec, target)));
+          h -> unwrap(h, oaep, rsaAes, wrapped, unwrapTemplate(spec, target)));
     } catch (HsmException e) {
       if (e.ckr() == CKR_KEY_SIZE_RANGE) {
         // NSS's softoken: the unwrapped bytes are no AES key size (measured with 20 bytes); nothing was made
@@ -190,7 +201,7 @@ final class Pkcs11KeyImport implements KeyImport {
    * material wrapped under another wrapping key with CKR_WRAPPED_KEY_INVALID or, now and then, CKR_ARGUMENTS_BAD
    * (measured; likely a ciphertext above the modulus); SoftHSM2 with CKR_GENERAL_ERROR (as its GCM tag failures).
    */
-  private static boolean refusedMaterial(HsmException e) {
+  static boolean refusedMaterial(HsmException e) {
     if (e.kind() == HsmErrorKind.BAD_CIPHERTEXT) {
       return true;
     }

@@ -45,34 +45,47 @@ final class Pkcs11KeyPairs implements KeyPairs {
    * that can do only what the usage needs; the public half verifies or encrypts, never wraps.
    */
   static KeyPairTemplate template(KeySpec spec, KeyUsage usage, String label, byte[] id) {
-    boolean sign = usage == KeyUsage.SIGN_VERIFY;
-    boolean crypt = usage == KeyUsage.ENCRYPT_DECRYPT;
-    boolean derive = usage == KeyUsage.KEY_AGREEMENT;
-    long keyType = switch (spec.family()) {
+    AttributeVector priv = privateHalf(spec, usage).token(true).label(label).id(id);
+    AttributeVector pub = publicHalf(spec, usage).label(label).id(id);
+    if (spec.family() == KeySpec.Family.RSA) {
+      pub.modulusBits(spec.bits()).publicExponent(F4);
+    } else {
+      pub.ecParams(SubjectPublicKeys.ecParams(spec));
+    }
+    return new KeyPairTemplate(priv, pub);
+  }
+
+  static long keyType(KeySpec spec) {
+    return switch (spec.family()) {
       case RSA -> CKK_RSA;
       case EC -> CKK_EC;
       case EDWARDS -> CKK_EC_EDWARDS;
       default -> throw new IllegalArgumentException(spec + " is not a key pair spec");
     };
-    AttributeVector priv = AttributeVector.newPrivateKey(keyType)
-        .token(true).private_(true).sensitive(true).extractable(false)
-        .sign(sign).decrypt(crypt).derive(derive).unwrap(false)
-        .label(label).id(id);
-    AttributeVector pub = AttributeVector.newPublicKey(keyType)
+  }
+
+  /**
+   * A CMK private half's custody, without CKA_TOKEN, label and id: private, sensitive, never extractable, and only the
+   * usage's one capability (sign, decrypt or derive), never unwrap. A decrypt-only RSA key has CKA_SIGN false: no raw
+   * signing oracle over a decryption key.
+   */
+  static AttributeVector privateHalf(KeySpec spec, KeyUsage usage) {
+    return AttributeVector.newPrivateKey(keyType(spec))
+        .private_(true).sensitive(true).extractable(false)
+        .sign(usage == KeyUsage.SIGN_VERIFY).decrypt(usage == KeyUsage.ENCRYPT_DECRYPT)
+        .derive(usage == KeyUsage.KEY_AGREEMENT).unwrap(false);
+  }
+
+  /** A CMK public half, without label, id and key values: a public token object that verifies or encrypts. */
+  static AttributeVector publicHalf(KeySpec spec, KeyUsage usage) {
+    AttributeVector pub = AttributeVector.newPublicKey(keyType(spec))
         .token(true).private_(false)
-        .verify(sign).encrypt(crypt).wrap(false)
-        .label(label).id(id);
-    if (spec.family() == KeySpec.Family.RSA) {
-      // decrypt-only RSA private keys still carry CKA_SIGN false: no raw signing oracle over a decryption key
-      pub.modulusBits(spec.bits()).publicExponent(F4);
-    } else {
-      pub.ecParams(SubjectPublicKeys.ecParams(spec));
-      if (derive) {
-        // the public half of an ECDH key derives nothing: the peer's public key is the input, not this object
-        pub.derive(false);
-      }
+        .verify(usage == KeyUsage.SIGN_VERIFY).encrypt(usage == KeyUsage.ENCRYPT_DECRYPT).wrap(false);
+    if (usage == KeyUsage.KEY_AGREEMENT) {
+      // the public half of an ECDH key derives nothing: the peer's public key is the input, not this object
+      pub.derive(false);
     }
-    return new KeyPairTemplate(priv, pub);
+    return pub;
   }
 
   private static long generationMechanism(KeySpec spec) {

@@ -45,6 +45,7 @@ final class Pkcs11Session implements HsmSession {
   private final Pkcs11RsaDecryption rsaDecryption;
   private final Pkcs11AsymmetricSigning asymmetricSigning;
   private final Pkcs11KeyImport keyImport;
+  private final Pkcs11PrivateKeyImport privateKeyImport;
   /** The temporary session key of {@link #withTemporaryAesKey}, while its work runs. */
   private HsmKey temporaryKey;
   private long temporaryHandle;
@@ -65,6 +66,7 @@ final class Pkcs11Session implements HsmSession {
     this.rsaDecryption = new Pkcs11RsaDecryption(calls);
     this.asymmetricSigning = new Pkcs11AsymmetricSigning(calls);
     this.keyImport = new Pkcs11KeyImport(calls, handles);
+    this.privateKeyImport = new Pkcs11PrivateKeyImport(calls, keyImport);
   }
 
   /** The wrapped PKCS#11 session (tests close it behind the pool's back). */
@@ -376,5 +378,11 @@ final class Pkcs11Session implements HsmSession {
   public Unwrapped unwrapSecretKey(HsmKey wrappingKey, String oaepHash, boolean rsaAes, byte[] wrapped, KeySpec spec,
       int minLength, int maxLength, HsmKey target) throws HsmException {
     return keyImport.unwrapSecretKey(wrappingKey, oaepHash, rsaAes, wrapped, spec, minLength, maxLength, target);
+  }
+
+  @Override
+  public byte[] unwrapPrivateKey(HsmKey wrappingKey, String oaepHash, boolean rsaAes, byte[] wrapped, KeySpec spec,
+      io.kmsgw.domain.KeyUsage usage, HsmKey target) throws HsmException {
+    return privateKeyImport.unwrapPrivateKey(wrappingKey, oaepHash, rsaAes, wrapped, spec, usage, target);
   }
 }
